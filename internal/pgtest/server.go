@@ -1,0 +1,169 @@
+package pgtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Superuser is the role the private cluster's superuser is named after.
+const Superuser = "pgseal"
+
+// Groups whose members must authenticate with the named method on TCP connections.
+const (
+	GroupMD5      = "pgtest_md5"
+	GroupSCRAM    = "pgtest_scram"
+	GroupPassword = "pgtest_password"
+)
+
+// Server is a running PostgreSQL cluster.
+type Server struct {
+	// Host and Port of the TCP listener.
+	Host string
+	Port int
+	// SocketDir holds the Unix socket (empty for an external server).
+	SocketDir string
+	// CAFile is the PEM file of the CA that signed the server certificate (empty for an external
+	// server, or when TLS is off).
+	CAFile string
+	// BinDir holds the server binaries (empty for an external server).
+	BinDir string
+	// External is true when the server came from PGSEAL_TEST_DATABASE_URL.
+	External bool
+
+	adminURL string
+	dataDir  string
+	tmpDir   string
+	cmd      *exec.Cmd
+	exited   chan struct{}
+}
+
+var (
+	startOnce sync.Once
+	started   *Server
+	startErr  error
+)
+
+// Shared returns the test binary's server, starting it on first use. It skips or fails tb when no
+// server can be had (see the package doc).
+func Shared(tb testing.TB) *Server {
+	tb.Helper()
+	startOnce.Do(func() { started, startErr = start() })
+	if startErr != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("pgtest: PostgreSQL is required under CI: %v", startErr)
+		}
+		tb.Skipf("pgtest: no PostgreSQL for this test: %v", startErr)
+	}
+	return started
+}
+
+// Addr is host:port of the TCP listener.
+func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+// URL is a connection string for database db as user (no password, no TLS).
+func (s *Server) URL(user, db string) string {
+	return fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", user, s.Addr(), db)
+}
+
+// AdminURL connects as the superuser to the maintenance database.
+func (s *Server) AdminURL() string { return s.adminURL }
+
+// Exec runs one SQL statement as the superuser on the maintenance database.
+func (s *Server) Exec(ctx context.Context, sql string, args ...any) error {
+	conn, err := pgx.Connect(ctx, s.adminURL)
+	if err != nil {
+		return fmt.Errorf("pgtest: connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql, args...)
+	return err
+}
+
+// Start runs a private cluster outside of tests (used by `proxy dev`). The caller must Stop it.
+func Start() (*Server, error) { return startPrivate() }
+
+func start() (*Server, error) {
+	if url := os.Getenv("PGSEAL_TEST_DATABASE_URL"); url != "" {
+		cfg, err := pgx.ParseConfig(url)
+		if err != nil {
+			return nil, fmt.Errorf("PGSEAL_TEST_DATABASE_URL: %w", err)
+		}
+		return &Server{Host: cfg.Host, Port: int(cfg.Port), External: true, adminURL: url}, nil
+	}
+	return startPrivate()
+}
+
+// Stop shuts the private cluster down and removes its files. It is a no-op for an external server.
+func (s *Server) Stop() {
+	if s == nil || s.External || s.cmd == nil {
+		return
+	}
+	// SIGQUIT is PostgreSQL's immediate shutdown: nothing here needs to survive.
+	_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	_ = os.RemoveAll(s.tmpDir)
+}
+
+// FindBinDir locates the PostgreSQL server binaries: $PGSEAL_PG_BIN, then the newest
+// /usr/lib/postgresql/*/bin, then initdb on $PATH.
+func FindBinDir() (string, error) {
+	if d := os.Getenv("PGSEAL_PG_BIN"); d != "" {
+		return d, nil
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", errors.New("no PostgreSQL server binaries (initdb) found; install postgresql or set PGSEAL_PG_BIN")
+}
+
+func versionOf(dir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
+	return n
+}
+
+// runAs is the account the cluster runs under: nil means the current one.
+func runAs() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		if out, err := exec.Command("useradd", "--system", "--no-create-home", "pgseal-test").CombinedOutput(); err != nil &&
+			!strings.Contains(string(out), "already exists") {
+			return nil, fmt.Errorf("running as root and cannot create an unprivileged user: %v: %s", err, out)
+		}
+		if u, err = user.Lookup("pgseal-test"); err != nil {
+			return nil, err
+		}
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
