@@ -1,0 +1,199 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole of proxy.toml.
+type Config struct {
+	Version  int       `toml:"version"`
+	Server   Server    `toml:"server"`
+	Upstream Upstream  `toml:"upstream"`
+	Keyring  Keyring   `toml:"keyring"`
+	Tenancy  Tenancy   `toml:"tenancy"`
+	Encrypt  []Encrypt `toml:"encrypt"`
+	Log      Log       `toml:"log"`
+	Metrics  Metrics   `toml:"metrics"`
+}
+
+// Server is where clients and operators connect.
+type Server struct {
+	Listen          string   `toml:"listen"`
+	AdminListen     string   `toml:"admin_listen"`
+	MaxConnections  int      `toml:"max_connections"`
+	MaxMessageSize  Size     `toml:"max_message_size"`
+	StartupTimeout  Duration `toml:"startup_timeout"`
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	TLSCertFile     string   `toml:"tls_cert_file"`
+	TLSKeyFile      string   `toml:"tls_key_file"`
+}
+
+// Upstream is the real PostgreSQL.
+type Upstream struct {
+	Address        string   `toml:"address"`
+	TLS            string   `toml:"tls"`
+	CAFile         string   `toml:"ca_file"`
+	ServerName     string   `toml:"server_name"`
+	ConnectTimeout Duration `toml:"connect_timeout"`
+}
+
+// Keyring says where keysets live and how their master key is found.
+type Keyring struct {
+	Store         string `toml:"store"`
+	Path          string `toml:"path"`
+	DSN           string `toml:"dsn"`
+	MasterKeyEnv  string `toml:"master_key_env"`
+	MasterKeyFile string `toml:"master_key_file"`
+}
+
+// Tenancy says how a session picks its keyset.
+type Tenancy struct {
+	Setting string `toml:"setting"`
+	Mode    string `toml:"mode"`
+}
+
+// Encrypt is one encrypted column.
+type Encrypt struct {
+	Table  string   `toml:"table"`
+	Column string   `toml:"column"`
+	Type   string   `toml:"type"`
+	Search []string `toml:"search"`
+	Domain string   `toml:"domain"`
+}
+
+// Log configures zap.
+type Log struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
+
+// Metrics configures /metrics.
+type Metrics struct {
+	// KeysetLabels adds the keyset name as a label on per-keyset counters; off by default because
+	// tenant names can be sensitive and unbounded.
+	KeysetLabels bool `toml:"keyset_labels"`
+}
+
+// Upstream TLS modes, as libpq's sslmode.
+const (
+	TLSDisable    = "disable"
+	TLSPrefer     = "prefer"
+	TLSRequire    = "require"
+	TLSVerifyFull = "verify-full"
+)
+
+// Default is the configuration used when a key is absent.
+func Default() *Config {
+	return &Config{
+		Version: 1,
+		Server: Server{
+			Listen:          "127.0.0.1:6432",
+			AdminListen:     "127.0.0.1:9930",
+			MaxConnections:  1000,
+			MaxMessageSize:  256 << 20,
+			StartupTimeout:  Duration(10 * time.Second),
+			ShutdownTimeout: Duration(30 * time.Second),
+		},
+		Upstream: Upstream{Address: "127.0.0.1:5432", TLS: TLSPrefer, ConnectTimeout: Duration(5 * time.Second)},
+		Keyring:  Keyring{Store: "file", Path: "keyring.json", MasterKeyEnv: "PGSEAL_MASTER_KEY"},
+		Tenancy:  Tenancy{Setting: "app.tenant", Mode: "multi"},
+		Log:      Log{Level: "info", Format: "auto"},
+	}
+}
+
+// Load reads path (strictly), applies environment overrides from getenv (os.Getenv when nil) and
+// validates the result.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg := Default()
+	md, err := toml.DecodeFile(path, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, cleanTOMLError(err))
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
+	}
+	if err := applyEnv(cfg, getenv); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func cleanTOMLError(err error) error {
+	var perr toml.ParseError
+	if errors.As(err, &perr) {
+		return fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
+	}
+	return err
+}
+
+// applyEnv overrides scalar keys of each section from PGSEAL_<SECTION>_<KEY>.
+func applyEnv(cfg *Config, getenv func(string) string) error {
+	var errs []error
+	root := reflect.ValueOf(cfg).Elem()
+	for i := 0; i < root.NumField(); i++ {
+		sec := root.Field(i)
+		if sec.Kind() != reflect.Struct {
+			continue
+		}
+		secName := tomlName(root.Type().Field(i))
+		for j := 0; j < sec.NumField(); j++ {
+			key := tomlName(sec.Type().Field(j))
+			env := "PGSEAL_" + strings.ToUpper(secName+"_"+key)
+			v := getenv(env)
+			if v == "" {
+				continue
+			}
+			if err := setScalar(sec.Field(j), v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", env, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func tomlName(f reflect.StructField) string { return strings.Split(f.Tag.Get("toml"), ",")[0] }
+
+func setScalar(f reflect.Value, v string) error {
+	if u, ok := f.Addr().Interface().(interface{ UnmarshalText([]byte) error }); ok {
+		return u.UnmarshalText([]byte(v))
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(v)
+	case reflect.Int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errors.New("not a whole number")
+		}
+		f.SetInt(int64(n))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("not true or false")
+		}
+		f.SetBool(b)
+	case reflect.Slice:
+		f.Set(reflect.ValueOf(strings.Split(v, ",")))
+	default:
+		return errors.New("cannot be set from the environment")
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "proxy.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func noEnv(string) string { return "" }
+
+func TestExampleLoads(t *testing.T) {
+	cfg, err := Load("../../proxy.toml.example", noEnv)
+	if err != nil {
+		t.Fatalf("Load(proxy.toml.example) = %v, want nil", err)
+	}
+	if len(cfg.Encrypt) != 1 || !cfg.Encrypt[0].HasEq() || cfg.Encrypt[0].QualifiedTable() != "public.users" {
+		t.Fatalf("encrypt = %+v, want public.users.email with eq", cfg.Encrypt)
+	}
+	if cfg.Server.MaxMessageSize != 256<<20 || cfg.Server.StartupTimeout.D() != 10*time.Second {
+		t.Fatalf("server = %+v, want 256MB and 10s", cfg.Server)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		env     map[string]string
+		wantErr []string
+		check   func(*testing.T, *Config)
+	}{
+		{name: "an empty file gives the defaults", body: "version = 1", check: func(t *testing.T, c *Config) {
+			if c.Upstream.Address != "127.0.0.1:5432" || c.Tenancy.Mode != "multi" {
+				t.Fatalf("defaults = %+v", c)
+			}
+		}},
+		{name: "unknown keys are rejected by name", body: "version = 1\n[server]\nlisten_addr = \"x\"\n",
+			wantErr: []string{"unknown keys", "server.listen_addr"}},
+		{name: "environment overrides the file", body: "version = 1\n[upstream]\naddress = \"a:1\"\n",
+			env: map[string]string{"PGSEAL_UPSTREAM_ADDRESS": "db:5433", "PGSEAL_SERVER_MAX_CONNECTIONS": "7",
+				"PGSEAL_SERVER_SHUTDOWN_TIMEOUT": "2s"},
+			check: func(t *testing.T, c *Config) {
+				if c.Upstream.Address != "db:5433" || c.Server.MaxConnections != 7 || c.Server.ShutdownTimeout.D() != 2*time.Second {
+					t.Fatalf("after env: %+v %+v", c.Upstream, c.Server)
+				}
+			}},
+		{name: "a bad environment value names the variable", body: "version = 1",
+			env: map[string]string{"PGSEAL_SERVER_MAX_CONNECTIONS": "many"}, wantErr: []string{"PGSEAL_SERVER_MAX_CONNECTIONS"}},
+		{name: "every problem is reported at once",
+			body: "version = 2\n[server]\nlisten = \"nope\"\n[upstream]\ntls = \"maybe\"\n[tenancy]\nmode = \"x\"\n",
+			wantErr: []string{"version = 2", "server.listen", "upstream.tls", "tenancy.mode"}},
+		{name: "verify-full needs a CA file", body: "version = 1\n[upstream]\ntls = \"verify-full\"\n",
+			wantErr: []string{"ca_file"}},
+		{name: "a duplicate encrypted column is rejected",
+			body:    "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"email\"\ntype=\"text\"\n[[encrypt]]\ntable=\"public.users\"\ncolumn=\"email\"\ntype=\"text\"\n",
+			wantErr: []string{"listed twice"}},
+		{name: "an unknown search is rejected", body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"email\"\ntype=\"text\"\nsearch=[\"like\"]\n",
+			wantErr: []string{"only \"eq\""}},
+		{name: "a syntax error names the line", body: "version = 1\n[server\n", wantErr: []string{"line ", "table name"}},
+		{name: "sizes take units", body: "version = 1\n[server]\nmax_message_size = \"16MiB\"\n", check: func(t *testing.T, c *Config) {
+			if c.Server.MaxMessageSize != 16<<20 {
+				t.Fatalf("max_message_size = %d, want %d", c.Server.MaxMessageSize, 16<<20)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			getenv := func(k string) string { return tt.env[k] }
+			cfg, err := Load(write(t, tt.body), getenv)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("Load() = nil error, want one mentioning %q", tt.wantErr)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("Load() error = %q, want it to mention %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load() = %v, want nil", err)
+			}
+			tt.check(t, cfg)
+		})
+	}
+}

@@ -1,0 +1,130 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+)
+
+// Searches an [[encrypt]] entry may ask for.
+const SearchEq = "eq"
+
+// Validate reports every problem in c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Version != 1 {
+		bad("version = %d: only version 1 is known", c.Version)
+	}
+	checkAddr := func(key, v string, required bool) {
+		if v == "" && !required {
+			return
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			bad("%s = %q: want host:port", key, v)
+		}
+	}
+	checkAddr("server.listen", c.Server.Listen, true)
+	checkAddr("server.admin_listen", c.Server.AdminListen, false)
+	checkAddr("upstream.address", c.Upstream.Address, true)
+	if c.Server.MaxConnections < 1 {
+		bad("server.max_connections = %d: must be at least 1", c.Server.MaxConnections)
+	}
+	if c.Server.MaxMessageSize < 1024 {
+		bad("server.max_message_size = %d: must be at least 1024 bytes", c.Server.MaxMessageSize)
+	}
+	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
+		bad("server.tls_cert_file and server.tls_key_file go together")
+	}
+	switch c.Upstream.TLS {
+	case TLSDisable, TLSPrefer, TLSRequire:
+	case TLSVerifyFull:
+		if c.Upstream.CAFile == "" {
+			bad("upstream.tls = \"verify-full\" needs upstream.ca_file")
+		}
+	default:
+		bad("upstream.tls = %q: want disable, prefer, require or verify-full", c.Upstream.TLS)
+	}
+	c.validateKeyring(bad)
+	switch c.Tenancy.Mode {
+	case "multi", "single":
+	default:
+		bad("tenancy.mode = %q: want multi or single", c.Tenancy.Mode)
+	}
+	if c.Tenancy.Setting == "" || !strings.Contains(c.Tenancy.Setting, ".") {
+		bad("tenancy.setting = %q: want a custom setting name with a dot, like app.tenant", c.Tenancy.Setting)
+	}
+	c.validateEncrypt(bad)
+	switch c.Log.Format {
+	case "auto", "json", "console":
+	default:
+		bad("log.format = %q: want auto, json or console", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level = %q: want debug, info, warn or error", c.Log.Level)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateKeyring(bad func(string, ...any)) {
+	switch c.Keyring.Store {
+	case "file":
+		if c.Keyring.Path == "" {
+			bad("keyring.path is required with keyring.store = \"file\"")
+		}
+	case "postgres":
+		if c.Keyring.DSN == "" {
+			bad("keyring.dsn is required with keyring.store = \"postgres\"")
+		}
+	default:
+		bad("keyring.store = %q: want file or postgres", c.Keyring.Store)
+	}
+	if c.Keyring.MasterKeyEnv == "" && c.Keyring.MasterKeyFile == "" {
+		bad("keyring: set master_key_env or master_key_file")
+	}
+}
+
+func (c *Config) validateEncrypt(bad func(string, ...any)) {
+	seen := map[string]bool{}
+	for i, e := range c.Encrypt {
+		where := fmt.Sprintf("encrypt[%d]", i)
+		if e.Table == "" || e.Column == "" || e.Type == "" {
+			bad("%s: table, column and type are required", where)
+			continue
+		}
+		key := strings.ToLower(e.QualifiedTable() + "." + e.Column)
+		if seen[key] {
+			bad("%s: %s is listed twice", where, key)
+		}
+		seen[key] = true
+		for _, s := range e.Search {
+			if s != SearchEq {
+				bad("%s: search %q: only \"eq\" is supported", where, s)
+			}
+		}
+		if e.Domain != "" && !e.HasEq() {
+			bad("%s: domain needs search = [\"eq\"]", where)
+		}
+	}
+}
+
+// QualifiedTable is the table name with its schema ("public" when none is given).
+func (e Encrypt) QualifiedTable() string {
+	if strings.Contains(e.Table, ".") {
+		return e.Table
+	}
+	return "public." + e.Table
+}
+
+// HasEq says whether the column has equality search.
+func (e Encrypt) HasEq() bool {
+	for _, s := range e.Search {
+		if s == SearchEq {
+			return true
+		}
+	}
+	return false
+}
