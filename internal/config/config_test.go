@@ -58,7 +58,7 @@ func TestLoad(t *testing.T) {
 		{name: "a bad environment value names the variable", body: "version = 1",
 			env: map[string]string{"PGSEAL_SERVER_MAX_CONNECTIONS": "many"}, wantErr: []string{"PGSEAL_SERVER_MAX_CONNECTIONS"}},
 		{name: "every problem is reported at once",
-			body: "version = 2\n[server]\nlisten = \"nope\"\n[upstream]\ntls = \"maybe\"\n[tenancy]\nmode = \"x\"\n",
+			body:    "version = 2\n[server]\nlisten = \"nope\"\n[upstream]\ntls = \"maybe\"\n[tenancy]\nmode = \"x\"\n",
 			wantErr: []string{"version = 2", "server.listen", "upstream.tls", "tenancy.mode"}},
 		{name: "verify-full needs a CA file", body: "version = 1\n[upstream]\ntls = \"verify-full\"\n",
 			wantErr: []string{"ca_file"}},
