@@ -1,0 +1,157 @@
+package tenancy
+
+import "strings"
+
+// GUC is one session's view of a set of settings. It is not safe for concurrent use; Clone it to
+// hand a copy to another goroutine.
+type GUC struct {
+	reset   map[string]string // startup values: what RESET returns to
+	cur     map[string]string // effective now
+	session map[string]string // what survives the end of the current block on commit
+	inBlock bool
+	base    snapshot // at the start of the current block
+	saves   []savepoint
+}
+
+type snapshot struct{ cur, session map[string]string }
+
+type savepoint struct {
+	name string
+	snap snapshot
+}
+
+// New returns settings at their startup values (names are case-insensitive, as in PostgreSQL).
+func New(startup map[string]string) *GUC {
+	g := &GUC{reset: map[string]string{}}
+	for k, v := range startup {
+		g.reset[strings.ToLower(k)] = v
+	}
+	g.cur, g.session = clone(g.reset), clone(g.reset)
+	return g
+}
+
+// Clone returns an independent copy.
+func (g *GUC) Clone() *GUC {
+	c := &GUC{reset: g.reset, cur: clone(g.cur), session: clone(g.session), inBlock: g.inBlock,
+		base: snapshot{clone(g.base.cur), clone(g.base.session)}}
+	for _, s := range g.saves {
+		c.saves = append(c.saves, savepoint{s.name, snapshot{clone(s.snap.cur), clone(s.snap.session)}})
+	}
+	return c
+}
+
+// Get returns the effective value of name and whether it has one.
+func (g *GUC) Get(name string) (string, bool) {
+	v, ok := g.cur[strings.ToLower(name)]
+	return v, ok
+}
+
+// Set is SET / SET SESSION / set_config(name, value, false).
+func (g *GUC) Set(name, value string) {
+	g.begin()
+	name = strings.ToLower(name)
+	g.cur[name], g.session[name] = value, value
+}
+
+// SetLocal is SET LOCAL / set_config(name, value, true): it lasts until the block ends.
+func (g *GUC) SetLocal(name, value string) {
+	g.begin()
+	g.cur[strings.ToLower(name)] = value
+}
+
+// Reset is RESET name / SET name TO DEFAULT.
+func (g *GUC) Reset(name string) {
+	name = strings.ToLower(name)
+	if v, ok := g.reset[name]; ok {
+		g.Set(name, v)
+		return
+	}
+	g.begin()
+	delete(g.cur, name)
+	delete(g.session, name)
+}
+
+// ResetAll is RESET ALL (and the settings part of DISCARD ALL).
+func (g *GUC) ResetAll() {
+	g.begin()
+	g.cur, g.session = clone(g.reset), clone(g.reset)
+}
+
+// Begin starts an explicit transaction block (BEGIN / START TRANSACTION).
+func (g *GUC) Begin() { g.begin() }
+
+// begin opens the block the next change belongs to, if none is open: an implicit one that EndBlock
+// closes, or the explicit one Begin opens.
+func (g *GUC) begin() {
+	if !g.inBlock {
+		g.inBlock = true
+		g.base = snapshot{clone(g.cur), clone(g.session)}
+	}
+}
+
+// Commit ends the block keeping session-level changes (COMMIT / END / PREPARE TRANSACTION, and the
+// successful end of an implicit transaction).
+func (g *GUC) Commit() {
+	g.cur = clone(g.session)
+	g.inBlock, g.saves = false, nil
+}
+
+// Rollback ends the block undoing every change made in it (ROLLBACK / ABORT, a COMMIT of a failed
+// block, an error in an implicit transaction).
+func (g *GUC) Rollback() {
+	if g.inBlock {
+		g.cur, g.session = g.base.cur, g.base.session
+	}
+	g.inBlock, g.saves = false, nil
+}
+
+// EndBlock closes the current block when the server reports it idle (ReadyForQuery 'I'): committed
+// unless failed is true.
+func (g *GUC) EndBlock(failed bool) {
+	if failed {
+		g.Rollback()
+		return
+	}
+	g.Commit()
+}
+
+// Savepoint is SAVEPOINT name.
+func (g *GUC) Savepoint(name string) {
+	g.begin()
+	g.saves = append(g.saves, savepoint{strings.ToLower(name), snapshot{clone(g.cur), clone(g.session)}})
+}
+
+// RollbackTo is ROLLBACK TO SAVEPOINT name: changes since the savepoint are undone, the savepoint stays.
+func (g *GUC) RollbackTo(name string) {
+	if i := g.find(name); i >= 0 {
+		s := g.saves[i].snap
+		g.cur, g.session = clone(s.cur), clone(s.session)
+		g.saves = g.saves[:i+1]
+	}
+}
+
+// Release is RELEASE SAVEPOINT name: changes since it are kept, it and later savepoints go.
+func (g *GUC) Release(name string) {
+	if i := g.find(name); i >= 0 {
+		g.saves = g.saves[:i]
+	}
+}
+
+// find returns the newest savepoint called name, as PostgreSQL does with duplicate names.
+func (g *GUC) find(name string) int {
+	name = strings.ToLower(name)
+	for i := len(g.saves) - 1; i >= 0; i-- {
+		if g.saves[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func clone(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}

@@ -1,0 +1,142 @@
+package tenancy
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgseal/pgseal/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// scenarios are sequences of simple Query messages. Each is run against a real PostgreSQL and
+// against the model (driven by the events a proxy would see), and app.tenant must agree after
+// every message.
+var scenarios = []struct {
+	name    string
+	startup string
+	queries []string
+}{
+	{"a session SET stays", "", []string{"SET app.tenant = 'a'", "SELECT 1"}},
+	{"SET inside a committed block stays", "", []string{"BEGIN", "SET app.tenant = 'a'", "COMMIT"}},
+	{"SET inside a rolled back block is undone", "", []string{"SET app.tenant = 'z'", "BEGIN", "SET app.tenant = 'a'", "ROLLBACK"}},
+	{"SET LOCAL ends with the block", "", []string{"SET app.tenant = 'z'", "BEGIN", "SET LOCAL app.tenant = 'a'", "SELECT 1", "COMMIT"}},
+	{"SET after SET LOCAL survives commit", "", []string{"BEGIN", "SET LOCAL app.tenant = 'l'", "SET app.tenant = 's'", "COMMIT"}},
+	{"SET LOCAL after SET reverts to the SET value", "", []string{"BEGIN", "SET app.tenant = 's'", "SET LOCAL app.tenant = 'l'", "COMMIT"}},
+	{"SET in a failed block is undone by COMMIT", "", []string{"SET app.tenant = 'z'", "BEGIN", "SET app.tenant = 'a'", "SELECT 1/0", "COMMIT"}},
+	{"ROLLBACK TO undoes what followed the savepoint", "", []string{"BEGIN", "SET app.tenant = 'a'", "SAVEPOINT s", "SET app.tenant = 'b'", "ROLLBACK TO SAVEPOINT s", "COMMIT"}},
+	{"ROLLBACK TO after an error recovers the block", "", []string{"BEGIN", "SET app.tenant = 'a'", "SAVEPOINT s", "SET app.tenant = 'b'", "SELECT 1/0", "ROLLBACK TO s", "SET app.tenant = 'c'", "COMMIT"}},
+	{"RELEASE keeps what followed the savepoint", "", []string{"BEGIN", "SAVEPOINT s", "SET app.tenant = 'b'", "RELEASE SAVEPOINT s", "COMMIT"}},
+	{"RELEASE then ROLLBACK undoes everything", "", []string{"BEGIN", "SAVEPOINT s", "SET app.tenant = 'b'", "RELEASE s", "ROLLBACK"}},
+	{"an error in a multi-statement query undoes its SET", "", []string{"SET app.tenant = 'z'", "SET app.tenant = 'a'; SELECT 1/0"}},
+	{"a multi-statement query that succeeds keeps its SET", "", []string{"SET app.tenant = 'a'; SELECT 1"}},
+	{"SET LOCAL in a multi-statement query lasts only for it", "", []string{"SET app.tenant = 'z'", "SET LOCAL app.tenant = 'a'; SELECT 1"}},
+	{"RESET returns to the startup value", "s0", []string{"SET app.tenant = 'a'", "RESET app.tenant"}},
+	{"RESET ALL returns to the startup value", "s0", []string{"SET app.tenant = 'a'", "RESET ALL"}},
+	{"DISCARD ALL returns to the startup value", "s0", []string{"SET app.tenant = 'a'", "DISCARD ALL"}},
+	{"RESET without a startup value empties it", "", []string{"SET app.tenant = 'a'", "RESET app.tenant"}},
+	{"set_config session-wide stays", "", []string{"SELECT set_config('app.tenant', 'a', false)"}},
+	{"set_config local in a block ends with it", "", []string{"SET app.tenant = 'z'", "BEGIN", "SELECT set_config('app.tenant', 'a', true)", "COMMIT"}},
+	{"COMMIT; then an error undoes only the later SET", "", []string{"BEGIN; SET app.tenant = 'a'; COMMIT; SET app.tenant = 'b'; SELECT 1/0"}},
+}
+
+var (
+	reSet       = regexp.MustCompile(`^SET (LOCAL )?app\.tenant = '(\w*)'$`)
+	reSetConfig = regexp.MustCompile(`^SELECT set_config\('app\.tenant', '(\w*)', (true|false)\)$`)
+)
+
+// drive applies one statement's success to g, as the proxy would on its CommandComplete (whose
+// tag tells a COMMIT that committed from one that rolled back).
+func drive(g *GUC, stmt, tag string) {
+	f := strings.Fields(stmt)
+	switch {
+	case reSet.MatchString(stmt):
+		m := reSet.FindStringSubmatch(stmt)
+		if m[1] != "" {
+			g.SetLocal("app.tenant", m[2])
+		} else {
+			g.Set("app.tenant", m[2])
+		}
+	case reSetConfig.MatchString(stmt):
+		m := reSetConfig.FindStringSubmatch(stmt)
+		if m[2] == "true" {
+			g.SetLocal("app.tenant", m[1])
+		} else {
+			g.Set("app.tenant", m[1])
+		}
+	case stmt == "RESET app.tenant":
+		g.Reset("app.tenant")
+	case stmt == "RESET ALL", stmt == "DISCARD ALL":
+		g.ResetAll()
+	case stmt == "BEGIN":
+		g.Begin()
+	case stmt == "COMMIT" && tag == "ROLLBACK": // COMMIT of a failed block rolls back
+		g.Rollback()
+	case stmt == "COMMIT":
+		g.Commit()
+	case stmt == "ROLLBACK":
+		g.Rollback()
+	case f[0] == "SAVEPOINT":
+		g.Savepoint(f[1])
+	case f[0] == "ROLLBACK" && len(f) > 2:
+		g.RollbackTo(f[len(f)-1])
+	case f[0] == "RELEASE":
+		g.Release(f[len(f)-1])
+	}
+}
+
+func TestGUCAgreesWithPostgreSQL(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			url := db.ConnString()
+			startup := map[string]string{}
+			if sc.startup != "" {
+				url += "&options=-c%20app.tenant%3D" + sc.startup
+				startup["app.tenant"] = sc.startup
+			}
+			conn, err := pgconn.Connect(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			g := New(startup)
+			for _, q := range sc.queries {
+				results, err := conn.Exec(ctx, q).ReadAll()
+				failed := err != nil
+				stmts := strings.Split(q, "; ")
+				for i, r := range results {
+					if r.Err != nil {
+						failed = true
+						break
+					}
+					drive(g, stmts[i], r.CommandTag.String())
+				}
+				if conn.TxStatus() == 'I' {
+					g.EndBlock(failed)
+				}
+				if conn.TxStatus() == 'E' {
+					continue // the server answers nothing but ROLLBACK now
+				}
+				want := currentSetting(t, conn)
+				got, _ := g.Get("app.tenant")
+				if got != want {
+					t.Fatalf("after %q: model app.tenant = %q, PostgreSQL says %q", q, got, want)
+				}
+			}
+		})
+	}
+}
+
+func currentSetting(t *testing.T, conn *pgconn.PgConn) string {
+	t.Helper()
+	res := conn.ExecParams(context.Background(), "SELECT coalesce(current_setting('app.tenant', true), '')", nil, nil, nil, nil).Read()
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	return string(res.Rows[0][0])
+}
