@@ -1,0 +1,202 @@
+package crypto
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/fips140"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+)
+
+// ColumnKey is the precomputed material for one (keyset, data generation, column id): the record
+// KDF keyed with K_col. It is safe for concurrent use and never caches record keys.
+type ColumnKey struct {
+	ks      KeysetID
+	gen     uint32
+	rec     *recordKDF // keyed with K_col
+	aadTail []byte     // u16len(colID) || colID, appended to every AAD
+	scratch sync.Pool
+
+	// rand, when non-nil, supplies salt and nonce (tests freeze known-answer vectors with it).
+	// nil means crypto/rand.
+	rand io.Reader
+	// randomNonceGCM seals with cipher.NewGCMWithRandomNonce (nonce drawn inside the FIPS module)
+	// instead of an explicit nonce; set when the FIPS 140-3 mode is on (see doc.go).
+	randomNonceGCM bool
+}
+
+// recScratch holds per-call buffers so that Seal and Open allocate only what the standard
+// library's AES and GCM constructors do.
+type recScratch struct {
+	key [KeySize]byte
+	kdf kdfScratch
+	aad []byte
+}
+
+// NewColumnKey derives K_col = HKDF-Expand(root, "pgseal/v1/data"||0x00||ks||gen||columnID, 32).
+// root must be KeySize bytes; columnID is the stable logical name (e.g. "public.users.email"),
+// non-empty and at most 65535 bytes.
+func NewColumnKey(root Secret, ks KeysetID, gen uint32, columnID string) (*ColumnKey, error) {
+	if root.Len() != KeySize {
+		return nil, fmt.Errorf("column key: root %w", errKeySize)
+	}
+	if columnID == "" || len(columnID) > math.MaxUint16 {
+		return nil, errors.New("column key: column id must be 1 to 65535 bytes")
+	}
+	kcol, err := expandKey(root.Bytes(), labelData, ks[:], genBytes(gen), []byte(columnID))
+	if err != nil {
+		return nil, fmt.Errorf("column key: %w", err)
+	}
+	defer clear(kcol)
+	rec, err := newRecordKDF(kcol)
+	if err != nil {
+		return nil, fmt.Errorf("column key: %w", err)
+	}
+	tail := binary.BigEndian.AppendUint16(nil, uint16(len(columnID)))
+	k := &ColumnKey{
+		ks:             ks,
+		gen:            gen,
+		rec:            rec,
+		aadTail:        append(tail, columnID...),
+		randomNonceGCM: fips140.Enabled(),
+	}
+	k.scratch.New = func() any { return &recScratch{aad: make([]byte, 0, 128)} }
+	return k, nil
+}
+
+// Keyset returns the keyset this key belongs to.
+func (k *ColumnKey) Keyset() KeysetID { return k.ks }
+
+// Generation returns the data generation this key belongs to.
+func (k *ColumnKey) Generation() uint32 { return k.gen }
+
+// Seal appends the envelope of plaintext to dst and returns the extended slice. term is nil (or
+// empty) for no term, or exactly TermSize bytes (then FlagTerm is set). Every call draws a fresh
+// random salt and nonce. plaintext must not overlap dst's spare capacity.
+func (k *ColumnKey) Seal(dst, plaintext, term []byte) ([]byte, error) {
+	if len(term) != 0 && len(term) != TermSize {
+		return nil, fmt.Errorf("seal: term must be %d bytes, got %d", TermSize, len(term))
+	}
+	if len(term) == 0 {
+		term = nil
+	}
+	if len(plaintext) > MaxPlaintext {
+		return nil, fmt.Errorf("seal: plaintext of %d bytes exceeds %d", len(plaintext), MaxPlaintext)
+	}
+	ret, out := sliceForAppend(dst, SealedSize(len(plaintext), term != nil))
+	if anyOverlap(out, plaintext) || anyOverlap(out, term) {
+		return nil, errors.New("seal: plaintext or term overlaps the output buffer")
+	}
+	putHeader(out, k.ks, k.gen, term)
+	hs := HeaderSize
+	if term != nil {
+		hs = HeaderSizeTerm
+	}
+	saltEnd := hs + SaltSize
+	if err := k.fillRandom(out[hs:saltEnd], out[saltEnd:saltEnd+NonceSize]); err != nil {
+		return nil, err
+	}
+	s := k.scratch.Get().(*recScratch)
+	defer k.putScratch(s)
+	k.rec.derive(&s.key, out[hs:saltEnd], &s.kdf)
+	s.aad = k.appendAAD(s.aad[:0], out[:saltEnd])
+	if err := k.sealBody(out[saltEnd:saltEnd], s.key[:], out[saltEnd:saltEnd+NonceSize], plaintext, s.aad); err != nil {
+		return nil, err
+	}
+	return ret, nil
+}
+
+// Open appends the plaintext of envelope to dst. It parses the header (ErrMalformed), checks the
+// header's keyset and generation against k before any crypto (ErrWrongKey), then authenticates
+// (ErrDecrypt, the same error for every failure). dst must not overlap envelope.
+func (k *ColumnKey) Open(dst, envelope []byte) ([]byte, error) {
+	h, err := ParseHeader(envelope)
+	if err != nil {
+		return nil, err
+	}
+	if !sameKey(h, k.ks, k.gen) {
+		return nil, ErrWrongKey
+	}
+	saltEnd := h.Size() + SaltSize
+	n := len(envelope) - saltEnd - NonceSize - TagSize
+	ret, out := sliceForAppend(dst, n)
+	if anyOverlap(out, envelope) {
+		return nil, errors.New("open: output buffer overlaps the envelope")
+	}
+	s := k.scratch.Get().(*recScratch)
+	defer k.putScratch(s)
+	k.rec.derive(&s.key, envelope[h.Size():saltEnd], &s.kdf)
+	s.aad = k.appendAAD(s.aad[:0], envelope[:saltEnd])
+	aead, err := newAEAD(s.key[:], true)
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	if _, err := aead.Open(out[:0], nil, envelope[saltEnd:], s.aad); err != nil {
+		return nil, ErrDecrypt
+	}
+	return ret, nil
+}
+
+// appendAAD appends "pgseal/v1/aad" || header-through-salt || u16len(colID) || colID.
+func (k *ColumnKey) appendAAD(aad, headerThroughSalt []byte) []byte {
+	aad = append(aad, labelAAD...)
+	aad = append(aad, headerThroughSalt...)
+	return append(aad, k.aadTail...)
+}
+
+// fillRandom fills salt and nonce (adjacent in the envelope) with one read. In random-nonce mode
+// the nonce is left for the FIPS module to draw.
+func (k *ColumnKey) fillRandom(salt, nonce []byte) error {
+	buf := salt[:len(salt)+len(nonce)] // nonce directly follows salt in out
+	if k.randomNonceGCM && k.rand == nil {
+		buf = salt
+	}
+	if k.rand == nil {
+		_, _ = rand.Read(buf) // never fails: the runtime aborts if the OS RNG does
+		return nil
+	}
+	if _, err := io.ReadFull(k.rand, buf); err != nil {
+		return errors.New("seal: reading randomness failed")
+	}
+	return nil
+}
+
+// sealBody writes nonce || ciphertext || tag at out (whose first NonceSize bytes are the nonce
+// unless the random-nonce AEAD draws it itself).
+func (k *ColumnKey) sealBody(out, key, nonce, plaintext, aad []byte) error {
+	randomNonce := k.randomNonceGCM && k.rand == nil
+	aead, err := newAEAD(key, randomNonce)
+	if err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	if randomNonce {
+		aead.Seal(out, nil, plaintext, aad)
+		return nil
+	}
+	aead.Seal(out[:NonceSize], nonce, plaintext, aad)
+	return nil
+}
+
+func (k *ColumnKey) putScratch(s *recScratch) {
+	clear(s.key[:])
+	k.scratch.Put(s)
+}
+
+// newAEAD is the one place that builds AES-256-GCM. randomNonce selects the construction whose
+// nonce is the first NonceSize bytes of the ciphertext (drawn inside the FIPS module on Seal);
+// otherwise the caller passes an explicit nonce. Both produce and accept the same bytes.
+func newAEAD(key []byte, randomNonce bool) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	if randomNonce {
+		return cipher.NewGCMWithRandomNonce(block)
+	}
+	return cipher.NewGCM(block)
+}

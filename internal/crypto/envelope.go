@@ -1,0 +1,141 @@
+package crypto
+
+import (
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Sizes of the key material and of the envelope fields (see doc.go for the layout).
+const (
+	KeySize   = 32 // root keys, column keys, term keys, record keys
+	TermSize  = 16 // equality term: HMAC-SHA256 truncated to 128 bits
+	SaltSize  = 16 // per-record salt, input to the record-key derivation
+	NonceSize = 12 // AES-GCM nonce
+	TagSize   = 16 // AES-GCM tag
+)
+
+// Envelope v1 constants. Offsets are 0-based; SQL substring() positions are 1-based (offset+1).
+const (
+	Version1 byte = 0x01 // envelope format version
+	Suite1   byte = 0x01 // HKDF-SHA256 record keys, AES-256-GCM, 96-bit nonce, 128-bit tag
+
+	FlagTerm byte = 0x01 // an equality term follows the fixed header
+
+	VersionOffset    = 0
+	SuiteOffset      = 1
+	FlagsOffset      = 2
+	KeysetOffset     = 3
+	GenerationOffset = 19
+	TermOffset       = 23 // SQL: substring(col from 24 for 16)
+
+	// HeaderSize is the fixed header without a term; HeaderSizeTerm with one.
+	HeaderSize     = 23
+	HeaderSizeTerm = HeaderSize + TermSize
+
+	// MinSize is the smallest valid envelope (no term, empty plaintext); MinSizeTerm the smallest
+	// with a term.
+	MinSize     = HeaderSize + SaltSize + NonceSize + TagSize
+	MinSizeTerm = MinSize + TermSize
+
+	// MaxPlaintext bounds one value: PostgreSQL cannot store a field above 1 GiB anyway, and the
+	// bound keeps every length computation far from overflow.
+	MaxPlaintext = 1<<30 - MinSizeTerm
+
+	knownFlags = FlagTerm
+)
+
+// Sentinel errors. Callers match them with errors.Is; the wrapped text never carries key or value
+// bytes.
+var (
+	// ErrMalformed: the bytes are not a v1 envelope (SQLSTATE XX001 upstream).
+	ErrMalformed = errors.New("malformed encrypted value")
+	// ErrDecrypt is the one generic error for every authentication failure (no oracle detail).
+	ErrDecrypt = errors.New("decryption failed")
+	// ErrWrongKey: the header names another keyset or generation than the key offered.
+	ErrWrongKey = errors.New("value was encrypted under another key")
+)
+
+// KeysetID is a keyset's UUID in its 16 raw bytes.
+type KeysetID [16]byte
+
+// String formats the id as a canonical UUID (ids are not secret).
+func (id KeysetID) String() string {
+	return fmt.Sprintf("%x-%x-%x-%x-%x", id[0:4], id[4:6], id[6:8], id[8:10], id[10:16])
+}
+
+// Header is the parsed, unauthenticated fixed part of an envelope. Nothing in it may be trusted
+// before Open succeeds, except for routing (which key to try) and refusing early.
+type Header struct {
+	Version, Suite, Flags byte
+	Keyset                KeysetID
+	Generation            uint32
+	Term                  []byte // nil unless FlagTerm; aliases the input
+}
+
+// Size returns the header length: HeaderSize, or HeaderSizeTerm when a term is present.
+func (h Header) Size() int {
+	if h.Flags&FlagTerm != 0 {
+		return HeaderSizeTerm
+	}
+	return HeaderSize
+}
+
+// ParseHeader validates version, suite, flags and the minimum length of env, then decodes the
+// header. Every problem is an error matching ErrMalformed.
+func ParseHeader(env []byte) (Header, error) {
+	// NOTE: the minimum length is checked before any field is read or sliced.
+	if len(env) < MinSize {
+		return Header{}, fmt.Errorf("%w: %d bytes, need at least %d", ErrMalformed, len(env), MinSize)
+	}
+	h := Header{Version: env[VersionOffset], Suite: env[SuiteOffset], Flags: env[FlagsOffset]}
+	if h.Version != Version1 {
+		return Header{}, fmt.Errorf("%w: unknown version %d", ErrMalformed, h.Version)
+	}
+	if h.Suite != Suite1 {
+		return Header{}, fmt.Errorf("%w: unknown suite %d", ErrMalformed, h.Suite)
+	}
+	if h.Flags&^knownFlags != 0 {
+		return Header{}, fmt.Errorf("%w: unknown flags %#02x", ErrMalformed, h.Flags)
+	}
+	if h.Flags&FlagTerm != 0 {
+		if len(env) < MinSizeTerm {
+			return Header{}, fmt.Errorf("%w: %d bytes, need at least %d with a term", ErrMalformed, len(env), MinSizeTerm)
+		}
+		h.Term = env[TermOffset:HeaderSizeTerm:HeaderSizeTerm]
+	}
+	copy(h.Keyset[:], env[KeysetOffset:GenerationOffset])
+	h.Generation = binary.BigEndian.Uint32(env[GenerationOffset:TermOffset])
+	return h, nil
+}
+
+// SealedSize returns the envelope length for a plaintext of n bytes.
+func SealedSize(n int, withTerm bool) int {
+	if withTerm {
+		return n + MinSizeTerm
+	}
+	return n + MinSize
+}
+
+// putHeader writes the fixed header (and term, if any) into out, which has room for it.
+func putHeader(out []byte, ks KeysetID, gen uint32, term []byte) {
+	out[VersionOffset] = Version1
+	out[SuiteOffset] = Suite1
+	out[FlagsOffset] = 0
+	copy(out[KeysetOffset:GenerationOffset], ks[:])
+	binary.BigEndian.PutUint32(out[GenerationOffset:TermOffset], gen)
+	if term != nil {
+		out[FlagsOffset] = FlagTerm
+		copy(out[TermOffset:HeaderSizeTerm], term)
+	}
+}
+
+// sameKey compares keyset and generation without early exit; they are not secret, but there is
+// no reason to leak which field differed through timing either.
+func sameKey(h Header, ks KeysetID, gen uint32) bool {
+	var g1, g2 [4]byte
+	binary.BigEndian.PutUint32(g1[:], h.Generation)
+	binary.BigEndian.PutUint32(g2[:], gen)
+	return subtle.ConstantTimeCompare(h.Keyset[:], ks[:])&subtle.ConstantTimeCompare(g1[:], g2[:]) == 1
+}
