@@ -3,6 +3,7 @@ package value
 import (
 	"encoding/binary"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -219,10 +220,104 @@ func formatFloat(dst []byte, f float64, bits, extra int) []byte {
 		return append(dst, '0')
 	}
 	// The decimal exponent of the shortest representation decides the notation.
-	e := strconv.AppendFloat(nil, f, 'e', -1, bits)
-	exp, _ := strconv.Atoi(string(e[strings.LastIndexByte(string(e), 'e')+1:]))
-	if exp >= -4 && exp < digs {
-		return strconv.AppendFloat(dst, f, 'f', -1, bits)
+	e := shortestE(f, bits)
+	mant, expStr, _ := strings.Cut(string(e), "e")
+	exp, _ := strconv.Atoi(expStr)
+	if exp < -4 || exp >= digs {
+		return append(dst, e...)
 	}
-	return append(dst, e...)
+	// Fixed notation of the same digits.
+	if mant[0] == '-' {
+		dst = append(dst, '-')
+		mant = mant[1:]
+	}
+	digits := strings.Replace(mant, ".", "", 1)
+	if exp < 0 {
+		dst = append(dst, "0."...)
+		dst = append(dst, strings.Repeat("0", -exp-1)...)
+		return append(dst, digits...)
+	}
+	if len(digits) <= exp+1 {
+		dst = append(dst, digits...)
+		return append(dst, strings.Repeat("0", exp+1-len(digits))...)
+	}
+	dst = append(dst, digits[:exp+1]...)
+	dst = append(dst, '.')
+	return append(dst, digits[exp+1:]...)
+}
+
+// shortestE returns the shortest decimal, in 'e' notation, that PostgreSQL's Ryu (d2s.c/f2s.c)
+// prints. Go's shortest formatting treats the rounding interval as closed when the mantissa is
+// even; PostgreSQL's output never lands exactly on the midpoint to a neighbouring float, so when
+// Go's answer is such a midpoint, the next longer correctly rounded form is used instead.
+func shortestE(f float64, bits int) []byte {
+	e := strconv.AppendFloat(nil, f, 'e', -1, bits)
+	// A midpoint odd*2^-k needs about log10(odd) + 0.7k significant digits, more than the 17 (9)
+	// shortest digits of a float64 (float32) unless the spacing of floats is near 1 or larger, so
+	// smaller magnitudes skip the exact check.
+	if limit := 0x1p52; bits == 32 && math.Abs(f) < 0x1p20 || bits == 64 && math.Abs(f) < limit {
+		return e
+	}
+	if !isMidpoint(e, f, bits) {
+		return e
+	}
+	for prec := countDigits(e); prec < 17; prec++ {
+		c := strconv.AppendFloat(nil, f, 'e', prec, bits)
+		if !isMidpoint(c, f, bits) {
+			return trimMantissaZeros(c)
+		}
+	}
+	return strconv.AppendFloat(nil, f, 'e', 16, bits)
+}
+
+func countDigits(e []byte) int {
+	n := 0
+	for _, c := range e {
+		if c == 'e' {
+			break
+		}
+		if isDigit(c) {
+			n++
+		}
+	}
+	return n
+}
+
+// trimMantissaZeros drops trailing zeros of the mantissa of an 'e' formatted number.
+func trimMantissaZeros(e []byte) []byte {
+	s := string(e)
+	mant, exp, _ := strings.Cut(s, "e")
+	if strings.Contains(mant, ".") {
+		mant = strings.TrimRight(mant, "0")
+		mant = strings.TrimSuffix(mant, ".")
+	}
+	return []byte(mant + "e" + exp)
+}
+
+// isMidpoint reports whether the decimal d lies exactly halfway between f and a neighbouring
+// float of the given size.
+func isMidpoint(d []byte, f float64, bits int) bool {
+	const prec = 1200 // enough to hold any float64 midpoint and 17-digit decimal exactly
+	x, _, err := big.ParseFloat(string(d), 10, prec, big.ToNearestEven)
+	if err != nil {
+		return false
+	}
+	fx := new(big.Float).SetPrec(prec).SetFloat64(f)
+	var next float64
+	if x.Cmp(fx) > 0 {
+		next = nextAfter(f, math.Inf(1), bits)
+	} else {
+		next = nextAfter(f, math.Inf(-1), bits)
+	}
+	mid := new(big.Float).SetPrec(prec).SetFloat64(next)
+	mid.Add(mid, fx)
+	mid.Quo(mid, big.NewFloat(2))
+	return x.Cmp(mid) == 0
+}
+
+func nextAfter(f, to float64, bits int) float64 {
+	if bits == 32 {
+		return float64(math.Nextafter32(float32(f), float32(to)))
+	}
+	return math.Nextafter(f, to)
 }
