@@ -1,0 +1,74 @@
+package wire
+
+import (
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// Plan is what a pending request carries for handling its results: the decrypt plan, once the
+// encryption work exists. The relay never looks inside; nil in a pure relay.
+type Plan any
+
+// TypeSet is a set of message type bytes.
+type TypeSet [4]uint64
+
+// Types returns the set of the given message type bytes.
+func Types(ts ...byte) TypeSet {
+	var s TypeSet
+	for _, t := range ts {
+		s[t>>6] |= 1 << (t & 63)
+	}
+	return s
+}
+
+// Has reports whether t is in the set.
+func (s *TypeSet) Has(t byte) bool { return s[t>>6]&(1<<(t&63)) != 0 }
+
+// SessionInfo is what a session knows about its client once the server accepted it.
+type SessionInfo struct {
+	RemoteAddr string
+	// User is the startup user the server authenticated (AuthenticationOk): the client identity.
+	User     string
+	Database string
+	// Parameters are the startup parameters as sent, including "options" (e.g. "-c app.tenant=acme").
+	Parameters map[string]string
+	// TLS reports whether the client connection is encrypted.
+	TLS bool
+}
+
+// Interceptor is the seam the encryption work plugs into; nil means a pure relay.
+//
+// NOTE: Request runs on the client->server goroutine and Response on the server->client goroutine
+// of the same session, concurrently; an implementation must be safe for that.
+type Interceptor interface {
+	// Session is called once per session after authentication. A nil SessionInterceptor relays the
+	// session untouched.
+	Session(info *SessionInfo) SessionInterceptor
+}
+
+// SessionInterceptor sees decoded messages of one session.
+type SessionInterceptor interface {
+	// ClientTypes and ServerTypes name the message types to decode and pass to Request and Response;
+	// every other message is forwarded as raw bytes without being decoded. Called once.
+	ClientTypes() TypeSet
+	ServerTypes() TypeSet
+	// Request sees a client message (only Query, Parse, Bind, Describe, Execute, Close, Sync and
+	// FunctionCall are ever decoded) in send order, before it is forwarded. The message and its
+	// byte slices are valid only during the call.
+	Request(msg pgproto3.FrontendMessage) Verdict
+	// Response sees a server message with the Plan of the request it answers (nil when none). It
+	// returns the message to send to the client: msg itself or a replacement. An error ends the
+	// session with a FATAL (fail closed: a message that cannot be handled is never forwarded).
+	Response(plan Plan, msg pgproto3.BackendMessage) (pgproto3.BackendMessage, error)
+}
+
+// Verdict is a SessionInterceptor's decision on one client message.
+type Verdict struct {
+	// Refuse, when set, refuses the message: the client gets this error (severity ERROR) in request
+	// order with PostgreSQL's own transaction semantics (see refuse.go). Only Query, Parse and Bind
+	// can be refused.
+	Refuse *ProxyError
+	// Replace, when set, is forwarded instead of the message (e.g. rewritten SQL).
+	Replace pgproto3.FrontendMessage
+	// Plan is attached to the pending request and handed back with its responses.
+	Plan Plan
+}

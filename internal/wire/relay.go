@@ -1,0 +1,215 @@
+package wire
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// relay runs the steady state: a client->server loop and a server->client loop. The first error
+// ends both: a 1-slot channel keeps it, and stop (idempotent) unblocks the other loop.
+func (s *session) relay() error {
+	errc := make(chan error, 1)
+	report := func(err error) {
+		select {
+		case errc <- err:
+		default:
+		}
+		s.stopOnce.Do(s.interrupt)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); report(s.clientLoop()) }()
+	go func() { defer wg.Done(); report(s.serverLoop()) }()
+	wg.Wait()
+	return <-errc
+}
+
+// clientLoop forwards client messages in order, tracking requests on the FIFO. It flushes to the
+// server only when no more client input is buffered, so a pipeline goes out in one write.
+func (s *session) clientLoop() error {
+	var reported int64
+	for {
+		typ, err := s.cr.next()
+		if err != nil {
+			return s.clientReadErr(err)
+		}
+		if err := s.clientMessage(typ); err != nil {
+			return err
+		}
+		if s.cr.idle() {
+			if err := s.sw.flush(); err != nil {
+				return &serverError{err}
+			}
+			s.srv.m.BytesIn.Add(float64(s.cr.bytes - reported))
+			reported = s.cr.bytes
+		}
+	}
+}
+
+func (s *session) clientMessage(typ byte) error {
+	switch typ {
+	case 'Q', 'P', 'B', 'D', 'E', 'C', 'S', 'F':
+		return s.request(typ)
+	case 'X':
+		if err := s.cr.forward(s.sw); err != nil {
+			return s.toServerErr(err)
+		}
+		_ = s.sw.flush()
+		return errClientTerminated
+	}
+	// Flush, CopyData, CopyDone, CopyFail, and anything else: the server judges it.
+	return s.toServerErr(s.cr.forward(s.sw))
+}
+
+// toServerErr classifies an error from forwarding a client message to the server.
+func (s *session) toServerErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if s.sw.failed {
+		return &serverError{err}
+	}
+	return s.clientReadErr(err)
+}
+
+// request handles a client message that the FIFO tracks (or the interceptor wants to see).
+func (s *session) request(typ byte) error {
+	if c := s.srv.kind[kindOf(typ)]; c != nil {
+		c.Inc()
+	}
+	var v Verdict
+	var msg pgproto3.FrontendMessage
+	needBody := typ == 'P' || typ == 'B' || typ == 'C'
+	if s.icpt != nil && s.ctypes.Has(typ) {
+		body, err := s.cr.load()
+		if err != nil {
+			return s.clientReadErr(err)
+		}
+		if msg, err = decodeFrontend(typ, body); err != nil {
+			return fatal(CodeProtocolViolation, "invalid frontend message type %q", typ)
+		}
+		v = s.icpt.Request(msg)
+	}
+	var names [2]string
+	if needBody {
+		body, err := s.cr.load()
+		if err != nil {
+			return s.clientReadErr(err)
+		}
+		if names, err = leadingNames(typ, body); err != nil {
+			return fatal(CodeProtocolViolation, "invalid frontend message type %q", typ)
+		}
+	}
+	if typ == 'P' && names[0] == refusedStatement {
+		v.Refuse = &ProxyError{Code: CodeFeatureNotSupported, Message: "prepared statement name is reserved by pgseal"}
+	}
+	if v.Refuse != nil {
+		return s.refuse(typ, names, v)
+	}
+	s.trackRequest(typ, names, v.Plan, nil)
+	if v.Replace != nil {
+		return s.toServerErr(s.sw.send(v.Replace))
+	}
+	return s.toServerErr(s.cr.forward(s.sw))
+}
+
+// track pushes the request onto the FIFO (and the statement/portal bookkeeping) in send order.
+func (s *session) trackRequest(typ byte, names [2]string, plan Plan, refusal *ProxyError) {
+	switch typ {
+	case 'Q':
+		s.st.query(plan, refusal)
+	case 'P':
+		s.st.parse(names[0], plan, refusal)
+	case 'B':
+		s.st.bind(names[0], names[1], plan, refusal)
+	case 'C':
+		s.st.close(names[0][0], names[1], plan)
+	case 'D':
+		s.st.push(pending{kind: reqDescribe, plan: plan})
+	case 'E':
+		s.st.push(pending{kind: reqExecute, plan: plan})
+	case 'S':
+		s.st.push(pending{kind: reqSync, plan: plan})
+	case 'F':
+		s.st.push(pending{kind: reqFunction, plan: plan})
+	}
+}
+
+func kindOf(typ byte) reqKind {
+	switch typ {
+	case 'Q':
+		return reqQuery
+	case 'P':
+		return reqParse
+	case 'B':
+		return reqBind
+	case 'E':
+		return reqExecute
+	case 'F':
+		return reqFunction
+	}
+	return 0
+}
+
+// leadingNames reads the names a message starts with: Parse (statement), Bind (portal,
+// statement), Close ("S"/"P", name). Only names are read; the rest stays raw.
+func leadingNames(typ byte, body []byte) ([2]string, error) {
+	var out [2]string
+	if typ == 'C' {
+		if len(body) < 2 || (body[0] != 'S' && body[0] != 'P') {
+			return out, errBadLength
+		}
+		out[0], body = string(body[:1]), body[1:]
+		name, _, err := cstring(body)
+		out[1] = name
+		return out, err
+	}
+	name, rest, err := cstring(body)
+	if err != nil {
+		return out, err
+	}
+	out[0] = name
+	if typ == 'B' {
+		out[1], _, err = cstring(rest)
+	}
+	return out, err
+}
+
+func cstring(b []byte) (string, []byte, error) {
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return "", nil, errBadLength
+	}
+	return string(b[:i]), b[i+1:], nil
+}
+
+// decodeFrontend decodes the client messages an interceptor may see.
+func decodeFrontend(typ byte, body []byte) (pgproto3.FrontendMessage, error) {
+	var m interface {
+		pgproto3.FrontendMessage
+		Decode([]byte) error
+	}
+	switch typ {
+	case 'Q':
+		m = &pgproto3.Query{}
+	case 'P':
+		m = &pgproto3.Parse{}
+	case 'B':
+		m = &pgproto3.Bind{}
+	case 'D':
+		m = &pgproto3.Describe{}
+	case 'E':
+		m = &pgproto3.Execute{}
+	case 'C':
+		m = &pgproto3.Close{}
+	case 'S':
+		m = &pgproto3.Sync{}
+	case 'F':
+		m = &pgproto3.FunctionCall{}
+	default:
+		return nil, errBadLength
+	}
+	return m, m.Decode(body)
+}

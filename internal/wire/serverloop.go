@@ -1,0 +1,183 @@
+package wire
+
+import (
+	"github.com/jackc/pgx/v5/pgproto3"
+	"go.uber.org/zap"
+)
+
+// serverLoop forwards server messages in order, popping the FIFO as responses finish requests. It
+// flushes to the client only when no more server output is buffered: one write per batch of rows.
+func (s *session) serverLoop() error {
+	var reported int64
+	for {
+		typ, err := s.sr.next()
+		if err != nil {
+			return s.serverReadErr(err)
+		}
+		if err := s.serverMessage(typ); err != nil {
+			return err
+		}
+		if s.sr.idle() {
+			if err := s.flushClient(); err != nil {
+				return err
+			}
+			s.srv.m.BytesOut.Add(float64(s.sr.bytes - reported))
+			reported = s.sr.bytes
+		}
+	}
+}
+
+func (s *session) serverMessage(typ byte) error {
+	switch typ {
+	case 'D', 'd':
+		// The hot path: DataRow and CopyData change no state and belong to the head request.
+		if s.icpt == nil || !s.stypes.Has(typ) {
+			return s.clientSideErr(s.sr.forward(s.cw))
+		}
+		return s.intercept(typ, s.st.headPlan())
+	case 'E':
+		return s.serverErrorResponse()
+	case 'Z':
+		return s.readyForQuery(false)
+	case 'G', 'H':
+		s.srv.copy.Inc()
+	}
+	var plan Plan
+	if !isAsync(typ) {
+		plan = s.st.answer(typ)
+	}
+	if s.icpt != nil && s.stypes.Has(typ) {
+		return s.intercept(typ, plan)
+	}
+	return s.clientSideErr(s.sr.forward(s.cw))
+}
+
+// readyForQuery records the transaction status and finishes the oldest Query, FunctionCall or Sync.
+// The first ReadyForQuery after authentication answers no request.
+func (s *session) readyForQuery(first bool) error {
+	body, err := s.sr.load()
+	if err != nil {
+		return s.serverReadErr(err)
+	}
+	if len(body) != 1 {
+		return fatal(CodeProtocolViolation, "invalid ReadyForQuery from the server")
+	}
+	var plan Plan
+	if first {
+		s.st.setTxStatus(body[0])
+	} else {
+		plan = s.st.ready(body[0])
+	}
+	if s.icpt != nil && s.stypes.Has('Z') {
+		return s.intercept('Z', plan)
+	}
+	return s.clientSideErr(s.sr.forward(s.cw))
+}
+
+// serverErrorResponse relays an ErrorResponse. A FATAL ends the session after it. An ERROR that
+// answers a refused request is replaced by pgseal's error (see refuse.go).
+func (s *session) serverErrorResponse() error {
+	body, err := s.sr.load()
+	if err != nil {
+		return s.serverReadErr(err)
+	}
+	var er pgproto3.ErrorResponse
+	if err := er.Decode(body); err != nil {
+		return fatal(CodeProtocolViolation, "invalid ErrorResponse from the server")
+	}
+	sev := er.SeverityUnlocalized
+	if sev == "" {
+		sev = er.Severity
+	}
+	if sev == "FATAL" || sev == "PANIC" {
+		s.serverFatal = true
+		return s.clientSideErr(s.sr.forward(s.cw))
+	}
+	p, _ := s.st.failed()
+	if p.refusal != nil && er.Code != CodeInFailedSQLTransaction {
+		s.srv.m.Refusals.WithLabelValues(p.refusal.Code).Inc()
+		s.srv.log.Info("statement refused", zap.String("remote", s.remote), zap.String("user", s.info.User),
+			zap.String("sqlstate", p.refusal.Code))
+		return s.clientSideErr(s.cw.send(p.refusal.ErrorResponse()))
+	}
+	if s.icpt != nil && s.stypes.Has('E') {
+		return s.intercept('E', p.plan)
+	}
+	return s.clientSideErr(s.sr.forward(s.cw))
+}
+
+// intercept decodes a server message for the interceptor and sends what it returns. A failure ends
+// the session: a message that cannot be handled is never forwarded as is.
+func (s *session) intercept(typ byte, plan Plan) error {
+	body, err := s.sr.load()
+	if err != nil {
+		return s.serverReadErr(err)
+	}
+	msg, err := decodeBackend(typ, body)
+	if err != nil {
+		return fatal(CodeProtocolViolation, "invalid message %q from the server", typ)
+	}
+	out, err := s.icpt.Response(plan, msg)
+	if err != nil {
+		if pe, ok := asProxyError(err); ok {
+			pe2 := *pe
+			pe2.Severity = SeverityFatal
+			return &pe2
+		}
+		s.srv.log.Error("interceptor failed", zap.String("remote", s.remote), zap.Error(err))
+		return fatal(CodeInternalError, "internal error in pgseal")
+	}
+	if out == msg {
+		return s.clientSideErr(s.sr.forward(s.cw))
+	}
+	return s.clientSideErr(s.cw.send(out))
+}
+
+// decodeBackend decodes the server messages an interceptor may see.
+func decodeBackend(typ byte, body []byte) (pgproto3.BackendMessage, error) {
+	var m interface {
+		pgproto3.BackendMessage
+		Decode([]byte) error
+	}
+	switch typ {
+	case 't':
+		m = &pgproto3.ParameterDescription{}
+	case 'T':
+		m = &pgproto3.RowDescription{}
+	case 'D':
+		m = &pgproto3.DataRow{}
+	case 'C':
+		m = &pgproto3.CommandComplete{}
+	case 'E':
+		m = &pgproto3.ErrorResponse{}
+	case 'Z':
+		m = &pgproto3.ReadyForQuery{}
+	case 'G':
+		m = &pgproto3.CopyInResponse{}
+	case 'H':
+		m = &pgproto3.CopyOutResponse{}
+	case 'd':
+		m = &pgproto3.CopyData{}
+	case 'n':
+		m = &pgproto3.NoData{}
+	case 'I':
+		m = &pgproto3.EmptyQueryResponse{}
+	case 's':
+		m = &pgproto3.PortalSuspended{}
+	case '1':
+		m = &pgproto3.ParseComplete{}
+	case '2':
+		m = &pgproto3.BindComplete{}
+	case '3':
+		m = &pgproto3.CloseComplete{}
+	case 'N':
+		m = &pgproto3.NoticeResponse{}
+	case 'A':
+		m = &pgproto3.NotificationResponse{}
+	case 'S':
+		m = &pgproto3.ParameterStatus{}
+	default:
+		return nil, errBadLength
+	}
+	return m, m.Decode(body)
+}

@@ -1,0 +1,223 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// pastDeadline unblocks every pending read and write on a conn.
+var pastDeadline = time.Unix(1, 0)
+
+// session is one client connection and the upstream connection it owns. Its phases run in order on
+// the session goroutine (startup, admit, connect, authenticate, relay); only relay adds two loop
+// goroutines, which it waits for.
+type session struct {
+	srv    *Server
+	ctx    context.Context // cancelled with a cause (errShutdown) to kill the session
+	cancel context.CancelCauseFunc
+	start  time.Time
+	remote string
+
+	clientRaw net.Conn // the TCP conn; deadlines go here
+	client    net.Conn // clientRaw or the TLS conn over it
+	cr        *msgReader
+	cw        *msgWriter
+
+	server net.Conn // nil until connect; the session owns it from then on
+	sr     *msgReader
+	sw     *msgWriter
+
+	info     SessionInfo
+	startup  []byte // the StartupMessage as the client sent it, forwarded verbatim
+	admitted bool   // counted against max_connections
+	key      backendKey
+	upKey    backendKey
+	hasKey   bool
+
+	st          *state
+	icpt        SessionInterceptor
+	ctypes      TypeSet
+	stypes      TypeSet
+	serverFatal bool // the server sent a FATAL itself: do not add ours
+	quiet       bool // a CancelRequest or probe: log at debug
+
+	mu struct {
+		sync.Mutex
+		conns []net.Conn // interrupted on kill
+	}
+	stopOnce sync.Once
+}
+
+func newSession(srv *Server, c net.Conn) *session {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	s := &session{srv: srv, ctx: ctx, cancel: cancel, start: time.Now(), remote: c.RemoteAddr().String(),
+		clientRaw: c, client: c, st: newState()}
+	s.cr = newMsgReader(c, int(srv.cfg.Server.MaxMessageSize))
+	s.cw = newMsgWriter(c)
+	s.mu.conns = []net.Conn{c}
+	s.info.RemoteAddr = s.remote
+	return s
+}
+
+// kill ends the session from outside (shutdown); safe to call at any time, more than once.
+func (s *session) kill(cause error) { s.cancel(cause) }
+
+// interrupt unblocks every read and write of the session's conns. Idempotent.
+func (s *session) interrupt() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.mu.conns {
+		_ = c.SetDeadline(pastDeadline)
+	}
+}
+
+// track adds an upstream conn to those kill interrupts; it fails once the session is killed.
+func (s *session) track(c net.Conn) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return context.Cause(s.ctx)
+	}
+	s.mu.conns = append(s.mu.conns, c)
+	return nil
+}
+
+// setDeadline sets c's deadline unless the session was killed, when it keeps the past deadline.
+func (s *session) setDeadline(c net.Conn, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		t = pastDeadline
+	}
+	_ = c.SetDeadline(t)
+}
+
+// run is the session goroutine's body.
+func (s *session) run() {
+	stop := context.AfterFunc(s.ctx, s.interrupt)
+	m := s.srv.m
+	m.ConnectionsTotal.Inc()
+	m.ConnectionsActive.Inc()
+	err := s.serve()
+	stop()
+	s.finish(err)
+	s.cancel(nil)
+	m.ConnectionsActive.Dec()
+}
+
+func (s *session) serve() error {
+	for _, phase := range []func() error{s.readStartup, s.admit, s.connect, s.authenticate, s.relay} {
+		if err := phase(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// admit applies max_connections before anything is dialled, like PostgreSQL's "sorry, too many
+// clients already" (postmaster.c).
+func (s *session) admit() error {
+	if n := s.srv.active.Add(1); n > int64(s.srv.cfg.Server.MaxConnections) {
+		s.srv.active.Add(-1)
+		s.srv.m.ConnectionsRefused.WithLabelValues("max_connections").Inc()
+		return fatal(CodeTooManyConnections, "sorry, too many clients already")
+	}
+	s.admitted = true
+	return nil
+}
+
+// finish sends the client a final FATAL when one is due and possible, cancels an abandoned query,
+// closes both conns and logs the session's one end line.
+func (s *session) finish(err error) {
+	if context.Cause(s.ctx) == errShutdown {
+		err = fatal(CodeAdminShutdown, "terminating connection due to administrator command")
+	}
+	var lost *upstreamLost
+	if errors.As(err, &lost) && !s.serverFatal {
+		err = fmt.Errorf("%w: %w", fatal(CodeConnectionFailure, "server closed the connection unexpectedly"), lost)
+	}
+	if pe, ok := asProxyError(err); ok && pe.Severity == SeverityFatal && s.cw.clean() {
+		_ = s.clientRaw.SetWriteDeadline(time.Now().Add(time.Second))
+		if s.cw.send(pe.ErrorResponse()) == nil {
+			_ = s.cw.flush()
+		}
+	}
+	if s.hasKey && clientVanished(err) && s.st.pendingCount() > 0 {
+		// PostgreSQL notices a vanished client only when it next writes; cancel the query so an
+		// abandoned pg_sleep or long scan stops now.
+		ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.Upstream.ConnectTimeout.D())
+		_ = s.srv.cancelUpstream(ctx, s.upKey)
+		cancel()
+	}
+	if s.server != nil {
+		_ = s.server.Close()
+	}
+	_ = s.client.Close()
+	if s.hasKey {
+		s.srv.keys.remove(s.key.pid)
+	}
+	if s.admitted {
+		s.srv.active.Add(-1)
+	}
+	s.logEnd(err)
+}
+
+// clientVanished reports a client that went away without Terminate.
+func clientVanished(err error) bool {
+	var ce *clientError
+	return errors.As(err, &ce) && !errors.Is(err, errClientTerminated)
+}
+
+// clientError marks errors from reading or writing the client side.
+type clientError struct{ err error }
+
+func (e *clientError) Error() string { return "client: " + e.err.Error() }
+func (e *clientError) Unwrap() error { return e.err }
+
+// serverError marks errors from reading or writing the upstream side.
+type serverError struct{ err error }
+
+func (e *serverError) Error() string { return "upstream: " + e.err.Error() }
+func (e *serverError) Unwrap() error { return e.err }
+
+func (s *session) logEnd(err error) {
+	reason := "closed"
+	switch {
+	case err == nil, errors.Is(err, errClientTerminated):
+		reason = "client terminated"
+	case errors.Is(err, io.EOF):
+		reason = "peer closed"
+	case errors.Is(err, os.ErrDeadlineExceeded) && !s.admitted && s.server == nil:
+		reason = "startup timeout"
+	default:
+		reason = err.Error()
+	}
+	fields := []zap.Field{
+		zap.String("remote", s.remote), zap.String("user", s.info.User), zap.String("database", s.info.Database),
+		zap.Duration("duration", time.Since(s.start)), zap.Int64("bytes_in", s.cr.bytes), zap.Int64("bytes_out", s.bytesOut()),
+		zap.String("reason", reason),
+	}
+	if pe, ok := asProxyError(err); ok {
+		fields = append(fields, zap.String("sqlstate", pe.Code))
+	}
+	if s.quiet {
+		s.srv.log.Debug("connection end", fields...)
+		return
+	}
+	s.srv.log.Info("connection end", fields...)
+}
+
+func (s *session) bytesOut() int64 {
+	if s.sr == nil {
+		return 0
+	}
+	return s.sr.bytes
+}
