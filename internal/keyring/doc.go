@@ -1,0 +1,57 @@
+// Package keyring holds pgseal's keysets, their root keys, clients, grants and access keys, keeps
+// them in a store (a JSON file or a PostgreSQL schema), and gives the proxy an immutable, lock-free
+// Snapshot with the roots unwrapped and crypto handles cached.
+//
+// # Model
+//
+// A keyset has a UUID, a unique name ([a-z0-9_-]{1,63}, never UUID-shaped), a description, a state
+// (active or disabled), numbered data generations (pending, primary, decrypt-only, retired;
+// exactly one primary) and one index root for equality terms. The index root is separate from the
+// data generations so that rotating data keys never changes terms (lookups and UNIQUE keep
+// working); it is generation 1 in format 1. Every keyring starts with a keyset named "default".
+// A client is the identity a connection authenticated as (PostgreSQL role name or TLS subject)
+// with grants on keysets; grants deny by default. Access keys (role "control") let automation use
+// the control API; only the SHA-256 of their secret is stored, and they are not clients, so a
+// control key can never decrypt data.
+//
+// # Keys
+//
+// The master key (base64 of exactly 32 bytes, from master_key_file or the master_key_env variable)
+// never wraps anything directly; seal.go derives from it, each under its own label: the document
+// MAC key, a key check value (which tells "wrong master key" from "tampered"), the root-wrapping
+// KEK (per keyring id) and the control-token key (per keyring id). Roots are wrapped with
+// crypto.Wrap, AAD = keyring id || keyset id || purpose ("data"/"index") || 0x00 || generation, so
+// a wrapped root moved anywhere else fails to unwrap. Roots exist unwrapped only inside Snapshots;
+// roots of disabled keysets and retired generations are not unwrapped at all.
+//
+// # Stores and integrity
+//
+// Both stores keep the same sealed bytes: {"format":1,"key_check":…,"document":{…},"mac":…}; the
+// MAC covers the document's exact bytes (no canonicalisation needed). Each Store remembers the
+// highest epoch (+1 per change) it has seen and refuses an older one, or a different document at
+// the same epoch (ErrRollback). A document that fails its MAC or invariants is ErrTampered; one
+// sealed under another master key is ErrWrongMasterKey. The file store writes atomically (temp,
+// fsync, rename, fsync dir) under flock of "<path>.lock" and is watched by polling every 200ms.
+// The postgres store keeps one row in pgseal_keyring.keyring, updated under SELECT … FOR UPDATE,
+// and NOTIFYs pgseal_keyring with the new epoch in the same transaction; Keyring LISTENs on a
+// dedicated connection and reconnects with backoff, reloading after every reconnect.
+//
+// # Snapshots
+//
+// Keyring.Snapshot is an atomic load. A reload that fails (tampered, rolled back, wrong key)
+// keeps the snapshot in force and logs the error: a bad store never downgrades a good keyring.
+// Column and term keys are cached per Snapshot in sync.Maps, so every change starts with fresh
+// caches; per-record keys are never cached (crypto derives them per value).
+//
+// # Operations
+//
+// Manager is the one implementation of every administrative operation (the CLI and the control
+// API both call it); each is one Store.Update. Rotate adds a pending generation, then promotes it
+// in a second update (two epochs), so proxies that reload in between can already decrypt values
+// of the new generation. Grant and Revoke are idempotent. RetireGeneration only changes state:
+// checking that no value still uses the generation is the migration tool's job.
+//
+// What it leaves out: KMS master keys, per-keyset KEKs, index-root rotation, destroying roots,
+// deleting keysets, clients or access keys, and client credentials (clients are identified by the
+// proxy's authentication).
+package keyring

@@ -1,0 +1,186 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/crypto"
+)
+
+// Keyring is what a running proxy holds: the current Snapshot behind an atomic pointer, replaced
+// whenever the store reports a change. Snapshot() takes no lock.
+type Keyring struct {
+	store  Store
+	sealer *sealer
+	log    *zap.Logger
+	hook   func(epoch uint64, err error)
+	snap   atomic.Pointer[Snapshot]
+
+	// install serialises snapshot swaps (watch goroutine and this process's own writes).
+	install sync.Mutex
+	subsMu  sync.Mutex
+	subs    []chan struct{}
+	closed  bool
+
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Option configures Open.
+type Option func(*Keyring)
+
+// WithReloadHook calls fn after every reload attempt: the epoch in force and the error, if any
+// (for the pgseal_keyring_epoch and pgseal_keyring_reloads_total metrics).
+func WithReloadHook(fn func(epoch uint64, err error)) Option {
+	return func(k *Keyring) { k.hook = fn }
+}
+
+// Open loads the master key and the keyring cfg names, unwraps its roots and starts watching the
+// store. It fails when the keyring does not exist, does not verify or does not unwrap.
+func Open(ctx context.Context, cfg config.Keyring, getenv func(string) string, log *zap.Logger, opts ...Option) (*Keyring, error) {
+	master, err := LoadMasterKey(cfg, getenv)
+	if err != nil {
+		return nil, err
+	}
+	store, err := OpenStore(ctx, cfg, master)
+	if err != nil {
+		return nil, err
+	}
+	k, err := New(ctx, store, master, log, opts...)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return k, nil
+}
+
+// New is Open with an already opened store, which the Keyring then owns (Close closes it).
+func New(ctx context.Context, store Store, master crypto.Secret, log *zap.Logger, opts ...Option) (*Keyring, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	k := &Keyring{store: store, sealer: newSealer(master), log: log, done: make(chan struct{})}
+	for _, o := range opts {
+		o(k)
+	}
+	doc, err := store.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	snap, err := buildSnapshot(k.sealer, doc)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	k.snap.Store(snap)
+	wctx, cancel := context.WithCancel(context.Background())
+	k.cancel = cancel
+	go func() {
+		defer close(k.done)
+		_ = store.Watch(wctx, func() { k.reload(wctx) })
+	}()
+	return k, nil
+}
+
+// Snapshot returns the snapshot in force. It never returns nil on an open Keyring.
+func (k *Keyring) Snapshot() *Snapshot { return k.snap.Load() }
+
+// Subscribe returns a channel that receives a value after each new snapshot (coalesced: a slow
+// reader sees one value for several swaps). It is closed by Close.
+func (k *Keyring) Subscribe() <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	k.subsMu.Lock()
+	defer k.subsMu.Unlock()
+	if k.closed {
+		close(ch)
+		return ch
+	}
+	k.subs = append(k.subs, ch)
+	return ch
+}
+
+// Manager returns a Manager writing through this Keyring's store; its changes are in force in
+// this Keyring as soon as the call returns.
+func (k *Keyring) Manager() *Manager {
+	m := NewManager(k.store, k.sealer.master)
+	m.kr = k
+	return m
+}
+
+// Close stops watching and closes the store. It is idempotent.
+func (k *Keyring) Close() error {
+	k.closeOnce.Do(func() {
+		k.cancel()
+		<-k.done
+		k.subsMu.Lock()
+		k.closed = true
+		for _, ch := range k.subs {
+			close(ch)
+		}
+		k.subs = nil
+		k.subsMu.Unlock()
+		k.closeErr = k.store.Close()
+	})
+	return k.closeErr
+}
+
+// reload loads the store and installs a newer snapshot. On failure the snapshot in force stays
+// (a tampered or rolled-back store never replaces a good keyring) and the error is logged.
+func (k *Keyring) reload(ctx context.Context) {
+	doc, err := k.store.Load(ctx)
+	if err == nil {
+		err = k.installDocument(doc)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		k.log.Error("keyring reload failed; keeping the keyring in force",
+			zap.Uint64("epoch", k.Snapshot().Epoch()), zap.Error(err))
+	}
+	if k.hook != nil {
+		k.hook(k.Snapshot().Epoch(), err)
+	}
+}
+
+// installDocument swaps in doc if it is newer than the snapshot in force.
+func (k *Keyring) installDocument(doc *Document) error {
+	if doc.Epoch <= k.Snapshot().Epoch() {
+		return nil
+	}
+	snap, err := buildSnapshot(k.sealer, doc)
+	if err != nil {
+		return err
+	}
+	k.install.Lock()
+	cur := k.Snapshot()
+	if snap.keyringID != cur.keyringID {
+		k.install.Unlock()
+		return fmt.Errorf("%w: store now holds another keyring (%s)", ErrTampered, snap.keyringID)
+	}
+	swapped := snap.epoch > cur.epoch
+	if swapped {
+		k.snap.Store(snap)
+	}
+	k.install.Unlock()
+	if swapped {
+		k.log.Info("keyring loaded", zap.Uint64("epoch", snap.epoch))
+		k.notify()
+	}
+	return nil
+}
+
+func (k *Keyring) notify() {
+	k.subsMu.Lock()
+	defer k.subsMu.Unlock()
+	for _, ch := range k.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}

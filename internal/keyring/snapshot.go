@@ -1,0 +1,223 @@
+package keyring
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/pgseal/pgseal/internal/crypto"
+)
+
+// Snapshot is one immutable, verified version of the keyring with its roots unwrapped. Lookups
+// take no lock. A new snapshot (with fresh key caches) replaces it on every change.
+type Snapshot struct {
+	keyringID  uuid.UUID
+	epoch      uint64
+	byName     map[string]*Keyset
+	byID       map[crypto.KeysetID]*Keyset
+	def        *Keyset
+	clients    map[string]*client // by name
+	accessKeys map[uuid.UUID]AccessKeyRecord
+}
+
+type client struct {
+	id     uuid.UUID
+	active bool
+	grants map[crypto.KeysetID]struct{}
+}
+
+// Keyset is one keyset of a snapshot: metadata plus its unwrapped roots (unexported, never
+// printed). Roots of a disabled keyset and of retired generations are not unwrapped at all.
+type Keyset struct {
+	ID          crypto.KeysetID
+	UUID        uuid.UUID
+	Name        string
+	Description string
+	State       KeysetState
+
+	primary   uint32
+	gens      map[uint32]generation
+	indexGen  uint32
+	indexRoot crypto.Secret
+
+	// Caches of crypto handles, per snapshot (so they are flushed on every keyring change).
+	// Record keys are never cached: crypto derives them per value.
+	columnKeys sync.Map // columnKeyID -> *crypto.ColumnKey
+	termKeys   sync.Map // string (domain) -> *crypto.TermKey
+}
+
+type generation struct {
+	state GenState
+	root  crypto.Secret // zero for retired generations and disabled keysets
+}
+
+type columnKeyID struct {
+	gen uint32
+	col string
+}
+
+// Epoch is the keyring epoch this snapshot was built from.
+func (s *Snapshot) Epoch() uint64 { return s.epoch }
+
+// KeyringID is the id of the keyring this snapshot belongs to.
+func (s *Snapshot) KeyringID() uuid.UUID { return s.keyringID }
+
+// Keyset looks a keyset up by name or by UUID text.
+func (s *Snapshot) Keyset(nameOrID string) (*Keyset, bool) {
+	if ks, ok := s.byName[nameOrID]; ok {
+		return ks, true
+	}
+	if id, err := uuid.Parse(nameOrID); err == nil {
+		ks, ok := s.byID[crypto.KeysetID(id)]
+		return ks, ok
+	}
+	return nil, false
+}
+
+// KeysetByID looks a keyset up by its id, as found in an envelope header.
+func (s *Snapshot) KeysetByID(id crypto.KeysetID) (*Keyset, bool) {
+	ks, ok := s.byID[id]
+	return ks, ok
+}
+
+// Default returns the default keyset.
+func (s *Snapshot) Default() *Keyset { return s.def }
+
+// Keysets returns every keyset, in no particular order.
+func (s *Snapshot) Keysets() []*Keyset {
+	out := make([]*Keyset, 0, len(s.byID))
+	for _, ks := range s.byID {
+		out = append(out, ks)
+	}
+	return out
+}
+
+// Allowed reports whether client (a PostgreSQL role name or TLS subject) may use ks: the client
+// exists and is active, holds a grant on ks, and ks is active. Everything else is denied.
+func (s *Snapshot) Allowed(client string, ks *Keyset) bool {
+	if ks == nil || !ks.Active() {
+		return false
+	}
+	c, ok := s.clients[client]
+	if !ok || !c.active {
+		return false
+	}
+	_, ok = c.grants[ks.ID]
+	return ok
+}
+
+// Active reports whether the keyset may be used.
+func (ks *Keyset) Active() bool { return ks.State == KeysetActive }
+
+// PrimaryGeneration is the data generation new values are written with.
+func (ks *Keyset) PrimaryGeneration() uint32 { return ks.primary }
+
+// ColumnKey returns the (cached) key for one data generation and column. An unknown or retired
+// generation, or a disabled keyset, is ErrUnavailable.
+func (ks *Keyset) ColumnKey(gen uint32, columnID string) (*crypto.ColumnKey, error) {
+	id := columnKeyID{gen, columnID}
+	if k, ok := ks.columnKeys.Load(id); ok {
+		return k.(*crypto.ColumnKey), nil
+	}
+	if !ks.Active() {
+		return nil, fmt.Errorf("keyset %s is disabled: %w", ks.Name, ErrUnavailable)
+	}
+	g, ok := ks.gens[gen]
+	if !ok || g.root.IsZero() {
+		return nil, fmt.Errorf("keyset %s has no usable generation %d: %w", ks.Name, gen, ErrUnavailable)
+	}
+	k, err := crypto.NewColumnKey(g.root, ks.ID, gen, columnID)
+	if err != nil {
+		return nil, fmt.Errorf("keyset %s: column key: %w", ks.Name, err)
+	}
+	actual, _ := ks.columnKeys.LoadOrStore(id, k)
+	return actual.(*crypto.ColumnKey), nil
+}
+
+// PrimaryColumnKey is ColumnKey for the primary generation (what new writes use).
+func (ks *Keyset) PrimaryColumnKey(columnID string) (*crypto.ColumnKey, error) {
+	return ks.ColumnKey(ks.primary, columnID)
+}
+
+// TermKey returns the (cached) equality-term key of a search domain (a column id or a declared
+// join domain) under the keyset's index root.
+func (ks *Keyset) TermKey(domain string) (*crypto.TermKey, error) {
+	if k, ok := ks.termKeys.Load(domain); ok {
+		return k.(*crypto.TermKey), nil
+	}
+	if !ks.Active() || ks.indexRoot.IsZero() {
+		return nil, fmt.Errorf("keyset %s is disabled: %w", ks.Name, ErrUnavailable)
+	}
+	k, err := crypto.NewTermKey(ks.indexRoot, ks.ID, ks.indexGen, domain)
+	if err != nil {
+		return nil, fmt.Errorf("keyset %s: term key: %w", ks.Name, err)
+	}
+	actual, _ := ks.termKeys.LoadOrStore(domain, k)
+	return actual.(*crypto.TermKey), nil
+}
+
+// String names the keyset without any key material.
+func (ks *Keyset) String() string { return "keyset " + ks.Name + " (" + ks.UUID.String() + ")" }
+
+// buildSnapshot unwraps the roots of doc. Any root that does not unwrap fails the whole build:
+// a keyring is used entirely or not at all.
+func buildSnapshot(s *sealer, doc *Document) (*Snapshot, error) {
+	snap := &Snapshot{
+		keyringID:  doc.KeyringID,
+		epoch:      doc.Epoch,
+		byName:     make(map[string]*Keyset, len(doc.Keysets)),
+		byID:       make(map[crypto.KeysetID]*Keyset, len(doc.Keysets)),
+		clients:    make(map[string]*client, len(doc.Clients)),
+		accessKeys: make(map[uuid.UUID]AccessKeyRecord, len(doc.AccessKeys)),
+	}
+	kek := s.kek(doc.KeyringID)
+	for i := range doc.Keysets {
+		ks, err := buildKeyset(s, kek, doc.KeyringID, &doc.Keysets[i])
+		if err != nil {
+			return nil, err
+		}
+		snap.byName[ks.Name], snap.byID[ks.ID] = ks, ks
+	}
+	snap.def = snap.byID[crypto.KeysetID(doc.DefaultKeyset)]
+	for _, c := range doc.Clients {
+		cl := &client{id: c.ID, active: c.Active, grants: make(map[crypto.KeysetID]struct{}, len(c.Grants))}
+		for _, g := range c.Grants {
+			cl.grants[crypto.KeysetID(g)] = struct{}{}
+		}
+		snap.clients[c.Name] = cl
+	}
+	for _, a := range doc.AccessKeys {
+		snap.accessKeys[a.ID] = a
+	}
+	return snap, nil
+}
+
+func buildKeyset(s *sealer, kek crypto.Secret, keyringID uuid.UUID, r *KeysetRecord) (*Keyset, error) {
+	ks := &Keyset{
+		ID: crypto.KeysetID(r.ID), UUID: r.ID, Name: r.Name, Description: r.Description, State: r.State,
+		gens: make(map[uint32]generation, len(r.Data)), indexGen: r.Index.Gen,
+	}
+	for _, g := range r.Data {
+		gen := generation{state: g.State}
+		if g.State == GenPrimary {
+			ks.primary = g.Gen
+		}
+		if r.State == KeysetActive && g.State != GenRetired {
+			root, err := s.unwrapRoot(kek, keyringID, r.ID, purposeData, g)
+			if err != nil {
+				return nil, err
+			}
+			gen.root = root
+		}
+		ks.gens[g.Gen] = gen
+	}
+	if r.State == KeysetActive {
+		root, err := s.unwrapRoot(kek, keyringID, r.ID, purposeIndex, r.Index)
+		if err != nil {
+			return nil, err
+		}
+		ks.indexRoot = root
+	}
+	return ks, nil
+}

@@ -1,0 +1,191 @@
+package keyring
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/crypto"
+)
+
+// Store keeps the sealed keyring document. Every Document it returns has been verified (key
+// check, MAC, invariants, epoch not older than any this Store has seen).
+type Store interface {
+	// Load returns the current document.
+	Load(ctx context.Context) (*Document, error)
+	// Create stores doc as a new keyring; ErrExists when one is already there.
+	Create(ctx context.Context, doc *Document) error
+	// Update runs fn on the current document under an exclusive lock and stores the result with
+	// the epoch incremented: concurrent writers, in this process or others, never lose an update.
+	// If fn fails nothing is written and its error is returned.
+	Update(ctx context.Context, fn func(*Document) error) (*Document, error)
+	// Watch calls fn once when it starts watching (so that nothing between an earlier Load and the
+	// watch is missed) and then after every change, until ctx ends. It returns ctx's error.
+	Watch(ctx context.Context, fn func()) error
+	// Close releases connections. It is idempotent.
+	Close() error
+}
+
+// backend stores sealed bytes; sealedStore adds sealing, verification and the epoch guard, so
+// both stores share one audited path.
+type backend interface {
+	read(ctx context.Context) ([]byte, error)                 // ErrNotInitialized when absent
+	create(ctx context.Context, data []byte, epoch uint64) error // ErrExists when present
+	// update calls fn with the current bytes under an exclusive lock; fn returns the new bytes
+	// and epoch, or nil bytes for "no change".
+	update(ctx context.Context, fn func(old []byte) ([]byte, uint64, error)) error
+	watch(ctx context.Context, fn func()) error
+	close() error
+}
+
+// OpenStore opens the store cfg names, sealing with master. It does not require a keyring to
+// exist yet (Load then returns ErrNotInitialized).
+func OpenStore(ctx context.Context, cfg config.Keyring, master crypto.Secret) (Store, error) {
+	if master.Len() != crypto.KeySize {
+		return nil, errors.New("keyring: master key must be 32 bytes")
+	}
+	var b backend
+	switch cfg.Store {
+	case "file":
+		if cfg.Path == "" {
+			return nil, errors.New("keyring: keyring.path is required with store = \"file\"")
+		}
+		b = newFileBackend(cfg.Path)
+	case "postgres":
+		pb, err := newPostgresBackend(ctx, cfg.DSN)
+		if err != nil {
+			return nil, err
+		}
+		b = pb
+	default:
+		return nil, fmt.Errorf("keyring: unknown store %q (want file or postgres)", cfg.Store)
+	}
+	return &sealedStore{b: b, s: newSealer(master), now: time.Now}, nil
+}
+
+type sealedStore struct {
+	b   backend
+	s   *sealer
+	now func() time.Time
+
+	// op serialises this Store's operations, so that a Load that read an older document can
+	// never be compared with the epoch of an Update that finished in between (which would look
+	// like a rollback). Other processes are serialised by the backend's lock.
+	op sync.Mutex
+	mu struct {
+		sync.Mutex
+		epoch uint64 // highest epoch seen
+		mac   []byte // MAC of the document at that epoch
+	}
+}
+
+func (st *sealedStore) Load(ctx context.Context) (*Document, error) {
+	st.op.Lock()
+	defer st.op.Unlock()
+	data, err := st.b.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	doc, mac, err := st.s.open(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.observe(doc.Epoch, mac); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+func (st *sealedStore) Create(ctx context.Context, doc *Document) error {
+	st.op.Lock()
+	defer st.op.Unlock()
+	if err := doc.validate(); err != nil {
+		return fmt.Errorf("keyring: new document: %v: %w", err, ErrInvalid)
+	}
+	data, mac, err := st.s.seal(doc)
+	if err != nil {
+		return err
+	}
+	if err := st.b.create(ctx, data, doc.Epoch); err != nil {
+		return err
+	}
+	return st.observe(doc.Epoch, mac)
+}
+
+func (st *sealedStore) Update(ctx context.Context, fn func(*Document) error) (*Document, error) {
+	st.op.Lock()
+	defer st.op.Unlock()
+	var out *Document
+	var outMAC []byte
+	err := st.b.update(ctx, func(old []byte) ([]byte, uint64, error) {
+		doc, mac, err := st.s.open(old)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := st.check(doc.Epoch, mac); err != nil {
+			return nil, 0, err
+		}
+		if err := fn(doc); err != nil {
+			if errors.Is(err, errNoChange) {
+				out, outMAC = doc, mac
+				return nil, 0, nil
+			}
+			return nil, 0, err
+		}
+		doc.Epoch++
+		doc.UpdatedAt = st.now().UTC()
+		if err := doc.validate(); err != nil {
+			return nil, 0, fmt.Errorf("keyring: refusing to store an invalid document: %v: %w", err, ErrInvalid)
+		}
+		data, mac, err := st.s.seal(doc)
+		if err != nil {
+			return nil, 0, err
+		}
+		out, outMAC = doc, mac
+		return data, doc.Epoch, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.observe(out.Epoch, outMAC); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (st *sealedStore) Watch(ctx context.Context, fn func()) error { return st.b.watch(ctx, fn) }
+
+func (st *sealedStore) Close() error { return st.b.close() }
+
+// check refuses an epoch older than the highest seen, or a different document at that epoch
+// (a fork: two writers that did not see each other, or a replayed copy).
+func (st *sealedStore) check(epoch uint64, mac []byte) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.checkLocked(epoch, mac)
+}
+
+func (st *sealedStore) checkLocked(epoch uint64, mac []byte) error {
+	switch {
+	case epoch < st.mu.epoch:
+		return fmt.Errorf("%w: epoch %d, already saw %d", ErrRollback, epoch, st.mu.epoch)
+	case epoch == st.mu.epoch && st.mu.mac != nil && !bytes.Equal(mac, st.mu.mac):
+		return fmt.Errorf("%w: a different keyring with the same epoch %d", ErrRollback, epoch)
+	}
+	return nil
+}
+
+// observe checks and then records epoch as seen.
+func (st *sealedStore) observe(epoch uint64, mac []byte) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := st.checkLocked(epoch, mac); err != nil {
+		return err
+	}
+	st.mu.epoch, st.mu.mac = epoch, mac
+	return nil
+}
