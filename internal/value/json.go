@@ -15,7 +15,7 @@ var jsonCodec = codec{
 	encText: func(dst, in []byte, _ *Session) ([]byte, error) { return encodeJSON(dst, in) },
 	encBin:  func(dst, in []byte) ([]byte, error) { return encodeJSON(dst, in) },
 	check: func(c []byte) error {
-		if _, err := parseJSON(JSON, c); err != nil {
+		if _, err := parseJSON(JSON, c); err != nil || !validServerText(c) {
 			return corrupt(JSON)
 		}
 		return nil
@@ -43,7 +43,7 @@ var jsonbCodec = codec{
 	},
 	check: func(c []byte) error {
 		v, err := parseJSON(JSONB, c)
-		if err != nil || string(v.appendTo(nil, false)) != string(c) {
+		if err != nil || !validServerText(c) || string(v.appendTo(nil, false)) != string(c) {
 			return corrupt(JSONB)
 		}
 		return nil
