@@ -69,7 +69,7 @@ func parseAccessKey(key string) (uuid.UUID, []byte, error) {
 	if _, err := hex.Decode(id[:], []byte(rest[:32])); err != nil {
 		return uuid.Nil, nil, ErrUnauthorized
 	}
-	secret, err := base64.RawURLEncoding.DecodeString(rest[33:])
+	secret, err := base64.RawURLEncoding.Strict().DecodeString(rest[33:])
 	if err != nil || len(secret) != 32 {
 		return uuid.Nil, nil, ErrUnauthorized
 	}
@@ -148,7 +148,7 @@ func (m *Manager) VerifyToken(ctx context.Context, token string) (AccessKeyInfo,
 	if !ok || len(rest) != base64.RawURLEncoding.EncodedLen(tokenLen) {
 		return AccessKeyInfo{}, ErrUnauthorized
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(rest)
 	if err != nil || len(raw) != tokenLen || raw[0] != tokenVersion {
 		return AccessKeyInfo{}, ErrUnauthorized
 	}

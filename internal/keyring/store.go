@@ -33,7 +33,7 @@ type Store interface {
 // backend stores sealed bytes; sealedStore adds sealing, verification and the epoch guard, so
 // both stores share one audited path.
 type backend interface {
-	read(ctx context.Context) ([]byte, error)                 // ErrNotInitialized when absent
+	read(ctx context.Context) ([]byte, error)                    // ErrNotInitialized when absent
 	create(ctx context.Context, data []byte, epoch uint64) error // ErrExists when present
 	// update calls fn with the current bytes under an exclusive lock; fn returns the new bytes
 	// and epoch, or nil bytes for "no change".
