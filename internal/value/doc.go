@@ -34,8 +34,7 @@
 //   - 'now', 'today', 'tomorrow', 'yesterday' use the conversion time, not the transaction start.
 //
 // What it leaves out: date/time input forms beyond ISO-like numeric dates (no month names,
-// Julian days, ISO week dates, or zone abbreviations that are not zoneinfo names such as "PST"),
-// strtod's hex floats, typmods (varchar(n), numeric(p,s), timestamp(p)): the column's declared
-// typmod is enforced by PostgreSQL on the plaintext before encryption only if the caller asks
-// PostgreSQL to cast; this package stores what the client sent.
+// Julian days, ISO week dates, or zone abbreviations that are not zoneinfo names such as "PST")
+// and typmods: varchar(n) length limits, numeric(p,s) rounding and timestamp(p) precision are not
+// applied here; the caller enforces or refuses them, and this package stores the value as sent.
 package value
