@@ -216,7 +216,7 @@ func zoneOffset(f dtFields, local int64, s *Session) (int, error) {
 // local time minus a day; a time in a spring-forward gap takes the offset from before the
 // transition, an ambiguous fall-back time the offset from after it.
 func determineOffset(local int64, loc *time.Location) int {
-	mytime := floorDiv64(local, usecsPerSec) + int64(postgresEpochJDate-unixEpochJDate)*secsPerDay
+	mytime := floorDiv(local, usecsPerSec) + int64(postgresEpochJDate-unixEpochJDate)*secsPerDay
 	prev := time.Unix(mytime-secsPerDay, 0).In(loc)
 	_, beforeOff := prev.Zone()
 	_, end := prev.ZoneBounds()
@@ -236,14 +236,6 @@ func determineOffset(local int64, loc *time.Location) int {
 		return beforeOff
 	}
 	return afterOff
-}
-
-func floorDiv64(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }
 
 // formatDate mirrors date_out with DateStyle ISO.
@@ -298,11 +290,11 @@ func formatTimestamp(dst []byte, t Type, v int64, s *Session) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		sec := floorDiv64(v, usecsPerSec) + int64(postgresEpochJDate-unixEpochJDate)*secsPerDay
+		sec := floorDiv(v, usecsPerSec) + int64(postgresEpochJDate-unixEpochJDate)*secsPerDay
 		_, off = time.Unix(sec, 0).In(loc).Zone()
 		v += int64(off) * usecsPerSec
 	}
-	date := floorDiv64(v, usecsPerDay)
+	date := floorDiv(v, usecsPerDay)
 	tod := v - date*usecsPerDay
 	y, m, d := j2date(int(date) + postgresEpochJDate)
 	dst = appendYMD(dst, y, m, d)

@@ -19,7 +19,7 @@ var jsonCodec = codec{
 		}
 		return nil
 	},
-	decText: func(dst, c []byte, _ *Session) ([]byte, error) { return append(dst, c...), nil },
+	decText: appendVerbatim,
 }
 
 func encodeJSON(dst, in []byte) ([]byte, error) {
@@ -47,7 +47,7 @@ var jsonbCodec = codec{
 		}
 		return nil
 	},
-	decText: func(dst, c []byte, _ *Session) ([]byte, error) { return append(dst, c...), nil },
+	decText: appendVerbatim,
 	decBin:  func(dst, c []byte) ([]byte, error) { return append(append(dst, 1), c...), nil },
 	eq: func(dst, c []byte) ([]byte, error) {
 		v, err := parseJSON(JSONB, c)

@@ -285,7 +285,8 @@ func fromDecimal(neg bool, digits []byte, dweight, dscale int) pgNumeric {
 	return n
 }
 
-func floorDiv(a, b int) int {
+// floorDiv divides rounding toward negative infinity.
+func floorDiv[T int | int64](a, b T) T {
 	q := a / b
 	if a%b != 0 && (a < 0) != (b < 0) {
 		q--
@@ -324,12 +325,7 @@ func formatNumeric(dst, c []byte) []byte {
 	if n.dscale > 0 {
 		dst = append(dst, '.')
 		for k, left := -1, n.dscale; left > 0; k-- {
-			var buf [4]byte
-			g := group(k)
-			for j := 3; j >= 0; j-- {
-				buf[j] = byte('0' + g%10)
-				g /= 10
-			}
+			buf := groupDigits(group(k))
 			m := min(left, 4)
 			dst = append(dst, buf[:m]...)
 			left -= m
@@ -339,11 +335,7 @@ func formatNumeric(dst, c []byte) []byte {
 }
 
 func appendGroup(dst []byte, g uint16, trimLeading bool) []byte {
-	var buf [4]byte
-	for j := 3; j >= 0; j-- {
-		buf[j] = byte('0' + g%10)
-		g /= 10
-	}
+	buf := groupDigits(g)
 	s := buf[:]
 	if trimLeading {
 		for len(s) > 1 && s[0] == '0' {
@@ -351,4 +343,14 @@ func appendGroup(dst []byte, g uint16, trimLeading bool) []byte {
 		}
 	}
 	return append(dst, s...)
+}
+
+// groupDigits returns the four decimal digits of a base-10000 digit.
+func groupDigits(g uint16) [4]byte {
+	var buf [4]byte
+	for j := 3; j >= 0; j-- {
+		buf[j] = byte('0' + g%10)
+		g /= 10
+	}
+	return buf
 }

@@ -18,7 +18,7 @@ var textCodec = codec{
 		}
 		return nil
 	},
-	decText: func(dst, c []byte, _ *Session) ([]byte, error) { return append(dst, c...), nil },
+	decText: appendVerbatim,
 }
 
 // validServerText mirrors pg_verify_mbstr for a UTF8 database: valid UTF-8 and no NUL byte.
@@ -259,3 +259,6 @@ func formatBytea(dst, c []byte, s *Session) ([]byte, error) {
 	}
 	return dst, nil
 }
+
+// appendVerbatim is the text output of types whose canonical form is their text.
+func appendVerbatim(dst, c []byte, _ *Session) ([]byte, error) { return append(dst, c...), nil }
