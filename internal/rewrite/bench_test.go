@@ -1,0 +1,22 @@
+package rewrite
+
+import "testing"
+
+func BenchmarkAnalyze(b *testing.B) {
+	s := loadSchema(b)
+	cases := []struct{ name, sql string }{
+		{"untouched_prefilter", "SELECT id, total, note FROM orders WHERE user_id = $1 AND total > 10"},
+		{"touched_select", "SELECT id, email, name FROM users WHERE email = $1 AND tenant_id = $2"},
+		{"touched_insert", "INSERT INTO users (id, email, name) VALUES ($1, $2, $3) ON CONFLICT (email) DO UPDATE SET name = EXCLUDED.name"},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Analyze(c.sql, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

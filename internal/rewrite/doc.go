@@ -1,0 +1,62 @@
+// Package rewrite decides, for one SQL text and the encryption schema, what the wire layer must
+// do so that configured columns only ever hold ciphertext: Analyze(sql, schema) returns a Plan.
+//
+// It is a pure function of its inputs: no I/O, no keys, no logging; deterministic and safe for
+// concurrent use (a Schema must not be mutated once built). It parses with pg_query (PostgreSQL's
+// own parser): Parse for the tree and node start locations, Scan for where a constant, column
+// reference or type name ends.
+//
+// What a plan says:
+//   - Params: for each $N, pass it, encrypt it for a column (ParamEncrypt), or turn it into that
+//     column's equality term (ParamTerm, ParamTermArray for `= ANY($N)`).
+//   - Edits: byte-range replacements of the original text. Literals assigned to an encrypted
+//     column become EditEncrypt, literals compared with one EditTerm (the wire fills in a bytea
+//     literal); a compared column reference becomes TermExpr(ref); a cast of a parameter to the
+//     column's plaintext type is removed so that PostgreSQL infers bytea. Render applies them.
+//   - Statements: kind, whether it touches an encrypted column, the result positions that carry an
+//     encrypted column unchanged (Outputs, to decrypt), setting changes (SET, SET LOCAL, RESET,
+//     RESET ALL, DISCARD ALL, set_config anywhere), COPY details, cursor and transaction info.
+//
+// What it leaves out: keys, encryption, catalog lookups (the wire builds the Schema from config
+// and the catalog), and SQL-level PREPARE/EXECUTE of statements on encrypted tables (refused:
+// the extended protocol does the same job and is analysed at Parse).
+//
+// Invariants (asserted by every golden case and by FuzzAnalyze):
+//   - A statement that names no table with encrypted columns gets no edits and no parameter
+//     decisions: its text comes out byte-identical. A plan without edits renders p.SQL itself.
+//   - No literal assigned to or compared with an encrypted column survives rendering; every such
+//     literal is an edit whose span covers it (and any cast around it).
+//   - Rendered SQL parses again. Edits are sorted and never overlap (Analyze refuses otherwise).
+//   - Anything touching an encrypted column that is not understood is refused with 0A000 naming
+//     the column and the construct: functions, operators other than =/<>, ORDER BY, GROUP BY,
+//     DISTINCT, aggregates other than count, casts, unknown node types. Never a pass-through.
+//   - Error messages never contain literal values (syntax errors drop the quoted token).
+//
+// Decisions:
+//   - The equality term lives at bytes 24..39 of the envelope; TermExpr is the one canonical SQL
+//     expression for it (substring(col from 24 for 16)), matching expression indexes exactly, so
+//     ON CONFLICT (email) becomes ON CONFLICT ((substring(email from 24 for 16))).
+//   - Prefilter: a text with no encrypted table name, no U& identifier and none of the words
+//     set/reset/discard (case-insensitive substrings) cannot matter; it is not parsed (a parse
+//     costs ~15 µs). Such plans have Statements == nil. When unsure, we parse.
+//   - Whether a statement "mentions" an encrypted table is decided by a generic reflective walk
+//     over every node (so unknown node types cannot hide a table); only those statements get the
+//     precise walk, in which unknown node types are refused.
+//   - Name resolution is fail-closed: a bare name that could be an encrypted column or a column of
+//     a relation whose shape is unknown resolves to the encrypted column (a wrong result at
+//     worst, never plaintext sent for an encrypted column). Whole-row references to relations
+//     with encrypted columns are refused.
+//   - `*` expands with Table.Columns. After `*` of a relation of unknown shape, positions are
+//     unknown: an encrypted output after it is refused. USING/NATURAL joins of encrypted tables
+//     change `*` and compare with plain `=`: refused when they involve encrypted columns.
+//   - UNION ALL branches must carry the same column at a position (a NULL constant fits any);
+//     UNION, INTERSECT, EXCEPT, DISTINCT compare ciphertexts and are refused on encrypted outputs.
+//   - Ciphertext may be copied only into the same column (INSERT … SELECT email FROM users into
+//     users, EXCLUDED.email): associated data binds it to its column.
+//   - A parameter used for two purposes (two columns, or term and value) is refused.
+//   - set_config needs a constant name; its value may be a constant, $N (ValueParam) or an
+//     expression (Dynamic: the wire refuses it for settings it tracks); is_local a constant or $N.
+//   - Utility statements naming an encrypted table pass only when they carry no values
+//     (TRUNCATE, LOCK, VACUUM, GRANT, DROP, COMMENT, CREATE INDEX without WHERE).
+//   - Column.MarshalJSON writes the column ID, keeping plans small in goldens.
+package rewrite

@@ -1,0 +1,123 @@
+package rewrite
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Plan is what Analyze decides for one SQL text. It is plain data (JSON-marshalable); the wire
+// layer applies it.
+type Plan struct {
+	SQL        string       // the original text
+	Statements []*Statement // one per statement; nil when the prefilter skipped parsing
+	Params     []Param      // index i is $(i+1); missing trailing entries are ParamPass
+	Edits      []Edit       // sorted by Start, non-overlapping, byte offsets into SQL
+}
+
+// Touches reports whether any statement references an encrypted column (needs a keyset).
+func (p *Plan) Touches() bool {
+	for _, s := range p.Statements {
+		if s.Touches {
+			return true
+		}
+	}
+	return false
+}
+
+// Param returns the action for $n (1-based); ParamPass when the plan says nothing about it.
+func (p *Plan) Param(n int) Param {
+	if n < 1 || n > len(p.Params) {
+		return Param{Kind: ParamPass}
+	}
+	return p.Params[n-1]
+}
+
+// Render applies Edits back to front. Static edits insert e.Text; dynamic ones call fill, which
+// returns the SQL text to insert (e.g. '\x…'::bytea). Without edits it returns p.SQL unchanged.
+func (p *Plan) Render(fill func(Edit) (string, error)) (string, error) {
+	if len(p.Edits) == 0 {
+		return p.SQL, nil
+	}
+	var b strings.Builder
+	b.Grow(len(p.SQL) + 64*len(p.Edits))
+	prev := 0
+	for _, e := range p.Edits {
+		if e.Start < prev || e.End < e.Start || e.End > len(p.SQL) {
+			return "", fmt.Errorf("rewrite: render: edit [%d,%d) out of order or out of range", e.Start, e.End)
+		}
+		b.WriteString(p.SQL[prev:e.Start])
+		text := e.Text
+		if e.Kind != EditStatic {
+			if fill == nil {
+				return "", fmt.Errorf("rewrite: render: dynamic edit at %d without fill", e.Start)
+			}
+			t, err := fill(e)
+			if err != nil {
+				return "", err
+			}
+			text = t
+		}
+		b.WriteString(text)
+		prev = e.End
+	}
+	b.WriteString(p.SQL[prev:])
+	return b.String(), nil
+}
+
+// Statement is the analysis of one statement of the text.
+type Statement struct {
+	Kind     StmtKind
+	Start    int // byte range in SQL
+	End      int
+	Touches  bool            // references an encrypted column
+	Outputs  []Output        `json:",omitempty"` // result columns carrying an encrypted value unchanged
+	Settings []SettingChange `json:",omitempty"` // SET/RESET/DISCARD ALL/set_config in it
+	Copy     *Copy           `json:",omitempty"` // for COPY
+	Cursor   string          `json:",omitempty"` // DECLARE/FETCH/MOVE/CLOSE: the cursor name
+	Tx       string          `json:",omitempty"` // Transaction: begin, commit, rollback, savepoint, release, rollback_to, prepare, commit_prepared, rollback_prepared
+}
+
+// Output is a result column that carries an encrypted column's value unchanged.
+type Output struct {
+	Position int // 0-based position in the result row
+	Column   *Column
+}
+
+// Param is the action for one parameter.
+type Param struct {
+	Kind   ParamKind
+	Column *Column `json:",omitempty"`
+}
+
+// Edit is one replacement of SQL[Start:End].
+type Edit struct {
+	Start, End int
+	Kind       EditKind
+	Text       string  `json:",omitempty"` // EditStatic: replacement text
+	Literal    string  `json:",omitempty"` // dynamic: the literal's decoded value
+	Column     *Column `json:",omitempty"` // dynamic: which column's keys and type
+}
+
+// SettingChange is one change of a run-time setting made by a statement.
+type SettingChange struct {
+	Kind       SettingKind
+	Name       string `json:",omitempty"` // lower-cased; "" for ResetAll/DiscardAll
+	Value      string `json:",omitempty"` // constant value, if known
+	ValueParam int    `json:",omitempty"` // >0: set_config's value is $N
+	LocalParam int    `json:",omitempty"` // >0: set_config's is_local is $N (Kind then says Set)
+	Dynamic    bool   `json:",omitempty"` // value is an expression known only to the server
+}
+
+// Copy describes a COPY statement.
+type Copy struct {
+	Table     string   `json:",omitempty"` // "schema.table" as written/resolved; "" for COPY (query)
+	Columns   []string `json:",omitempty"` // column list (all when omitted and known)
+	From      bool     // FROM STDIN (else TO STDOUT)
+	Format    string   // "text", "csv", "binary"
+	Delimiter string
+	Null      string
+	Quote     string `json:",omitempty"`
+	Escape    string `json:",omitempty"`
+	Header    bool
+	Fields    []*Column // aligned with the COPY fields: encrypted column or nil
+}

@@ -1,0 +1,221 @@
+package rewrite
+
+import (
+	"fmt"
+
+	pg "github.com/pganalyze/pg_query_go/v5"
+)
+
+// Term expression layout: bytes TermOffset..TermOffset+TermLength-1 (1-based, as SQL substring
+// counts) of an envelope hold its equality term.
+const (
+	TermOffset = 24
+	TermLength = 16
+)
+
+// TermExpr is the one canonical SQL expression for a column's equality term. Expression indexes
+// must be created with exactly this expression so the planner uses them for =, IN and UNIQUE.
+func TermExpr(colRef string) string {
+	return fmt.Sprintf("substring(%s from %d for %d)", colRef, TermOffset, TermLength)
+}
+
+// predicate walks a condition (WHERE, ON, HAVING, …); the equality forms are found by aExpr
+// wherever they are.
+func (a *analyzer) predicate(n *pg.Node, sc *scope, construct string, pos int) error {
+	return a.expr(n, sc, construct, pos)
+}
+
+func (a *analyzer) predicates(list []*pg.Node, sc *scope, construct string, pos int) error {
+	return a.exprs(list, sc, construct, pos)
+}
+
+// aExpr handles operator expressions: the equality family is rewritten to compare terms,
+// everything else refuses encrypted operands naming the operator.
+func (a *analyzer) aExpr(e *pg.A_Expr, sc *scope, pos int) error {
+	loc := int(e.Location)
+	name := strs(e.Name)
+	op := ""
+	if len(name) > 0 {
+		op = name[len(name)-1]
+	}
+	switch e.Kind {
+	case pg.A_Expr_Kind_AEXPR_OP:
+		if (op == "=" || op == "<>") && e.Lexpr != nil {
+			return a.equality(e.Lexpr, e.Rexpr, op, sc, loc)
+		}
+		return a.exprs([]*pg.Node{e.Lexpr, e.Rexpr}, sc, "operator "+op, pos)
+	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
+		return a.equality(e.Lexpr, e.Rexpr, "IS DISTINCT FROM", sc, loc)
+	case pg.A_Expr_Kind_AEXPR_IN:
+		return a.inList(e, op, sc, loc)
+	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
+		if (op == "=" && e.Kind == pg.A_Expr_Kind_AEXPR_OP_ANY) || (op == "<>" && e.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL) {
+			return a.anyArray(e, op, sc, loc)
+		}
+		return a.exprs([]*pg.Node{e.Lexpr, e.Rexpr}, sc, "operator "+op+" ANY/ALL", pos)
+	}
+	return a.exprs([]*pg.Node{e.Lexpr, e.Rexpr}, sc, aExprName(e.Kind, op), pos)
+}
+
+func aExprName(k pg.A_Expr_Kind, op string) string {
+	switch k {
+	case pg.A_Expr_Kind_AEXPR_LIKE:
+		return "LIKE"
+	case pg.A_Expr_Kind_AEXPR_ILIKE:
+		return "ILIKE"
+	case pg.A_Expr_Kind_AEXPR_SIMILAR:
+		return "SIMILAR TO"
+	case pg.A_Expr_Kind_AEXPR_NULLIF:
+		return "NULLIF"
+	case pg.A_Expr_Kind_AEXPR_BETWEEN, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN,
+		pg.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
+		return "BETWEEN"
+	}
+	return "operator " + op
+}
+
+// equality rewrites `col = x` (and <>, IS [NOT] DISTINCT FROM) to compare equality terms.
+func (a *analyzer) equality(l, r *pg.Node, op string, sc *scope, loc int) error {
+	lc, lok, err := a.bareEncrypted(l, sc)
+	if err != nil {
+		return err
+	}
+	rc, rok, err := a.bareEncrypted(r, sc)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !lok && !rok:
+		return a.exprs([]*pg.Node{l, r}, sc, "operator "+op, loc)
+	case lok && rok:
+		if err := compatible(lc, rc, loc); err != nil {
+			return err
+		}
+		if err := a.termColumn(l.GetColumnRef()); err != nil {
+			return err
+		}
+		return a.termColumn(r.GetColumnRef())
+	case lok:
+		return a.compareWith(lc, l, r, op, sc, loc)
+	default:
+		return a.compareWith(rc, r, l, op, sc, loc)
+	}
+}
+
+// compareWith rewrites the column side to its term and the other side (a constant or a
+// parameter) to the term of its value. `col = NULL` needs nothing.
+func (a *analyzer) compareWith(c *Column, colNode, other *pg.Node, op string, sc *scope, loc int) error {
+	if !c.Eq {
+		return unsupported(c, op+" (no equality search is configured)", loc)
+	}
+	skip, err := a.termOperand(c, other, sc, op, loc)
+	if err != nil || skip {
+		return err
+	}
+	return a.termColumn(colNode.GetColumnRef())
+}
+
+// termOperand turns one constant or parameter compared with c into a term. skip reports a
+// NULL constant (the comparison needs no rewrite).
+func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc int) (skip bool, err error) {
+	o, err := a.classify(n, sc, c)
+	if err != nil {
+		return false, err
+	}
+	switch o.kind {
+	case opNull:
+		return true, nil
+	case opParam:
+		return false, a.paramAs(o, Param{Kind: ParamTerm, Column: c})
+	case opLiteral:
+		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditTerm, Literal: o.literal, Column: c})
+		return false, nil
+	case opColumn:
+		if err := compatible(c, o.col, loc); err != nil {
+			return false, err
+		}
+		return false, a.termColumn(n.GetColumnRef())
+	}
+	return false, unsupported(c, op+" with an expression that is not a constant or parameter", loc)
+}
+
+// inList rewrites `col [NOT] IN (a, b, …)`.
+func (a *analyzer) inList(e *pg.A_Expr, op string, sc *scope, loc int) error {
+	c, ok, err := a.bareEncrypted(e.Lexpr, sc)
+	if err != nil {
+		return err
+	}
+	items := e.Rexpr.GetList().GetItems()
+	if !ok {
+		return a.exprs(append([]*pg.Node{e.Lexpr}, items...), sc, "IN", loc)
+	}
+	if !c.Eq {
+		return unsupported(c, "IN (no equality search is configured)", loc)
+	}
+	rewrite := false
+	for _, item := range items {
+		skip, err := a.termOperand(c, item, sc, "IN", loc)
+		if err != nil {
+			return err
+		}
+		rewrite = rewrite || !skip
+	}
+	if !rewrite {
+		return nil
+	}
+	return a.termColumn(e.Lexpr.GetColumnRef())
+}
+
+// anyArray rewrites `col = ANY($n)` (the parameter becomes an array of terms) and
+// `col = ANY(ARRAY[…])` (each element a term); also `col <> ALL(…)`.
+func (a *analyzer) anyArray(e *pg.A_Expr, op string, sc *scope, loc int) error {
+	c, ok, err := a.bareEncrypted(e.Lexpr, sc)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return a.exprs([]*pg.Node{e.Lexpr, e.Rexpr}, sc, "operator "+op+" ANY/ALL", loc)
+	}
+	if !c.Eq {
+		return unsupported(c, op+" ANY (no equality search is configured)", loc)
+	}
+	if arr := e.Rexpr.GetAArrayExpr(); arr != nil {
+		for _, item := range arr.Elements {
+			if _, err := a.termOperand(c, item, sc, op+" ANY", loc); err != nil {
+				return err
+			}
+		}
+		return a.termColumn(e.Lexpr.GetColumnRef())
+	}
+	o, err := a.classifyArray(e.Rexpr, c)
+	if err != nil {
+		return err
+	}
+	if o.kind != opParam {
+		return unsupported(c, op+" ANY with something other than a parameter or ARRAY[…]", loc)
+	}
+	if err := a.paramAs(o, Param{Kind: ParamTermArray, Column: c}); err != nil {
+		return err
+	}
+	return a.termColumn(e.Lexpr.GetColumnRef())
+}
+
+// compatible: two encrypted columns may be compared when both have equality search in one domain.
+func compatible(x, y *Column, loc int) error {
+	if x.Eq && y.Eq && x.domain() == y.domain() {
+		return nil
+	}
+	return unsupported(x, "comparing it with "+y.display()+" (needs equality search on both in one domain)", loc)
+}
+
+// termColumn replaces a column reference by its term expression.
+func (a *analyzer) termColumn(cr *pg.ColumnRef) error {
+	start := int(cr.Location)
+	end, ok := a.tokens().colRefEnd(start, len(cr.Fields))
+	if !ok {
+		return unsupportedf(start, "cannot locate a column reference to rewrite")
+	}
+	a.stmt.Touches = true
+	a.addEdit(Edit{Start: start, End: end, Kind: EditStatic, Text: TermExpr(a.sql[start:end])})
+	return nil
+}

@@ -1,0 +1,190 @@
+package rewrite
+
+import (
+	pg "github.com/pganalyze/pg_query_go/v5"
+)
+
+// dispatch classifies a statement and runs the precise walk when it mentions an encrypted table.
+// A statement that mentions none gets no edits and no parameter decisions: it is byte-identical.
+func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
+	st := a.stmt
+	switch v := n.GetNode().(type) {
+	case *pg.Node_SelectStmt:
+		st.Kind = StmtSelect
+	case *pg.Node_InsertStmt:
+		st.Kind = StmtInsert
+	case *pg.Node_UpdateStmt:
+		st.Kind = StmtUpdate
+	case *pg.Node_DeleteStmt:
+		st.Kind = StmtDelete
+	case *pg.Node_MergeStmt:
+		st.Kind = StmtMerge
+	case *pg.Node_VariableSetStmt:
+		return a.variableSet(v.VariableSetStmt)
+	case *pg.Node_DiscardStmt:
+		st.Kind = StmtDiscard
+		if v.DiscardStmt.Target == pg.DiscardMode_DISCARD_ALL {
+			st.Settings = append(st.Settings, SettingChange{Kind: SettingDiscardAll})
+		}
+		return nil
+	case *pg.Node_CopyStmt:
+		st.Kind = StmtCopy
+		return a.copyStmt(v.CopyStmt, pos)
+	case *pg.Node_ExplainStmt:
+		st.Kind = StmtExplain
+		if mentions {
+			_, err := a.query(v.ExplainStmt.Query, nil, pos)
+			return err
+		}
+		return nil
+	case *pg.Node_DeclareCursorStmt:
+		st.Kind = StmtDeclare
+		st.Cursor = v.DeclareCursorStmt.Portalname
+	case *pg.Node_FetchStmt:
+		st.Kind = StmtFetch
+		st.Cursor = v.FetchStmt.Portalname
+		return nil
+	case *pg.Node_ClosePortalStmt:
+		st.Kind = StmtClose
+		st.Cursor = v.ClosePortalStmt.Portalname
+		return nil
+	case *pg.Node_PrepareStmt:
+		st.Kind = StmtPrepare
+		if mentions {
+			return unsupportedf(pos, "PREPARE of a statement on an encrypted table is not supported; use the extended protocol")
+		}
+		return nil
+	case *pg.Node_ExecuteStmt:
+		st.Kind = StmtExecute
+		return nil
+	case *pg.Node_DeallocateStmt:
+		st.Kind = StmtDeallocate
+		return nil
+	case *pg.Node_TransactionStmt:
+		st.Kind = StmtTransaction
+		st.Tx = txKind(v.TransactionStmt.Kind)
+		return nil
+	default:
+		return a.utility(n, mentions, pos)
+	}
+	if !mentions {
+		return nil
+	}
+	if d := n.GetDeclareCursorStmt(); d != nil {
+		res, err := a.query(d.Query, nil, pos)
+		if err != nil {
+			return err
+		}
+		return a.outputs(res, pos)
+	}
+	res, err := a.query(n, nil, pos)
+	if err != nil {
+		return err
+	}
+	return a.outputs(res, pos)
+}
+
+// harmlessUtility lists statements that may name an encrypted table but carry no values of its
+// columns and return none.
+func harmlessUtility(n *pg.Node) bool {
+	switch v := n.GetNode().(type) {
+	case *pg.Node_TruncateStmt, *pg.Node_LockStmt, *pg.Node_VacuumStmt, *pg.Node_GrantStmt,
+		*pg.Node_DropStmt, *pg.Node_CommentStmt:
+		return true
+	case *pg.Node_IndexStmt:
+		// A partial index predicate could hold a plaintext literal; the key columns cannot.
+		return v.IndexStmt.WhereClause == nil
+	}
+	return false
+}
+
+// utility handles every other statement: DDL passes through unless it names an encrypted table
+// in a way that could carry or return values of its columns.
+func (a *analyzer) utility(n *pg.Node, mentions bool, pos int) error {
+	a.stmt.Kind = StmtDDL
+	if !mentions || harmlessUtility(n) {
+		return nil
+	}
+	return unsupportedf(pos, "%s on an encrypted table is not supported through pgseal; run it directly against PostgreSQL", nodeName(n))
+}
+
+// outputs turns a statement's result shape into Outputs.
+func (a *analyzer) outputs(res *result, pos int) error {
+	if res == nil {
+		return nil
+	}
+	for i, c := range res.cols {
+		if c.unknownWidth {
+			for _, later := range res.cols[i+1:] {
+				if later.col != nil {
+					return unsupported(later.col, "a result after * of a table whose columns pgseal does not know", pos)
+				}
+			}
+			return nil
+		}
+		if c.col != nil {
+			a.stmt.Outputs = append(a.stmt.Outputs, Output{Position: i, Column: c.col})
+			a.stmt.Touches = true
+		}
+	}
+	return nil
+}
+
+func txKind(k pg.TransactionStmtKind) string {
+	switch k {
+	case pg.TransactionStmtKind_TRANS_STMT_BEGIN, pg.TransactionStmtKind_TRANS_STMT_START:
+		return "begin"
+	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
+		return "commit"
+	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
+		return "rollback"
+	case pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT:
+		return "savepoint"
+	case pg.TransactionStmtKind_TRANS_STMT_RELEASE:
+		return "release"
+	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
+		return "rollback_to"
+	case pg.TransactionStmtKind_TRANS_STMT_PREPARE:
+		return "prepare"
+	case pg.TransactionStmtKind_TRANS_STMT_COMMIT_PREPARED:
+		return "commit_prepared"
+	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_PREPARED:
+		return "rollback_prepared"
+	}
+	return "other"
+}
+
+// nodeName names a node type for messages: "CreateTableAsStmt".
+func nodeName(n *pg.Node) string {
+	if n == nil || n.GetNode() == nil {
+		return "statement"
+	}
+	m := n.ProtoReflect()
+	fd := m.WhichOneof(m.Descriptor().Oneofs().ByName("node"))
+	if fd == nil {
+		return "statement"
+	}
+	return string(fd.Message().Name())
+}
+
+// nodeLoc returns the location of n's node when it has one, else fallback.
+func nodeLoc(n *pg.Node, fallback int) int {
+	if n == nil || n.GetNode() == nil {
+		return fallback
+	}
+	m := n.ProtoReflect()
+	od := m.Descriptor().Oneofs().ByName("node")
+	fd := m.WhichOneof(od)
+	if fd == nil {
+		return fallback
+	}
+	inner := m.Get(fd).Message()
+	lf := inner.Descriptor().Fields().ByName("location")
+	if lf == nil {
+		return fallback
+	}
+	if l := int(inner.Get(lf).Int()); l >= 0 {
+		return l
+	}
+	return fallback
+}

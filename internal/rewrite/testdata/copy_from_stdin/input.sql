@@ -1,0 +1,1 @@
+COPY users (id, email, name) FROM STDIN WITH (FORMAT csv, HEADER true)

@@ -1,0 +1,1 @@
+COPY (SELECT id, email FROM users WHERE email = 'sybil@example.com') TO STDOUT

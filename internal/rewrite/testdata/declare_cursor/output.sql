@@ -1,0 +1,1 @@
+DECLARE c CURSOR FOR SELECT id, email FROM users; FETCH 10 FROM c

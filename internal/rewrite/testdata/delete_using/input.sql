@@ -1,0 +1,1 @@
+DELETE FROM invites i USING users u WHERE i.email = u.email

@@ -1,0 +1,1 @@
+DELETE FROM users WHERE email = $1 RETURNING id, email

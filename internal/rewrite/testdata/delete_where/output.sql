@@ -1,0 +1,1 @@
+DELETE FROM users WHERE substring(email from 24 for 16) = $1 RETURNING id, email

@@ -1,0 +1,1 @@
+EXPLAIN ANALYZE SELECT id FROM users WHERE email = 'rupert@example.com'

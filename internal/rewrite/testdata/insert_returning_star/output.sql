@@ -1,0 +1,1 @@
+INSERT INTO invites (email) VALUES ($1) RETURNING *

@@ -1,0 +1,1 @@
+INSERT INTO users (email, name) SELECT email, name FROM users WHERE id = $1

@@ -1,0 +1,1 @@
+INSERT INTO invites (email) SELECT email FROM users

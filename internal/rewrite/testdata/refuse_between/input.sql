@@ -1,0 +1,1 @@
+SELECT id FROM payments WHERE amount BETWEEN 1 AND 2

@@ -1,0 +1,1 @@
+CREATE TABLE copy_of_users AS SELECT * FROM users

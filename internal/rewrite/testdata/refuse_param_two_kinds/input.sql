@@ -1,0 +1,1 @@
+UPDATE users SET email = $1 WHERE email = $1

@@ -1,0 +1,1 @@
+PREPARE q AS SELECT email FROM users WHERE id = $1

@@ -1,0 +1,1 @@
+INSERT INTO billing.profiles VALUES ('ivan bio')

@@ -1,0 +1,1 @@
+SELECT p.bio FROM billing.profiles p WHERE p.id = 1

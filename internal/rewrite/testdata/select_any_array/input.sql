@@ -1,0 +1,1 @@
+SELECT id FROM users WHERE email = ANY(ARRAY['erin@example.com', $1])

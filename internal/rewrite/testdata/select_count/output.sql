@@ -1,0 +1,1 @@
+SELECT count(email), count(*) FROM users WHERE email IS NOT NULL

@@ -1,0 +1,1 @@
+WITH u AS (SELECT id, email FROM users WHERE tenant_id = $1) SELECT email, id FROM u WHERE email = $2

@@ -1,0 +1,1 @@
+SELECT id FROM users WHERE email IS NULL OR ssn IS NOT NULL

@@ -1,0 +1,1 @@
+SELECT id FROM users WHERE substring(email from 24 for 16) NOT IN ($1, $2)

@@ -1,0 +1,1 @@
+SELECT id FROM payments WHERE substring(amount from 24 for 16) = $TERM(payments.amount) OR substring(amount from 24 for 16) = $TERM(payments.amount) OR substring(amount from 24 for 16) IN ($TERM(payments.amount), $TERM(payments.amount))

@@ -1,0 +1,1 @@
+SELECT id, email FROM users UNION ALL SELECT 0, NULL

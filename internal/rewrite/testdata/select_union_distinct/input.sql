@@ -1,0 +1,1 @@
+SELECT email FROM users UNION SELECT email FROM users

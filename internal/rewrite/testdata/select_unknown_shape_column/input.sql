@@ -1,0 +1,1 @@
+SELECT bio, id FROM billing.profiles WHERE id = $1

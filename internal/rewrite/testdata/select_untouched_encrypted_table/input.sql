@@ -1,0 +1,1 @@
+SELECT id, name FROM users WHERE tenant_id = 42 ORDER BY name

@@ -1,0 +1,1 @@
+RESET app.tenant; RESET ALL; DISCARD ALL; SET app.tenant TO DEFAULT

@@ -1,0 +1,1 @@
+UPDATE users SET email = $1, name = 'Niaj' WHERE id = $2
