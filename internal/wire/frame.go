@@ -169,8 +169,18 @@ func (r *msgReader) forward(w *msgWriter) error {
 	return nil
 }
 
-// idle reports whether no further input is buffered: the moment to flush the other side.
-func (r *msgReader) idle() bool { return r.br.Buffered() == 0 }
+// idle reports whether no complete message is buffered, so that the next read may block: the
+// moment to flush the other side. (Buffered() == 0 is not enough: a partial message in the buffer
+// would hold back everything written before it until the rest arrives.)
+func (r *msgReader) idle() bool {
+	n := r.br.Buffered()
+	if n < 5 {
+		return true
+	}
+	hdr, _ := r.br.Peek(5) // cannot block: 5 bytes are buffered
+	length := int64(binary.BigEndian.Uint32(hdr[1:]))
+	return int64(n) < 1+length
+}
 
 func unexpected(err error) error {
 	if err == io.EOF {

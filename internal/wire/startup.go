@@ -118,7 +118,9 @@ func (s *session) takeStartupMessage(pkt []byte) error {
 	body := bytes.Clone(pkt[4:])
 	binary.BigEndian.PutUint32(body, pgproto3.ProtocolVersion30)
 	var msg pgproto3.StartupMessage
-	if err := msg.Decode(body); err != nil {
+	if len(body) == 5 && body[4] == 0 { // no parameters at all; pgproto3 rejects that layout
+		msg.Parameters = map[string]string{}
+	} else if err := msg.Decode(body); err != nil {
 		return fatal(CodeProtocolViolation, "invalid startup packet layout: expected terminator as last byte")
 	}
 	user := msg.Parameters["user"]
