@@ -230,3 +230,11 @@ func (m *Manager) setKeysetState(ctx context.Context, keyset string, state Keyse
 
 // Load returns the verified document (for tools that need more than the listings).
 func (m *Manager) Load(ctx context.Context) (*Document, error) { return m.load(ctx) }
+
+// SetClock replaces the clock used for timestamps and token expiry (nil: time.Now); for tests.
+func (m *Manager) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	m.now = now
+}
