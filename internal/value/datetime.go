@@ -181,7 +181,7 @@ func specialTimestamp(t Type, sp dtSpecial, s *Session) (int64, error) {
 	}
 	n := now().In(loc)
 	if sp == dtNow {
-		us := n.UnixMicro() - int64(unixEpochJDate-postgresEpochJDate)*usecsPerDay
+		us := n.UnixMicro() + int64(unixEpochJDate-postgresEpochJDate)*usecsPerDay
 		if t == Timestamp {
 			_, off := n.Zone()
 			us += int64(off) * usecsPerSec

@@ -346,3 +346,50 @@ func BenchmarkEncodeText(b *testing.B) {
 		})
 	}
 }
+
+func TestEncodeAndDecodeAppendToDst(t *testing.T) {
+	plain, err := Encode([]byte("head"), Int4, FormatText, []byte("5"), nil)
+	if err != nil || string(plain[:4]) != "head" {
+		t.Fatalf("Encode(dst=head) = %q, %v, want the prefix kept", plain, err)
+	}
+	out, err := Decode([]byte("row:"), Int4, plain[4:], FormatText, nil)
+	if err != nil || string(out) != "row:5" {
+		t.Errorf("Decode(dst=row:) = %q, %v, want %q", out, err, "row:5")
+	}
+	eq, err := EqualityForm([]byte("eq:"), Int4, plain[4:])
+	if err != nil || !bytes.HasPrefix(eq, []byte("eq:")) || len(eq) != 3+1+4 {
+		t.Errorf("EqualityForm(dst=eq:) = %q, %v, want the prefix, tag and 4 bytes", eq, err)
+	}
+}
+
+func TestNowIsTheCurrentTime(t *testing.T) {
+	before := time.Now().Add(-time.Second)
+	plain, err := Encode(nil, Timestamptz, FormatText, []byte(" NOW "), zone(t, "Asia/Kolkata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Decode(nil, Timestamptz, plain, FormatText, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := time.Parse("2006-01-02 15:04:05.999999-07", string(out))
+	if err != nil {
+		t.Fatalf("time.Parse(%q): %v", out, err)
+	}
+	if got.Before(before) || got.After(time.Now().Add(time.Second)) {
+		t.Errorf("Decode(Encode(now)) = %s, want about %s", got, time.Now())
+	}
+}
+
+func TestTodayIsMidnightInTheSessionZone(t *testing.T) {
+	s := zone(t, "America/New_York")
+	plain, err := Encode(nil, Timestamptz, FormatText, []byte("today"), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := Decode(nil, Timestamptz, plain, FormatText, s)
+	want := time.Now().In(s.TimeZone).Format("2006-01-02") + " 00:00:00"
+	if !strings.HasPrefix(string(out), want) {
+		t.Errorf("Decode(Encode(today)) = %q, want prefix %q", out, want)
+	}
+}
