@@ -1,11 +1,11 @@
 package wire
 
 import (
-	"fmt"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
