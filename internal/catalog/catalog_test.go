@@ -1,0 +1,75 @@
+package catalog
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestLoad(t *testing.T) {
+	db := pgtest.New(t)
+	db.Exec(t, `CREATE SCHEMA app;
+CREATE TABLE users (id int PRIMARY KEY, email bytea, name text, ssn bytea);
+ALTER TABLE users DROP COLUMN name; ALTER TABLE users ADD COLUMN nick text;
+CREATE TABLE app.notes (id int, body bytea);
+CREATE TABLE plain (id int, email text)`)
+	conn := db.Conn(t)
+	ctx := context.Background()
+
+	t.Run("configured bytea columns resolve with their origins and full column lists", func(t *testing.T) {
+		info, err := Load(ctx, conn, []config.Encrypt{
+			{Table: "users", Column: "email", Type: "text", Search: []string{"eq"}},
+			{Table: "public.users", Column: "ssn", Type: "text"},
+			{Table: "app.notes", Column: "body", Type: "jsonb", Domain: "", Search: nil},
+		})
+		if err != nil {
+			t.Fatalf("Load() = %v", err)
+		}
+		users := info.Schema.Tables["public.users"]
+		if users == nil || strings.Join(users.Columns, ",") != "id,email,ssn,nick" {
+			t.Fatalf("users columns = %+v, want id,email,ssn,nick (dropped columns skipped)", users)
+		}
+		email := users.Encrypted["email"]
+		if email == nil || !email.Eq || email.ID != "public.users.email" || email.Domain != "public.users.email" || email.Type != "text" {
+			t.Fatalf("email = %+v", email)
+		}
+		var found int
+		for attr, col := range info.ByAttr {
+			if attr.Table == 0 || attr.Number <= 0 {
+				t.Fatalf("origin %+v is not a real attribute", attr)
+			}
+			if col.ID == "public.users.email" && attr.Number == 2 || col.ID == "public.users.ssn" && attr.Number == 4 || col.ID == "app.notes.body" && attr.Number == 2 {
+				found++
+			}
+		}
+		if found != 3 {
+			t.Fatalf("ByAttr = %+v, want email=2, ssn=4 (after a dropped column), body=2", info.ByAttr)
+		}
+		if _, ok := info.Schema.Tables["public.plain"]; ok {
+			t.Fatal("a table with no encrypted column is in the schema")
+		}
+	})
+
+	t.Run("every configuration problem is reported at once", func(t *testing.T) {
+		_, err := Load(ctx, conn, []config.Encrypt{
+			{Table: "nope", Column: "email", Type: "text"},
+			{Table: "users", Column: "nope", Type: "text"},
+			{Table: "plain", Column: "email", Type: "text"},
+			{Table: "users", Column: "email", Type: "money"},
+			{Table: "app.notes", Column: "body", Type: "json", Search: []string{"eq"}},
+		})
+		if err == nil {
+			t.Fatal("Load() = nil, want errors")
+		}
+		for _, want := range []string{"table public.nope does not exist", "column nope does not exist", "column is text, want bytea", `type "money"`, "no equality search"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Load() error %q does not mention %q", err, want)
+			}
+		}
+	})
+}
