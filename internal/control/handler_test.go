@@ -168,6 +168,13 @@ func TestChangesAreInForceInTheKeyringAtOnce(t *testing.T) {
 	if !ok || !f.kr.Snapshot().Allowed("app", ks) {
 		t.Fatal("Allowed(app, acme) right after grant-keyset = false, want true")
 	}
+	info, err := f.m.VerifyAccessKey(context.Background(), f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.kr.Snapshot().Allowed(info.ID.String(), ks) || f.kr.Snapshot().Allowed(f.key, ks) {
+		t.Fatal("Allowed(control access key) = true, want false: a control key is not a client")
+	}
 	f.do(t, "POST", "/disable-keyset", f.token, `{"keyset_id":"`+ks.UUID.String()+`"}`)
 	ks, _ = f.kr.Snapshot().Keyset("acme")
 	if ks.Active() || f.kr.Snapshot().Allowed("app", ks) {

@@ -170,7 +170,7 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 	for _, e := range []testEnv{fileEnv(t), pgEnv(t)} {
 		t.Run(e.cfg.Store+" store", func(t *testing.T) {
 			m := initKeyring(t, e)
-			concurrentWriters(t, 8, m, openManager(t, e), openManager(t, e))
+			concurrentWriters(t, 5, m, openManager(t, e), openManager(t, e))
 		})
 	}
 }

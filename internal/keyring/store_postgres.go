@@ -140,13 +140,16 @@ func (p *postgresBackend) update(ctx context.Context, fn func([]byte) ([]byte, u
 // watch LISTENs on a dedicated connection. After every (re)connect it calls fn once, because
 // notifications sent while it was not listening are lost.
 func (p *postgresBackend) watch(ctx context.Context, fn func()) error {
-	backoff := 100 * time.Millisecond
+	const firstBackoff = 100 * time.Millisecond
+	backoff := firstBackoff
 	for {
-		err := p.listen(ctx, fn)
+		listened, _ := p.listen(ctx, fn) // on error, retry with backoff; reload failures are logged by the caller
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		_ = err // the connection dropped; retry with backoff (the caller logs reload failures)
+		if listened {
+			backoff = firstBackoff
+		}
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
@@ -158,19 +161,21 @@ func (p *postgresBackend) watch(ctx context.Context, fn func()) error {
 	}
 }
 
-func (p *postgresBackend) listen(ctx context.Context, fn func()) error {
+// listen reports whether it got as far as listening (then the next retry starts without delay
+// growth) and why it stopped.
+func (p *postgresBackend) listen(ctx context.Context, fn func()) (bool, error) {
 	c, err := pgx.Connect(ctx, p.dsn)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer c.Close(context.Background())
 	if _, err := c.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return err
+		return false, err
 	}
 	fn()
 	for {
 		if _, err := c.WaitForNotification(ctx); err != nil {
-			return err
+			return true, err
 		}
 		fn()
 	}
