@@ -33,6 +33,12 @@ type Info struct {
 	ByAttr map[Attr]*rewrite.Column
 	// Types gives each encrypted column's plaintext type, by column ID.
 	Types map[string]value.Type
+	// Pending lists configured columns that are not bytea yet, by column ID, with their current
+	// type: data not yet migrated with `proxy encrypt` (or already decrypted out with `proxy
+	// decrypt`). pgseal relays them as plaintext, as they are stored; PendingAttr finds them by origin
+	// so that a stale Info is noticed when the server reports bytea for one of them.
+	Pending     map[string]string
+	PendingAttr map[Attr]string
 }
 
 // Row is one line of Query's result: schema, table, table OID, column, attnum, type.
@@ -75,12 +81,15 @@ func Tables(cols []config.Encrypt) []string {
 }
 
 // Build checks cols against the catalog rows and returns the Info. Every problem is reported:
-// a missing table or column, a column that is not bytea, an unknown type.
+// a missing table or column, an unknown type, equality search on a type without it. A column that
+// is not bytea is not an error: it is Pending (see Info).
 func Build(cols []config.Encrypt, rows []Row) (*Info, error) {
 	info := &Info{
 		Schema: &rewrite.Schema{SearchPath: []string{"public"}, Tables: map[string]*rewrite.Table{}},
-		ByAttr: map[Attr]*rewrite.Column{},
-		Types:  map[string]value.Type{},
+		ByAttr:      map[Attr]*rewrite.Column{},
+		Types:       map[string]value.Type{},
+		Pending:     map[string]string{},
+		PendingAttr: map[Attr]string{},
 	}
 	byCol := map[string]Row{}
 	for _, r := range rows {
@@ -112,7 +121,8 @@ func Build(cols []config.Encrypt, rows []Row) (*Info, error) {
 			errs = append(errs, fmt.Errorf("encrypt %s: column %s does not exist", id, column))
 			continue
 		case r.Type != "bytea":
-			errs = append(errs, fmt.Errorf("encrypt %s: column is %s, want bytea (encrypt existing data with `proxy encrypt`)", id, r.Type))
+			info.Pending[id] = r.Type
+			info.PendingAttr[Attr{r.TableOID, r.Number}] = id
 			continue
 		}
 		if c.HasEq() && !typ.SupportsEquality() {
