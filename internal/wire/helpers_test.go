@@ -32,8 +32,16 @@ type testProxy struct {
 
 type proxyOpt func(*config.Config, *Options)
 
-// startProxy starts a proxy for db, stopped (and its goroutines checked) when t ends.
+// startProxy starts a proxy for db, stopped when t ends.
 func startProxy(t *testing.T, db *pgtest.DB, opts ...proxyOpt) *testProxy {
+	t.Helper()
+	p := startProxyNoCleanup(t, db, opts...)
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// startProxyNoCleanup starts a proxy that runs until the process ends (for fuzzing).
+func startProxyNoCleanup(t testing.TB, db *pgtest.DB, opts ...proxyOpt) *testProxy {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Upstream.Address = db.Server.Addr()
@@ -55,7 +63,6 @@ func startProxy(t *testing.T, db *pgtest.DB, opts ...proxyOpt) *testProxy {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &testProxy{srv: srv, db: db, addr: ln.Addr().String(), m: o.Metrics, logs: logs, cancel: cancel, done: make(chan error, 1)}
 	go func() { p.done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { p.stop(t) })
 	return p
 }
 

@@ -245,8 +245,9 @@ func TestUpstreamKilledMidResult(t *testing.T) {
 	})
 	for rows.Next() {
 	}
+	kerr := <-killed // the killer uses admin; wait for it before cleanup closes admin
 	if got := sqlstate(rows.Err()); got != CodeAdminShutdown {
-		t.Fatalf("rows.Err() = %v (terminate: %v), want SQLSTATE 57P01 from the server", rows.Err(), <-killed)
+		t.Fatalf("rows.Err() = %v (terminate: %v), want SQLSTATE 57P01 from the server", rows.Err(), kerr)
 	}
 	if _, err := p.connect(t).Exec(ctx, "SELECT 1"); err != nil {
 		t.Fatalf("Exec() on another session = %v, want the proxy to keep serving", err)
