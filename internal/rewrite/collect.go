@@ -11,16 +11,16 @@ type facts struct {
 	mentions   bool           // some relation name resolves to a table with encrypted columns
 	maxParam   int            // highest $N
 	setConfigs []*pg.FuncCall // calls of set_config / pg_catalog.set_config
+	schema     *Schema
 }
 
 func collect(n *pg.Node, s *Schema) facts {
-	var f facts
-	if n != nil {
-		f.visit(n.ProtoReflect(), s)
-	}
+	f := facts{schema: s}
+	f.node(n)
 	return f
 }
 
+// visit is the generic (reflective, slower) walk used for node types node() does not list.
 func (f *facts) visit(m protoreflect.Message, s *Schema) {
 	switch v := m.Interface().(type) {
 	case *pg.RangeVar:

@@ -90,7 +90,7 @@ func (a *analyzer) expr(n *pg.Node, sc *scope, construct string, pos int) error 
 	case *pg.Node_GroupingFunc:
 		return a.exprs(v.GroupingFunc.Args, sc, "GROUPING", pos)
 	}
-	return unsupportedf(pos, "%s in a statement on an encrypted table is not supported", nodeName(n))
+	return unsupportedf(nodeLoc(n, pos), "%s in a statement on an encrypted table is not supported", nodeName(n))
 }
 
 // columnInExpr refuses an encrypted column used by construct.

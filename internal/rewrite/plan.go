@@ -10,7 +10,7 @@ import (
 type Plan struct {
 	SQL        string       // the original text
 	Statements []*Statement // one per statement; nil when the prefilter skipped parsing
-	Params     []Param      // index i is $(i+1); missing trailing entries are ParamPass
+	Params     []Param      // index i is $(i+1); len = highest $N used (0 when not parsed); use Param(n)
 	Edits      []Edit       // sorted by Start, non-overlapping, byte offsets into SQL
 }
 
@@ -57,7 +57,14 @@ func (p *Plan) Render(fill func(Edit) (string, error)) (string, error) {
 			}
 			text = t
 		}
+		// Keep tokens apart: `$$x$$WHERE` is two tokens, `'…'::byteaWHERE` would be one.
+		if text != "" && e.Start > 0 && identByte(p.SQL[e.Start-1]) && identByte(text[0]) {
+			b.WriteByte(' ')
+		}
 		b.WriteString(text)
+		if text != "" && e.End < len(p.SQL) && identByte(p.SQL[e.End]) && identByte(text[len(text)-1]) {
+			b.WriteByte(' ')
+		}
 		prev = e.End
 	}
 	b.WriteString(p.SQL[prev:])
@@ -106,6 +113,7 @@ type SettingChange struct {
 	ValueParam int    `json:",omitempty"` // >0: set_config's value is $N
 	LocalParam int    `json:",omitempty"` // >0: set_config's is_local is $N (Kind then says Set)
 	Dynamic    bool   `json:",omitempty"` // value is an expression known only to the server
+	Default    bool   `json:",omitempty"` // SET LOCAL x TO DEFAULT: the reset value, locally
 }
 
 // Copy describes a COPY statement.
@@ -120,4 +128,9 @@ type Copy struct {
 	Escape    string `json:",omitempty"`
 	Header    bool
 	Fields    []*Column // aligned with the COPY fields: encrypted column or nil
+}
+
+// identByte reports bytes that continue an identifier, keyword or number.
+func identByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'z')
 }

@@ -23,8 +23,11 @@ func (a *analyzer) variableSet(v *pg.VariableSetStmt) error {
 		if v.Kind == pg.VariableSetKind_VAR_RESET {
 			st.Kind = StmtReset
 		}
-		// SET LOCAL x TO DEFAULT resets only until the transaction ends; the wire treats it as
-		// a local reset, which it models as a local set to the session's reset value.
+		if v.IsLocal {
+			// SET LOCAL x TO DEFAULT: the reset value, but only until the transaction ends.
+			st.Settings = append(st.Settings, SettingChange{Kind: SettingSetLocal, Name: name, Default: true})
+			break
+		}
 		st.Settings = append(st.Settings, SettingChange{Kind: SettingReset, Name: name})
 	case pg.VariableSetKind_VAR_RESET_ALL:
 		st.Kind = StmtReset
@@ -90,9 +93,9 @@ func (a *analyzer) settingsFromCalls(calls []*pg.FuncCall) error {
 			return unsupportedf(loc, "set_config with a setting name that is not a constant is not supported")
 		}
 		sc := SettingChange{Kind: SettingSet, Name: strings.ToLower(name)}
-		switch {
-		case f.Args[1].GetParamRef() != nil:
-			sc.ValueParam = int(f.Args[1].GetParamRef().Number)
+		switch value := unwrapCast(f.Args[1]); {
+		case value.GetParamRef() != nil:
+			sc.ValueParam = int(value.GetParamRef().Number)
 		default:
 			if v, ok := stringConst(f.Args[1]); ok {
 				sc.Value = v

@@ -1,0 +1,1 @@
+INSERT INTO users SELECT * FROM users WHERE id = 1

@@ -1,0 +1,1 @@
+INSERT INTO users (email) SELECT $ENC(users.email) UNION ALL SELECT $1

@@ -1,0 +1,1 @@
+SELECT email AS e FROM users ORDER BY e

@@ -1,0 +1,1 @@
+SELECT coalesce(email, 'none') FROM users
