@@ -298,6 +298,7 @@ func (e *upstreamLost) Unwrap() error { return e.err }
 func (s *session) clientReadErr(err error) error {
 	switch {
 	case errors.Is(err, errOversize), errors.Is(err, errBadLength):
+		s.drainClient = true
 		return fatal(CodeProtocolViolation, "invalid frontend message: %v", err)
 	case context.Cause(s.ctx) == errShutdown:
 		return errShutdown

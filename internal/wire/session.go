@@ -48,6 +48,7 @@ type session struct {
 	stypes      TypeSet
 	serverFatal bool // the server sent a FATAL itself: do not add ours
 	quiet       bool // a CancelRequest or probe: log at debug
+	drainClient bool // the client may still be sending: read before closing so it sees our FATAL
 
 	mu struct {
 		sync.Mutex
@@ -146,8 +147,8 @@ func (s *session) finish(err error) {
 	}
 	if pe, ok := asProxyError(err); ok && pe.Severity == SeverityFatal && s.cw.clean() {
 		_ = s.clientRaw.SetWriteDeadline(time.Now().Add(time.Second))
-		if s.cw.send(pe.ErrorResponse()) == nil {
-			_ = s.cw.flush()
+		if s.cw.send(pe.ErrorResponse()) == nil && s.cw.flush() == nil && s.drainClient {
+			s.lingerClient()
 		}
 	}
 	if s.hasKey && clientVanished(err) && s.st.pendingCount() > 0 {
@@ -168,6 +169,19 @@ func (s *session) finish(err error) {
 		s.srv.active.Add(-1)
 	}
 	s.logEnd(err)
+}
+
+// lingerClient half-closes the client TCP conn and discards what it still sends, for a bounded
+// time and amount, so that closing does not reset the connection before the client has read our
+// FATAL (a client blocked writing an oversized message would otherwise see only "connection reset").
+func (s *session) lingerClient() {
+	tc, ok := s.clientRaw.(*net.TCPConn)
+	if !ok || s.info.TLS {
+		return
+	}
+	_ = tc.CloseWrite()
+	_ = tc.SetReadDeadline(time.Now().Add(time.Second))
+	_, _ = io.CopyN(io.Discard, tc, 2*int64(s.srv.cfg.Server.MaxMessageSize))
 }
 
 // clientVanished reports a client that went away without Terminate.
