@@ -131,3 +131,33 @@ func TestCanonicalType(t *testing.T) {
 		}
 	}
 }
+
+func TestAnalyzeIsSafeForConcurrentUse(t *testing.T) {
+	s := loadSchema(t)
+	const sql = "SELECT id, email FROM users WHERE email = 'concurrent@example.com'"
+	want, err := Analyze(sql, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 20 {
+				p, err := Analyze(sql, s)
+				if err == nil && (len(p.Edits) != len(want.Edits) || len(p.Statements[0].Outputs) != 1) {
+					err = errors.New("different plan")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Errorf("Analyze() concurrently: %v", err)
+		}
+	}
+}

@@ -19,7 +19,50 @@ func scan(sql string) (*tokens, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tokens{sql: sql, toks: r.Tokens}, nil
+	t := &tokens{sql: sql, toks: r.Tokens}
+	t.fixUnicode()
+	return t, nil
+}
+
+// fixUnicode repairs U&'…' and U&"…" tokens: the scanner reports their end after unescaping,
+// which is wrong. We lex the quoted part ourselves; an optional UESCAPE 'c' (separate tokens)
+// joins the string. When the text is not what we expect (e.g. a string continued on the next
+// line) the token gets an empty span, and every lookup that needs it refuses the statement.
+func (t *tokens) fixUnicode() {
+	for i, tok := range t.toks {
+		if tok.Token != pg.Token_USCONST && tok.Token != pg.Token_UIDENT {
+			continue
+		}
+		end, ok := quotedEnd(t.sql, int(tok.Start)+2)
+		next := len(t.sql)
+		if i+1 < len(t.toks) {
+			next = int(t.toks[i+1].Start)
+		}
+		if ok && end <= next && !strings.ContainsAny(t.sql[end:next], `'"`) {
+			tok.End = int32(end)
+			continue
+		}
+		tok.End = tok.Start
+	}
+}
+
+// quotedEnd returns the end of the quoted text starting at i (quote doubled to escape it).
+func quotedEnd(s string, i int) (int, bool) {
+	if i >= len(s) || (s[i] != '\'' && s[i] != '"') {
+		return 0, false
+	}
+	q := s[i]
+	for j := i + 1; j < len(s); j++ {
+		if s[j] != q {
+			continue
+		}
+		if j+1 < len(s) && s[j+1] == q {
+			j++
+			continue
+		}
+		return j + 1, true
+	}
+	return 0, false
 }
 
 // at returns the index of the token starting at byte offset loc, or -1.
@@ -51,6 +94,12 @@ func (t *tokens) constEnd(loc int) (int, bool) {
 	if t.text(i) == "-" && i+1 < len(t.toks) {
 		i++
 	}
+	if t.toks[i].End == t.toks[i].Start {
+		return 0, false
+	}
+	if t.toks[i].Token == pg.Token_USCONST && i+2 < len(t.toks) && t.toks[i+1].Token == pg.Token_UESCAPE {
+		i += 2
+	}
 	return t.end(i), true
 }
 
@@ -59,6 +108,11 @@ func (t *tokens) colRefEnd(loc, n int) (int, bool) {
 	i := t.at(loc)
 	if i < 0 || i+2*(n-1) >= len(t.toks) {
 		return 0, false
+	}
+	for j := i; j <= i+2*(n-1); j++ {
+		if t.toks[j].End == t.toks[j].Start {
+			return 0, false
+		}
 	}
 	i += 2 * (n - 1)
 	return t.end(i), true
@@ -83,11 +137,19 @@ func (t *tokens) closeParen(i int) int {
 
 // typeEnd returns where the type name starting at loc ends. It understands dotted names, the
 // multi-word SQL spellings, type modifiers and array bounds.
-func (t *tokens) typeEnd(loc int) (int, bool) {
+func (t *tokens) typeEnd(loc int) (end int, ok bool) {
 	i := t.at(loc)
 	if i < 0 {
 		return 0, false
 	}
+	first := i
+	defer func() {
+		for j := first; j <= i && j < len(t.toks); j++ {
+			if t.toks[j].End == t.toks[j].Start {
+				ok = false
+			}
+		}
+	}()
 	for i+2 < len(t.toks) && t.text(i+1) == "." {
 		i += 2
 	}

@@ -1,0 +1,2 @@
+SELECT id FROM users WHERE email = U&'ola@example'
+'.com'

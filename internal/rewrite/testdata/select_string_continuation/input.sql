@@ -1,0 +1,2 @@
+SELECT id FROM users WHERE email = 'pam@example'
+'.com'
