@@ -1,0 +1,91 @@
+// Command proxy is pgseal: a transparent encrypting PostgreSQL wire proxy.
+//
+//	proxy serve --config proxy.toml     run the proxy
+//	proxy dev                           a throwaway PostgreSQL with pgseal in front, for trying it
+//	proxy keyring init | keyset … | client … | access-key …   manage keys (see README)
+//	proxy version                       print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode prints err in one line and maps it to the exit status: 0 ok, 2 bad usage, 1 anything else.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "proxy: %v\n", oneLine(err))
+	if errors.As(err, new(usageError)) {
+		return 2
+	}
+	return 1
+}
+
+const usageText = `usage: proxy <command> [arguments]
+
+commands:
+  serve --config proxy.toml       run the proxy
+  dev [--listen ADDR]             throwaway PostgreSQL + pgseal with a demo, for trying it
+  keyring init                    create the configured keyring
+  keyset create|list|grant|revoke|rotate|disable|enable|retire-generation
+  client create|list
+  access-key create --role control
+  version                         print the version
+every command takes --config (default proxy.toml); run "proxy <command> -h" for its flags`
+
+// run is main without the process: testable in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usageText)
+		return usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "dev":
+		return runDev(ctx, rest, stdout, stderr)
+	case "keyring":
+		return runKeyring(ctx, rest, stdout, stderr)
+	case "keyset":
+		return runKeyset(ctx, rest, stdout, stderr)
+	case "client":
+		return runClient(ctx, rest, stdout, stderr)
+	case "access-key":
+		return runAccessKey(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "pgseal", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usageText)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q (run \"proxy help\")", cmd)}
+}
+
+func oneLine(err error) string {
+	b := []byte(err.Error())
+	for i, c := range b {
+		if c == '\n' {
+			b[i] = ';'
+		}
+	}
+	return string(b)
+}

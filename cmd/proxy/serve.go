@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/pgseal/pgseal/internal/admin"
+	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/control"
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/metrics"
+	"github.com/pgseal/pgseal/internal/wire"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "proxy.toml", "configuration file")
+	level := fs.String("log-level", "", "override [log] level (debug, info, warn, error)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+	cfg, err := config.Load(*path, nil)
+	if err != nil {
+		return err
+	}
+	if *level != "" {
+		cfg.Log.Level = *level
+	}
+	return serve(ctx, cfg, stderr, nil)
+}
+
+// serve runs the proxy and its admin server until ctx is done. ready, if not nil, receives the
+// bound client and admin addresses once both listeners are up (for `proxy dev` and tests).
+func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func(addr, adminAddr string)) error {
+	log, err := newLogger(cfg.Log, logOut)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	m := metrics.New()
+	m.KeysetLabels = cfg.Metrics.KeysetLabels
+	kr, err := keyring.Open(ctx, cfg.Keyring, nil, log, keyring.WithReloadHook(func(epoch uint64, err error) {
+		if err != nil {
+			m.KeyringReloads.WithLabelValues("error").Inc()
+			return
+		}
+		m.KeyringReloads.WithLabelValues("ok").Inc()
+		m.KeyringEpoch.Set(float64(epoch))
+	}))
+	if err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	defer kr.Close()
+	m.KeyringEpoch.Set(float64(kr.Snapshot().Epoch()))
+	srv, err := wire.NewServer(wire.Options{Config: cfg, Logger: log, Metrics: m})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
+	}
+	// Either server failing stops both; the first error is the one reported.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	goServe := func(f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- err
+			}
+			cancel()
+		}()
+	}
+	adminAddr := ""
+	if cfg.Server.AdminListen != "" {
+		aln, err := net.Listen("tcp", cfg.Server.AdminListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (admin): %w", cfg.Server.AdminListen, err)
+		}
+		adm := admin.New(m.Registry, log,
+			admin.Check{Name: "upstream", Func: srv.CheckUpstream},
+			admin.Check{Name: "keyring", Func: func(context.Context) error {
+				if kr.Snapshot() == nil {
+					return errors.New("not loaded")
+				}
+				return nil
+			}})
+		api := control.NewHandler(kr, nil, log)
+		for _, p := range control.Paths() {
+			adm.Handle(p, api)
+		}
+		goServe(func() error { return adm.Serve(ctx, aln) })
+		adminAddr = aln.Addr().String()
+		log.Info("admin listening", zap.String("addr", adminAddr))
+	}
+	goServe(func() error { return srv.Serve(ctx, ln) })
+	log.Info("pgseal listening", zap.String("addr", ln.Addr().String()), zap.String("upstream", cfg.Upstream.Address), zap.String("version", version))
+	if ready != nil {
+		ready(ln.Addr().String(), adminAddr)
+	}
+	wg.Wait()
+	close(errc)
+	log.Info("pgseal stopped")
+	return <-errc
+}
