@@ -85,7 +85,7 @@ func Tables(cols []config.Encrypt) []string {
 // is not bytea is not an error: it is Pending (see Info).
 func Build(cols []config.Encrypt, rows []Row) (*Info, error) {
 	info := &Info{
-		Schema: &rewrite.Schema{SearchPath: []string{"public"}, Tables: map[string]*rewrite.Table{}},
+		Schema:      &rewrite.Schema{SearchPath: []string{"public"}, Tables: map[string]*rewrite.Table{}},
 		ByAttr:      map[Attr]*rewrite.Column{},
 		Types:       map[string]value.Type{},
 		Pending:     map[string]string{},
