@@ -1,0 +1,42 @@
+package migrate
+
+import "github.com/pgseal/pgseal/internal/crypto"
+
+// envelopeCheck is the CHECK that keeps plaintext out of an encrypted column: version and suite
+// bytes of a v1 envelope and at least its minimum length. A stale client that writes plaintext
+// straight to the database gets 23514 instead of silently storing it.
+func envelopeCheck(col string) string {
+	return "CHECK (" + col + " IS NULL OR (get_byte(" + col + ", 0) = 1 AND get_byte(" + col + ", 1) = 1 AND length(" +
+		col + ") >= " + itoa(crypto.MinSize) + "))"
+}
+
+// encryptCutover: drop the triggers, swap the column's type in place (USING the shadow, which
+// keeps the column's position), drop the shadow, rebuild indexes on the equality term, add the
+// envelope CHECK. Unique indexes become unique indexes on the term; other convertible indexes
+// become term indexes when the column has equality search; the rest are dropped.
+func encryptCutover(m *migration) (stmts, converted, dropped []string, keep []indexInfo) {
+	g, tbl, col := m.g, m.g.t.ident(), q(m.g.c.name)
+	stmts = []string{
+		"DROP TRIGGER IF EXISTS " + q(g.triggerIns()) + " ON " + tbl,
+		"DROP TRIGGER IF EXISTS " + q(g.triggerUpd()) + " ON " + tbl,
+	}
+	var create []string
+	for _, ix := range g.indexes {
+		stmts = append(stmts, dropIndexSQL(g.t, ix))
+		if g.col.Eq && convertibleIndex(ix) {
+			create = append(create, indexWithKey(g.t, ix, g.c.num, g.termExpr()))
+			converted = append(converted, ix.Name)
+		} else {
+			dropped = append(dropped, ix.Name)
+		}
+	}
+	stmts = append(stmts,
+		"ALTER TABLE "+tbl+" ALTER COLUMN "+col+" TYPE bytea USING "+q(g.shadowName()),
+		"ALTER TABLE "+tbl+" DROP COLUMN "+q(g.shadowName()))
+	stmts = append(stmts, create...)
+	stmts = append(stmts,
+		"ALTER TABLE "+tbl+" ADD CONSTRAINT "+q(g.checkName())+" "+envelopeCheck(col),
+		"DROP FUNCTION IF EXISTS "+g.staleFunc()+"()")
+	m.origType = g.c.fullType
+	return stmts, converted, dropped, g.indexes
+}
