@@ -15,10 +15,10 @@ import (
 // Domain, and the plaintext carries Type's tag.
 type Column struct {
 	Schema, Table, Name string     // lower-case, as configured
-	ID                 string     // "schema.table.column", the column key's id
-	Domain             string     // equality-term domain; the ID unless a join domain is declared
-	Type               value.Type // the plaintext type the application sees
-	Eq                 bool       // values carry an equality term (search = ["eq"])
+	ID                  string     // "schema.table.column", the column key's id
+	Domain              string     // equality-term domain; the ID unless a join domain is declared
+	Type                value.Type // the plaintext type the application sees
+	Eq                  bool       // values carry an equality term (search = ["eq"])
 }
 
 // ColumnFromConfig builds the Column of one [[encrypt]] entry, with the same rules as

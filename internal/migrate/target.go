@@ -13,11 +13,11 @@ import (
 // target is the validated column of a shadow-column migration, with the names of everything
 // the migration creates.
 type target struct {
-	col     Column
-	t       *tableInfo
-	c       colInfo // the column
-	pk      colInfo
-	tenant  *colInfo
+	col      Column
+	t        *tableInfo
+	c        colInfo // the column
+	pk       colInfo
+	tenant   *colInfo
 	indexes  []indexInfo
 	hasCheck bool // pgseal's envelope CHECK is on the column (it is encrypted)
 }
