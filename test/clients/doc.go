@@ -1,0 +1,37 @@
+// Package clients checks that real PostgreSQL client libraries work through pgseal unchanged.
+//
+// Its tests (there is no library code here) start one PostgreSQL database (internal/pgtest), a
+// file keyring with the keysets "acme" and "globex" granted to the role the clients log in as, and
+// the proxy as a subprocess built from ./cmd/proxy, exactly as an operator runs it. Then the same
+// scenario runs from each client as its own subprocess: psql (psql/scenario.sql), psycopg2 and
+// psycopg 3 (python/dbapi_scenario.py), SQLAlchemy 1.4 Core over psycopg2
+// (python/sqlalchemy_scenario.py), node-postgres (node/scenario.js) and JDBC (java/Scenario.java).
+// Each client prints a transcript of what it saw, and the test compares it line by line with the
+// expected one (expected_test.go).
+//
+// The scenario, per client with its own id range and its own e-mail addresses: SET app.tenant =
+// 'acme'; a multi-row insert and an insert of a NULL e-mail; lookups by primary key, by `email =`,
+// by `email IN (…)` and by `email IS NULL`; an update and a delete through the e-mail; a duplicate
+// e-mail that the UNIQUE index on the equality term turns into 23505; then SET app.tenant =
+// 'globex', where a lookup of an acme e-mail finds nothing and reading an acme row fails with
+// 42501, and the session still works afterwards. Parameters go as bind parameters where the client
+// sends them (psycopg 3, node-postgres, JDBC); psycopg2, SQLAlchemy over it and psql send literals.
+//
+// Two runs share the scripts: TestClientsThroughTheRelay, with no encrypted column (email is
+// text), shows the client works through pgseal at all; TestClientsWithEncryption, with users.email
+// encrypted, adds what DESIGN.md promises on top and then checks in PostgreSQL itself that no
+// e-mail is stored in plaintext. When both fail, the relay is the suspect; when only the second
+// fails, the encryption is.
+//
+// Connection parameters reach the clients in libpq's environment variables (PGHOST, PGPORT,
+// PGUSER, PGDATABASE, PGSSLMODE), which psql, libpq-based Python drivers and node-postgres read
+// themselves; Scenario.java builds its JDBC URL from them. PGSEAL_CLIENT names the client and
+// PGSEAL_BASE is the first id of its range.
+//
+// A client whose runtime is missing is skipped with the reason, except when CI is set: then it
+// fails, because a CI run that silently skips a client proves nothing for it. node-postgres is
+// installed by `.ci/run` (`npm install` in node/, from the committed package-lock.json).
+//
+// What it leaves out: pgx (the Go tests of internal/wire cover it in-process), TLS between client
+// and proxy, and authentication methods other than trust (internal/wire tests those).
+package clients
