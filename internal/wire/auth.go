@@ -185,11 +185,7 @@ func (s *session) checkSCRAMInitial(body []byte) error {
 // afterAuth relays ParameterStatus, BackendKeyData (replaced by a pgseal key) and notices up to
 // the first ReadyForQuery, then clears the startup deadlines.
 func (s *session) afterAuth() error {
-	if s.srv.icpt != nil {
-		if si := s.srv.icpt.Session(&s.info); si != nil {
-			s.icpt, s.ctypes, s.stypes = si, si.ClientTypes(), si.ServerTypes()
-		}
-	}
+	s.info.ServerParams = map[string]string{}
 	for {
 		typ, err := s.sr.next()
 		if err != nil {
@@ -203,8 +199,12 @@ func (s *session) afterAuth() error {
 			continue
 		case 'E':
 			return s.relayServerError()
+		case 'S':
+			if err := s.noteServerParam(); err != nil {
+				return err
+			}
 		case 'Z':
-			if err := s.readyForQuery(true); err != nil {
+			if err := s.firstReady(); err != nil {
 				return err
 			}
 			if err := s.flushClient(); err != nil {

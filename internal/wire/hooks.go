@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"errors"
+
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
@@ -33,7 +35,41 @@ type SessionInfo struct {
 	Parameters map[string]string
 	// TLS reports whether the client connection is encrypted.
 	TLS bool
+	// ServerParams are the ParameterStatus values the server reported at startup (TimeZone, ...).
+	ServerParams map[string]string
+
+	// The functions below are set by the session before Interceptor.Session (or SessionOpener.Open)
+	// is called. Exec may be called during Open and from Request (the client loop) only.
+
+	// Exec runs one simple query on the session's own upstream connection and returns its rows
+	// (text format, copied). The client sees nothing of it. During the relay it works only at a safe
+	// point, when no request is in flight (else ErrNotIdle); it then waits for the answer.
+	Exec func(sql string) ([][][]byte, error)
+	// StatementPlan returns the Plan attached to the Parse of the prepared statement name, and
+	// whether the session knows that statement.
+	StatementPlan func(name string) (Plan, bool)
+	// PortalPlan returns the Plan attached to the Bind that made portal name, and whether it exists.
+	PortalPlan func(name string) (Plan, bool)
+	// ForgetStatements drops prepared statements from the session's bookkeeping (DEALLOCATE name,
+	// DEALLOCATE ALL / DISCARD ALL when all is set), as the server did.
+	ForgetStatements func(all bool, name string)
 }
+
+// SessionOpener is implemented by an Interceptor that must do work before the client sees its
+// first ReadyForQuery (e.g. read the catalog with Exec) and may refuse the session: an error is
+// sent to the client as FATAL (a ProxyError keeps its code and message) and the session ends.
+type SessionOpener interface {
+	Open(info *SessionInfo) (SessionInterceptor, error)
+}
+
+// ErrNotIdle is Exec's error when requests are in flight (not a safe point to inject a query).
+var ErrNotIdle = errors.New("upstream busy: requests in flight")
+
+// SkipToReady may be returned by SessionInterceptor.Response together with a message to send
+// (usually an ErrorResponse): the message is sent, and every later server message up to the next
+// ReadyForQuery, except asynchronous ones, is still shown to Response but not sent to the client.
+// This is how an error in the middle of a result replaces the rest of it.
+var SkipToReady = errors.New("skip to ReadyForQuery")
 
 // Interceptor is the seam the encryption work plugs into; nil means a pure relay.
 //
@@ -56,8 +92,10 @@ type SessionInterceptor interface {
 	// byte slices are valid only during the call.
 	Request(msg pgproto3.FrontendMessage) Verdict
 	// Response sees a server message with the Plan of the request it answers (nil when none). It
-	// returns the message to send to the client: msg itself or a replacement. An error ends the
-	// session with a FATAL (fail closed: a message that cannot be handled is never forwarded).
+	// returns the message to send to the client: msg itself, a replacement, or nil to send nothing
+	// (the answer to a request the interceptor added itself). An error ends the session with a
+	// FATAL (fail closed: a message that cannot be handled is never forwarded), except SkipToReady.
+	// DataRows of a request whose Plan is nil are relayed raw without calling Response.
 	Response(plan Plan, msg pgproto3.BackendMessage) (pgproto3.BackendMessage, error)
 }
 
@@ -70,5 +108,14 @@ type Verdict struct {
 	// Replace, when set, is forwarded instead of the message (e.g. rewritten SQL).
 	Replace pgproto3.FrontendMessage
 	// Plan is attached to the pending request and handed back with its responses.
+	Plan Plan
+	// Before are messages of the interceptor's own, sent (and tracked) just before this one; their
+	// responses reach Response with the Extra's Plan. Only Describe is supported.
+	Before []Extra
+}
+
+// Extra is a message the interceptor adds to the client's stream.
+type Extra struct {
+	Msg  *pgproto3.Describe
 	Plan Plan
 }

@@ -10,6 +10,7 @@ import (
 // relay runs the steady state: a client->server loop and a server->client loop. The first error
 // ends both: a 1-slot channel keeps it, and stop (idempotent) unblocks the other loop.
 func (s *session) relay() error {
+	s.relaying = true
 	errc := make(chan error, 1)
 	report := func(err error) {
 		select {
@@ -107,6 +108,9 @@ func (s *session) request(typ byte) error {
 	}
 	if v.Refuse != nil {
 		return s.refuse(typ, names, v)
+	}
+	if err := s.sendBefore(v.Before); err != nil {
+		return err
 	}
 	s.trackRequest(typ, names, v.Plan, nil)
 	if v.Replace != nil {

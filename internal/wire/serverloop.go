@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"errors"
+
 	"github.com/jackc/pgx/v5/pgproto3"
 	"go.uber.org/zap"
 )
@@ -28,13 +30,20 @@ func (s *session) serverLoop() error {
 }
 
 func (s *session) serverMessage(typ byte) error {
+	if s.internal.Load() != nil {
+		return s.internalMessage(typ)
+	}
 	switch typ {
 	case 'D', 'd':
 		// The hot path: DataRow and CopyData change no state and belong to the head request.
 		if s.icpt == nil || !s.stypes.Has(typ) {
-			return s.clientSideErr(s.sr.forward(s.cw))
+			return s.toClient()
 		}
-		return s.intercept(typ, s.st.headPlan())
+		plan := s.st.headPlan()
+		if plan == nil {
+			return s.toClient()
+		}
+		return s.intercept(typ, plan)
 	case 'E':
 		return s.serverErrorResponse()
 	case 'Z':
@@ -49,7 +58,7 @@ func (s *session) serverMessage(typ byte) error {
 	if s.icpt != nil && s.stypes.Has(typ) {
 		return s.intercept(typ, plan)
 	}
-	return s.clientSideErr(s.sr.forward(s.cw))
+	return s.toClient()
 }
 
 // readyForQuery records the transaction status and finishes the oldest Query, FunctionCall or Sync.
@@ -68,10 +77,11 @@ func (s *session) readyForQuery(first bool) error {
 	} else {
 		plan = s.st.ready(body[0])
 	}
+	s.skipToReady = false
 	if s.icpt != nil && s.stypes.Has('Z') {
 		return s.intercept('Z', plan)
 	}
-	return s.clientSideErr(s.sr.forward(s.cw))
+	return s.toClient()
 }
 
 // serverErrorResponse relays an ErrorResponse. A FATAL ends the session after it. An ERROR that
@@ -98,12 +108,12 @@ func (s *session) serverErrorResponse() error {
 		s.srv.m.Refusals.WithLabelValues(p.refusal.Code).Inc()
 		s.srv.log.Info("statement refused", zap.String("remote", s.remote), zap.String("user", s.info.User),
 			zap.String("sqlstate", p.refusal.Code))
-		return s.clientSideErr(s.cw.send(p.refusal.ErrorResponse()))
+		return s.sendClient(p.refusal.ErrorResponse())
 	}
 	if s.icpt != nil && s.stypes.Has('E') {
 		return s.intercept('E', p.plan)
 	}
-	return s.clientSideErr(s.sr.forward(s.cw))
+	return s.toClient()
 }
 
 // intercept decodes a server message for the interceptor and sends what it returns. A failure ends
@@ -118,6 +128,15 @@ func (s *session) intercept(typ byte, plan Plan) error {
 		return fatal(CodeProtocolViolation, "invalid message %q from the server", typ)
 	}
 	out, err := s.icpt.Response(plan, msg)
+	if errors.Is(err, SkipToReady) {
+		err = nil
+		if out != nil {
+			if serr := s.sendClient(out); serr != nil {
+				return serr
+			}
+		}
+		out, s.skipToReady = nil, true
+	}
 	if err != nil {
 		if pe, ok := asProxyError(err); ok {
 			pe2 := *pe
@@ -127,10 +146,37 @@ func (s *session) intercept(typ byte, plan Plan) error {
 		s.srv.log.Error("interceptor failed", zap.String("remote", s.remote), zap.Error(err))
 		return fatal(CodeInternalError, "internal error in pgseal")
 	}
-	if out == msg {
-		return s.clientSideErr(s.sr.forward(s.cw))
+	switch out {
+	case nil:
+		return nil // the interceptor's own request: the client never asked
+	case msg:
+		return s.toClient()
 	}
-	return s.clientSideErr(s.cw.send(out))
+	return s.sendClient(out)
+}
+
+// toClient forwards the current server message unchanged, unless an error replaced the rest of
+// the response (skipToReady, asynchronous messages excepted).
+func (s *session) toClient() error {
+	if s.skipToReady && !isAsync(s.sr.typ) {
+		return s.serverSideSkip()
+	}
+	return s.clientSideErr(s.sr.forward(s.cw))
+}
+
+// sendClient sends a message in place of the current server message, unless skipping.
+func (s *session) sendClient(m encoder) error {
+	if s.skipToReady && !isAsync(s.sr.typ) {
+		return s.serverSideSkip()
+	}
+	return s.clientSideErr(s.cw.send(m))
+}
+
+func (s *session) serverSideSkip() error {
+	if err := s.sr.skip(); err != nil {
+		return s.serverReadErr(err)
+	}
+	return nil
 }
 
 // decodeBackend decodes the server messages an interceptor may see.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -50,6 +51,14 @@ type session struct {
 	quiet       bool // a CancelRequest or probe: log at debug
 	drainClient bool // the client may still be sending: read before closing so it sees our FATAL
 
+	// Interceptor support (seal_exec.go): queries of pgseal's own on the upstream, and dropping
+	// the rest of a response after an error that replaced it.
+	relaying    bool                          // relay loops running: Exec goes through the FIFO
+	internal    atomic.Pointer[internalQuery] // in flight; the server loop collects its answer
+	skipToReady bool                          // server loop only: drop messages up to ReadyForQuery
+	stopped     chan struct{}                 // closed by interrupt
+	stoppedOnce sync.Once
+
 	mu struct {
 		sync.Mutex
 		conns []net.Conn // interrupted on kill
@@ -60,7 +69,7 @@ type session struct {
 func newSession(srv *Server, c net.Conn) *session {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	s := &session{srv: srv, ctx: ctx, cancel: cancel, start: time.Now(), remote: c.RemoteAddr().String(),
-		clientRaw: c, client: c, st: newState()}
+		clientRaw: c, client: c, st: newState(), stopped: make(chan struct{})}
 	s.cr = newMsgReader(c, int(srv.cfg.Server.MaxMessageSize))
 	s.cw = newMsgWriter(c)
 	s.mu.conns = []net.Conn{c}
@@ -73,6 +82,7 @@ func (s *session) kill(cause error) { s.cancel(cause) }
 
 // interrupt unblocks every read and write of the session's conns. Idempotent.
 func (s *session) interrupt() {
+	s.stoppedOnce.Do(func() { close(s.stopped) })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.mu.conns {

@@ -40,6 +40,7 @@ type statement struct {
 type portal struct {
 	name string
 	stmt *statement
+	plan Plan   // from the interceptor's verdict on the Bind
 	seq  uint64 // the Bind that made it
 }
 
@@ -124,7 +125,7 @@ func (s *state) bind(portalName, stmtName string, plan Plan, refusal *ProxyError
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.mu.portals, portalName)
-	pt := &portal{name: portalName, stmt: s.mu.statements[stmtName], seq: s.mu.seq + 1}
+	pt := &portal{name: portalName, stmt: s.mu.statements[stmtName], plan: plan, seq: s.mu.seq + 1}
 	if refusal == nil {
 		s.mu.portals[portalName] = pt
 	}
@@ -302,4 +303,37 @@ func (s *state) setTxStatus(txStatus byte) {
 	s.mu.Lock()
 	s.mu.txStatus = txStatus
 	s.mu.Unlock()
+}
+
+// statementPlan returns the plan of a prepared statement the session knows.
+func (s *state) statementPlan(name string) (Plan, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.mu.statements[name]
+	if !ok {
+		return nil, false
+	}
+	return st.plan, true
+}
+
+// portalPlan returns the plan of the Bind that made a portal.
+func (s *state) portalPlan(name string) (Plan, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pt, ok := s.mu.portals[name]
+	if !ok {
+		return nil, false
+	}
+	return pt.plan, true
+}
+
+// forgetStatements drops one prepared statement, or all (DEALLOCATE ALL, DISCARD ALL).
+func (s *state) forgetStatements(all bool, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if all {
+		clear(s.mu.statements)
+		return
+	}
+	delete(s.mu.statements, name)
 }

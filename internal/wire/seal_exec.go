@@ -1,0 +1,218 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// The session side of the interceptor seam: queries pgseal runs on the client's own upstream
+// connection (the catalog), messages it adds to the client's stream, and opening the interceptor
+// before the client sees its first ReadyForQuery.
+
+// internalQuery is a simple query of pgseal's own in flight during the relay. The server loop
+// collects its answer and never forwards it; the client loop waits on done.
+type internalQuery struct {
+	rows [][][]byte
+	err  error
+	done chan struct{}
+}
+
+// noteServerParam records a ParameterStatus of the startup burst (forwarded by the caller).
+func (s *session) noteServerParam() error {
+	body, err := s.sr.load()
+	if err != nil {
+		return s.serverReadErr(err)
+	}
+	var ps pgproto3.ParameterStatus
+	if err := ps.Decode(body); err != nil {
+		return fatal(CodeProtocolViolation, "invalid ParameterStatus from the server")
+	}
+	s.info.ServerParams[ps.Name] = ps.Value
+	return nil
+}
+
+// firstReady handles the server's first ReadyForQuery: the interceptor is opened (it may run
+// queries of its own now), then the client gets its ReadyForQuery.
+func (s *session) firstReady() error {
+	body, err := s.sr.load()
+	if err != nil {
+		return s.serverReadErr(err)
+	}
+	if len(body) != 1 {
+		return fatal(CodeProtocolViolation, "invalid ReadyForQuery from the server")
+	}
+	status := body[0]
+	s.st.setTxStatus(status)
+	if err := s.openInterceptor(); err != nil {
+		return err
+	}
+	return s.clientSideErr(s.cw.send(&pgproto3.ReadyForQuery{TxStatus: status}))
+}
+
+func (s *session) openInterceptor() error {
+	if s.srv.icpt == nil {
+		return nil
+	}
+	s.info.Exec = s.exec
+	s.info.StatementPlan = s.st.statementPlan
+	s.info.PortalPlan = s.st.portalPlan
+	s.info.ForgetStatements = s.st.forgetStatements
+	var si SessionInterceptor
+	if o, ok := s.srv.icpt.(SessionOpener); ok {
+		var err error
+		if si, err = o.Open(&s.info); err != nil {
+			if pe, ok := asProxyError(err); ok {
+				pe2 := *pe
+				pe2.Severity = SeverityFatal
+				return &pe2
+			}
+			return err
+		}
+	} else {
+		si = s.srv.icpt.Session(&s.info)
+	}
+	if si != nil {
+		s.icpt, s.ctypes, s.stypes = si, si.ClientTypes(), si.ServerTypes()
+	}
+	return nil
+}
+
+// exec runs one simple query for the interceptor and returns its rows.
+func (s *session) exec(sql string) ([][][]byte, error) {
+	if !s.relaying {
+		return s.execDirect(sql)
+	}
+	if s.st.pendingCount() != 0 {
+		return nil, ErrNotIdle
+	}
+	iq := &internalQuery{done: make(chan struct{})}
+	s.internal.Store(iq)
+	s.st.push(pending{kind: reqQuery})
+	if err := s.sw.send(&pgproto3.Query{String: sql}); err != nil {
+		return nil, &serverError{err}
+	}
+	if err := s.sw.flush(); err != nil {
+		return nil, &serverError{err}
+	}
+	select {
+	case <-iq.done:
+		return iq.rows, iq.err
+	case <-s.stopped:
+		return nil, errors.New("session ended")
+	}
+}
+
+// execDirect runs a query before the relay starts, reading the answer on this goroutine.
+func (s *session) execDirect(sql string) ([][][]byte, error) {
+	if err := s.sw.send(&pgproto3.Query{String: sql}); err != nil {
+		return nil, &serverError{err}
+	}
+	if err := s.sw.flush(); err != nil {
+		return nil, &serverError{err}
+	}
+	iq := &internalQuery{}
+	for {
+		typ, err := s.sr.next()
+		if err != nil {
+			return nil, s.serverReadErr(err)
+		}
+		done, err := s.collect(iq, typ)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return iq.rows, iq.err
+		}
+	}
+}
+
+// internalMessage handles a server message while an internal query is in flight: the FIFO holds
+// nothing else, so everything but asynchronous messages answers it.
+func (s *session) internalMessage(typ byte) error {
+	iq := s.internal.Load()
+	if isAsync(typ) && typ != 'N' {
+		return s.toClient()
+	}
+	if typ == 'Z' {
+		body, err := s.sr.load()
+		if err != nil {
+			return s.serverReadErr(err)
+		}
+		if len(body) != 1 {
+			return fatal(CodeProtocolViolation, "invalid ReadyForQuery from the server")
+		}
+		s.st.ready(body[0])
+		s.internal.Store(nil)
+		close(iq.done)
+		return nil
+	}
+	if typ == 'E' {
+		s.st.failed()
+	}
+	_, err := s.collect(iq, typ)
+	return err
+}
+
+// collect adds one message of an internal query's answer to iq; done at ReadyForQuery.
+func (s *session) collect(iq *internalQuery, typ byte) (bool, error) {
+	switch typ {
+	case 'D':
+		body, err := s.sr.load()
+		if err != nil {
+			return false, s.serverReadErr(err)
+		}
+		var dr pgproto3.DataRow
+		if err := dr.Decode(body); err != nil {
+			return false, fatal(CodeProtocolViolation, "invalid DataRow from the server")
+		}
+		row := make([][]byte, len(dr.Values))
+		for i, v := range dr.Values {
+			if v != nil {
+				row[i] = bytes.Clone(v)
+			}
+		}
+		iq.rows = append(iq.rows, row)
+		return false, nil
+	case 'E':
+		body, err := s.sr.load()
+		if err != nil {
+			return false, s.serverReadErr(err)
+		}
+		var er pgproto3.ErrorResponse
+		if err := er.Decode(body); err != nil {
+			return false, fatal(CodeProtocolViolation, "invalid ErrorResponse from the server")
+		}
+		if er.Severity == "FATAL" || er.SeverityUnlocalized == "FATAL" || er.Severity == "PANIC" {
+			s.serverFatal = true
+			if err := s.sr.forward(s.cw); err != nil {
+				return false, s.clientSideErr(err)
+			}
+			return false, &serverError{fmt.Errorf("server ended the session: %s", er.Code)}
+		}
+		iq.err = fmt.Errorf("pgseal's own query failed: SQLSTATE %s: %s", er.Code, er.Message)
+		return false, nil
+	case 'Z':
+		if err := s.sr.skip(); err != nil {
+			return false, s.serverReadErr(err)
+		}
+		return true, nil
+	}
+	return false, s.serverSideSkip()
+}
+
+// sendBefore sends the interceptor's own messages ahead of a client message, tracked on the FIFO.
+func (s *session) sendBefore(extra []Extra) error {
+	for _, e := range extra {
+		if e.Msg == nil {
+			panic("BUG: wire: Verdict.Before with a nil message")
+		}
+		s.trackRequest('D', [2]string{}, e.Plan, nil)
+		if err := s.sw.send(e.Msg); err != nil {
+			return s.toServerErr(err)
+		}
+	}
+	return nil
+}
