@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -63,6 +64,9 @@ func (t *tableInfo) byNum(n int16) colInfo {
 	return colInfo{}
 }
 
+// errMissing marks a table or column that does not exist.
+var errMissing = errors.New("not found in the database")
+
 // q quotes one identifier.
 func q(name string) string { return pgx.Identifier{name}.Sanitize() }
 
@@ -76,7 +80,7 @@ func loadTable(ctx context.Context, conn *pgx.Conn, schema, name string) (*table
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`, schema, name).Scan(&t.oid)
 	if err == pgx.ErrNoRows {
-		return nil, fmt.Errorf("table %s does not exist", t.qualified())
+		return nil, fmt.Errorf("table %s does not exist: %w", t.qualified(), errMissing)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read table %s: %w", t.qualified(), err)

@@ -37,6 +37,16 @@ func (g *target) shadowCol() (colInfo, bool) { return g.t.column(g.shadowName())
 // loadTarget reads the table and checks what every migration needs: the column exists, the table
 // has a one-column primary key that is not the column, and the tenant column (if any) exists.
 func loadTarget(ctx context.Context, conn *pgx.Conn, col Column, tenantColumn string) (*target, error) {
+	g, err := inspectColumn(ctx, conn, col)
+	if err != nil {
+		return nil, err
+	}
+	return g, g.checkKeys(tenantColumn)
+}
+
+// inspectColumn reads the table, the column, its indexes and whether it carries the envelope
+// CHECK, without requiring anything of the table.
+func inspectColumn(ctx context.Context, conn *pgx.Conn, col Column) (*target, error) {
 	t, err := loadTable(ctx, conn, col.Schema, col.Table)
 	if err != nil {
 		return nil, err
@@ -44,27 +54,7 @@ func loadTarget(ctx context.Context, conn *pgx.Conn, col Column, tenantColumn st
 	g := &target{col: col, t: t}
 	var ok bool
 	if g.c, ok = t.column(col.Name); !ok {
-		return nil, fmt.Errorf("column %s does not exist in table %s", col.Name, t.qualified())
-	}
-	switch {
-	case len(t.pk) == 0:
-		return nil, fmt.Errorf("table %s has no primary key: the migration walks and updates rows by primary key", t.qualified())
-	case len(t.pk) > 1:
-		return nil, fmt.Errorf("table %s has a composite primary key, which the migration does not support yet", t.qualified())
-	}
-	g.pk = t.byNum(t.pk[0])
-	if g.pk.num == g.c.num {
-		return nil, fmt.Errorf("column %s is the primary key of %s and cannot be encrypted", col.Name, t.qualified())
-	}
-	if tenantColumn != "" {
-		tc, ok := t.column(tenantColumn)
-		if !ok {
-			return nil, fmt.Errorf("tenant column %s does not exist in table %s", tenantColumn, t.qualified())
-		}
-		if tc.num == g.c.num {
-			return nil, fmt.Errorf("the tenant column cannot be the column being encrypted")
-		}
-		g.tenant = &tc
+		return nil, fmt.Errorf("column %s does not exist in table %s: %w", col.Name, t.qualified(), errMissing)
 	}
 	if g.indexes, err = loadIndexes(ctx, conn, t, g.c.num); err != nil {
 		return nil, err
@@ -75,6 +65,32 @@ WHERE conrelid = $1 AND conname = $2 AND contype = 'c')`, t.oid, g.checkName()).
 		return nil, fmt.Errorf("read constraints of %s: %w", t.qualified(), err)
 	}
 	return g, nil
+}
+
+// checkKeys requires a one-column primary key other than the column, and the tenant column.
+func (g *target) checkKeys(tenantColumn string) error {
+	t, col := g.t, g.col
+	switch {
+	case len(t.pk) == 0:
+		return fmt.Errorf("table %s has no primary key: the migration walks and updates rows by primary key", t.qualified())
+	case len(t.pk) > 1:
+		return fmt.Errorf("table %s has a composite primary key, which the migration does not support yet", t.qualified())
+	}
+	g.pk = t.byNum(t.pk[0])
+	if g.pk.num == g.c.num {
+		return fmt.Errorf("column %s is the primary key of %s and cannot be encrypted", col.Name, t.qualified())
+	}
+	if tenantColumn != "" {
+		tc, ok := t.column(tenantColumn)
+		if !ok {
+			return fmt.Errorf("tenant column %s does not exist in table %s", tenantColumn, t.qualified())
+		}
+		if tc.num == g.c.num {
+			return fmt.Errorf("the tenant column cannot be the column being encrypted")
+		}
+		g.tenant = &tc
+	}
+	return nil
 }
 
 // estimateRows counts the table's rows, or trusts the planner's estimate for large tables.
