@@ -32,7 +32,11 @@ func buildProxy(t *testing.T, dir string) string {
 		return bin
 	}
 	bin := filepath.Join(dir, "proxy")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/pgseal/pgseal/cmd/proxy").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, "github.com/pgseal/pgseal/cmd/proxy")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build ./cmd/proxy: %v\n%s", err, out)
 	}
@@ -127,11 +131,7 @@ func startProxy(t *testing.T, bin, dir, config, master string) string {
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "serve", "--config", cfgPath)
-	// An interrupt lets the proxy shut down gracefully; WaitDelay bounds how long that may take.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 10 * time.Second
+	cmd := exec.Command(bin, "serve", "--config", cfgPath)
 	cmd.Env = append(envWithout("PGSEAL_"), masterKeyEnv+"="+master)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -147,14 +147,7 @@ func startProxy(t *testing.T, bin, dir, config, master string) string {
 		defer close(done)
 		scanLog(stderr, logs, addrc)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		<-done
-		if t.Failed() {
-			t.Logf("proxy log:\n%s", logs.String())
-		}
-	})
+	t.Cleanup(func() { stopProxy(t, cmd, done, logs) })
 	select {
 	case addr := <-addrc:
 		return addr
@@ -164,6 +157,29 @@ func startProxy(t *testing.T, bin, dir, config, master string) string {
 		t.Fatalf("proxy did not start listening within 30s:\n%s", logs.String())
 	}
 	return ""
+}
+
+// stopProxy interrupts the proxy, as an operator's Ctrl-C does, and expects a clean exit within
+// 10s (a race report under -race makes the exit status non-zero). The log is shown on failure.
+func stopProxy(t *testing.T, cmd *exec.Cmd, logDone <-chan struct{}, logs *logBuffer) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-logDone: // the proxy closed its stderr: it has exited
+	case <-time.After(10 * time.Second):
+		t.Errorf("proxy did not stop within 10s of an interrupt")
+		_ = cmd.Process.Kill()
+		<-logDone
+	}
+	// Wait only after the log is read to the end (it closes the pipe).
+	if err := cmd.Wait(); err != nil && !t.Failed() {
+		t.Errorf("proxy exit = %v, want a clean exit", err)
+	}
+	if strings.Contains(logs.String(), "WARNING: DATA RACE") && !t.Failed() {
+		t.Errorf("the race detector found a data race in the proxy")
+	}
+	if t.Failed() {
+		t.Logf("proxy log:\n%s", logs.String())
+	}
 }
 
 // scanLog copies the proxy's JSON log lines into logs and sends the address of the "pgseal
