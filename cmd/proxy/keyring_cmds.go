@@ -167,7 +167,7 @@ func runKeyset(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"rotate":            oneKeyset(func(m *keyring.Manager) func(context.Context, string) (keyring.KeysetInfo, error) { return m.Rotate }),
 		"disable":           oneKeyset(func(m *keyring.Manager) func(context.Context, string) (keyring.KeysetInfo, error) { return m.Disable }),
 		"enable":            oneKeyset(func(m *keyring.Manager) func(context.Context, string) (keyring.KeysetInfo, error) { return m.Enable }),
-		"retire-generation": {usage: "KEYSET GENERATION", nargs: 2, run: retireGeneration},
+		"retire-generation": retireSubcommand(), // refuses while values use it (migrate_cmds.go)
 	}
 	order := []string{"create", "list", "grant", "revoke", "rotate", "disable", "enable", "retire-generation"}
 	return dispatch(ctx, "keyset", verbs, order, args, stdout, stderr)

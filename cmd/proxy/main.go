@@ -70,6 +70,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runClient(ctx, rest, stdout, stderr)
 	case "access-key":
 		return runAccessKey(ctx, rest, stdout, stderr)
+	case "encrypt":
+		return runEncrypt(ctx, rest, stdout, stderr)
+	case "decrypt":
+		return runDecrypt(ctx, rest, stdout, stderr)
+	case "reencrypt":
+		return runReencrypt(ctx, rest, stdout, stderr)
+	case "status":
+		return runStatus(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "pgseal", version)
 		return nil
