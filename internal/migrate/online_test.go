@@ -22,18 +22,16 @@ var tenants = []string{"acme", "globex", "initech"}
 // as plaintext and, once the column has become bytea, sealed like the proxy would (it switches
 // when PostgreSQL rejects plaintext, as the proxy would after NOTIFY pgseal_catalog).
 type writer struct {
-	conn    *pgx.Conn
-	col     Column
-	snap    func() *keyring.Snapshot
-	maxID   int64
-	mu      sync.Mutex
-	want    map[int64]string // id -> latest email the writer committed
-	tenant  map[int64]string // tenant of rows the writer inserted
-	lat     []time.Duration
-	sealed  bool
-	errs    int
-	seq     int
-	lastErr error
+	conn   *pgx.Conn
+	col    Column
+	snap   func() *keyring.Snapshot
+	maxID  int64
+	mu     sync.Mutex
+	want   map[int64]string // id -> latest email the writer committed
+	tenant map[int64]string // tenant of rows the writer inserted
+	lat    []time.Duration
+	sealed bool
+	seq    int
 }
 
 func (w *writer) run(ctx context.Context, stop <-chan struct{}) error {
