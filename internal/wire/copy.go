@@ -363,6 +363,13 @@ func copyEOL(b []byte, i int, atEOF bool) (int, bool) {
 }
 
 func (s *copyStream) scanText(b []byte, atEOF bool) (copyRowEnd, error) {
+	// Fast path: most rows have no backslash or CR before their LF (IndexByte is vectorised).
+	if k := bytes.IndexByte(b[s.scan:], '\n'); k >= 0 {
+		seg := b[s.scan : s.scan+k]
+		if bytes.IndexByte(seg, '\\') < 0 && bytes.IndexByte(seg, '\r') < 0 {
+			return copyRowEnd{content: s.scan + k, end: s.scan + k + 1}, nil
+		}
+	}
 	for i := s.scan; i < len(b); {
 		k := bytes.IndexAny(b[i:], "\\\r\n")
 		if k < 0 {
@@ -484,6 +491,13 @@ func copyCSVMarker(b []byte, atEOF bool) (r copyRowEnd, marker, more bool) {
 // fieldEnd is the end of the raw field of content starting at i (at a delimiter or the end).
 func (s *copyStream) fieldEnd(content []byte, i int) (int, error) {
 	if !s.f.csv {
+		d := bytes.IndexByte(content[i:], s.f.delim)
+		if d < 0 {
+			d = len(content) - i
+		}
+		if bytes.IndexByte(content[i:i+d], '\\') < 0 {
+			return i + d, nil // no escapes: the first delimiter ends the field
+		}
 		for ; i < len(content); i++ {
 			if content[i] == '\\' {
 				i++

@@ -323,10 +323,16 @@ func FuzzCopyStream(f *testing.F) {
 	f.Add([]byte("1,\"a\nb\"\"c\",\n2,x,\"\"\n\\.\n"), true, uint8(3), uint16(9))
 	f.Add([]byte("a\\.\nb"), false, uint8(1), uint16(2))
 	f.Add([]byte("\\."), true, uint8(1), uint16(1))
+	f.Add([]byte("1;'a\\'b';NULL\n"), true, uint8(6), uint16(3))
 	f.Fuzz(func(t *testing.T, in []byte, csv bool, nf uint8, split uint16) {
 		c := copyText()
-		if csv {
+		switch {
+		case csv && nf&4 != 0:
+			c = copyWith(copyCSV(), func(c *rewrite.Copy) { c.Delimiter, c.Null, c.Quote, c.Escape = ";", "NULL", "'", `\` })
+		case csv:
 			c = copyCSV()
+		case nf&4 != 0:
+			c = copyWith(copyText(), func(c *rewrite.Copy) { c.Delimiter, c.Null = "|", "nil" })
 		}
 		fm := copyMustFormat(t, c)
 		n := int(nf%4) + 1
@@ -620,6 +626,40 @@ func TestCopyByteaHexLandsAsTheRightBytes(t *testing.T) {
 				}
 				if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", values) {
 					t.Errorf("bytea_output=%s: stored %#v, want %#v", output, got, values)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCopyStream(b *testing.B) {
+	var rows []byte
+	for i := 0; i < 1000; i++ {
+		rows = fmt.Appendf(rows, "%d\tuser%d@example.com\tsome plain text, with a tab\\t and more\n", i, i)
+	}
+	benches := []struct {
+		name string
+		tr   []copyField
+	}{
+		{"pass-through", copyFields(3, nil)},
+		{"one field transformed", copyFields(3, copyIdentity, 1)},
+		{"every field transformed", copyFields(3, copyIdentity, 0, 1, 2)},
+	}
+	f := copyMustFormat(b, copyText())
+	for _, bb := range benches {
+		b.Run(bb.name, func(b *testing.B) {
+			b.SetBytes(int64(len(rows)))
+			b.ReportAllocs()
+			emit := func([]byte) error { return nil }
+			for i := 0; i < b.N; i++ {
+				s := newCopyStream(f, bb.tr, 1<<20)
+				for _, c := range copyChunks(rows, 8192) {
+					if err := s.feed(c, emit); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.finish(emit); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
