@@ -1,0 +1,192 @@
+package wire
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/pgseal/pgseal/internal/catalog"
+	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/metrics"
+	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/tenancy"
+)
+
+// Tunables of the encryption interceptor.
+const (
+	// catalogMaxAge: a session starting later than this after its database's catalog was read
+	// reads it again (another tool may have changed the schema without this proxy seeing DDL).
+	catalogMaxAge = 5 * time.Second
+	// planCacheSize bounds the Analyze cache (entries); planCacheMaxSQL skips caching huge texts.
+	planCacheSize   = 4096
+	planCacheMaxSQL = 8 << 10
+)
+
+// sealer is the encryption Interceptor: one per Server, shared by every session. It holds the
+// keyring, the catalog of each database and the plan cache.
+type sealer struct {
+	cfg    *config.Config
+	kr     *keyring.Keyring
+	log    *zap.Logger
+	m      *metrics.Metrics
+	policy tenancy.Policy
+	tables []string // lower-case configured table names, for the stale-catalog check
+
+	cats   catalogCache
+	plans  *planCache
+	warned sync.Map // column id -> struct{}: pending column warned about once
+
+	encSeconds, decSeconds prometheus.Observer
+	hit, miss              prometheus.Counter
+}
+
+func newSealer(cfg *config.Config, kr *keyring.Keyring, log *zap.Logger, m *metrics.Metrics) (*sealer, error) {
+	if kr == nil {
+		return nil, errors.New("wire: [[encrypt]] columns are configured but no keyring was given")
+	}
+	mode := cfg.Tenancy.Mode
+	if mode == "" {
+		mode = tenancy.ModeMulti
+	}
+	sl := &sealer{cfg: cfg, kr: kr, log: log, m: m, policy: tenancy.Policy{Setting: strings.ToLower(cfg.Tenancy.Setting), Mode: mode},
+		plans: newPlanCache(planCacheSize)}
+	sl.cats.byDB = map[string]*catalogEntry{}
+	seen := map[string]bool{}
+	for _, e := range cfg.Encrypt {
+		_, name, _ := strings.Cut(strings.ToLower(e.QualifiedTable()), ".")
+		if !seen[name] {
+			seen[name] = true
+			sl.tables = append(sl.tables, name)
+		}
+	}
+	sl.encSeconds = m.CryptoSeconds.WithLabelValues("encrypt")
+	sl.decSeconds = m.CryptoSeconds.WithLabelValues("decrypt")
+	sl.hit = m.AnalyzeCache.WithLabelValues("hit")
+	sl.miss = m.AnalyzeCache.WithLabelValues("miss")
+	return sl, nil
+}
+
+// Session implements Interceptor; the sealer always opens sessions through Open.
+func (sl *sealer) Session(*SessionInfo) SessionInterceptor { return nil }
+
+// Open implements SessionOpener: it loads (or reuses) the catalog of the session's database over
+// the session's own connection and seeds the session's settings.
+func (sl *sealer) Open(info *SessionInfo) (SessionInterceptor, error) {
+	ent := sl.cats.get(info.Database)
+	if ent == nil || time.Since(ent.loaded) > catalogMaxAge {
+		var err error
+		if ent, err = sl.loadCatalog(info); err != nil {
+			return nil, err
+		}
+	}
+	return newSealSession(sl, info, ent), nil
+}
+
+// loadCatalog reads the configured tables' columns with info.Exec and publishes a new entry.
+func (sl *sealer) loadCatalog(info *SessionInfo) (*catalogEntry, error) {
+	rows, err := info.Exec(catalog.Query(catalog.Tables(sl.cfg.Encrypt)))
+	if err != nil {
+		var pe *ProxyError
+		if errors.As(err, &pe) {
+			return nil, err
+		}
+		sl.log.Error("catalog: read failed", zap.String("database", info.Database), zap.Error(err))
+		return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog of the encrypted columns"}
+	}
+	var out []catalog.Row
+	for _, r := range rows {
+		if len(r) != 6 {
+			return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
+		}
+		row, err := catalog.ParseRow(string(r[0]), string(r[1]), string(r[2]), string(r[3]), string(r[4]), string(r[5]))
+		if err != nil {
+			return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
+		}
+		out = append(out, row)
+	}
+	ci, err := catalog.Build(sl.cfg.Encrypt, out)
+	if err != nil {
+		reason := firstLine(err.Error())
+		sl.log.Error("catalog: encrypted columns do not match the database", zap.String("database", info.Database), zap.Error(err))
+		return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal: encrypted column configuration does not match the database: " + reason}
+	}
+	for id, typ := range ci.Pending {
+		if _, dup := sl.warned.LoadOrStore(info.Database+"\x00"+id, struct{}{}); !dup {
+			sl.log.Warn("catalog: configured column is not bytea yet; relaying it as plaintext",
+				zap.String("database", info.Database), zap.String("column", id), zap.String("type", typ))
+		}
+	}
+	forceParseOf(ci.Schema)
+	return sl.cats.put(info.Database, ci), nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// parseWords are words whose statements the session must see parsed even when they name no
+// encrypted table: savepoint names (tenancy follows SAVEPOINT/RELEASE/ROLLBACK TO) and
+// DEALLOCATE (forget a prepared statement). rewrite's prefilter parses every text that contains
+// the name of a table with encrypted columns, so the schema gets placeholder tables with these
+// names in a schema no SQL can name (it contains NUL).
+var parseWords = []string{"savepoint", "release", "rollback", "deallocate"}
+
+func forceParseOf(s *rewrite.Schema) {
+	for _, w := range parseWords {
+		key := "\x00pgseal." + w
+		s.Tables[key] = &rewrite.Table{Schema: "\x00pgseal", Name: w, Columns: []string{"x"},
+			Encrypted: map[string]*rewrite.Column{"x": {Table: key, Name: "x", Type: "text", ID: key + ".x", Domain: key + ".x"}}}
+	}
+}
+
+// catalogEntry is one database's catalog, immutable once published.
+type catalogEntry struct {
+	info    *catalog.Info
+	version uint64 // unique across databases and reloads: part of the plan cache key
+	loaded  time.Time
+}
+
+// catalogCache holds the newest catalog per database.
+type catalogCache struct {
+	mu   sync.Mutex
+	byDB map[string]*catalogEntry
+	next uint64
+}
+
+func (c *catalogCache) get(db string) *catalogEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byDB[db]
+}
+
+func (c *catalogCache) put(db string, info *catalog.Info) *catalogEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.next++
+	e := &catalogEntry{info: info, version: c.next, loaded: time.Now()}
+	c.byDB[db] = e
+	return e
+}
+
+// analyze returns the plan of sql under the catalog, from the cache when possible.
+func (sl *sealer) analyze(ent *catalogEntry, sql string) (*rewrite.Plan, error) {
+	key := planKey{ent.version, sql}
+	if p, err, ok := sl.plans.get(key); ok {
+		sl.hit.Inc()
+		return p, err
+	}
+	sl.miss.Inc()
+	p, err := rewrite.Analyze(sql, ent.info.Schema)
+	if len(sql) <= planCacheMaxSQL {
+		sl.plans.put(key, p, err)
+	}
+	return p, err
+}

@@ -1,0 +1,311 @@
+package wire
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgseal/pgseal/internal/crypto"
+	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/value"
+)
+
+// OIDs of the ciphertext types encrypted parameters are sent as.
+const (
+	oidBytea      = 17
+	oidByteaArray = 1001
+)
+
+// stmtPlan is the Plan of a Parse: the prepared statement's analysis.
+type stmtPlan struct {
+	plan       *rewrite.Plan
+	ent        *catalogEntry
+	exec       stmtExec     // st, sql, outputs, settings (unresolved parameters)
+	types      []value.Type // per parameter: plaintext type of encrypted ones
+	clientOIDs []uint32     // per parameter: the OID the client sees (0 = as the server says)
+	litKS      *crypto.KeysetID
+
+	describeSent bool    // client loop: a Describe S was sent for it
+	lay          *layout // server loop: from Describe S (formats unknown)
+}
+
+// portalPlan is the Plan of a Bind (and of the Executes of its portal).
+type portalPlan struct {
+	sp       *stmtPlan
+	formats  []int16 // result format codes as the client sent them
+	exec     stmtExec
+	describe bool    // client loop: a Describe P was sent for it
+	lay      *layout // server loop: from Describe P (with formats)
+}
+
+// describePlan is the Plan of a Describe; internal ones were added by pgseal.
+type describePlan struct {
+	sp       *stmtPlan
+	pp       *portalPlan
+	internal bool
+}
+
+func (ss *sealSession) countExtended() {
+	ss.mu.Lock()
+	ss.mu.extended++
+	ss.mu.Unlock()
+}
+
+// parse analyses a Parse: encrypted parameters are sent as bytea (bytea[] for arrays of terms),
+// literals are encrypted under the keyset selected now.
+func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
+	ss.countExtended()
+	ent, pe := ss.catalogFor(m.Query)
+	if pe != nil {
+		return Verdict{Refuse: pe}
+	}
+	plan, err := ss.sl.analyze(ent, m.Query)
+	if err != nil {
+		return Verdict{Refuse: rewriteRefusal(m.Query, err)}
+	}
+	if len(plan.Statements) == 0 {
+		return Verdict{}
+	}
+	if len(plan.Statements) > 1 {
+		if plan.Touches() {
+			return Verdict{Refuse: &ProxyError{Code: "42601", Message: "cannot insert multiple commands into a prepared statement"}}
+		}
+		return Verdict{}
+	}
+	st := plan.Statements[0]
+	if pe := ss.checkSettings(st); pe != nil {
+		return Verdict{Refuse: pe}
+	}
+	if pe := checkCopy(st); pe != nil {
+		return Verdict{Refuse: pe}
+	}
+	if !needsPlan(st, st.Outputs) {
+		return Verdict{}
+	}
+	sp := &stmtPlan{plan: plan, ent: ent, exec: stmtExec{st: st, sql: plan.SQL[st.Start:min(st.End, len(plan.SQL))], outputs: st.Outputs, settings: st.Settings}}
+	oids, pe := ss.paramTypes(sp, m.ParameterOIDs)
+	if pe != nil {
+		return Verdict{Refuse: pe}
+	}
+	sql, pe := ss.parseLiterals(sp)
+	if pe != nil {
+		return Verdict{Refuse: pe}
+	}
+	if sql == m.Query && slices.Equal(oids, m.ParameterOIDs) {
+		return Verdict{Plan: sp}
+	}
+	return Verdict{Plan: sp, Replace: &pgproto3.Parse{Name: m.Name, Query: sql, ParameterOIDs: oids}}
+}
+
+// paramTypes forces the OIDs of encrypted parameters and checks what the client declared.
+func (ss *sealSession) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *ProxyError) {
+	n := max(len(declared), len(sp.plan.Params))
+	oids := make([]uint32, n)
+	copy(oids, declared)
+	sp.types = make([]value.Type, n)
+	sp.clientOIDs = make([]uint32, n)
+	for i, p := range sp.plan.Params {
+		if p.Kind == rewrite.ParamPass || p.Column == nil {
+			continue
+		}
+		col, err := migrateColumn(p.Column, sp.ent)
+		if err != nil {
+			return nil, valueRefusal(err)
+		}
+		want, force := col.Type.OID(), uint32(oidBytea)
+		if p.Kind == rewrite.ParamTermArray {
+			want, force = col.Type.ArrayOID(), oidByteaArray
+		}
+		if oids[i] != 0 && oids[i] != want {
+			return nil, &ProxyError{Code: CodeDatatypeMismatch,
+				Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, col.Type)}
+		}
+		oids[i], sp.types[i], sp.clientOIDs[i] = force, col.Type, want
+	}
+	return oids, nil
+}
+
+// parseLiterals renders the statement, sealing literal edits under the keyset selected now.
+func (ss *sealSession) parseLiterals(sp *stmtPlan) (string, *ProxyError) {
+	dynamic := false
+	for _, e := range sp.plan.Edits {
+		dynamic = dynamic || e.Kind != rewrite.EditStatic
+	}
+	if !dynamic {
+		sql, err := sp.plan.Render(nil)
+		if err != nil {
+			return "", valueRefusal(err)
+		}
+		return sql, nil
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ks, pe := ss.selectKeyset(ss.mu.pred)
+	if pe != nil {
+		return "", pe
+	}
+	se := sp.exec
+	se.ks, se.hasKS = ks, true
+	vs := ss.mu.vs
+	id := ks.id
+	sp.litKS = &id
+	sql, err := sp.plan.Render(func(e rewrite.Edit) (string, error) { return ss.literal(e, &se, &vs, sp.ent) })
+	if err != nil {
+		return "", valueRefusal(err)
+	}
+	ks.enc.Inc()
+	return sql, nil
+}
+
+// bind encrypts a Bind's parameters under the keyset selected now.
+func (ss *sealSession) bind(m *pgproto3.Bind) Verdict {
+	ss.countExtended()
+	raw, ok := ss.info.StatementPlan(m.PreparedStatement)
+	if !ok {
+		return Verdict{Refuse: &ProxyError{Code: CodeInvalidPStatement, Message: fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement)}}
+	}
+	sp, _ := raw.(*stmtPlan)
+	if sp == nil {
+		return Verdict{}
+	}
+	pp := &portalPlan{sp: sp, formats: slices.Clone(m.ResultFormatCodes), exec: sp.exec}
+	settings, pe := ss.resolveSettings(sp.exec.settings, m)
+	if pe != nil {
+		return Verdict{Refuse: pe}
+	}
+	pp.exec.settings = settings
+	if !sp.exec.st.Touches && len(sp.exec.outputs) == 0 {
+		return Verdict{Plan: pp}
+	}
+	ss.mu.Lock()
+	ks, pe := ss.selectKeyset(ss.mu.pred)
+	vs := ss.mu.vs
+	ss.mu.Unlock()
+	if pe != nil {
+		return Verdict{Refuse: pe}
+	}
+	if sp.litKS != nil && *sp.litKS != ks.id {
+		return Verdict{Refuse: &ProxyError{Code: CodeFeatureNotSupported, Message: "prepared under another keyset; prepare it again"}}
+	}
+	pp.exec.ks, pp.exec.hasKS = ks, true
+	repl, pe := ss.encryptBind(m, sp, ks, &vs)
+	if pe != nil {
+		return Verdict{Refuse: pe}
+	}
+	return Verdict{Plan: pp, Replace: repl}
+}
+
+// resolveSettings fills set_config parameters ($N value or is_local) from the Bind.
+func (ss *sealSession) resolveSettings(in []rewrite.SettingChange, m *pgproto3.Bind) ([]rewrite.SettingChange, *ProxyError) {
+	var out []rewrite.SettingChange
+	for i, sc := range in {
+		if sc.ValueParam == 0 && sc.LocalParam == 0 {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(in)
+		}
+		if n := sc.ValueParam; n > 0 {
+			v, _, ok := bindParam(m, n)
+			if !ok {
+				return nil, &ProxyError{Code: CodeProtocolViolation, Message: fmt.Sprintf("bind message supplies no parameter $%d", n)}
+			}
+			out[i].Value = string(v) // set_config(name, NULL, …) sets ""
+		}
+		if n := sc.LocalParam; n > 0 {
+			v, _, ok := bindParam(m, n)
+			local, valid := parseBool(v, paramFormat(m, n))
+			if !ok || !valid {
+				if ss.sl.policy.Tracks(sc.Name) {
+					return nil, &ProxyError{Code: CodeFeatureNotSupported, Message: "set_config with an is_local parameter pgseal cannot read is not supported"}
+				}
+				continue
+			}
+			if local {
+				out[i].Kind = rewrite.SettingSetLocal
+			}
+		}
+	}
+	if out == nil {
+		return in, nil
+	}
+	return out, nil
+}
+
+func bindParam(m *pgproto3.Bind, n int) ([]byte, bool, bool) {
+	if n < 1 || n > len(m.Parameters) {
+		return nil, false, false
+	}
+	v := m.Parameters[n-1]
+	return v, v == nil, true
+}
+
+// paramFormat applies the Bind format-code rules: none = all text, one = all, else per parameter.
+func paramFormat(m *pgproto3.Bind, n int) int16 {
+	switch len(m.ParameterFormatCodes) {
+	case 0:
+		return 0
+	case 1:
+		return m.ParameterFormatCodes[0]
+	}
+	if n-1 < len(m.ParameterFormatCodes) {
+		return m.ParameterFormatCodes[n-1]
+	}
+	return 0
+}
+
+func parseBool(v []byte, format int16) (bool, bool) {
+	if format == 1 {
+		if len(v) != 1 {
+			return false, false
+		}
+		return v[0] != 0, true
+	}
+	switch string(v) {
+	case "t", "true", "on", "yes", "y", "1", "TRUE", "True":
+		return true, true
+	case "f", "false", "off", "no", "n", "0", "FALSE", "False":
+		return false, true
+	}
+	return false, false
+}
+
+// describe notes that the client asked for a description (so pgseal need not add its own).
+func (ss *sealSession) describe(m *pgproto3.Describe) Verdict {
+	ss.countExtended()
+	if m.ObjectType == 'S' {
+		raw, _ := ss.info.StatementPlan(m.Name)
+		if sp, _ := raw.(*stmtPlan); sp != nil {
+			sp.describeSent = true
+			return Verdict{Plan: &describePlan{sp: sp}}
+		}
+		return Verdict{}
+	}
+	raw, _ := ss.info.PortalPlan(m.Name)
+	if pp, _ := raw.(*portalPlan); pp != nil {
+		pp.describe = true
+		return Verdict{Plan: &describePlan{sp: pp.sp, pp: pp}}
+	}
+	return Verdict{}
+}
+
+// execute applies the portal's settings to the predicted state and makes sure the layout of its
+// rows is known before they arrive: without a Describe of the client's, pgseal adds a Describe P.
+func (ss *sealSession) execute(m *pgproto3.Execute) Verdict {
+	ss.countExtended()
+	raw, _ := ss.info.PortalPlan(m.Portal)
+	pp, _ := raw.(*portalPlan)
+	if pp == nil {
+		return Verdict{}
+	}
+	ss.mu.Lock()
+	ss.predictLocked(pp.exec.st, pp.exec.sql, pp.exec.settings)
+	ss.mu.Unlock()
+	v := Verdict{Plan: pp}
+	if pp.exec.st.Touches && !pp.describe && !pp.sp.describeSent {
+		pp.describe = true
+		v.Before = []Extra{{Msg: &pgproto3.Describe{ObjectType: 'P', Name: m.Portal}, Plan: &describePlan{sp: pp.sp, pp: pp, internal: true}}}
+	}
+	return v
+}

@@ -1,0 +1,210 @@
+package wire
+
+import (
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgseal/pgseal/internal/migrate"
+	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/value"
+)
+
+// stmtExec is one statement as it will run: what to decrypt, under which keyset, which settings
+// it changes.
+type stmtExec struct {
+	st       *rewrite.Statement
+	sql      string // the statement's own text (savepoint and DEALLOCATE names)
+	outputs  []rewrite.Output
+	ks       keysetRef // zero when no keyset was needed or selectable
+	hasKS    bool
+	settings []rewrite.SettingChange
+}
+
+// queryPlan is the Plan of a simple Query. The server loop advances idx at each CommandComplete.
+type queryPlan struct {
+	stmts []stmtExec
+	idx   int
+	lay   *layout // layout of the result being received
+}
+
+func (q *queryPlan) current() *stmtExec {
+	if q.idx < len(q.stmts) {
+		return &q.stmts[q.idx]
+	}
+	return nil
+}
+
+// needsPlan reports whether a statement's answers need the interceptor.
+func needsPlan(st *rewrite.Statement, outputs []rewrite.Output) bool {
+	return st.Touches || len(outputs) > 0 || len(st.Settings) > 0 || st.Tx != "" ||
+		st.Kind == rewrite.StmtDeallocate || st.Kind == rewrite.StmtDiscard
+}
+
+// query handles a simple Query: analyse, pick a keyset per statement, encrypt literals.
+func (ss *sealSession) query(q *pgproto3.Query) Verdict {
+	ss.mu.Lock()
+	ss.mu.syncs++
+	ss.mu.Unlock()
+	ent, pe := ss.catalogFor(q.String)
+	if pe != nil {
+		return ss.refuseQuery(pe)
+	}
+	plan, err := ss.sl.analyze(ent, q.String)
+	if err != nil {
+		return ss.refuseQuery(rewriteRefusal(q.String, err))
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	defer ss.endImplicitLocked()
+	qp := &queryPlan{stmts: make([]stmtExec, 0, len(plan.Statements))}
+	need := false
+	for _, st := range plan.Statements {
+		se, pe := ss.prepareStmtLocked(st, plan.SQL)
+		if pe != nil {
+			return Verdict{Refuse: pe}
+		}
+		ss.predictLocked(st, se.sql, st.Settings)
+		need = need || needsPlan(st, se.outputs)
+		qp.stmts = append(qp.stmts, se)
+	}
+	v := Verdict{}
+	if need {
+		v.Plan = qp
+	}
+	if len(plan.Edits) == 0 {
+		return v
+	}
+	vs := ss.mu.vs
+	start := time.Now()
+	n := 0
+	sql, err := plan.Render(func(e rewrite.Edit) (string, error) {
+		n++
+		return ss.literal(e, stmtAt(plan, qp.stmts, e.Start), &vs, ent)
+	})
+	if err != nil {
+		return Verdict{Refuse: valueRefusal(err)}
+	}
+	ss.countEncrypt(qp.stmts, n, start)
+	v.Replace = &pgproto3.Query{String: sql}
+	return v
+}
+
+// refuseQuery refuses a Query (the implicit block it would have opened ends at once).
+func (ss *sealSession) refuseQuery(pe *ProxyError) Verdict {
+	ss.mu.Lock()
+	ss.endImplicitLocked()
+	ss.mu.Unlock()
+	return Verdict{Refuse: pe}
+}
+
+// prepareStmtLocked checks one statement and picks its keyset from the predicted settings.
+func (ss *sealSession) prepareStmtLocked(st *rewrite.Statement, sql string) (stmtExec, *ProxyError) {
+	se := stmtExec{st: st, sql: sql[st.Start:min(st.End, len(sql))], outputs: st.Outputs, settings: st.Settings}
+	if pe := ss.checkSettings(st); pe != nil {
+		return se, pe
+	}
+	if pe := checkCopy(st); pe != nil {
+		return se, pe
+	}
+	cursor := strings.ToLower(st.Cursor)
+	switch st.Kind {
+	case rewrite.StmtDeclare:
+		if len(st.Outputs) > 0 {
+			ss.cursors[cursor] = st.Outputs
+		} else {
+			delete(ss.cursors, cursor)
+		}
+	case rewrite.StmtFetch:
+		se.outputs = ss.cursors[cursor]
+	}
+	if st.Touches || len(se.outputs) > 0 {
+		ks, pe := ss.selectKeyset(ss.mu.pred)
+		if pe != nil {
+			return se, pe
+		}
+		se.ks, se.hasKS = ks, true
+	}
+	return se, nil
+}
+
+// stmtAt finds the statement an edit at byte offset pos belongs to.
+func stmtAt(plan *rewrite.Plan, stmts []stmtExec, pos int) *stmtExec {
+	for i, st := range plan.Statements {
+		if pos >= st.Start && pos < st.End && i < len(stmts) {
+			return &stmts[i]
+		}
+	}
+	if len(stmts) > 0 {
+		return &stmts[len(stmts)-1]
+	}
+	return nil
+}
+
+// literal renders one literal edit as a bytea literal: the envelope (EditEncrypt) or the
+// equality term (EditTerm) of the literal's value as the column's plaintext type.
+func (ss *sealSession) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, ent *catalogEntry) (string, error) {
+	if se == nil || !se.hasKS || e.Column == nil {
+		return "", &ProxyError{Code: CodeInternalError, Message: "internal error in pgseal: literal without a keyset"}
+	}
+	col, err := migrateColumn(e.Column, ent)
+	if err != nil {
+		return "", err
+	}
+	plain, err := value.Encode(nil, col.Type, value.FormatText, []byte(e.Literal), vs)
+	if err != nil {
+		return "", err
+	}
+	var out []byte
+	if e.Kind == rewrite.EditTerm {
+		out, err = migrate.TermOf(se.ks.ks, col, plain)
+	} else {
+		out, err = migrate.SealValue(nil, se.ks.ks, col, plain)
+	}
+	if err != nil {
+		return "", keyError(err)
+	}
+	return ss.byteaLiteral(out), nil
+}
+
+// byteaLiteral writes '\x…'::bytea (E'\\x…' when standard_conforming_strings is off).
+func (ss *sealSession) byteaLiteral(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(2*len(b) + 16)
+	if ss.mu.scs {
+		sb.WriteString(`'\x`)
+	} else {
+		sb.WriteString(`E'\\x`)
+	}
+	sb.WriteString(hex.EncodeToString(b))
+	sb.WriteString(`'::bytea`)
+	return sb.String()
+}
+
+// migrateColumn describes a rewrite column the way migrate's sealing functions need it.
+func migrateColumn(c *rewrite.Column, ent *catalogEntry) (migrate.Column, error) {
+	t, ok := ent.info.Types[c.ID]
+	if !ok {
+		var err error
+		if t, err = value.ParseType(c.Type); err != nil {
+			return migrate.Column{}, err
+		}
+	}
+	schema, table, _ := strings.Cut(c.Table, ".")
+	return migrate.Column{Schema: schema, Table: table, Name: c.Name, ID: c.ID, Domain: c.Domain, Type: t, Eq: c.Eq}, nil
+}
+
+func (ss *sealSession) countEncrypt(stmts []stmtExec, n int, start time.Time) {
+	if n == 0 {
+		return
+	}
+	ss.sl.encSeconds.Observe(time.Since(start).Seconds())
+	for i := range stmts {
+		if stmts[i].hasKS {
+			stmts[i].ks.enc.Add(float64(n))
+			return
+		}
+	}
+}

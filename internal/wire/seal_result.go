@@ -1,0 +1,348 @@
+package wire
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+	"go.uber.org/zap"
+
+	"github.com/pgseal/pgseal/internal/catalog"
+	"github.com/pgseal/pgseal/internal/crypto"
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/value"
+)
+
+// layout says which fields of a result carry an encrypted column.
+type layout struct {
+	fields []layField // one per result field; col nil for plain ones
+}
+
+type layField struct {
+	col    *rewrite.Column
+	t      value.Type
+	format int16 // from RowDescription (a statement's Describe says 0: use the Bind's codes)
+}
+
+// Response implements SessionInterceptor (server loop).
+func (ss *sealSession) Response(plan Plan, msg pgproto3.BackendMessage) (pgproto3.BackendMessage, error) {
+	switch m := msg.(type) {
+	case *pgproto3.DataRow:
+		return ss.dataRow(plan, m)
+	case *pgproto3.RowDescription:
+		return ss.rowDescription(plan, m)
+	case *pgproto3.ParameterDescription:
+		return ss.paramDescription(plan, m), nil
+	case *pgproto3.NoData:
+		if d, ok := plan.(*describePlan); ok && d.internal {
+			return nil, nil
+		}
+	case *pgproto3.CommandComplete:
+		ss.commandComplete(plan, string(m.CommandTag))
+	case *pgproto3.ErrorResponse:
+		ss.failed = true
+	case *pgproto3.ReadyForQuery:
+		ss.ready(m.TxStatus)
+	case *pgproto3.ParameterStatus:
+		ss.vs.Set(m.Name, m.Value)
+		ss.mu.Lock()
+		ss.mu.vs = ss.vs
+		if m.Name == "standard_conforming_strings" {
+			ss.mu.scs = m.Value != "off"
+		}
+		ss.mu.Unlock()
+	}
+	return msg, nil
+}
+
+// ddlTags are CommandComplete tags after which the catalog may be stale.
+var ddlTags = []string{"CREATE TABLE", "ALTER TABLE", "DROP TABLE", "DROP SCHEMA", "ALTER SCHEMA"}
+
+func (ss *sealSession) commandComplete(plan Plan, tag string) {
+	for _, t := range ddlTags {
+		if strings.HasPrefix(tag, t) {
+			ss.stale.Store(true)
+		}
+	}
+	switch p := plan.(type) {
+	case *queryPlan:
+		if se := p.current(); se != nil {
+			ss.confirm(se, se.settings, tag)
+		} else {
+			applyTag(ss.conf, tag)
+		}
+		p.idx++
+		p.lay = nil
+	case *portalPlan:
+		ss.confirm(&p.exec, p.exec.settings, tag)
+	default:
+		applyTag(ss.conf, tag)
+		switch tag {
+		case "DISCARD ALL", "DEALLOCATE ALL":
+			ss.info.ForgetStatements(true, "")
+		}
+	}
+}
+
+// rowDescription finds the encrypted fields, records the layout for the rows to come and shows
+// the client the plaintext types. A description that contradicts the catalog refuses the
+// statement and schedules a reload (fail closed).
+func (ss *sealSession) rowDescription(plan Plan, rd *pgproto3.RowDescription) (pgproto3.BackendMessage, error) {
+	var outputs []rewrite.Output
+	var dest **layout
+	internal := false
+	switch p := plan.(type) {
+	case *queryPlan:
+		if se := p.current(); se != nil {
+			outputs = se.outputs
+		}
+		dest = &p.lay
+	case *describePlan:
+		internal = p.internal
+		outputs = p.sp.exec.outputs
+		if p.pp != nil {
+			dest = &p.pp.lay
+		} else {
+			dest = &p.sp.lay
+		}
+	}
+	lay, ok := ss.buildLayout(rd, outputs)
+	if !ok || (lay != nil && dest == nil) {
+		ss.stale.Store(true)
+		ss.sl.log.Warn("result description contradicts the catalog; reloading it", zap.String("database", ss.info.Database))
+		return ss.failResult(schemaChanged())
+	}
+	if dest != nil {
+		*dest = lay
+	}
+	if internal {
+		return nil, nil
+	}
+	if lay == nil {
+		return rd, nil
+	}
+	out := &pgproto3.RowDescription{Fields: make([]pgproto3.FieldDescription, len(rd.Fields))}
+	copy(out.Fields, rd.Fields)
+	for i, f := range lay.fields {
+		if f.col != nil {
+			out.Fields[i].DataTypeOID = f.t.OID()
+			out.Fields[i].DataTypeSize = f.t.Size()
+			out.Fields[i].TypeModifier = -1
+		}
+	}
+	return out, nil
+}
+
+// buildLayout returns the layout (nil when no field is encrypted) and false on a contradiction:
+// an encrypted origin that is not bytea, or a pending (plaintext) origin that is bytea now.
+func (ss *sealSession) buildLayout(rd *pgproto3.RowDescription, outputs []rewrite.Output) (*layout, bool) {
+	info := ss.cat.Load().info
+	var lay *layout
+	for i, f := range rd.Fields {
+		var col *rewrite.Column
+		if f.TableOID != 0 {
+			a := catalog.Attr{Table: f.TableOID, Number: int16(f.TableAttributeNumber)}
+			if c, ok := info.ByAttr[a]; ok {
+				col = c
+			} else if _, ok := info.PendingAttr[a]; ok {
+				if f.DataTypeOID == oidBytea {
+					return nil, false
+				}
+				continue
+			}
+		}
+		if col == nil {
+			for _, o := range outputs {
+				if o.Position == i {
+					col = o.Column
+					break
+				}
+			}
+		}
+		if col == nil {
+			continue
+		}
+		if f.DataTypeOID != oidBytea {
+			return nil, false
+		}
+		t, ok := info.Types[col.ID]
+		if !ok {
+			var err error
+			if t, err = value.ParseType(col.Type); err != nil {
+				return nil, false
+			}
+		}
+		if lay == nil {
+			lay = &layout{fields: make([]layField, len(rd.Fields))}
+		}
+		lay.fields[i] = layField{col: col, t: t, format: f.Format}
+	}
+	return lay, true
+}
+
+// paramDescription shows the client the plaintext types of encrypted parameters.
+func (ss *sealSession) paramDescription(plan Plan, pd *pgproto3.ParameterDescription) pgproto3.BackendMessage {
+	d, ok := plan.(*describePlan)
+	if !ok {
+		return pd
+	}
+	if d.internal {
+		return nil
+	}
+	out := &pgproto3.ParameterDescription{ParameterOIDs: append([]uint32(nil), pd.ParameterOIDs...)}
+	for i := range out.ParameterOIDs {
+		if i < len(d.sp.clientOIDs) && d.sp.clientOIDs[i] != 0 {
+			out.ParameterOIDs[i] = d.sp.clientOIDs[i]
+		}
+	}
+	return out
+}
+
+// failResult replaces the rest of a response with pe (see SkipToReady).
+func (ss *sealSession) failResult(pe *ProxyError) (pgproto3.BackendMessage, error) {
+	ss.failed = true
+	ss.sl.m.Refusals.WithLabelValues(pe.Code).Inc()
+	e := *pe
+	e.Severity = SeverityError
+	return e.ErrorResponse(), SkipToReady
+}
+
+// dataRow decrypts the encrypted fields of one row.
+func (ss *sealSession) dataRow(plan Plan, dr *pgproto3.DataRow) (pgproto3.BackendMessage, error) {
+	var lay *layout
+	var codes []int16
+	var se *stmtExec
+	switch p := plan.(type) {
+	case *queryPlan:
+		lay, se = p.lay, p.current()
+	case *portalPlan:
+		lay, se = p.lay, &p.exec
+		if lay == nil {
+			lay, codes = p.sp.lay, p.formats
+		}
+	}
+	if lay == nil {
+		if se != nil && len(se.outputs) > 0 {
+			// Rows of encrypted outputs without a description: never forward ciphertext.
+			return ss.failResult(&ProxyError{Code: CodeInternalError, Message: "pgseal has no description of this result; describe the statement first"})
+		}
+		return dr, nil
+	}
+	start := time.Now()
+	out, n, pe := ss.scratch.decrypt(ss, dr, lay, codes, se)
+	if pe != nil {
+		return ss.failResult(pe)
+	}
+	ss.sl.decSeconds.Observe(time.Since(start).Seconds())
+	if n > 0 && se != nil && se.hasKS {
+		se.ks.dec.Add(float64(n))
+	}
+	return out, nil
+}
+
+// decryptScratch holds buffers reused from row to row (the row is sent before the next arrives).
+type decryptScratch struct {
+	row   pgproto3.DataRow
+	env   []byte
+	plain []byte
+	arena []byte
+	ends  []int
+}
+
+func resultFormat(codes []int16, i int, f layField) int16 {
+	if codes == nil {
+		return f.format
+	}
+	switch len(codes) {
+	case 0:
+		return 0
+	case 1:
+		return codes[0]
+	}
+	if i < len(codes) {
+		return codes[i]
+	}
+	return 0
+}
+
+func (sc *decryptScratch) decrypt(ss *sealSession, dr *pgproto3.DataRow, lay *layout, codes []int16, se *stmtExec) (*pgproto3.DataRow, int, *ProxyError) {
+	sc.row.Values = append(sc.row.Values[:0], dr.Values...)
+	sc.arena, sc.ends = sc.arena[:0], sc.ends[:0]
+	snap := ss.sl.kr.Snapshot()
+	n := 0
+	for i, f := range lay.fields {
+		if f.col == nil || i >= len(dr.Values) || dr.Values[i] == nil {
+			sc.ends = append(sc.ends, -1)
+			continue
+		}
+		format := resultFormat(codes, i, f)
+		var err error
+		env := dr.Values[i]
+		if format == 0 {
+			if sc.env, err = decodeByteaText(sc.env[:0], env); err != nil {
+				return nil, 0, corruptValue(f.col)
+			}
+			env = sc.env
+		}
+		plain, pe := sc.open(ss, snap, env, f.col, se)
+		if pe != nil {
+			return nil, 0, pe
+		}
+		if sc.arena, err = value.Decode(sc.arena, f.t, plain, format, &ss.vs); err != nil {
+			return nil, 0, valueRefusal(err)
+		}
+		sc.ends = append(sc.ends, len(sc.arena))
+		n++
+	}
+	prev := 0
+	for i, end := range sc.ends {
+		if end < 0 {
+			continue
+		}
+		sc.row.Values[i] = sc.arena[prev:end:end]
+		prev = end
+	}
+	return &sc.row, n, nil
+}
+
+// open checks the envelope's keyset against the statement's and decrypts it.
+func (sc *decryptScratch) open(ss *sealSession, snap *keyring.Snapshot, env []byte, col *rewrite.Column, se *stmtExec) ([]byte, *ProxyError) {
+	h, err := crypto.ParseHeader(env)
+	if err != nil {
+		return nil, corruptValue(col)
+	}
+	if se == nil || !se.hasKS {
+		return nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "no keyset selected"}
+	}
+	if h.Keyset != se.ks.id {
+		row := h.Keyset.String()
+		if k, ok := snap.KeysetByID(h.Keyset); ok {
+			row = k.Name
+		}
+		ss.sl.log.Warn("audit: value of another keyset refused", zap.String("client", ss.info.User),
+			zap.String("session_keyset", se.ks.name), zap.String("row_keyset", row), zap.String("column", col.ID))
+		return nil, &ProxyError{Code: CodeInsufficientPrivilege,
+			Message: "permission denied: a value of " + col.Table + "." + col.Name + " belongs to another keyset"}
+	}
+	ks, ok := snap.KeysetByID(h.Keyset)
+	if !ok {
+		return nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "permission denied for keyset " + se.ks.name}
+	}
+	ck, err := ks.ColumnKey(h.Generation, col.ID)
+	if err != nil {
+		if errors.Is(err, keyring.ErrUnavailable) {
+			return nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "keyset " + ks.Name + " cannot decrypt this value (key generation unavailable)"}
+		}
+		return nil, corruptValue(col)
+	}
+	if sc.plain, err = ck.Open(sc.plain[:0], env); err != nil {
+		return nil, corruptValue(col)
+	}
+	return sc.plain, nil
+}
+
+func corruptValue(col *rewrite.Column) *ProxyError {
+	return &ProxyError{Code: CodeDataCorrupted, Message: "encrypted value in " + col.Table + "." + col.Name + " is corrupted or was tampered with"}
+}

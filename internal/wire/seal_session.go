@@ -1,0 +1,232 @@
+package wire
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pgseal/pgseal/internal/crypto"
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/tenancy"
+	"github.com/pgseal/pgseal/internal/value"
+)
+
+// SQLSTATEs of the encryption work (see also errors.go).
+const (
+	CodeDataCorrupted        = "XX001" // envelope malformed or authentication failed
+	CodeDatatypeMismatch     = "42804" // client declared another type for an encrypted parameter
+	CodeInvalidPStatement    = "26000" // Bind of a statement the session does not know
+	CodeSchemaChangedMessage = "schema changed; retry"
+)
+
+// sealSession is the encryption interceptor of one session. Request runs on the client loop and
+// Response on the server loop; fields are grouped by owner.
+type sealSession struct {
+	sl    *sealer
+	info  *SessionInfo
+	cat   atomic.Pointer[catalogEntry] // written by the client loop (reload), read by both
+	stale atomic.Bool                  // a DDL or a contradicting RowDescription was seen
+
+	mu struct {
+		sync.Mutex
+		pred     *tenancy.GUC  // predicted settings: what the statements sent so far will leave
+		explicit bool          // pred is inside an explicit transaction block
+		syncs    int           // Query/Sync/FunctionCall sent, not yet answered by ReadyForQuery
+		extended int           // extended-protocol messages since the last Sync
+		vs       value.Session // confirmed value settings, copied for the client loop
+		scs      bool          // standard_conforming_strings
+	}
+
+	// Client loop only.
+	cursors map[string][]rewrite.Output
+
+	// Server loop only.
+	conf    *tenancy.GUC // confirmed settings, driven by the server's answers
+	failed  bool         // an ErrorResponse since the last ReadyForQuery
+	vs      value.Session
+	scratch decryptScratch
+}
+
+// keysetRef is the keyset a statement runs under, chosen when it was sent.
+type keysetRef struct {
+	ks       *keyring.Keyset // from the snapshot at selection (for sealing)
+	id       crypto.KeysetID
+	name     string
+	enc, dec prometheus.Counter
+}
+
+func newSealSession(sl *sealer, info *SessionInfo, ent *catalogEntry) *sealSession {
+	ss := &sealSession{sl: sl, info: info, cursors: map[string][]rewrite.Output{}}
+	ss.cat.Store(ent)
+	startup := startupSettings(info.Parameters)
+	ss.conf = tenancy.New(startup)
+	ss.mu.pred = ss.conf.Clone()
+	for k, v := range info.ServerParams {
+		ss.vs.Set(k, v)
+	}
+	for _, name := range []string{"extra_float_digits", "bytea_output"} {
+		if v, ok := ss.conf.Get(name); ok {
+			ss.vs.Set(name, v)
+		}
+	}
+	ss.mu.vs = ss.vs
+	ss.mu.scs = info.ServerParams["standard_conforming_strings"] != "off"
+	return ss
+}
+
+// ClientTypes: the messages whose handling may change.
+func (ss *sealSession) ClientTypes() TypeSet { return Types('Q', 'P', 'B', 'D', 'E', 'S', 'F') }
+
+// ServerTypes: results and the messages that drive tenancy and session settings.
+func (ss *sealSession) ServerTypes() TypeSet {
+	return Types('T', 't', 'n', 'D', 'C', 'E', 'Z', 'S')
+}
+
+// Request implements SessionInterceptor.
+func (ss *sealSession) Request(msg pgproto3.FrontendMessage) Verdict {
+	switch m := msg.(type) {
+	case *pgproto3.Query:
+		return ss.query(m)
+	case *pgproto3.Parse:
+		return ss.parse(m)
+	case *pgproto3.Bind:
+		return ss.bind(m)
+	case *pgproto3.Describe:
+		return ss.describe(m)
+	case *pgproto3.Execute:
+		return ss.execute(m)
+	case *pgproto3.Sync:
+		ss.mu.Lock()
+		ss.mu.syncs++
+		ss.mu.extended = 0
+		ss.endImplicitLocked()
+		ss.mu.Unlock()
+	case *pgproto3.FunctionCall:
+		ss.mu.Lock()
+		ss.mu.syncs++
+		ss.mu.Unlock()
+	}
+	return Verdict{}
+}
+
+// catalogFor returns the catalog to analyse sql with. A stale catalog is reloaded at a safe point
+// (nothing in flight); when that is impossible now, statements naming a configured table are
+// refused (fail closed) until it succeeds.
+func (ss *sealSession) catalogFor(sql string) (*catalogEntry, *ProxyError) {
+	cur := ss.cat.Load()
+	if e := ss.sl.cats.get(ss.info.Database); e != nil && e.version > cur.version {
+		ss.cat.Store(e)
+		cur = e
+	}
+	if !ss.stale.Load() {
+		return cur, nil
+	}
+	ent, err := ss.sl.loadCatalog(ss.info)
+	if err == nil {
+		ss.cat.Store(ent)
+		ss.stale.Store(false)
+		return ent, nil
+	}
+	if !ss.mentionsConfigured(sql) {
+		return cur, nil
+	}
+	if pe, ok := asProxyError(err); ok && pe.Code == CodeInternalError && strings.HasPrefix(pe.Message, "pgseal: encrypted column") {
+		return nil, pe
+	}
+	return nil, schemaChanged()
+}
+
+func schemaChanged() *ProxyError {
+	return &ProxyError{Code: CodeInternalError, Message: CodeSchemaChangedMessage,
+		Hint: "The definition of a table with encrypted columns changed; pgseal reloads it. Run the statement again."}
+}
+
+// mentionsConfigured is a conservative text check: does sql contain a configured table's name?
+func (ss *sealSession) mentionsConfigured(sql string) bool {
+	low := strings.ToLower(sql)
+	for _, t := range ss.sl.tables {
+		if strings.Contains(low, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// selectKeyset picks the keyset the settings g select and checks that the session's client may
+// use it: it exists, is active and is granted (DESIGN.md §4). Checked per statement, so a revoke
+// or disable takes effect at the next one.
+func (ss *sealSession) selectKeyset(g *tenancy.GUC) (keysetRef, *ProxyError) {
+	name, err := ss.sl.policy.Selection(g)
+	if err != nil {
+		return keysetRef{}, &ProxyError{Code: CodeInsufficientPrivilege, Message: "no keyset selected",
+			Hint: fmt.Sprintf("SET %s (or pgseal.keyset) to choose a keyset before using encrypted columns.", ss.sl.policy.Setting)}
+	}
+	snap := ss.sl.kr.Snapshot()
+	ks, ok := snap.Keyset(name)
+	if !ok || !ks.Active() || !snap.Allowed(ss.info.User, ks) {
+		return keysetRef{}, &ProxyError{Code: CodeInsufficientPrivilege, Message: fmt.Sprintf("permission denied for keyset %s", name)}
+	}
+	label := ss.sl.m.Keyset(ks.Name)
+	return keysetRef{ks: ks, id: ks.ID, name: ks.Name,
+		enc: ss.sl.m.ValuesEncrypted.WithLabelValues(label), dec: ss.sl.m.ValuesDecrypted.WithLabelValues(label)}, nil
+}
+
+// rewriteRefusal turns an Analyze error into the client's error; Position becomes 1-based
+// characters, as in PostgreSQL's ErrorResponse.
+func rewriteRefusal(sql string, err error) *ProxyError {
+	re, ok := err.(*rewrite.Error)
+	if !ok {
+		return &ProxyError{Code: CodeInternalError, Message: "internal error in pgseal while analysing the statement"}
+	}
+	pe := &ProxyError{Code: re.Code, Message: re.Message}
+	if re.Position >= 0 && re.Position <= len(sql) {
+		pe.Position = int32(utf8.RuneCountInString(sql[:re.Position]) + 1)
+	}
+	return pe
+}
+
+// valueRefusal turns a value conversion error into the client's error.
+func valueRefusal(err error) *ProxyError {
+	if ve, ok := err.(*value.Error); ok {
+		return &ProxyError{Code: ve.Code, Message: ve.Message}
+	}
+	if pe, ok := asProxyError(err); ok {
+		return pe
+	}
+	return &ProxyError{Code: CodeInternalError, Message: "internal error in pgseal while encrypting a value"}
+}
+
+// checkSettings refuses what pgseal cannot follow: a tracked setting set to an expression only
+// the server knows (the keyset would be unknown).
+func (ss *sealSession) checkSettings(st *rewrite.Statement) *ProxyError {
+	for _, sc := range st.Settings {
+		if sc.Dynamic && ss.sl.policy.Tracks(sc.Name) {
+			return &ProxyError{Code: CodeFeatureNotSupported,
+				Message: fmt.Sprintf("setting %s to a computed value is not supported through pgseal; use a constant or a parameter", sc.Name)}
+		}
+	}
+	return nil
+}
+
+// checkCopy refuses COPY of encrypted columns.
+//
+// TODO(copy): the text/CSV row transforms (internal/wire/copy*.go) plug in here: COPY FROM STDIN
+// and TO STDOUT in text or CSV get a copy plan instead of a refusal. Binary COPY stays refused.
+func checkCopy(st *rewrite.Statement) *ProxyError {
+	if st.Copy == nil {
+		return nil
+	}
+	for _, f := range st.Copy.Fields {
+		if f != nil {
+			return &ProxyError{Code: CodeFeatureNotSupported,
+				Message: fmt.Sprintf("COPY of encrypted column %s is not supported yet", f.Name)}
+		}
+	}
+	return nil
+}
