@@ -47,6 +47,10 @@ commands:
   keyset create|list|grant|revoke|rotate|disable|enable|retire-generation
   client create|list
   access-key create --role control
+  encrypt --table T --column C    encrypt an existing plaintext column in place, online
+  decrypt --table T --column C    turn an encrypted column back into plaintext, online
+  reencrypt --keyset NAME         move values to the keyset's newest generation after a rotation
+  status                          per encrypted column: plaintext and encrypted rows by keyset
   version                         print the version
 every command takes --config (default proxy.toml); run "proxy <command> -h" for its flags`
 
