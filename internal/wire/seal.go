@@ -134,10 +134,10 @@ func firstLine(s string) string {
 
 // parseWords are words whose statements the session must see parsed even when they name no
 // encrypted table: savepoint names (tenancy follows SAVEPOINT/RELEASE/ROLLBACK TO) and
-// DEALLOCATE (forget a prepared statement). rewrite's prefilter parses every text that contains
+// DEALLOCATE (forget a prepared statement), FETCH (rows of a cursor on encrypted columns). rewrite's prefilter parses every text that contains
 // the name of a table with encrypted columns, so the schema gets placeholder tables with these
 // names in a schema no SQL can name (it contains NUL).
-var parseWords = []string{"savepoint", "release", "rollback", "deallocate"}
+var parseWords = []string{"savepoint", "release", "rollback", "deallocate", "fetch"}
 
 func forceParseOf(s *rewrite.Schema) {
 	for _, w := range parseWords {

@@ -193,6 +193,9 @@ func (ss *sealSession) bind(m *pgproto3.Bind) Verdict {
 	if pe != nil {
 		return Verdict{Refuse: pe}
 	}
+	if repl == nil { // no typed nil in the interface
+		return Verdict{Plan: pp}
+	}
 	return Verdict{Plan: pp, Replace: repl}
 }
 
