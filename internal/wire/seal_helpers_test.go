@@ -3,12 +3,14 @@ package wire
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
@@ -114,3 +116,12 @@ func (e *sealEnv) direct(t *testing.T) *pgx.Conn { return e.db.Conn(t) }
 // allModes are the pgx query modes the end-to-end tests run in.
 var allModes = []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec,
 	pgx.QueryExecModeCacheStatement, pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeDescribeExec}
+
+// pgError returns the server error in err (a zero one when there is none).
+func pgError(err error) *pgconn.PgError {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return &pgconn.PgError{}
+}

@@ -244,7 +244,9 @@ CREATE POLICY tenant_rows ON users USING (tenant = current_setting('app.tenant',
 `, sealColumns)
 	role := "app_" + strings.ToLower(e.db.Name[len(e.db.Name)-8:])
 	e.db.Exec(t, "CREATE ROLE "+role+" LOGIN; GRANT ALL ON users TO "+role+"; GRANT USAGE ON SEQUENCE users_id_seq TO "+role)
-	t.Cleanup(func() { _ = e.db.Server.Exec(context.Background(), "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role) })
+	t.Cleanup(func() {
+		_ = e.db.Server.Exec(context.Background(), "DROP OWNED BY "+role+"; DROP ROLE IF EXISTS "+role)
+	})
 	e.client(t, role, "acme", "globex")
 	a := e.connect(t, role, "acme")
 	b := e.connect(t, role, "globex")
