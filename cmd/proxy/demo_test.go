@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
 
 	"github.com/pgseal/pgseal/internal/config"
@@ -16,6 +20,7 @@ import (
 	"github.com/pgseal/pgseal/internal/migrate"
 	"github.com/pgseal/pgseal/internal/pgtest"
 	"github.com/pgseal/pgseal/internal/value"
+	"github.com/pgseal/pgseal/internal/wire"
 )
 
 // TestSetupDemo runs the dev demo's setup against a real PostgreSQL and checks what it promises:
@@ -75,6 +80,45 @@ func TestSetupDemo(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("printout lacks %q:\n%s", want, out)
 		}
+	}
+	t.Run("through the proxy, acme reads its rows and is refused globex's", func(t *testing.T) {
+		checkDemoThroughProxy(t, pg, cfg, kr)
+	})
+}
+
+// checkDemoThroughProxy runs the printout's statements through an encrypting wire.Server: the
+// rows setupDemo sealed must read back as the plaintexts, and globex's must be refused.
+func checkDemoThroughProxy(t *testing.T, pg *pgtest.Server, cfg *config.Config, kr *keyring.Keyring) {
+	cfg.Upstream.TLS = config.TLSDisable
+	srv, err := wire.NewServer(wire.Options{Config: cfg, Keyring: kr})
+	if err != nil {
+		t.Fatalf("wire.NewServer() = %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	conn, err := pgx.Connect(ctx, "postgres://"+pgtest.Superuser+"@"+ln.Addr().String()+"/postgres?sslmode=disable")
+	if err != nil {
+		t.Fatalf("connect through the proxy: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SET app.tenant = 'acme'"); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := conn.Query(ctx, "SELECT email FROM customers WHERE tenant = 'acme' ORDER BY id")
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if want := "[alice@acme.example bob@acme.example]"; err != nil || fmt.Sprint(got) != want {
+		t.Errorf("acme's e-mails through the proxy = %v, %v, want %s", got, err, want)
+	}
+	_, err = conn.Exec(ctx, "SELECT * FROM customers")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		t.Errorf("SELECT * FROM customers as acme = %v, want SQLSTATE 42501", err)
 	}
 }
 
