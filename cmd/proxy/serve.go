@@ -63,7 +63,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 	}
 	defer kr.Close()
 	m.KeyringEpoch.Set(float64(kr.Snapshot().Epoch()))
-	srv, err := wire.NewServer(wire.Options{Config: cfg, Logger: log, Metrics: m})
+	srv, err := wire.NewServer(wire.Options{Config: cfg, Logger: log, Metrics: m, Keyring: kr})
 	if err != nil {
 		return err
 	}
