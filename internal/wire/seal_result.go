@@ -44,7 +44,7 @@ func (ss *sealSession) Response(plan Plan, msg pgproto3.BackendMessage) (pgproto
 	case *pgproto3.ErrorResponse:
 		ss.failed = true
 	case *pgproto3.ReadyForQuery:
-		ss.ready(m.TxStatus)
+		return ss.readyForQuery(m), nil
 	case *pgproto3.ParameterStatus:
 		ss.vs.Set(m.Name, m.Value)
 		ss.mu.Lock()
@@ -202,7 +202,7 @@ func (ss *sealSession) paramDescription(plan Plan, pd *pgproto3.ParameterDescrip
 
 // failResult replaces the rest of a response with pe (see SkipToReady).
 func (ss *sealSession) failResult(pe *ProxyError) (pgproto3.BackendMessage, error) {
-	ss.failed = true
+	ss.failed, ss.midFail = true, true
 	ss.sl.m.Refusals.WithLabelValues(pe.Code).Inc()
 	e := *pe
 	e.Severity = SeverityError

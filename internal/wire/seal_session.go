@@ -41,6 +41,7 @@ type sealSession struct {
 		extended int           // extended-protocol messages since the last Sync
 		vs       value.Session // confirmed value settings, copied for the client loop
 		scs      bool          // standard_conforming_strings
+		poisoned bool          // a result failed mid-way inside a block: fail the block (seal_poison.go)
 	}
 
 	// Client loop only.
@@ -51,6 +52,7 @@ type sealSession struct {
 	failed  bool         // an ErrorResponse since the last ReadyForQuery
 	vs      value.Session
 	scratch decryptScratch
+	midFail bool // a result was replaced by an error since the last ReadyForQuery
 }
 
 // keysetRef is the keyset a statement runs under, chosen when it was sent.
@@ -90,6 +92,9 @@ func (ss *sealSession) ServerTypes() TypeSet {
 
 // Request implements SessionInterceptor.
 func (ss *sealSession) Request(msg pgproto3.FrontendMessage) Verdict {
+	if v, poisoned := ss.poisoned(msg); poisoned {
+		return v
+	}
 	switch m := msg.(type) {
 	case *pgproto3.Query:
 		return ss.query(m)

@@ -272,3 +272,37 @@ CREATE POLICY tenant_rows ON users USING (tenant = current_setting('app.tenant',
 		t.Fatalf("after SET app.tenant = 'acme' = %v, %v, want only acme@x", got, err)
 	}
 }
+
+func TestSealFailureMidResultFailsTheBlock(t *testing.T) {
+	e := newSealEnv(t, "multi", sealSchema, sealColumns)
+	ctx := ctxT(t)
+	a := e.connect(t, "", "acme")
+	b := e.connect(t, "", "globex")
+	e.insertAs(t, a, "alice@acme", pgx.QueryExecModeExec)
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement} {
+		tx, err := b.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO users (email) VALUES ($1)", mode, "bob-"+mode.String()); err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := tx.Query(ctx, "SELECT email FROM users", mode)
+		if _, err := pgx.CollectRows(rows, pgx.RowTo[string]); sqlstate(err) != CodeInsufficientPrivilege {
+			t.Fatalf("SELECT of a foreign row in a block (%v) = %v, want 42501", mode, err)
+		}
+		if b.PgConn().TxStatus() != 'E' {
+			t.Fatalf("TxStatus() after the failure = %c, want E", b.PgConn().TxStatus())
+		}
+		if _, err := tx.Exec(ctx, "SELECT 1", mode); sqlstate(err) != CodeInFailedSQLTransaction {
+			t.Fatalf("a statement in the failed block (%v) = %v, want 25P02", mode, err)
+		}
+		if err := tx.Commit(ctx); err == nil {
+			t.Fatalf("Commit() of the failed block = nil, want an error (rolled back)")
+		}
+		var n int
+		if err := e.direct(t).QueryRow(ctx, "SELECT count(*) FROM users WHERE tenant IS NULL").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("rows of the failed block = %d, %v, want 0 (rolled back)", n, err)
+		}
+	}
+}
