@@ -25,10 +25,57 @@
 //     fail it at the same protocol point and pgseal swaps in its own error, so transaction state
 //     and response order stay PostgreSQL's own.
 //   - Errors (errors.go): ProxyError and its one conversion to an ErrorResponse; SQLSTATE constants.
+//   - Encryption (seal*.go): when [[encrypt]] columns are configured, NewServer installs the
+//     encryption interceptor (below); without them the session is a pure relay at full speed.
+//
+// # Encryption in flight (seal*.go)
+//
+//   - Catalog (seal.go): per database, read over the session's OWN upstream connection (pgseal
+//     has no credentials) after authentication and before the client's first ReadyForQuery
+//     (SessionOpener + SessionInfo.Exec), and shared by sessions through a cache with a version.
+//     It is read again when a session starts more than 5 s after the last read, after a
+//     CREATE/ALTER/DROP TABLE (or DROP/ALTER SCHEMA) CommandComplete on the session, and after a
+//     RowDescription contradicts it (an encrypted origin that is not bytea, or a pending origin
+//     that is bytea now): that statement is refused with XX000 "schema changed; retry". A reload
+//     runs at a safe point (no request in flight) before the next Query/Parse, as an injected
+//     query whose answer the relay consumes itself; while it cannot run, statements that name a
+//     configured table are refused (fail closed). Catalog errors at session start are a FATAL with
+//     a one-line reason. Pending columns (configured, not bytea yet) are relayed as plaintext and
+//     logged once.
+//   - Analysis: rewrite.Analyze results are cached by (catalog version, SQL text) in a 4096-entry
+//     LRU (texts over 8 KiB are not cached); errors are cached too.
+//   - Tenancy (seal_tenancy.go): a tenancy.GUC seeded from startup parameters and options
+//     (-c name=value, --name=value). "Predicted" settings advance in the client loop with each
+//     statement sent and choose keysets; "confirmed" settings advance in the server loop from
+//     CommandComplete (statement by statement, using the plan; a COMMIT answered ROLLBACK rolls
+//     back), ErrorResponse and ReadyForQuery ('I' ends the block, failed or not). When nothing is in
+//     flight, predicted := confirmed. Statements pgseal does not parse change no setting; their
+//     transaction boundaries come from the CommandComplete tag. A tracked setting set to an
+//     expression is refused (0A000); set_config's $N is read from the Bind. The keyset is checked
+//     (exists, active, granted to the session user) at every Query, Parse with literals and Bind
+//     that touches an encrypted column, so revocation and disabling act at the next statement.
+//   - Simple Query (seal_query.go): refusals carry rewrite's SQLSTATE and 1-based character
+//     position; literals become '\x…'::bytea envelopes or terms under the keyset each statement
+//     runs under (settings of earlier statements of the same Query count).
+//   - Extended protocol (seal_extended.go, seal_params.go): Parse forces encrypted parameters to
+//     bytea (bytea[] for = ANY) and refuses other declared types (42804); literals are sealed under
+//     the keyset at Parse, and a Bind under another keyset is refused (0A000). Bind encrypts text or
+//     binary parameters into binary bytea (arrays: each element's term). Describe responses show
+//     plaintext types. When an Execute's rows would arrive with no Describe of the statement or
+//     portal, pgseal sends a Describe P before it and consumes the answer (Verdict.Before).
+//   - Results (seal_result.go): fields whose origin is an encrypted column, or whose position the
+//     plan names, are decrypted: bytea text (hex or escape) or binary, header keyset = the
+//     statement's (else 42501 and one audit line: client, keysets, column, never a value), Open
+//     with the header's generation, value.Decode in the field's format. NULL stays NULL. A failure
+//     replaces the rest of the response up to ReadyForQuery with one ErrorResponse (SkipToReady).
+//     Inside a transaction block the block is then failed (seal_poison.go); outside one, the
+//     server has already committed the statement (it saw no error): a known limit.
+//   - COPY touching encrypted columns is refused (0A000) until the COPY transforms plug in at
+//     checkCopy.
 //
 // # What it leaves out
 //
-// Encryption, SQL analysis and keysets (the Interceptor seam is where they plug in); GSSAPI and
+// SQL analysis (internal/rewrite) and keys (internal/keyring, internal/crypto); GSSAPI and
 // SSPI authentication and GSS encryption; SCRAM channel binding (it cannot cross a proxy that
 // terminates TLS; a client that announces binding support over TLS to a TLS upstream is refused
 // with a hint, because the server must reject it); direct TLS (PostgreSQL 17 sslnegotiation=direct);
@@ -45,6 +92,10 @@
 //   - A proxy-originated FATAL is sent only at a message boundary of the client stream; when a
 //     message was half written the connection is just closed.
 //   - Logs and errors never carry SQL text, values, passwords or keys.
+//   - Fail closed: plaintext of an encrypted column is never sent upstream (parameters and
+//     literals are encrypted or the statement is refused), and ciphertext never reaches a client
+//     as a value (rows of an encrypted origin without a plan, or without a description, are
+//     refused).
 //
 // # Decisions
 //
