@@ -5,10 +5,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/pgtest"
@@ -182,4 +185,47 @@ func TestSealBatchAndPipeline(t *testing.T) {
 	if len(cursor) != 5 || cursor[0] != "p0@x" {
 		t.Fatalf("cursor = %v, want the 5 emails", cursor)
 	}
+}
+
+func TestSealMetrics(t *testing.T) {
+	e := newSealEnv(t, "multi", sealSchema, sealColumns)
+	conn := e.connect(t, "", "acme")
+	ctx := ctxT(t)
+	for range 2 {
+		if _, err := conn.Exec(ctx, "INSERT INTO users (email, age) VALUES ($1, $2)", pgx.QueryExecModeSimpleProtocol, "m@x"+fmt.Sprint(len(t.Name())), 3); err != nil && sqlstate(err) != "23505" {
+			t.Fatal(err)
+		}
+	}
+	var s string
+	if err := conn.QueryRow(ctx, "SELECT email FROM users LIMIT 1").Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	m := e.p.m
+	for name, got := range map[string]float64{
+		"values encrypted": counterValue(m.ValuesEncrypted.WithLabelValues("")),
+		"values decrypted": counterValue(m.ValuesDecrypted.WithLabelValues("")),
+		"analyze hits":     counterValue(m.AnalyzeCache.WithLabelValues("hit")),
+		"analyze misses":   counterValue(m.AnalyzeCache.WithLabelValues("miss")),
+	} {
+		if got < 1 {
+			t.Errorf("%s = %v, want > 0", name, got)
+		}
+	}
+	_, _ = conn.Exec(ctx, "SELECT id FROM users ORDER BY email")
+	if got := counterValue(m.Refusals.WithLabelValues(CodeFeatureNotSupported)); got != 1 {
+		t.Errorf("refusals{0A000} = %v, want 1", got)
+	}
+	for _, l := range e.p.logs.All() {
+		if strings.Contains(fmt.Sprint(l.Message, l.ContextMap()), "m@x") {
+			t.Fatalf("a log line carries a value: %s %v", l.Message, l.ContextMap())
+		}
+	}
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
 }
