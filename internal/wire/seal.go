@@ -92,7 +92,7 @@ func (sl *sealer) loadCatalog(info *SessionInfo) (*catalogEntry, error) {
 	rows, err := info.Exec(catalog.Query(catalog.Tables(sl.cfg.Encrypt)))
 	if err != nil {
 		var pe *ProxyError
-		if errors.As(err, &pe) {
+		if errors.As(err, &pe) || errors.Is(err, ErrNotIdle) {
 			return nil, err
 		}
 		sl.log.Error("catalog: read failed", zap.String("database", info.Database), zap.Error(err))

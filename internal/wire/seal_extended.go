@@ -80,10 +80,11 @@ func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 	if pe := checkCopy(st); pe != nil {
 		return Verdict{Refuse: pe}
 	}
-	if !needsPlan(st, st.Outputs) {
+	outputs := ss.cursorOutputs(st)
+	if !needsPlan(st, outputs) {
 		return Verdict{}
 	}
-	sp := &stmtPlan{plan: plan, ent: ent, exec: stmtExec{st: st, sql: plan.SQL[st.Start:min(st.End, len(plan.SQL))], outputs: st.Outputs, settings: st.Settings}}
+	sp := &stmtPlan{plan: plan, ent: ent, exec: stmtExec{st: st, sql: plan.SQL[st.Start:min(st.End, len(plan.SQL))], outputs: outputs, settings: st.Settings}}
 	oids, pe := ss.paramTypes(sp, m.ParameterOIDs)
 	if pe != nil {
 		return Verdict{Refuse: pe}
@@ -306,7 +307,7 @@ func (ss *sealSession) execute(m *pgproto3.Execute) Verdict {
 	ss.predictLocked(pp.exec.st, pp.exec.sql, pp.exec.settings)
 	ss.mu.Unlock()
 	v := Verdict{Plan: pp}
-	if pp.exec.st.Touches && !pp.describe && !pp.sp.describeSent {
+	if (pp.exec.st.Touches || len(pp.exec.outputs) > 0) && !pp.describe && !pp.sp.describeSent {
 		pp.describe = true
 		v.Before = []Extra{{Msg: &pgproto3.Describe{ObjectType: 'P', Name: m.Portal}, Plan: &describePlan{sp: pp.sp, pp: pp, internal: true}}}
 	}

@@ -109,17 +109,7 @@ func (ss *sealSession) prepareStmtLocked(st *rewrite.Statement, sql string) (stm
 	if pe := checkCopy(st); pe != nil {
 		return se, pe
 	}
-	cursor := strings.ToLower(st.Cursor)
-	switch st.Kind {
-	case rewrite.StmtDeclare:
-		if len(st.Outputs) > 0 {
-			ss.cursors[cursor] = st.Outputs
-		} else {
-			delete(ss.cursors, cursor)
-		}
-	case rewrite.StmtFetch:
-		se.outputs = ss.cursors[cursor]
-	}
+	se.outputs = ss.cursorOutputs(st)
 	if st.Touches || len(se.outputs) > 0 {
 		ks, pe := ss.selectKeyset(ss.mu.pred)
 		if pe != nil {
@@ -207,4 +197,21 @@ func (ss *sealSession) countEncrypt(stmts []stmtExec, n int, start time.Time) {
 			return
 		}
 	}
+}
+
+// cursorOutputs returns a statement's encrypted outputs, remembering those of DECLARE so that a
+// later FETCH from the cursor (client loop) decrypts the same positions.
+func (ss *sealSession) cursorOutputs(st *rewrite.Statement) []rewrite.Output {
+	cursor := strings.ToLower(st.Cursor)
+	switch st.Kind {
+	case rewrite.StmtDeclare:
+		if len(st.Outputs) > 0 {
+			ss.cursors[cursor] = st.Outputs
+		} else {
+			delete(ss.cursors, cursor)
+		}
+	case rewrite.StmtFetch:
+		return ss.cursors[cursor]
+	}
+	return st.Outputs
 }

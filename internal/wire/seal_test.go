@@ -174,8 +174,8 @@ func TestSealBatchAndPipeline(t *testing.T) {
 		t.Fatalf("DECLARE = %v", err)
 	}
 	var cursor []string
-	for range 3 {
-		rows, _ := tx.Query(ctx, "FETCH 2 FROM c", pgx.QueryExecModeSimpleProtocol)
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe} {
+		rows, _ := tx.Query(ctx, "FETCH 2 FROM c", mode)
 		vals, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			t.Fatalf("FETCH = %v", err)
