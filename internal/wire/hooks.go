@@ -95,7 +95,8 @@ type SessionInterceptor interface {
 	// returns the message to send to the client: msg itself, a replacement, or nil to send nothing
 	// (the answer to a request the interceptor added itself). An error ends the session with a
 	// FATAL (fail closed: a message that cannot be handled is never forwarded), except SkipToReady.
-	// DataRows of a request whose Plan is nil are relayed raw without calling Response.
+	// DataRows of a request whose Plan is nil are relayed raw without calling Response. The
+	// message and its byte slices are valid only during the call (DataRow values are reused).
 	Response(plan Plan, msg pgproto3.BackendMessage) (pgproto3.BackendMessage, error)
 }
 

@@ -85,7 +85,7 @@ func (s *session) exec(sql string) ([][][]byte, error) {
 	if !s.relaying {
 		return s.execDirect(sql)
 	}
-	if s.st.pendingCount() != 0 {
+	if !s.st.idle() {
 		return nil, ErrNotIdle
 	}
 	iq := &internalQuery{done: make(chan struct{})}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -39,9 +40,10 @@ var sealColumns = []config.Encrypt{
 	{Table: "notes", Column: "body", Type: "text", Search: []string{"eq"}}, // pending: still text
 }
 
-func newSealEnv(t *testing.T, mode, schema string, cols []config.Encrypt) *sealEnv {
+func newSealEnv(t testing.TB, mode, schema string, cols []config.Encrypt) *sealEnv {
 	t.Helper()
-	ctx := ctxT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	db := pgtest.New(t)
 	db.Exec(t, schema)
 	key := base64.StdEncoding.EncodeToString(crypto.RandomSecret().Bytes())
@@ -72,18 +74,24 @@ func newSealEnv(t *testing.T, mode, schema string, cols []config.Encrypt) *sealE
 		}
 	}
 	e.client(t, pgtest.Superuser, "acme", "globex")
-	e.p = startProxy(t, db, func(c *config.Config, o *Options) {
+	opt := func(c *config.Config, o *Options) {
 		c.Encrypt = cols
 		c.Tenancy = config.Tenancy{Setting: "app.tenant", Mode: mode}
 		o.Keyring = kr
-	})
+	}
+	if tt, ok := t.(*testing.T); ok {
+		e.p = startProxy(tt, db, opt)
+	} else {
+		e.p = startProxyNoCleanup(t, db, opt)
+		t.Cleanup(func() { e.p.cancel(); <-e.p.done })
+	}
 	return e
 }
 
 // client creates a keyring client (granted default) and grants it keysets.
-func (e *sealEnv) client(t *testing.T, name string, keysets ...string) {
+func (e *sealEnv) client(t testing.TB, name string, keysets ...string) {
 	t.Helper()
-	ctx := ctxT(t)
+	ctx := context.Background()
 	if _, err := e.mgr.CreateClient(ctx, name, true); err != nil {
 		t.Fatalf("CreateClient(%s) = %v", name, err)
 	}
@@ -96,13 +104,15 @@ func (e *sealEnv) client(t *testing.T, name string, keysets ...string) {
 
 // connect opens a pgx connection through the proxy as user ("" = superuser) with the tenant set
 // at startup ("" = none).
-func (e *sealEnv) connect(t *testing.T, user, tenant string) *pgx.Conn {
+func (e *sealEnv) connect(t testing.TB, user, tenant string) *pgx.Conn {
 	t.Helper()
 	extra := ""
 	if tenant != "" {
 		extra = "options=" + strings.ReplaceAll(url.QueryEscape("-c app.tenant="+tenant), "+", "%20")
 	}
-	c, err := pgx.Connect(ctxT(t), e.p.url(user, "", extra))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, e.p.url(user, "", extra))
 	if err != nil {
 		t.Fatalf("connect through proxy: %v", err)
 	}

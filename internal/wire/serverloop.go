@@ -123,7 +123,13 @@ func (s *session) intercept(typ byte, plan Plan) error {
 	if err != nil {
 		return s.serverReadErr(err)
 	}
-	msg, err := decodeBackend(typ, body)
+	var msg pgproto3.BackendMessage
+	if typ == 'D' {
+		// The hot path: one DataRow value per session, its slice reused row after row.
+		err, msg = s.rowBuf.Decode(body), &s.rowBuf
+	} else {
+		msg, err = decodeBackend(typ, body)
+	}
 	if err != nil {
 		return fatal(CodeProtocolViolation, "invalid message %q from the server", typ)
 	}

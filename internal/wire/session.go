@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgproto3"
 	"go.uber.org/zap"
 )
 
@@ -56,6 +57,7 @@ type session struct {
 	relaying    bool                          // relay loops running: Exec goes through the FIFO
 	internal    atomic.Pointer[internalQuery] // in flight; the server loop collects its answer
 	skipToReady bool                          // server loop only: drop messages up to ReadyForQuery
+	rowBuf      pgproto3.DataRow              // server loop only: DataRows decoded for the interceptor
 	stopped     chan struct{}                 // closed by interrupt
 	stoppedOnce sync.Once
 

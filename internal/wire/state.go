@@ -337,3 +337,11 @@ func (s *state) forgetStatements(all bool, name string) {
 	}
 	delete(s.mu.statements, name)
 }
+
+// idle reports a safe point to inject a query: nothing in flight and no extended-protocol error
+// waiting for its Sync (the server would ignore the query until then).
+func (s *state) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.mu.fifo) == s.mu.head && !s.mu.discardUntilSync
+}
