@@ -58,7 +58,8 @@
 //     position; literals become '\x…'::bytea envelopes or terms under the keyset each statement
 //     runs under (settings of earlier statements of the same Query count).
 //   - Extended protocol (seal_extended.go, seal_params.go): Parse forces encrypted parameters to
-//     bytea (bytea[] for = ANY) and refuses other declared types (42804); literals are sealed under
+//     bytea (bytea[] for = ANY) and refuses other declared types (42804; varchar and text are
+//     accepted for each other, being the same bytes on the wire); literals are sealed under
 //     the keyset at Parse, and a Bind under another keyset is refused (0A000). Bind encrypts text or
 //     binary parameters into binary bytea (arrays: each element's term). Describe responses show
 //     plaintext types. When an Execute's rows would arrive with no Describe of the statement or

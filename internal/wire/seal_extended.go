@@ -118,7 +118,7 @@ func (ss *sealSession) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *P
 		if p.Kind == rewrite.ParamTermArray {
 			want, force = col.Type.ArrayOID(), oidByteaArray
 		}
-		if oids[i] != 0 && oids[i] != want {
+		if oids[i] != 0 && oids[i] != want && !sameWireType(oids[i], col.Type, p.Kind == rewrite.ParamTermArray) {
 			return nil, &ProxyError{Code: CodeDatatypeMismatch,
 				Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, col.Type)}
 		}
@@ -312,4 +312,23 @@ func (ss *sealSession) execute(m *pgproto3.Execute) Verdict {
 		v.Before = []Extra{{Msg: &pgproto3.Describe{ObjectType: 'P', Name: m.Portal}, Plan: &describePlan{sp: pp.sp, pp: pp, internal: true}}}
 	}
 	return v
+}
+
+// sameWireType accepts a declared type whose values are byte-identical on the wire, in text and
+// binary, to the column's plaintext type: varchar for text and text for varchar (JDBC declares
+// strings as varchar by default).
+func sameWireType(oid uint32, t value.Type, array bool) bool {
+	var other value.Type
+	switch t {
+	case value.Text:
+		other = value.Varchar
+	case value.Varchar:
+		other = value.Text
+	default:
+		return false
+	}
+	if array {
+		return oid == other.ArrayOID()
+	}
+	return oid == other.OID()
 }

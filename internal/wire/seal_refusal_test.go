@@ -55,6 +55,10 @@ func TestSealRefusalsKeepTheSessionUsable(t *testing.T) {
 		if got := sqlstate(err); got != CodeDatatypeMismatch {
 			t.Fatalf("Prepare with OID int4 = %v, want 42804", err)
 		}
+		// varchar is text on the wire (JDBC declares strings as varchar).
+		if _, err := pc.Prepare(ctx, "vc", "SELECT id FROM users WHERE email = $1", []uint32{1043}); err != nil {
+			t.Fatalf("Prepare with OID varchar for a text column = %v, want nil", err)
+		}
 	})
 	t.Run("a statement prepared with literals under one keyset cannot run under another", func(t *testing.T) {
 		if _, err := conn.Prepare(ctx, "lit", "SELECT count(*) FROM users WHERE email = 'a@x'"); err != nil {
