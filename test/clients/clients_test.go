@@ -75,9 +75,6 @@ func runClient(t *testing.T, s *suite, c client, r run, addr, role string, db *p
 		}
 		t.Skipf("%s: %s", c.name, why)
 	}
-	if r.encrypted && c.encryptedIssue != "" {
-		t.Skipf("known proxy issue: %s", c.encryptedIssue)
-	}
 	argv := c.command(t, s)
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {

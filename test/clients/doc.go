@@ -23,11 +23,6 @@
 // e-mail is a v1 envelope with an equality term and contains no plaintext. When both fail, the
 // relay is the suspect; when only the second fails, the encryption is.
 //
-// Skips, each with its reason: the encrypted run skips only while `proxy serve` refuses to start
-// with [[encrypt]] columns because it does not hand its keyring to internal/wire (that exact
-// startup error; a proxy that starts but does not encrypt fails). A client with a known proxy bug
-// names it in client.encryptedIssue (JDBC: varchar-declared parameters refused with 42804).
-//
 // Connection parameters reach the clients in libpq's environment variables (PGHOST, PGPORT,
 // PGUSER, PGDATABASE, PGSSLMODE), which psql, libpq-based Python drivers and node-postgres read
 // themselves; Scenario.java builds its JDBC URL from them. PGSEAL_CLIENT names the client and

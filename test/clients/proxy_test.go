@@ -84,9 +84,6 @@ func newKeyring(t *testing.T, dir, client string) (path, master string) {
 	return path, master
 }
 
-// waitingForKeyring is internal/wire's refusal to start with [[encrypt]] columns but no keyring.
-const waitingForKeyring = "[[encrypt]] columns are configured but no keyring was given"
-
 // proxyConfig is the proxy.toml the subprocess runs with. It listens on port 0; startProxy reads
 // the bound address from the proxy's log, so there is no race for a free port.
 func proxyConfig(upstream, keyringPath string, encrypted bool) string {
@@ -155,12 +152,6 @@ func startProxy(t *testing.T, bin, dir, config, master string) string {
 	case addr := <-addrc:
 		return addr
 	case <-done:
-		if strings.Contains(logs.String(), waitingForKeyring) {
-			// `proxy serve` does not hand its keyring to internal/wire yet, so it cannot start
-			// with [[encrypt]] columns. Only this exact startup refusal skips; a proxy that
-			// starts and does not encrypt fails the transcripts and the ciphertext check.
-			t.Skip("waiting for encryption: proxy serve refuses [[encrypt]] with: " + waitingForKeyring)
-		}
 		t.Fatalf("proxy exited before listening:\n%s", logs.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("proxy did not start listening within 30s:\n%s", logs.String())

@@ -23,9 +23,6 @@ type client struct {
 	available func() string
 	// command returns the scenario's command line; it may prepare files (javac) first.
 	command func(t *testing.T, s *suite) []string
-	// encryptedIssue, when set, skips the encrypted run of this client: a known proxy bug, named
-	// so that whoever fixes it deletes the line.
-	encryptedIssue string
 }
 
 // clients is every client the suite runs, each with a distinct id range.
@@ -52,7 +49,6 @@ var clients = []client{
 		// PreparedStatement.setString declares its parameters varchar (OID 1043); PostgreSQL
 		// accepts that for a text column, pgseal refuses it (42804) instead of treating varchar
 		// as text.
-		encryptedIssue: "parameters declared varchar for the text column users.email are refused with 42804",
 	},
 }
 
