@@ -46,9 +46,9 @@ var clients = []client{
 		dir := s.compileJava(t)
 		return []string{"java", "-cp", dir + string(os.PathListSeparator) + jdbcJar, "Scenario"}
 	},
-		// PreparedStatement.setString declares its parameters varchar (OID 1043); PostgreSQL
-		// accepts that for a text column, pgseal refuses it (42804) instead of treating varchar
-		// as text.
+	// PreparedStatement.setString declares its parameters varchar (OID 1043); PostgreSQL
+	// accepts that for a text column, pgseal refuses it (42804) instead of treating varchar
+	// as text.
 	},
 }
 
