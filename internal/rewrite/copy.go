@@ -80,7 +80,45 @@ func (a *analyzer) checkCopyFields(c *pg.CopyStmt, cp *Copy, fields []*Column, p
 	if cp.Format == "binary" {
 		return unsupported(enc, "binary COPY", pos)
 	}
+	for i, f := range fields {
+		if f == nil {
+			continue
+		}
+		name := f.Name
+		if c.Relation != nil && i < len(cp.Columns) {
+			name = cp.Columns[i]
+		}
+		if opt, ok := forcedColumn(c.Options, name, c.Relation == nil); ok {
+			return unsupported(f, opt+" on an encrypted column in COPY", pos)
+		}
+	}
 	return nil
+}
+
+// forcedColumn reports a FORCE_QUOTE, FORCE_NOT_NULL or FORCE_NULL option that names column (or
+// all columns with *): the wire's COPY transforms decide quoting and NULLs the default way only.
+// For COPY (query) every force option counts, output names being hard to match reliably.
+func forcedColumn(opts []*pg.Node, column string, anyName bool) (string, bool) {
+	for _, n := range opts {
+		d := n.GetDefElem()
+		if d == nil || !strings.HasPrefix(d.Defname, "force_") {
+			continue
+		}
+		opt := strings.ToUpper(d.Defname)
+		if anyName || d.Arg == nil || d.Arg.GetAStar() != nil {
+			return opt, true
+		}
+		l := d.Arg.GetList()
+		if l == nil {
+			return opt, true
+		}
+		for _, name := range strs(l.Items) {
+			if name == column {
+				return opt, true
+			}
+		}
+	}
+	return "", false
 }
 
 // copyOptions reads the options that shape the data stream, with PostgreSQL's defaults.

@@ -1,0 +1,1 @@
+COPY users (id, email, name) FROM STDIN (FORMAT csv, FORCE_NOT_NULL (name))

@@ -1,0 +1,1 @@
+COPY users TO STDOUT (FORMAT csv, FORCE_QUOTE (id, email))
