@@ -71,8 +71,21 @@
 //     replaces the rest of the response up to ReadyForQuery with one ErrorResponse (SkipToReady).
 //     Inside a transaction block the block is then failed (seal_poison.go); outside one, the
 //     server has already committed the statement (it saw no error): a known limit.
-//   - COPY touching encrypted columns is refused (0A000) until the COPY transforms plug in at
-//     checkCopy.
+//   - COPY (seal_copy.go over copy.go's streaming transformer, copyin.go): COPY … FROM STDIN in
+//     text or CSV, sent as a simple Query and alone in it, gets a CopyIn (Verdict.CopyIn): while it
+//     is active the client loop decodes the client's CopyData (only then: the pure relay never
+//     does) and forwards whole rows whose encrypted fields are value.Encode'd as the column's type,
+//     sealed under the keyset chosen (and checked) when the COPY was sent, and written as bytea hex.
+//     A bad field (or a keyset failure) sends CopyFail upstream, never a partial row; the server's
+//     ErrorResponse to it is swapped for pgseal's error (the line and field in Detail) and the
+//     client's remaining copy data is dropped. COPY t TO STDOUT and COPY (query) TO STDOUT decrypt
+//     each server CopyData between CopyOutResponse and CopyDone (keyset check, Open, value.Decode
+//     in text format); a failure replaces the rest of the response, as for DataRow. Refused
+//     (0A000): binary COPY and FORCE_QUOTE/FORCE_NOT_NULL/FORCE_NULL on encrypted columns
+//     (rewrite), COPY of encrypted columns in the extended protocol (drivers send COPY as a simple
+//     query), and a COPY FROM STDIN of encrypted columns with other statements in its Query (the
+//     copy data must belong to it for certain). Known limit: COPY TO of a column that became
+//     bytea after the catalog was read is not noticed (CopyOutResponse names no types).
 //
 // # What it leaves out
 //

@@ -113,6 +113,22 @@ type Verdict struct {
 	// Before are messages of the interceptor's own, sent (and tracked) just before this one; their
 	// responses reach Response with the Extra's Plan. Only Describe is supported.
 	Before []Extra
+	// CopyIn, on a Query, re-encodes the data the client sends for the Query's COPY … FROM STDIN:
+	// the client's CopyData, CopyDone and CopyFail go through it until the COPY ends (or the
+	// client sends any other message). Without it CopyData is relayed raw.
+	CopyIn CopyIn
+}
+
+// CopyIn transforms the data of a client's COPY … FROM STDIN, on the client loop. Data and Done
+// hand what is to be forwarded to send, as chunks of whole rows. A *ProxyError fails the COPY: the
+// session sends CopyFail upstream (no partial row is ever sent), the client gets that error in
+// place of the server's, and the rest of the client's copy data is dropped. Any other error (a
+// failed send included) ends the session.
+type CopyIn interface {
+	// Data takes the payload of one CopyData.
+	Data(data []byte, send func([]byte) error) error
+	// Done ends the data at the client's CopyDone (a final row without a line end).
+	Done(send func([]byte) error) error
 }
 
 // Extra is a message the interceptor adds to the client's stream.

@@ -50,6 +50,15 @@ func (s *session) clientLoop() error {
 }
 
 func (s *session) clientMessage(typ byte) error {
+	if s.copyIn != nil || s.copyDrop {
+		switch typ {
+		case 'd', 'c', 'f':
+			return s.copyMessage(typ)
+		case 'H', 'S': // ignored by the server during COPY IN
+		default:
+			s.copyIn, s.copyDrop = nil, false // the COPY is over, one way or another
+		}
+	}
 	switch typ {
 	case 'Q', 'P', 'B', 'D', 'E', 'C', 'S', 'F':
 		return s.request(typ)
@@ -112,7 +121,13 @@ func (s *session) request(typ byte) error {
 	if err := s.sendBefore(v.Before); err != nil {
 		return err
 	}
-	s.trackRequest(typ, names, v.Plan, nil)
+	if typ == 'Q' && v.CopyIn != nil {
+		if seq := s.st.query(v.Plan, nil); seq != 0 {
+			s.copyIn, s.copySeq = v.CopyIn, seq
+		}
+	} else {
+		s.trackRequest(typ, names, v.Plan, nil)
+	}
 	if v.Replace != nil {
 		return s.toServerErr(s.sw.send(v.Replace))
 	}

@@ -77,7 +77,10 @@ func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 	if pe := ss.checkSettings(st); pe != nil {
 		return Verdict{Refuse: pe}
 	}
-	if pe := checkCopy(st); pe != nil {
+	if cp, pe := copyPlanOf(st, ent); pe != nil || cp != nil {
+		if pe == nil {
+			pe = extendedCopyRefusal(cp)
+		}
 		return Verdict{Refuse: pe}
 	}
 	outputs := ss.cursorOutputs(st)

@@ -21,13 +21,15 @@ type stmtExec struct {
 	ks       keysetRef // zero when no keyset was needed or selectable
 	hasKS    bool
 	settings []rewrite.SettingChange
+	copy     *copyPlan // COPY with encrypted fields (seal_copy.go)
 }
 
 // queryPlan is the Plan of a simple Query. The server loop advances idx at each CommandComplete.
 type queryPlan struct {
 	stmts []stmtExec
 	idx   int
-	lay   *layout // layout of the result being received
+	lay   *layout  // layout of the result being received
+	out   *copyOut // server loop: the COPY TO being decrypted
 }
 
 func (q *queryPlan) current() *stmtExec {
@@ -62,7 +64,7 @@ func (ss *sealSession) query(q *pgproto3.Query) Verdict {
 	qp := &queryPlan{stmts: make([]stmtExec, 0, len(plan.Statements))}
 	need := false
 	for _, st := range plan.Statements {
-		se, pe := ss.prepareStmtLocked(st, plan.SQL)
+		se, pe := ss.prepareStmtLocked(st, plan.SQL, ent)
 		if pe != nil {
 			return Verdict{Refuse: pe}
 		}
@@ -73,6 +75,9 @@ func (ss *sealSession) query(q *pgproto3.Query) Verdict {
 	v := Verdict{}
 	if need {
 		v.Plan = qp
+	}
+	if pe := ss.copyInVerdict(&v, qp); pe != nil {
+		return Verdict{Refuse: pe}
 	}
 	if len(plan.Edits) == 0 {
 		return v
@@ -101,12 +106,13 @@ func (ss *sealSession) refuseQuery(pe *ProxyError) Verdict {
 }
 
 // prepareStmtLocked checks one statement and picks its keyset from the predicted settings.
-func (ss *sealSession) prepareStmtLocked(st *rewrite.Statement, sql string) (stmtExec, *ProxyError) {
+func (ss *sealSession) prepareStmtLocked(st *rewrite.Statement, sql string, ent *catalogEntry) (stmtExec, *ProxyError) {
 	se := stmtExec{st: st, sql: sql[st.Start:min(st.End, len(sql))], outputs: st.Outputs, settings: st.Settings}
 	if pe := ss.checkSettings(st); pe != nil {
 		return se, pe
 	}
-	if pe := checkCopy(st); pe != nil {
+	var pe *ProxyError
+	if se.copy, pe = copyPlanOf(st, ent); pe != nil {
 		return se, pe
 	}
 	se.outputs = ss.cursorOutputs(st)

@@ -35,6 +35,12 @@ func (ss *sealSession) Response(plan Plan, msg pgproto3.BackendMessage) (pgproto
 		return ss.rowDescription(plan, m)
 	case *pgproto3.ParameterDescription:
 		return ss.paramDescription(plan, m), nil
+	case *pgproto3.CopyOutResponse:
+		return ss.copyOutStart(plan, m)
+	case *pgproto3.CopyData:
+		return ss.copyOutData(plan, m, m.Data, false)
+	case *pgproto3.CopyDone:
+		return ss.copyOutData(plan, m, nil, true)
 	case *pgproto3.NoData:
 		if d, ok := plan.(*describePlan); ok && d.internal {
 			return nil, nil
@@ -74,7 +80,7 @@ func (ss *sealSession) commandComplete(plan Plan, tag string) {
 			applyTag(ss.conf, tag)
 		}
 		p.idx++
-		p.lay = nil
+		p.lay, p.out = nil, nil
 	case *portalPlan:
 		ss.confirm(&p.exec, p.exec.settings, tag)
 	default:

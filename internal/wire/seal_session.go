@@ -87,7 +87,7 @@ func (ss *sealSession) ClientTypes() TypeSet { return Types('Q', 'P', 'B', 'D', 
 
 // ServerTypes: results and the messages that drive tenancy and session settings.
 func (ss *sealSession) ServerTypes() TypeSet {
-	return Types('T', 't', 'n', 'D', 'C', 'E', 'Z', 'S')
+	return Types('T', 't', 'n', 'D', 'C', 'E', 'Z', 'S', 'H', 'd', 'c')
 }
 
 // Request implements SessionInterceptor.
@@ -214,23 +214,6 @@ func (ss *sealSession) checkSettings(st *rewrite.Statement) *ProxyError {
 		if sc.Dynamic && ss.sl.policy.Tracks(sc.Name) {
 			return &ProxyError{Code: CodeFeatureNotSupported,
 				Message: fmt.Sprintf("setting %s to a computed value is not supported through pgseal; use a constant or a parameter", sc.Name)}
-		}
-	}
-	return nil
-}
-
-// checkCopy refuses COPY of encrypted columns.
-//
-// TODO(copy): the text/CSV row transforms (internal/wire/copy*.go) plug in here: COPY FROM STDIN
-// and TO STDOUT in text or CSV get a copy plan instead of a refusal. Binary COPY stays refused.
-func checkCopy(st *rewrite.Statement) *ProxyError {
-	if st.Copy == nil {
-		return nil
-	}
-	for _, f := range st.Copy.Fields {
-		if f != nil {
-			return &ProxyError{Code: CodeFeatureNotSupported,
-				Message: fmt.Sprintf("COPY of encrypted column %s is not supported yet", f.Name)}
 		}
 	}
 	return nil

@@ -210,6 +210,8 @@ func decodeBackend(typ byte, body []byte) (pgproto3.BackendMessage, error) {
 		m = &pgproto3.CopyOutResponse{}
 	case 'd':
 		m = &pgproto3.CopyData{}
+	case 'c':
+		m = &pgproto3.CopyDone{}
 	case 'n':
 		m = &pgproto3.NoData{}
 	case 'I':

@@ -61,6 +61,11 @@ type session struct {
 	stopped     chan struct{}                 // closed by interrupt
 	stoppedOnce sync.Once
 
+	// COPY FROM STDIN through an interceptor's CopyIn (client loop only, copyin.go).
+	copyIn   CopyIn
+	copySeq  uint64 // the Query's FIFO entry
+	copyDrop bool   // the COPY was failed by pgseal: drop the client's remaining copy data
+
 	mu struct {
 		sync.Mutex
 		conns []net.Conn // interrupted on kill

@@ -77,11 +77,11 @@ func (s *state) push(p pending) {
 	s.pushLocked(p)
 }
 
-func (s *state) pushLocked(p pending) {
+func (s *state) pushLocked(p pending) uint64 {
 	if s.mu.discardUntilSync {
 		if p.kind != reqSync {
 			s.forgetLocked(p)
-			return
+			return 0
 		}
 		s.mu.discardUntilSync = false
 	}
@@ -91,16 +91,31 @@ func (s *state) pushLocked(p pending) {
 		s.mu.fifo, s.mu.head = s.mu.fifo[:0], 0
 	}
 	s.mu.fifo = append(s.mu.fifo, p)
+	return p.seq
 }
 
 // query records a simple Query, which destroys the unnamed statement and portal (protocol docs,
-// "Simple Query").
-func (s *state) query(plan Plan, refusal *ProxyError) {
+// "Simple Query"). It returns the request's sequence number, 0 when the server will skip it.
+func (s *state) query(plan Plan, refusal *ProxyError) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.mu.statements, "")
 	delete(s.mu.portals, "")
-	s.pushLocked(pending{kind: reqQuery, plan: plan, refusal: refusal})
+	return s.pushLocked(pending{kind: reqQuery, plan: plan, refusal: refusal})
+}
+
+// refuseLater marks the pending request seq as refused by pgseal after it was sent (a COPY whose
+// data pgseal failed with CopyFail): the server's error answering it is swapped for pe. A request
+// already answered is left alone.
+func (s *state) refuseLater(seq uint64, pe *ProxyError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := s.mu.head; i < len(s.mu.fifo); i++ {
+		if s.mu.fifo[i].seq == seq {
+			s.mu.fifo[i].refusal = pe
+			return
+		}
+	}
 }
 
 // parse records a Parse. The unnamed statement is replaced even when the Parse fails, as in

@@ -1,0 +1,312 @@
+package wire
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/migrate"
+	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/value"
+)
+
+// COPY of encrypted columns (issue 4, item 6), on top of copy.go's streaming transformer.
+//
+//   - COPY … FROM STDIN (simple Query only, alone in its Query): the Verdict carries a CopyIn
+//     (sealCopyIn) that re-encodes each client CopyData on the client loop: every encrypted field
+//     is parsed as the column's plaintext type (value.Encode, text format), sealed under the
+//     keyset selected when the COPY was sent, and written as bytea hex; other bytes pass through.
+//   - COPY … TO STDOUT and COPY (query) TO STDOUT: the server loop re-encodes the server's
+//     CopyData between CopyOutResponse and CopyDone (copyOut): bytea text -> envelope -> keyset
+//     check and Open (as for DataRow) -> value.Decode in text format.
+//
+// Binary COPY and FORCE_* options on encrypted columns are refused by rewrite; a COPY with
+// encrypted fields in the extended protocol is refused here.
+
+// copyPlan is the COPY part of a statement with encrypted fields.
+type copyPlan struct {
+	format copyFormat
+	from   bool
+	cols   []*migrate.Column // per field: the encrypted column, nil for plain fields
+	rcols  []*rewrite.Column // the same, as rewrite names them (errors, audit lines)
+}
+
+// copyChunk is the size at which transformed client rows are sent on as one CopyData.
+const copyChunk = 64 << 10
+
+// copyPlanOf returns the copy plan of st, nil when it is no COPY or has no encrypted field.
+func copyPlanOf(st *rewrite.Statement, ent *catalogEntry) (*copyPlan, *ProxyError) {
+	c := st.Copy
+	if c == nil {
+		return nil, nil
+	}
+	var enc *rewrite.Column
+	for _, f := range c.Fields {
+		if f != nil {
+			enc = f
+			break
+		}
+	}
+	if enc == nil {
+		return nil, nil
+	}
+	f, err := newCopyFormat(c)
+	if err != nil {
+		pe, ok := asProxyError(err)
+		if !ok {
+			pe = &ProxyError{Code: CodeInternalError, Message: "internal error in pgseal while reading COPY options"}
+		}
+		return nil, pe
+	}
+	cp := &copyPlan{format: f, from: c.From, cols: make([]*migrate.Column, len(c.Fields)), rcols: c.Fields}
+	for i, col := range c.Fields {
+		if col == nil {
+			continue
+		}
+		mc, err := migrateColumn(col, ent)
+		if err != nil {
+			return nil, valueRefusal(err)
+		}
+		cp.cols[i] = &mc
+	}
+	return cp, nil
+}
+
+// copyRefusal makes the client's error of a failed COPY transform: the field's own error, with
+// the line and field it happened at as Detail (copyStream wraps it that way; no value in it).
+func copyRefusal(err error, what string) *ProxyError {
+	pe, ok := asProxyError(err)
+	if !ok {
+		return &ProxyError{Code: CodeInternalError, Message: "internal error in pgseal while " + what + " COPY data"}
+	}
+	out := *pe
+	out.Severity = SeverityError
+	if where, found := strings.CutSuffix(err.Error(), ": "+pe.Error()); found && out.Detail == "" && where != "" {
+		out.Detail = where
+	}
+	return &out
+}
+
+// sealCopyIn is the CopyIn of one COPY … FROM STDIN (client loop).
+type sealCopyIn struct {
+	ss     *sealSession
+	ks     keysetRef
+	vs     value.Session
+	stream *copyStream
+
+	send             func([]byte) error
+	buf              []byte // transformed rows not sent yet
+	plain, env, text []byte
+	n                int // values sealed by the current call
+}
+
+func (ss *sealSession) newCopyIn(cp *copyPlan, se *stmtExec, vs value.Session) *sealCopyIn {
+	c := &sealCopyIn{ss: ss, ks: se.ks, vs: vs}
+	tr := make([]copyField, len(cp.cols))
+	for i, col := range cp.cols {
+		if col != nil {
+			col := *col
+			tr[i] = func(_ int, in []byte, null bool) ([]byte, bool, error) { return c.seal(col, in, null) }
+		}
+	}
+	c.stream = newCopyStream(cp.format, tr, int(ss.sl.cfg.Server.MaxMessageSize))
+	return c
+}
+
+// seal turns one field's plaintext (text format) into the hex text of its envelope.
+func (c *sealCopyIn) seal(col migrate.Column, in []byte, null bool) ([]byte, bool, error) {
+	if null {
+		return nil, true, nil
+	}
+	var err error
+	if c.plain, err = value.Encode(c.plain[:0], col.Type, value.FormatText, in, &c.vs); err != nil {
+		return nil, false, valueRefusal(err)
+	}
+	if c.env, err = migrate.SealValue(c.env[:0], c.ks.ks, col, c.plain); err != nil {
+		return nil, false, valueRefusal(keyError(err))
+	}
+	c.text = copyByteaHex(c.text[:0], c.env)
+	c.n++
+	return c.text, false, nil
+}
+
+func (c *sealCopyIn) emit(row []byte) error {
+	c.buf = append(c.buf, row...)
+	if len(c.buf) < copyChunk {
+		return nil
+	}
+	err := c.send(c.buf)
+	c.buf = c.buf[:0]
+	return err
+}
+
+// Data implements CopyIn.
+func (c *sealCopyIn) Data(data []byte, send func([]byte) error) error {
+	return c.run(send, func() error { return c.stream.feed(data, c.emit) })
+}
+
+// Done implements CopyIn.
+func (c *sealCopyIn) Done(send func([]byte) error) error {
+	return c.run(send, func() error { return c.stream.finish(c.emit) })
+}
+
+// run feeds the stream and sends the whole rows it completed; on a refusal nothing more is sent.
+func (c *sealCopyIn) run(send func([]byte) error, feed func() error) error {
+	start := time.Now()
+	c.send, c.n, c.buf = send, 0, c.buf[:0]
+	err := feed()
+	if err == nil && len(c.buf) > 0 {
+		err = send(c.buf)
+	}
+	if cap(c.buf) > 4*copyChunk {
+		c.buf = nil
+	}
+	if err != nil {
+		if _, ok := err.(*serverError); ok {
+			return err
+		}
+		return copyRefusal(err, "encrypting")
+	}
+	if c.n > 0 {
+		c.ss.sl.encSeconds.Observe(time.Since(start).Seconds())
+		c.ks.enc.Add(float64(c.n))
+	}
+	return nil
+}
+
+// copyInVerdict adds the CopyIn of a Query's COPY FROM STDIN with encrypted fields. Such a COPY
+// must be the Query's only statement, so that the client's copy data belongs to it for certain.
+func (ss *sealSession) copyInVerdict(v *Verdict, qp *queryPlan) *ProxyError {
+	for i := range qp.stmts {
+		se := &qp.stmts[i]
+		if se.copy == nil || !se.copy.from {
+			continue
+		}
+		if len(qp.stmts) > 1 {
+			return &ProxyError{Code: CodeFeatureNotSupported, Message: "COPY FROM STDIN of encrypted columns must be the only statement of its query"}
+		}
+		v.CopyIn = ss.newCopyIn(se.copy, se, ss.mu.vs)
+	}
+	return nil
+}
+
+// copyOut decrypts the rows of one COPY … TO STDOUT (server loop).
+type copyOut struct {
+	stream   *copyStream
+	snap     *keyring.Snapshot
+	msg      pgproto3.CopyData
+	buf      []byte
+	env, val []byte
+	n        int
+}
+
+func (ss *sealSession) newCopyOut(cp *copyPlan, se *stmtExec) *copyOut {
+	co := &copyOut{}
+	tr := make([]copyField, len(cp.cols))
+	for i, col := range cp.cols {
+		if col == nil {
+			continue
+		}
+		rc, t := cp.rcols[i], col.Type
+		tr[i] = func(_ int, in []byte, null bool) ([]byte, bool, error) { return co.open(ss, se, rc, t, in, null) }
+	}
+	co.stream = newCopyStream(cp.format, tr, 0)
+	return co
+}
+
+// open turns one field (the bytea text of an envelope) into the plaintext's text form.
+func (co *copyOut) open(ss *sealSession, se *stmtExec, col *rewrite.Column, t value.Type, in []byte, null bool) ([]byte, bool, error) {
+	if null {
+		return nil, true, nil
+	}
+	var err error
+	if co.env, err = copyByteaDecode(co.env[:0], in); err != nil {
+		return nil, false, corruptValue(col)
+	}
+	plain, pe := ss.scratch.open(ss, co.snap, co.env, col, se)
+	if pe != nil {
+		return nil, false, pe
+	}
+	if co.val, err = value.Decode(co.val[:0], t, plain, value.FormatText, &ss.vs); err != nil {
+		return nil, false, valueRefusal(err)
+	}
+	co.n++
+	return co.val, false, nil
+}
+
+func (co *copyOut) emit(row []byte) error {
+	co.buf = append(co.buf, row...)
+	return nil
+}
+
+// copyOutStart begins decrypting a COPY TO's rows.
+func (ss *sealSession) copyOutStart(plan Plan, m *pgproto3.CopyOutResponse) (pgproto3.BackendMessage, error) {
+	p, _ := plan.(*queryPlan)
+	if p == nil {
+		return m, nil
+	}
+	p.out = nil
+	se := p.current()
+	if se == nil || se.copy == nil || se.copy.from {
+		return m, nil
+	}
+	if m.OverallFormat != 0 {
+		return ss.failResult(&ProxyError{Code: CodeFeatureNotSupported, Message: "binary COPY of encrypted columns is not supported"})
+	}
+	p.out = ss.newCopyOut(se.copy, se)
+	return m, nil
+}
+
+// copyOutData decrypts the rows of one server CopyData (msg, data); nothing is sent while a row is
+// incomplete. At CopyDone (msg, done) the stream must end at a row boundary.
+func (ss *sealSession) copyOutData(plan Plan, msg pgproto3.BackendMessage, data []byte, done bool) (pgproto3.BackendMessage, error) {
+	p, _ := plan.(*queryPlan)
+	if p == nil || p.out == nil {
+		return msg, nil
+	}
+	co, se := p.out, p.current()
+	start := time.Now()
+	co.snap, co.buf, co.n = ss.sl.kr.Snapshot(), co.buf[:0], 0
+	var err error
+	if done {
+		err = co.stream.finish(co.emit)
+		if err == nil && len(co.buf) > 0 {
+			err = &ProxyError{Code: CodeInternalError, Message: "COPY data from the server ended inside a row"}
+		}
+	} else {
+		err = co.stream.feed(data, co.emit)
+	}
+	if err != nil {
+		p.out = nil
+		return ss.failResult(copyRefusal(err, "decrypting"))
+	}
+	if co.n > 0 {
+		ss.sl.decSeconds.Observe(time.Since(start).Seconds())
+		if se != nil && se.hasKS {
+			se.ks.dec.Add(float64(co.n))
+		}
+	}
+	if done {
+		p.out = nil
+		return msg, nil
+	}
+	if len(co.buf) == 0 {
+		return nil, nil
+	}
+	co.msg.Data = co.buf
+	return &co.msg, nil
+}
+
+// extendedCopyRefusal: the extended protocol's COPY is not transformed (its copy data would need
+// the portal's plan at Execute); drivers send COPY as a simple query.
+func extendedCopyRefusal(cp *copyPlan) *ProxyError {
+	dir := "TO STDOUT"
+	if cp.from {
+		dir = "FROM STDIN"
+	}
+	return &ProxyError{Code: CodeFeatureNotSupported,
+		Message: fmt.Sprintf("COPY %s of encrypted columns is supported only as a simple query, not in the extended protocol", dir)}
+}
