@@ -39,7 +39,13 @@
 //     that is bytea now): that statement is refused with XX000 "schema changed; retry". A reload
 //     runs at a safe point (no request in flight) before the next Query/Parse, as an injected
 //     query whose answer the relay consumes itself; while it cannot run, statements that name a
-//     configured table are refused (fail closed). Catalog errors at session start are a FATAL with
+//     configured table are refused (fail closed). Every session LISTENs pgseal_catalog (the
+//     migration tool's cut-over notifies it) and a notification marks its catalog stale, so idle
+//     sessions switch before their next statement (seal_notify.go: the channel's notifications are
+//     swallowed unless the client LISTENs it too; after the client's UNLISTEN or DISCARD ALL pgseal
+//     LISTENs again; a standby that refuses LISTEN is logged, not fatal). A statement sent before
+//     the notification arrived still runs on the old catalog: the envelope CHECK the migration
+//     installs is what stops plaintext in that window. Catalog errors at session start are a FATAL with
 //     a one-line reason. Pending columns (configured, not bytea yet) are relayed as plaintext and
 //     logged once.
 //   - Analysis: rewrite.Analyze results are cached by (catalog version, SQL text) in a 4096-entry

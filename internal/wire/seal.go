@@ -77,6 +77,9 @@ func (sl *sealer) Session(*SessionInfo) SessionInterceptor { return nil }
 // Open implements SessionOpener: it loads (or reuses) the catalog of the session's database over
 // the session's own connection and seeds the session's settings.
 func (sl *sealer) Open(info *SessionInfo) (SessionInterceptor, error) {
+	if err := sl.listen(info); err != nil {
+		return nil, err
+	}
 	ent := sl.cats.get(info.Database)
 	if ent == nil || time.Since(ent.loaded) > catalogMaxAge {
 		var err error

@@ -134,6 +134,9 @@ func (s *session) execDirect(sql string) ([][][]byte, error) {
 func (s *session) internalMessage(typ byte) error {
 	iq := s.internal.Load()
 	if isAsync(typ) && typ != 'N' {
+		if s.icpt != nil && s.stypes.Has(typ) {
+			return s.intercept(typ, nil)
+		}
 		return s.toClient()
 	}
 	if typ == 'Z' {

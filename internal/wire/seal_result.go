@@ -35,6 +35,8 @@ func (ss *sealSession) Response(plan Plan, msg pgproto3.BackendMessage) (pgproto
 		return ss.rowDescription(plan, m)
 	case *pgproto3.ParameterDescription:
 		return ss.paramDescription(plan, m), nil
+	case *pgproto3.NotificationResponse:
+		return ss.notification(m), nil
 	case *pgproto3.CopyOutResponse:
 		return ss.copyOutStart(plan, m)
 	case *pgproto3.CopyData:

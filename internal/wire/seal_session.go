@@ -31,7 +31,10 @@ type sealSession struct {
 	sl    *sealer
 	info  *SessionInfo
 	cat   atomic.Pointer[catalogEntry] // written by the client loop (reload), read by both
-	stale atomic.Bool                  // a DDL or a contradicting RowDescription was seen
+	stale atomic.Bool                  // a DDL, a contradicting RowDescription or a notification was seen
+
+	clientListens atomic.Bool // the client LISTENs pgseal_catalog itself (seal_notify.go)
+	relisten      atomic.Bool // the client's UNLISTEN/DISCARD ALL dropped pgseal's LISTEN
 
 	mu struct {
 		sync.Mutex
@@ -87,7 +90,7 @@ func (ss *sealSession) ClientTypes() TypeSet { return Types('Q', 'P', 'B', 'D', 
 
 // ServerTypes: results and the messages that drive tenancy and session settings.
 func (ss *sealSession) ServerTypes() TypeSet {
-	return Types('T', 't', 'n', 'D', 'C', 'E', 'Z', 'S', 'H', 'd', 'c')
+	return Types('T', 't', 'n', 'D', 'C', 'E', 'Z', 'S', 'H', 'd', 'c', 'A')
 }
 
 // Request implements SessionInterceptor.
@@ -97,9 +100,13 @@ func (ss *sealSession) Request(msg pgproto3.FrontendMessage) Verdict {
 	}
 	switch m := msg.(type) {
 	case *pgproto3.Query:
-		return ss.query(m)
+		v := ss.query(m)
+		ss.noteListen(m.String)
+		return v
 	case *pgproto3.Parse:
-		return ss.parse(m)
+		v := ss.parse(m)
+		ss.noteListen(m.Query)
+		return v
 	case *pgproto3.Bind:
 		return ss.bind(m)
 	case *pgproto3.Describe:
@@ -124,6 +131,7 @@ func (ss *sealSession) Request(msg pgproto3.FrontendMessage) Verdict {
 // (nothing in flight); when that is impossible now, statements naming a configured table are
 // refused (fail closed) until it succeeds.
 func (ss *sealSession) catalogFor(sql string) (*catalogEntry, *ProxyError) {
+	ss.relistenIfLost()
 	cur := ss.cat.Load()
 	if e := ss.sl.cats.get(ss.info.Database); e != nil && e.version > cur.version {
 		ss.cat.Store(e)

@@ -1,0 +1,122 @@
+package wire
+
+import (
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+	"go.uber.org/zap"
+)
+
+// Catalog change notifications. `proxy encrypt`/`proxy decrypt` end their cut-over transaction
+// with NOTIFY pgseal_catalog, so every session LISTENs on that channel over its own upstream
+// connection (from Open) and marks its catalog stale when a notification arrives: the reload then
+// runs at the next safe point, before the session's next statement, and idle sessions switch to
+// encrypting (or back) without a refused statement.
+//
+// Decision on a client that LISTENs pgseal_catalog itself: the backend has one registration per
+// channel, shared by pgseal and the client. pgseal swallows the channel's notifications until
+// the client's own text LISTENs it; from then on they are forwarded as well as used. When the
+// client's text UNLISTENs (the channel or *) or runs DISCARD ALL, pgseal's registration is gone
+// too: it LISTENs again at the next safe point outside a transaction block, and the client's
+// forwarding ends (a client that UNLISTENs * no longer wants them). The texts are matched
+// conservatively (a word anywhere in the statement text).
+
+// catalogChannel is the channel the migration tool notifies after a cut-over.
+const catalogChannel = "pgseal_catalog"
+
+// listenSQL registers the session for catalog notifications.
+const listenSQL = "LISTEN " + catalogChannel
+
+// listen runs LISTEN pgseal_catalog with exec. A server refusal (a hot standby cannot LISTEN) is
+// logged and the session goes on without notifications (the 5 s catalog age and DDL tags still
+// apply); a broken upstream is returned.
+func (sl *sealer) listen(info *SessionInfo) error {
+	_, err := info.Exec(listenSQL)
+	if err == nil {
+		return nil
+	}
+	var se *serverError
+	if _, ok := asProxyError(err); ok || errors.As(err, &se) || errors.Is(err, ErrNotIdle) {
+		return err
+	}
+	sl.log.Info("catalog: LISTEN refused; schema changes are noticed without notifications",
+		zap.String("database", info.Database), zap.Error(err))
+	return nil
+}
+
+// notification (server loop) consumes catalog notifications: the catalog is reloaded before the
+// next statement. Other channels pass untouched.
+func (ss *sealSession) notification(m *pgproto3.NotificationResponse) pgproto3.BackendMessage {
+	if m.Channel != catalogChannel {
+		return m
+	}
+	ss.stale.Store(true)
+	ss.sl.log.Debug("catalog: change notified; reloading before the next statement", zap.String("database", ss.info.Database))
+	if ss.clientListens.Load() {
+		return m
+	}
+	return nil
+}
+
+// noteListen (client loop) follows the client's own LISTEN/UNLISTEN of the catalog channel and
+// DISCARD ALL, which share pgseal's registration. It runs after the message was handled, so the
+// LISTEN again happens at a later safe point, after the UNLISTEN ran.
+func (ss *sealSession) noteListen(sql string) {
+	if !containsFold(sql, "listen") && !containsFold(sql, "discard") {
+		return
+	}
+	switch {
+	case containsFold(sql, "unlisten") || containsFold(sql, "discard"):
+		if containsFold(sql, "unlisten") && !containsFold(sql, catalogChannel) && !containsFold(sql, "*") {
+			return
+		}
+		if containsFold(sql, "discard") && !containsFold(sql, "all") {
+			return
+		}
+		ss.clientListens.Store(false)
+		ss.relisten.Store(true)
+	case containsFold(sql, catalogChannel):
+		ss.clientListens.Store(true)
+	}
+}
+
+// relistenIfLost registers again after the client's UNLISTEN or DISCARD ALL, at a safe point
+// outside a transaction block (a LISTEN inside the client's block would share its fate). A
+// prepared UNLISTEN executed again later without a Parse is not noticed (a known limit).
+func (ss *sealSession) relistenIfLost() {
+	if !ss.relisten.Load() {
+		return
+	}
+	ss.mu.Lock()
+	inBlock := ss.mu.explicit
+	ss.mu.Unlock()
+	if inBlock {
+		return
+	}
+	if err := ss.sl.listen(ss.info); err == nil {
+		ss.relisten.Store(false)
+		ss.stale.Store(true) // changes may have been missed meanwhile
+	}
+}
+
+// containsFold reports whether s contains the lower-case ASCII word sub, ignoring ASCII case,
+// without allocating.
+func containsFold(s, sub string) bool {
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
