@@ -170,6 +170,16 @@ func (w *appWriter) opsSince(t time.Time) int {
 	return len(w.ops) - i
 }
 
+// firstAfter returns when the first acknowledged write after t finished (zero when none did).
+func (w *appWriter) firstAfter(t time.Time) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if i := sort.Search(len(w.ops), func(i int) bool { return w.ops[i].at.After(t) }); i < len(w.ops) {
+		return w.ops[i].at
+	}
+	return time.Time{}
+}
+
 // latencies returns the sorted latencies of the writes that finished in [from, to).
 func (w *appWriter) latencies(from, to time.Time) []time.Duration {
 	w.mu.Lock()
