@@ -24,9 +24,9 @@ import (
 // the writer's session is brought up to date the only other way pgseal has: a new session
 // opened more than 5 s after the last catalog read reloads the shared catalog, which open
 // sessions adopt at their next statement.
-// TODO(migrate): set each to true once wire's change is committed.
+// TODO(migrate): set proxyHidesShadow once wire hides the shadow column (proxyListens: b85eca7).
 const (
-	proxyListens     = false // the writer switches within 3 s of the cut-over by itself
+	proxyListens     = true  // the writer switches within 3 s of the cut-over by itself
 	proxyHidesShadow = false // SELECT * during the migration shows the application's columns
 )
 
