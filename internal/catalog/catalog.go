@@ -39,7 +39,19 @@ type Info struct {
 	// so that a stale Info is noticed when the server reports bytea for one of them.
 	Pending     map[string]string
 	PendingAttr map[Attr]string
+	// Shadow finds the migration tool's shadow columns ("<column>__pgseal" of a configured column's
+	// table, present while `proxy encrypt`/`proxy decrypt` runs) by origin, with the configured
+	// column's ID: the proxy hides them from applications.
+	Shadow map[Attr]string
+	// Columns names every column of the configured tables by origin, and Tables maps their OIDs
+	// to "schema.table": a RowDescription origin in a configured table that Columns does not know
+	// is a column added after the catalog was read.
+	Columns map[Attr]string
+	Tables  map[uint32]string
 }
+
+// ShadowSuffix ends the name of a migration's shadow column.
+const ShadowSuffix = "__pgseal"
 
 // Row is one line of Query's result: schema, table, table OID, column, attnum, type.
 type Row struct {
@@ -90,6 +102,9 @@ func Build(cols []config.Encrypt, rows []Row) (*Info, error) {
 		Types:       map[string]value.Type{},
 		Pending:     map[string]string{},
 		PendingAttr: map[Attr]string{},
+		Shadow:      map[Attr]string{},
+		Columns:     map[Attr]string{},
+		Tables:      map[uint32]string{},
 	}
 	byCol := map[string]Row{}
 	for _, r := range rows {
@@ -101,6 +116,8 @@ func Build(cols []config.Encrypt, rows []Row) (*Info, error) {
 		}
 		t.Columns = append(t.Columns, r.Column)
 		byCol[key+"."+r.Column] = r
+		info.Columns[Attr{r.TableOID, r.Number}] = r.Column
+		info.Tables[r.TableOID] = key
 	}
 	var errs []error
 	for _, c := range cols {
@@ -113,6 +130,9 @@ func Build(cols []config.Encrypt, rows []Row) (*Info, error) {
 			continue
 		}
 		r, ok := byCol[id]
+		if sh, found := byCol[id+ShadowSuffix]; found {
+			info.Shadow[Attr{sh.TableOID, sh.Number}] = id
+		}
 		switch {
 		case info.Schema.Tables[table] == nil:
 			errs = append(errs, fmt.Errorf("encrypt %s: table %s does not exist", id, table))

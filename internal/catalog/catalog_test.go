@@ -85,3 +85,23 @@ CREATE TABLE plain (id int, email text)`)
 		}
 	})
 }
+
+func TestBuildFindsShadowColumns(t *testing.T) {
+	cols := []config.Encrypt{{Table: "users", Column: "email", Type: "text"}}
+	rows := []Row{
+		{Schema: "public", Table: "users", TableOID: 10, Column: "id", Number: 1, Type: "integer"},
+		{Schema: "public", Table: "users", TableOID: 10, Column: "email", Number: 2, Type: "text"},
+		{Schema: "public", Table: "users", TableOID: 10, Column: "name__pgseal", Number: 3, Type: "bytea"},
+		{Schema: "public", Table: "users", TableOID: 10, Column: "email__pgseal", Number: 4, Type: "bytea"},
+	}
+	info, err := Build(cols, rows)
+	if err != nil {
+		t.Fatalf("Build() = %v", err)
+	}
+	if got := info.Shadow; len(got) != 1 || got[Attr{10, 4}] != "public.users.email" {
+		t.Fatalf("Shadow = %v, want only attribute 4 for public.users.email", got)
+	}
+	if got := info.Columns[Attr{10, 3}]; got != "name__pgseal" || info.Tables[10] != "public.users" {
+		t.Fatalf("Columns[3] = %q, Tables[10] = %q, want name__pgseal, public.users", got, info.Tables[10])
+	}
+}

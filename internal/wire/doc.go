@@ -77,6 +77,13 @@
 //     replaces the rest of the response up to ReadyForQuery with one ErrorResponse (SkipToReady).
 //     Inside a transaction block the block is then failed (seal_poison.go); outside one, the
 //     server has already committed the statement (it saw no error): a known limit.
+//   - Migration shadow columns (seal_shadow.go): fields whose origin is "<column>__pgseal" of a
+//     configured column's table (or an unknown column of a configured table with that name: the
+//     catalog is then reloaded) are dropped from RowDescription and DataRow, so SELECT * is
+//     unchanged while `proxy encrypt`/`proxy decrypt` runs. Statements naming a table with a shadow
+//     get a plan for it; a hidden field met without a plan is refused as a schema change (the
+//     retry is planned). Bind result formats given per visible column get a text code at each
+//     hidden position, from the statement's description (or an earlier one of the same text).
 //   - COPY (seal_copy.go over copy.go's streaming transformer, copyin.go): COPY … FROM STDIN in
 //     text or CSV, sent as a simple Query and alone in it, gets a CopyIn (Verdict.CopyIn): while it
 //     is active the client loop decodes the client's CopyData (only then: the pure relay never

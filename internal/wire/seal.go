@@ -152,9 +152,10 @@ func forceParseOf(s *rewrite.Schema) {
 
 // catalogEntry is one database's catalog, immutable once published.
 type catalogEntry struct {
-	info    *catalog.Info
-	version uint64 // unique across databases and reloads: part of the plan cache key
-	loaded  time.Time
+	info         *catalog.Info
+	shadowTables []string // tables with a migration shadow column (seal_shadow.go)
+	version      uint64   // unique across databases and reloads: part of the plan cache key
+	loaded       time.Time
 }
 
 // catalogCache holds the newest catalog per database.
@@ -174,7 +175,7 @@ func (c *catalogCache) put(db string, info *catalog.Info) *catalogEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.next++
-	e := &catalogEntry{info: info, version: c.next, loaded: time.Now()}
+	e := &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now()}
 	c.byDB[db] = e
 	return e
 }

@@ -3,6 +3,7 @@ package wire
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -25,6 +26,8 @@ type stmtPlan struct {
 	types      []value.Type // per parameter: plaintext type of encrypted ones
 	clientOIDs []uint32     // per parameter: the OID the client sees (0 = as the server says)
 	litKS      *crypto.KeysetID
+	hide       bool                       // may return a migration shadow column
+	hidden     atomic.Pointer[hiddenCols] // from the server loop's Describe S
 
 	describeSent bool    // client loop: a Describe S was sent for it
 	lay          *layout // server loop: from Describe S (formats unknown)
@@ -64,7 +67,8 @@ func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 	if err != nil {
 		return Verdict{Refuse: rewriteRefusal(m.Query, err)}
 	}
-	if len(plan.Statements) == 0 {
+	hide := mentionsShadow(ent, m.Query)
+	if len(plan.Statements) == 0 && !hide {
 		return Verdict{}
 	}
 	if len(plan.Statements) > 1 {
@@ -73,7 +77,10 @@ func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 		}
 		return Verdict{}
 	}
-	st := plan.Statements[0]
+	st := &rewrite.Statement{} // not parsed: names no encrypted table
+	if len(plan.Statements) == 1 {
+		st = plan.Statements[0]
+	}
 	if pe := ss.checkSettings(st); pe != nil {
 		return Verdict{Refuse: pe}
 	}
@@ -84,10 +91,13 @@ func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 		return Verdict{Refuse: pe}
 	}
 	outputs := ss.cursorOutputs(st)
-	if !needsPlan(st, outputs) {
+	if !needsPlan(st, outputs) && !hide {
 		return Verdict{}
 	}
-	sp := &stmtPlan{plan: plan, ent: ent, exec: stmtExec{st: st, sql: plan.SQL[st.Start:min(st.End, len(plan.SQL))], outputs: outputs, settings: st.Settings}}
+	sp := &stmtPlan{plan: plan, ent: ent, hide: hide, exec: stmtExec{st: st, sql: plan.SQL[st.Start:min(st.End, len(plan.SQL))], outputs: outputs, settings: st.Settings}}
+	if hide {
+		ss.recallHidden(sp)
+	}
 	oids, pe := ss.paramTypes(sp, m.ParameterOIDs)
 	if pe != nil {
 		return Verdict{Refuse: pe}
@@ -173,13 +183,17 @@ func (ss *sealSession) bind(m *pgproto3.Bind) Verdict {
 	if sp == nil {
 		return Verdict{}
 	}
-	pp := &portalPlan{sp: sp, formats: slices.Clone(m.ResultFormatCodes), exec: sp.exec}
+	codes, expanded := bindFormats(&sp.hidden, m.ResultFormatCodes)
+	pp := &portalPlan{sp: sp, formats: slices.Clone(codes), exec: sp.exec}
 	settings, pe := ss.resolveSettings(sp.exec.settings, m)
 	if pe != nil {
 		return Verdict{Refuse: pe}
 	}
 	pp.exec.settings = settings
 	if !sp.exec.st.Touches && len(sp.exec.outputs) == 0 {
+		if expanded {
+			return Verdict{Plan: pp, Replace: withFormats(m, codes)}
+		}
 		return Verdict{Plan: pp}
 	}
 	ss.mu.Lock()
@@ -197,10 +211,22 @@ func (ss *sealSession) bind(m *pgproto3.Bind) Verdict {
 	if pe != nil {
 		return Verdict{Refuse: pe}
 	}
+	if expanded {
+		if repl == nil {
+			repl = withFormats(m, codes)
+		}
+		repl.ResultFormatCodes = codes
+	}
 	if repl == nil { // no typed nil in the interface
 		return Verdict{Plan: pp}
 	}
 	return Verdict{Plan: pp, Replace: repl}
+}
+
+// withFormats is m with other result format codes.
+func withFormats(m *pgproto3.Bind, codes []int16) *pgproto3.Bind {
+	return &pgproto3.Bind{DestinationPortal: m.DestinationPortal, PreparedStatement: m.PreparedStatement,
+		ParameterFormatCodes: m.ParameterFormatCodes, Parameters: m.Parameters, ResultFormatCodes: codes}
 }
 
 // resolveSettings fills set_config parameters ($N value or is_local) from the Bind.
@@ -310,7 +336,7 @@ func (ss *sealSession) execute(m *pgproto3.Execute) Verdict {
 	ss.predictLocked(pp.exec.st, pp.exec.sql, pp.exec.settings)
 	ss.mu.Unlock()
 	v := Verdict{Plan: pp}
-	if (pp.exec.st.Touches || len(pp.exec.outputs) > 0) && !pp.describe && !pp.sp.describeSent {
+	if (pp.exec.st.Touches || len(pp.exec.outputs) > 0 || pp.sp.hide) && !pp.describe && !pp.sp.describeSent {
 		pp.describe = true
 		v.Before = []Extra{{Msg: &pgproto3.Describe{ObjectType: 'P', Name: m.Portal}, Plan: &describePlan{sp: pp.sp, pp: pp, internal: true}}}
 	}

@@ -72,6 +72,7 @@ func (ss *sealSession) query(q *pgproto3.Query) Verdict {
 		need = need || needsPlan(st, se.outputs)
 		qp.stmts = append(qp.stmts, se)
 	}
+	need = need || mentionsShadow(ent, q.String)
 	v := Verdict{}
 	if need {
 		v.Plan = qp

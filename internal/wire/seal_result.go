@@ -18,9 +18,11 @@ import (
 // layout says which fields of a result carry an encrypted column.
 type layout struct {
 	fields []layField // one per result field; col nil for plain ones
+	hidden []int      // positions of hidden shadow columns (seal_shadow.go)
 }
 
 type layField struct {
+	hide   bool // a migration shadow column: not shown to the client
 	col    *rewrite.Column
 	t      value.Type
 	format int16 // from RowDescription (a statement's Describe says 0: use the Bind's codes)
@@ -125,6 +127,9 @@ func (ss *sealSession) rowDescription(plan Plan, rd *pgproto3.RowDescription) (p
 	if dest != nil {
 		*dest = lay
 	}
+	if d, ok := plan.(*describePlan); ok && lay != nil && len(lay.hidden) > 0 {
+		ss.rememberHidden(d.sp, &hiddenCols{total: len(lay.fields), pos: lay.hidden, version: d.sp.ent.version})
+	}
 	if internal {
 		return nil, nil
 	}
@@ -140,6 +145,7 @@ func (ss *sealSession) rowDescription(plan Plan, rd *pgproto3.RowDescription) (p
 			out.Fields[i].TypeModifier = -1
 		}
 	}
+	out.Fields = visibleFields(out.Fields, lay)
 	return out, nil
 }
 
@@ -152,6 +158,14 @@ func (ss *sealSession) buildLayout(rd *pgproto3.RowDescription, outputs []rewrit
 		var col *rewrite.Column
 		if f.TableOID != 0 {
 			a := catalog.Attr{Table: f.TableOID, Number: int16(f.TableAttributeNumber)}
+			if ss.shadowField(info, &rd.Fields[i], a) {
+				if lay == nil {
+					lay = &layout{fields: make([]layField, len(rd.Fields))}
+				}
+				lay.fields[i].hide = true
+				lay.hidden = append(lay.hidden, i)
+				continue
+			}
 			if c, ok := info.ByAttr[a]; ok {
 				col = c
 			} else if _, ok := info.PendingAttr[a]; ok {
@@ -312,6 +326,7 @@ func (sc *decryptScratch) decrypt(ss *sealSession, dr *pgproto3.DataRow, lay *la
 		sc.row.Values[i] = sc.arena[prev:end:end]
 		prev = end
 	}
+	sc.row.Values = visibleValues(sc.row.Values, lay)
 	return &sc.row, n, nil
 }
 

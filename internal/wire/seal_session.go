@@ -33,6 +33,9 @@ type sealSession struct {
 	cat   atomic.Pointer[catalogEntry] // written by the client loop (reload), read by both
 	stale atomic.Bool                  // a DDL, a contradicting RowDescription or a notification was seen
 
+	hiddenBySQL sync.Map     // statement text -> *hiddenCols (seal_shadow.go)
+	hiddenN     atomic.Int64 // entries stored since the last clear
+
 	clientListens atomic.Bool // the client LISTENs pgseal_catalog itself (seal_notify.go)
 	relisten      atomic.Bool // the client's UNLISTEN/DISCARD ALL dropped pgseal's LISTEN
 
