@@ -11,7 +11,8 @@
 //     column's equality term (ParamTerm, ParamTermArray for `= ANY($N)`).
 //   - Edits: byte-range replacements of the original text. Literals assigned to an encrypted
 //     column become EditEncrypt, literals compared with one EditTerm (the wire fills in a bytea
-//     literal); a compared column reference becomes TermExpr(ref); a cast of a parameter to the
+//     literal), an array literal compared with = ANY / <> ALL one EditTermArray (a bytea[] of
+//     terms); a compared column reference becomes TermExpr(ref); a cast of a parameter to the
 //     column's plaintext type is removed so that PostgreSQL infers bytea. Render applies them.
 //   - Statements: kind, whether it touches an encrypted column, the result positions that carry an
 //     encrypted column unchanged (Outputs, to decrypt), setting changes (SET, SET LOCAL, RESET,

@@ -57,14 +57,22 @@ func loadSchema(t testing.TB) *Schema {
 // markerFill renders dynamic edits readably for output.sql.
 func markerFill(e Edit) (string, error) {
 	name := strings.TrimPrefix(e.Column.ID, "public.")
-	if e.Kind == EditTerm {
+	switch e.Kind {
+	case EditTerm:
 		return "$TERM(" + name + ")", nil
+	case EditTermArray:
+		return "$TERMS(" + name + ")", nil
 	}
 	return "$ENC(" + name + ")", nil
 }
 
 // byteaFill renders dynamic edits as PostgreSQL would receive them.
-func byteaFill(e Edit) (string, error) { return `'\x00ff'::bytea`, nil }
+func byteaFill(e Edit) (string, error) {
+	if e.Kind == EditTermArray {
+		return `ARRAY['\x00ff'::bytea]`, nil
+	}
+	return `'\x00ff'::bytea`, nil
+}
 
 func TestGolden(t *testing.T) {
 	s := loadSchema(t)

@@ -63,9 +63,13 @@ const (
 	EditStatic  EditKind = iota // insert Edit.Text
 	EditEncrypt                 // literal -> ciphertext (a bytea literal supplied by fill)
 	EditTerm                    // literal -> equality term (a bytea literal supplied by fill)
+	// EditTermArray: an array literal ('{a,b}', possibly cast to the plaintext type's array)
+	// compared with = ANY / <> ALL -> an array of equality terms, one per element (a bytea[]
+	// expression supplied by fill; Literal is the array's text).
+	EditTermArray
 )
 
-var editKindNames = [...]string{"Static", "Encrypt", "Term"}
+var editKindNames = [...]string{"Static", "Encrypt", "Term", "TermArray"}
 
 func (k EditKind) String() string { return kindName(editKindNames[:], int(k)) }
 

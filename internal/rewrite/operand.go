@@ -69,6 +69,33 @@ func (a *analyzer) classifyArray(n *pg.Node, c *Column) (operand, error) {
 	return operand{}, nil
 }
 
+// arrayLiteral recognises a string constant used as an array, `'{a,b}'` or `'{a,b}'::type[]` with
+// type c's plaintext type (what pgx's simple protocol writes for `= ANY($1)`); ok is false for
+// anything else.
+func (a *analyzer) arrayLiteral(n *pg.Node, c *Column) (operand, bool, error) {
+	var o operand
+	var err error
+	switch v := n.GetNode().(type) {
+	case *pg.Node_AConst:
+		if v.AConst.GetSval() == nil && !v.AConst.Isnull {
+			return operand{}, false, nil
+		}
+		o, err = a.constant(v.AConst)
+	case *pg.Node_TypeCast:
+		k := v.TypeCast.Arg.GetAConst()
+		if k == nil || (k.GetSval() == nil && !k.Isnull) {
+			return operand{}, false, nil
+		}
+		o, err = a.cast(v.TypeCast, nil, c, canonicalType(c.Type)+"[]")
+	default:
+		return operand{}, false, nil
+	}
+	if err != nil {
+		return operand{}, false, err
+	}
+	return o, o.kind == opLiteral || o.kind == opNull, nil
+}
+
 func (a *analyzer) constant(k *pg.A_Const) (operand, error) {
 	start := int(k.Location)
 	if k.Isnull {

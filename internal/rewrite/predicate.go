@@ -187,12 +187,19 @@ func (a *analyzer) anyArray(e *pg.A_Expr, op string, sc *scope, loc int) error {
 		}
 		return a.termColumn(e.Lexpr.GetColumnRef())
 	}
+	if lit, ok, err := a.arrayLiteral(e.Rexpr, c); err != nil || ok {
+		if err != nil || lit.kind == opNull {
+			return err // = ANY(NULL) matches nothing, whatever the column holds
+		}
+		a.addEdit(Edit{Start: lit.start, End: lit.end, Kind: EditTermArray, Literal: lit.literal, Column: c})
+		return a.termColumn(e.Lexpr.GetColumnRef())
+	}
 	o, err := a.classifyArray(e.Rexpr, c)
 	if err != nil {
 		return err
 	}
 	if o.kind != opParam {
-		return unsupported(c, op+" ANY with something other than a parameter or ARRAY[…]", loc)
+		return unsupported(c, op+" ANY with something other than a parameter, an array literal or ARRAY[…]", loc)
 	}
 	if err := a.paramAs(o, Param{Kind: ParamTermArray, Column: c}); err != nil {
 		return err

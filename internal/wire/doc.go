@@ -62,7 +62,9 @@
 //     that touches an encrypted column, so revocation and disabling act at the next statement.
 //   - Simple Query (seal_query.go): refusals carry rewrite's SQLSTATE and 1-based character
 //     position; literals become '\x…'::bytea envelopes or terms under the keyset each statement
-//     runs under (settings of earlier statements of the same Query count).
+//     runs under (settings of earlier statements of the same Query count); an array literal
+//     compared with = ANY / <> ALL (pgx's simple protocol inlines `= ANY($1)` as '{…}') becomes
+//     ARRAY[term, …]::bytea[] of its elements' terms (NULL elements stay NULL).
 //   - Extended protocol (seal_extended.go, seal_params.go): Parse forces encrypted parameters to
 //     bytea (bytea[] for = ANY) and refuses other declared types (42804; varchar and text are
 //     accepted for each other, being the same bytes on the wire); literals are sealed under

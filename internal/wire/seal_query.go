@@ -150,6 +150,9 @@ func (ss *sealSession) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, 
 	if err != nil {
 		return "", err
 	}
+	if e.Kind == rewrite.EditTermArray {
+		return ss.termArrayLiteral(e.Literal, se, col, vs)
+	}
 	plain, err := value.Encode(nil, col.Type, value.FormatText, []byte(e.Literal), vs)
 	if err != nil {
 		return "", err
@@ -164,6 +167,41 @@ func (ss *sealSession) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, 
 		return "", keyError(err)
 	}
 	return ss.byteaLiteral(out), nil
+}
+
+// termArrayLiteral renders an array literal compared with = ANY / <> ALL as an array of the
+// elements' equality terms: ARRAY['\x…'::bytea, NULL, …]::bytea[] ('{}'::bytea[] when empty).
+// NULL elements stay NULL (they match nothing, as before).
+func (ss *sealSession) termArrayLiteral(lit string, se *stmtExec, col migrate.Column, vs *value.Session) (string, error) {
+	elems, err := textArray(lit, col.Type)
+	if err != nil {
+		return "", err
+	}
+	if len(elems) == 0 {
+		return "'{}'::bytea[]", nil
+	}
+	var sb strings.Builder
+	sb.WriteString("ARRAY[")
+	for i, el := range elems {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		if el == nil {
+			sb.WriteString("NULL")
+			continue
+		}
+		plain, err := value.Encode(nil, col.Type, value.FormatText, el, vs)
+		if err != nil {
+			return "", err
+		}
+		term, err := migrate.TermOf(se.ks.ks, col, plain)
+		if err != nil {
+			return "", keyError(err)
+		}
+		sb.WriteString(ss.byteaLiteral(term))
+	}
+	sb.WriteString("]::bytea[]")
+	return sb.String(), nil
 }
 
 // byteaLiteral writes '\x…'::bytea (E'\\x…' when standard_conforming_strings is off).

@@ -69,8 +69,8 @@ func TestSealStatementsInEveryMode(t *testing.T) {
 			if err := conn.QueryRow(ctx, "SELECT count(*) FROM users WHERE email IN ($1, 'nobody@example.com')", mode, a).Scan(&n); err != nil || n != 1 {
 				t.Fatalf("SELECT count IN = %d, %v, want 1", n, err)
 			}
-			// pgx's simple protocol inlines the array as a string constant, which pgseal refuses.
-			if err := conn.QueryRow(ctx, "SELECT count(*) FROM users WHERE email = ANY($1)", mode, []string{a, "x@y"}).Scan(&n); mode != pgx.QueryExecModeSimpleProtocol && (err != nil || n != 1) {
+			// pgx's simple protocol inlines the array as a string constant: '{…}'.
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM users WHERE email = ANY($1)", mode, []string{a, "x@y", `with "quotes", commas`}).Scan(&n); err != nil || n != 1 {
 				t.Fatalf("SELECT count = ANY($1) = %d, %v, want 1", n, err)
 			}
 			if err := conn.QueryRow(ctx, "UPDATE users SET email = $1 WHERE email = $2 RETURNING email", mode, b, a).Scan(&got); err != nil || got != b {
@@ -228,4 +228,40 @@ func counterValue(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+func TestSealAnyArrayLiteral(t *testing.T) {
+	pgtest.Shared(t)
+	checkGoroutines(t)
+	e := newSealEnv(t, "multi", sealSchema, sealColumns)
+	conn := e.connect(t, "", "acme")
+	ctx := ctxT(t)
+	if _, err := conn.Exec(ctx, `INSERT INTO users (tenant, email) VALUES ('acme', 'a@x'), ('acme', 'b,"c"'), ('acme', 'd@x')`); err != nil {
+		t.Fatalf("INSERT = %v", err)
+	}
+	for _, c := range []struct {
+		name, sql string
+		want      int
+	}{
+		{"an array literal with = ANY matches its elements", `SELECT count(*) FROM users WHERE email = ANY('{a@x,"b,\"c\"",nobody}')`, 2},
+		{"a cast to the plaintext type's array is accepted", `SELECT count(*) FROM users WHERE email = ANY('{d@x}'::text[])`, 1},
+		{"NULL elements match nothing", `SELECT count(*) FROM users WHERE email = ANY('{NULL,a@x}')`, 1},
+		{"an empty array matches nothing", `SELECT count(*) FROM users WHERE email = ANY('{}')`, 0},
+		{"<> ALL excludes the elements", `SELECT count(*) FROM users WHERE email <> ALL('{a@x,d@x}')`, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+				var n int
+				if err := conn.QueryRow(ctx, c.sql, mode).Scan(&n); err != nil || n != c.want {
+					t.Fatalf("QueryRow(%q, %v) = %d, %v, want %d", c.sql, mode, n, err, c.want)
+				}
+			}
+		})
+	}
+	t.Run("a malformed array literal is refused with 22P02", func(t *testing.T) {
+		_, err := conn.Exec(ctx, `SELECT count(*) FROM users WHERE email = ANY('{a,')`)
+		if got := sqlstate(err); got != "22P02" {
+			t.Fatalf("Exec() = %v, want 22P02", err)
+		}
+	})
 }
