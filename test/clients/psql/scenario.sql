@@ -68,3 +68,15 @@ SELECT id, email FROM users WHERE id = :id1;
 \set ON_ERROR_STOP 1
 \echo -n 'rows after refusal: '
 SELECT count(*) FROM users WHERE id BETWEEN :base AND :last;
+
+-- psql's \copy: COPY … FROM STDIN and COPY (query) TO STDOUT through pgseal, in CSV with a quoted
+-- comma and a NULL. The rows are deleted again (the stored-row check counts this client's ids).
+SET app.tenant = 'acme';
+\copy users (id, tenant, email, name) FROM STDIN WITH (FORMAT csv)
+1006,acme,"dave,psql@acme.example",Dave
+1007,acme,,Eve
+\.
+\echo copied :ROW_COUNT
+\copy (SELECT id, email, name FROM users WHERE id IN (1006, 1007) ORDER BY id) TO STDOUT WITH (FORMAT csv, NULL 'NULL')
+DELETE FROM users WHERE email = 'dave,psql@acme.example' OR id = 1007;
+\echo deleted :ROW_COUNT
