@@ -1,7 +1,8 @@
 // Package catalog resolves the configured encrypted columns in one database: which tables exist,
 // their full column lists (rewrite needs them to expand `*` and INSERTs without a column list), the
-// table OIDs and attribute numbers (RowDescription names a result column's origin by them), and the
-// check that every encrypted column really is bytea.
+// table OIDs and attribute numbers (RowDescription names a result column's origin by them), the
+// migration tool's shadow columns (hidden from applications), and the check that every encrypted
+// column really is bytea.
 //
 // Build is pure (rows in, Info out) so the proxy can run Query over its own upstream connection
 // and the command-line tools over pgx; Load does the latter.

@@ -39,7 +39,7 @@ type sealer struct {
 
 	cats   catalogCache
 	plans  *planCache
-	warned sync.Map // column id -> struct{}: pending column warned about once
+	warned sync.Map // database+column id (or "listen"+database) -> struct{}: warned about once
 
 	encSeconds, decSeconds prometheus.Observer
 	hit, miss              prometheus.Counter

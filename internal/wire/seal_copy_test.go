@@ -219,6 +219,9 @@ func TestSealCopyRefusals(t *testing.T) {
 			if strings.Contains(err.Error(), "not-a-number") {
 				t.Fatalf("CopyFrom() error %q holds the value", err)
 			}
+			if pe := pgError(err); tc.code == "22P02" && !strings.HasPrefix(pe.Detail, "COPY data line ") {
+				t.Fatalf("CopyFrom() detail = %q, want the line and field", pe.Detail)
+			}
 			var n int
 			if err := c.QueryRow(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil || n != 0 {
 				t.Fatalf("SELECT count(*) after the COPY = %d, %v, want 0 and a usable session", n, err)

@@ -39,8 +39,10 @@ func (sl *sealer) listen(info *SessionInfo) error {
 	if _, ok := asProxyError(err); ok || errors.As(err, &se) || errors.Is(err, ErrNotIdle) {
 		return err
 	}
-	sl.log.Info("catalog: LISTEN refused; schema changes are noticed without notifications",
-		zap.String("database", info.Database), zap.Error(err))
+	if _, dup := sl.warned.LoadOrStore("listen\x00"+info.Database, struct{}{}); !dup {
+		sl.log.Warn("catalog: LISTEN refused; schema changes are noticed without notifications (logged once)",
+			zap.String("database", info.Database), zap.Error(err))
+	}
 	return nil
 }
 
