@@ -27,7 +27,7 @@ type migration struct {
 }
 
 // setupStatements create the shadow column and the trigger that marks a row stale (shadow NULL)
-// whenever its source value or tenant changes. Idempotent.
+// whenever its source value or tenant changes, and tell running pgseal sessions. Idempotent.
 func (m *migration) setupStatements() []string {
 	g, tbl := m.g, m.g.t.ident()
 	shadow := q(g.shadowName())
@@ -46,6 +46,9 @@ func (m *migration) setupStatements() []string {
 		"DROP TRIGGER IF EXISTS " + q(g.triggerUpd()) + " ON " + tbl,
 		"CREATE TRIGGER " + q(g.triggerUpd()) + " BEFORE UPDATE ON " + tbl + " FOR EACH ROW WHEN (" + changed +
 			") EXECUTE FUNCTION " + g.staleFunc() + "()",
+		// Running pgseal sessions reload their catalog at once and hide the new shadow column,
+		// instead of refusing their next SELECT * once with "schema changed".
+		"SELECT pg_notify('pgseal_catalog', " + lit(g.id()) + ")",
 	}
 }
 
