@@ -136,17 +136,27 @@ func latencyLine(l []time.Duration) string {
 }
 
 // runWriter starts a writer on its own connection and returns a stop function that waits for it.
-func runWriter(t *testing.T, f *fixture, col Column, maxID int64) (*writer, func() error) {
+// sealed says whether the column is already encrypted (the writer then writes envelopes).
+func runWriter(t *testing.T, f *fixture, col Column, maxID int64, sealed bool) (*writer, func() error) {
 	t.Helper()
 	conn, err := pgx.Connect(ctxT(t), f.db.ConnString())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
-	w := &writer{conn: conn, col: col, snap: f.snap, maxID: maxID, want: map[int64]string{}, tenant: map[int64]string{}}
+	w := &writer{conn: conn, col: col, snap: f.snap, maxID: maxID, want: map[int64]string{}, tenant: map[int64]string{}, sealed: sealed}
 	stop, done := make(chan struct{}), make(chan error, 1)
 	go func() { done <- w.run(ctxT(t), stop) }()
-	return w, func() error { close(stop); return <-done }
+	var once sync.Once
+	var err2 error
+	stopFn := func() error {
+		once.Do(func() { close(stop); err2 = <-done })
+		return err2
+	}
+	// Cleanups run last-in first-out: the writer stops before its connection closes, even when
+	// the test fails half way.
+	t.Cleanup(func() { _ = stopFn() })
+	return w, stopFn
 }
 
 func TestEncryptOnlineWithWriterKilledAndResumed(t *testing.T) {
@@ -161,7 +171,7 @@ SELECT (ARRAY['acme','globex','initech'])[i % 3 + 1], 'user' || i || '@example.c
 	want := f.plainAll(t, "accounts", "id", "email")
 	col := mustColumn(t, configEncrypt("accounts", "email", "text", true))
 
-	w, stopWriter := runWriter(t, f, col, rows)
+	w, stopWriter := runWriter(t, f, col, rows, false)
 	waitOps(t, w, 300)
 	base := w.latencies(0)
 

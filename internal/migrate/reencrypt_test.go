@@ -33,8 +33,7 @@ SELECT (ARRAY['acme','globex','initech'])[i % 3 + 1], 'user' || i || '@example.c
 		t.Logf("refusal: %v", err)
 	}
 
-	w, stopWriter := runWriter(t, f, col, rows)
-	w.sealed = true
+	w, stopWriter := runWriter(t, f, col, rows, true)
 	waitOps(t, w, 100)
 	mark := len(w.latencies(0))
 
