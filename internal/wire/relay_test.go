@@ -82,32 +82,7 @@ func TestRelayPassesEveryProtocolFeature(t *testing.T) {
 			if err := pl.Sync(); err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for {
-				r, err := pl.GetResults()
-				if err != nil {
-					got = append(got, "err:"+sqlstate(err))
-					continue
-				}
-				if r == nil {
-					break
-				}
-				switch r := r.(type) {
-				case *pgconn.ResultReader:
-					res := r.Read()
-					if res.Err != nil {
-						got = append(got, "err:"+sqlstate(res.Err))
-					} else {
-						got = append(got, string(res.Rows[0][0]))
-					}
-				case *pgconn.PipelineSync:
-					got = append(got, "sync")
-				}
-			}
-			if err := pl.Close(); err != nil {
-				t.Fatal(err)
-			}
-			if g := strings.Join(got, ","); g != "1,err:22012,sync,3,sync" {
+			if g := drainPipeline(t, pl); g != "1,err:22012,sync,3,sync" {
 				t.Fatalf("pipeline results = %s, want 1,err:22012,sync,3,sync", g)
 			}
 		}},
