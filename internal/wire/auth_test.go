@@ -41,9 +41,9 @@ func TestPassThroughAuthentication(t *testing.T) {
 	}
 }
 
-// tlsProxy runs a proxy with TLS on both legs: client->proxy with a pgtest CA, proxy->server
-// verify-full against the server's CA.
-func tlsProxy(t *testing.T, db *pgtest.DB) (*testProxy, string) {
+// proxyCert issues the proxy's server certificate under a throwaway CA and returns the CA file.
+func proxyCert(t *testing.T) (string, pgtest.CertPair) {
+	t.Helper()
 	dir := t.TempDir()
 	caFile, issue, err := pgtest.NewCA(dir)
 	if err != nil {
@@ -53,6 +53,13 @@ func tlsProxy(t *testing.T, db *pgtest.DB) (*testProxy, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return caFile, pair
+}
+
+// tlsProxy runs a proxy with TLS on both legs: client->proxy with a pgtest CA, proxy->server
+// verify-full against the server's CA.
+func tlsProxy(t *testing.T, db *pgtest.DB) (*testProxy, string) {
+	caFile, pair := proxyCert(t)
 	if db.Server.CAFile == "" {
 		t.Skip("the test server has no TLS")
 	}
@@ -137,15 +144,7 @@ func TestSCRAMPlusIsStrippedForTLSClients(t *testing.T) {
 func TestSCRAMOverTLSClientToPlainUpstream(t *testing.T) {
 	db := pgtest.New(t)
 	checkGoroutines(t)
-	dir := t.TempDir()
-	caFile, issue, err := pgtest.NewCA(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := issue(filepath.Join(dir, "proxy"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	caFile, pair := proxyCert(t)
 	p := startProxy(t, db, func(c *config.Config, _ *Options) {
 		c.Server.TLSCertFile, c.Server.TLSKeyFile = pair.CertFile, pair.KeyFile
 	})
