@@ -4,6 +4,11 @@ import "strings"
 
 // GUC is one session's view of a set of settings. It is not safe for concurrent use; Clone it to
 // hand a copy to another goroutine.
+//
+// Maps are copied on write, because a session clones and ends blocks once per statement while
+// settings rarely change: outside a block (inBlock false) cur and session are frozen and may be
+// shared with clones (even be one map); begin() gives the block its own copies, the only maps
+// ever written in place. reset, base and savepoint snapshots are always frozen.
 type GUC struct {
 	reset   map[string]string // startup values: what RESET returns to
 	cur     map[string]string // effective now
@@ -26,16 +31,18 @@ func New(startup map[string]string) *GUC {
 	for k, v := range startup {
 		g.reset[strings.ToLower(k)] = v
 	}
-	g.cur, g.session = clone(g.reset), clone(g.reset)
+	g.cur, g.session = g.reset, g.reset // frozen until begin()
 	return g
 }
 
-// Clone returns an independent copy.
+// Clone returns an independent copy. Outside a block it shares the frozen maps.
 func (g *GUC) Clone() *GUC {
-	c := &GUC{reset: g.reset, cur: clone(g.cur), session: clone(g.session), inBlock: g.inBlock,
-		base: snapshot{clone(g.base.cur), clone(g.base.session)}}
-	for _, s := range g.saves {
-		c.saves = append(c.saves, savepoint{s.name, snapshot{clone(s.snap.cur), clone(s.snap.session)}})
+	c := &GUC{reset: g.reset, cur: g.cur, session: g.session, inBlock: g.inBlock, base: g.base}
+	if g.inBlock {
+		c.cur, c.session = clone(g.cur), clone(g.session)
+	}
+	if len(g.saves) > 0 {
+		c.saves = append([]savepoint(nil), g.saves...)
 	}
 	return c
 }
@@ -81,19 +88,24 @@ func (g *GUC) ResetAll() {
 func (g *GUC) Begin() { g.begin() }
 
 // begin opens the block the next change belongs to, if none is open: an implicit one that EndBlock
-// closes, or the explicit one Begin opens.
+// closes, or the explicit one Begin opens. The frozen maps become the block's base; the block
+// writes its own copies.
 func (g *GUC) begin() {
 	if !g.inBlock {
 		g.inBlock = true
-		g.base = snapshot{clone(g.cur), clone(g.session)}
+		g.base = snapshot{g.cur, g.session}
+		g.cur, g.session = clone(g.cur), clone(g.session)
 	}
 }
 
 // Commit ends the block keeping session-level changes (COMMIT / END / PREPARE TRANSACTION, and the
-// successful end of an implicit transaction).
+// successful end of an implicit transaction). Without a block nothing changed since the last end,
+// so cur already equals session.
 func (g *GUC) Commit() {
-	g.cur = clone(g.session)
-	g.inBlock, g.saves = false, nil
+	if g.inBlock {
+		g.cur = g.session // both frozen from here on
+	}
+	g.inBlock, g.saves, g.base = false, nil, snapshot{}
 }
 
 // Rollback ends the block undoing every change made in it (ROLLBACK / ABORT, a COMMIT of a failed
@@ -102,7 +114,7 @@ func (g *GUC) Rollback() {
 	if g.inBlock {
 		g.cur, g.session = g.base.cur, g.base.session
 	}
-	g.inBlock, g.saves = false, nil
+	g.inBlock, g.saves, g.base = false, nil, snapshot{}
 }
 
 // EndBlock closes the current block when the server reports it idle (ReadyForQuery 'I'): committed

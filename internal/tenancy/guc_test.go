@@ -140,3 +140,59 @@ func currentSetting(t *testing.T, conn *pgconn.PgConn) string {
 	}
 	return string(res.Rows[0][0])
 }
+
+// TestCloneSharesNoWrites: clones share frozen maps (copy on write), so a change on either side,
+// in or out of a block, with or without savepoints, must never show on the other.
+func TestCloneSharesNoWrites(t *testing.T) {
+	steps := []struct {
+		name string
+		do   func(g *GUC)
+	}{
+		{"Set", func(g *GUC) { g.Set("app.tenant", "x") }},
+		{"SetLocal", func(g *GUC) { g.SetLocal("app.tenant", "x") }},
+		{"Reset", func(g *GUC) { g.Reset("app.tenant") }},
+		{"ResetAll", func(g *GUC) { g.ResetAll() }},
+		{"Savepoint then Set", func(g *GUC) { g.Savepoint("s"); g.Set("app.tenant", "x") }},
+		{"RollbackTo", func(g *GUC) { g.RollbackTo("s"); g.Set("other", "y") }},
+		{"Commit then Set", func(g *GUC) { g.Commit(); g.Set("app.tenant", "x") }},
+		{"Rollback then Set", func(g *GUC) { g.Rollback(); g.Set("app.tenant", "x") }},
+	}
+	starts := []struct {
+		name  string
+		setup func(g *GUC)
+	}{
+		{"outside a block", func(g *GUC) {}},
+		{"after a committed change", func(g *GUC) { g.Set("app.tenant", "a"); g.Commit() }},
+		{"inside a block with a savepoint", func(g *GUC) { g.Begin(); g.Set("app.tenant", "a"); g.Savepoint("s"); g.Set("app.tenant", "b") }},
+	}
+	for _, st := range starts {
+		for _, s := range steps {
+			t.Run(st.name+", "+s.name+" on the clone", func(t *testing.T) {
+				g := New(map[string]string{"app.tenant": "s0"})
+				st.setup(g)
+				want, _ := g.Get("app.tenant")
+				c := g.Clone()
+				s.do(c)
+				c.Commit()
+				if got, _ := g.Get("app.tenant"); got != want {
+					t.Errorf("Get() = %q, want %q", got, want)
+				}
+				g.Rollback()
+				if got, _ := g.Get("other"); got != "" {
+					t.Errorf("Get(other) = %q, want none", got)
+				}
+			})
+			t.Run(st.name+", "+s.name+" on the original", func(t *testing.T) {
+				g := New(map[string]string{"app.tenant": "s0"})
+				st.setup(g)
+				c := g.Clone()
+				want, _ := c.Get("app.tenant")
+				s.do(g)
+				g.Commit()
+				if got, _ := c.Get("app.tenant"); got != want {
+					t.Errorf("Get() = %q, want %q", got, want)
+				}
+			})
+		}
+	}
+}
