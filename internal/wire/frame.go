@@ -113,6 +113,27 @@ func (r *msgReader) load() ([]byte, error) {
 	return r.body, nil
 }
 
+// peekRun appends to dst the bodies of the current message (read by next, not yet loaded) and
+// of the complete messages of the same type that directly follow it in the buffer, at most max,
+// without consuming them or reading from the connection. The bodies stay valid while the run is
+// consumed in order with next and load (the buffer is not refilled while it holds what is read).
+// A message with an invalid length ends the run; next reports it when it gets there.
+func (r *msgReader) peekRun(dst [][]byte, max int) [][]byte {
+	if r.done || r.body != nil {
+		return dst
+	}
+	buf, _ := r.br.Peek(r.br.Buffered()) // cannot block: only what is buffered
+	for len(dst) < max && len(buf) >= 5 && buf[0] == r.typ {
+		length := int64(int32(binary.BigEndian.Uint32(buf[1:5])))
+		if length < 4 || length-4 > int64(r.max) || int64(len(buf)) < 1+length {
+			break
+		}
+		dst = append(dst, buf[5:1+length:1+length])
+		buf = buf[1+length:]
+	}
+	return dst
+}
+
 // skip drops the current message unread.
 func (r *msgReader) skip() error {
 	if r.done {

@@ -33,7 +33,17 @@ func BenchmarkSealDecrypt100k(b *testing.B) {
 	if _, err := conn.Exec(ctx, "INSERT INTO plain SELECT g, 'user' || lpad(g::text, 7, '0') || '@example.com' FROM generate_series(1, 100000) g"); err != nil {
 		b.Fatal(err)
 	}
-	for _, c := range []struct{ name, sql string }{{"plaintext", "SELECT email FROM plain"}, {"encrypted", "SELECT email FROM users"}} {
+	cases := []struct {
+		name, sql string
+		workers   int // rowWorkers: 1 decrypts on the server loop alone, 0 on GOMAXPROCS goroutines
+	}{
+		{"plaintext", "SELECT email FROM plain", 0},
+		{"encrypted", "SELECT email FROM users", 0},
+		{"encrypted-1goroutine", "SELECT email FROM users", 1},
+	}
+	defer func(w int) { rowWorkers = w }(rowWorkers)
+	for _, c := range cases {
+		rowWorkers = c.workers
 		b.Run(c.name, func(b *testing.B) {
 			for range b.N {
 				r, err := conn.Query(ctx, c.sql, pgx.QueryExecModeExec)

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"errors"
 	"strings"
 	"time"
 
@@ -9,7 +8,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pgseal/pgseal/internal/catalog"
-	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/value"
@@ -233,6 +231,22 @@ func (ss *sealSession) failResult(pe *ProxyError) (pgproto3.BackendMessage, erro
 
 // dataRow decrypts the encrypted fields of one row.
 func (ss *sealSession) dataRow(plan Plan, dr *pgproto3.DataRow) (pgproto3.BackendMessage, error) {
+	rd, pass, pe := ss.resultDecrypt(plan)
+	if pe != nil {
+		return ss.failResult(pe)
+	}
+	if pass {
+		return dr, nil
+	}
+	start := time.Now()
+	out := &ss.scratch.out
+	rd.decrypt(&ss.scratch.vals, dr, out)
+	return ss.rowDone(&rd, out, time.Since(start))
+}
+
+// resultDecrypt returns how to decrypt the rows of plan's current result: pass when they need
+// nothing, pe when they must not be forwarded at all.
+func (ss *sealSession) resultDecrypt(plan Plan) (rd rowDecrypt, pass bool, pe *ProxyError) {
 	var lay *layout
 	var codes []int16
 	var se *stmtExec
@@ -248,29 +262,35 @@ func (ss *sealSession) dataRow(plan Plan, dr *pgproto3.DataRow) (pgproto3.Backen
 	if lay == nil {
 		if se != nil && len(se.outputs) > 0 {
 			// Rows of encrypted outputs without a description: never forward ciphertext.
-			return ss.failResult(&ProxyError{Code: CodeInternalError, Message: "pgseal has no description of this result; describe the statement first"})
+			return rd, false, &ProxyError{Code: CodeInternalError, Message: "pgseal has no description of this result; describe the statement first"}
 		}
-		return dr, nil
+		return rd, true, nil
 	}
-	start := time.Now()
-	out, n, pe := ss.scratch.decrypt(ss, dr, lay, codes, se)
-	if pe != nil {
-		return ss.failResult(pe)
-	}
-	ss.sl.decSeconds.Observe(time.Since(start).Seconds())
-	if n > 0 && se != nil && se.hasKS {
-		se.ks.dec.Add(float64(n))
-	}
-	return out, nil
+	return rowDecrypt{snap: ss.sl.kr.Snapshot(), lay: lay, codes: codes, se: se, vs: &ss.vs}, false, nil
 }
 
-// decryptScratch holds buffers reused from row to row (the row is sent before the next arrives).
+// rowDone applies the effects of one decrypted row, in row order: the audit line, the failure
+// (which replaces the rest of the result) or the metrics. d is the time spent on the row.
+func (ss *sealSession) rowDone(rd *rowDecrypt, out *rowOut, d time.Duration) (pgproto3.BackendMessage, error) {
+	if out.audit != nil {
+		ss.auditForeign(rd.se, out.audit)
+	}
+	if out.pe != nil {
+		return ss.failResult(out.pe)
+	}
+	ss.sl.decSeconds.Observe(d.Seconds())
+	if out.n > 0 && rd.se != nil && rd.se.hasKS {
+		rd.se.ks.dec.Add(float64(out.n))
+	}
+	return &out.row, nil
+}
+
+// decryptScratch holds buffers reused from row to row (the row is sent before the next arrives)
+// and the batch of rows being decrypted in parallel (seal_parallel.go).
 type decryptScratch struct {
-	row   pgproto3.DataRow
-	env   []byte
-	plain []byte
-	arena []byte
-	ends  []int
+	vals  valueScratch
+	out   rowOut
+	batch *rowBatch // between ResponseRows and RowsSent
 }
 
 func resultFormat(codes []int16, i int, f layField) int16 {
@@ -289,81 +309,19 @@ func resultFormat(codes []int16, i int, f layField) int16 {
 	return 0
 }
 
-func (sc *decryptScratch) decrypt(ss *sealSession, dr *pgproto3.DataRow, lay *layout, codes []int16, se *stmtExec) (*pgproto3.DataRow, int, *ProxyError) {
-	sc.row.Values = append(sc.row.Values[:0], dr.Values...)
-	sc.arena, sc.ends = sc.arena[:0], sc.ends[:0]
-	snap := ss.sl.kr.Snapshot()
-	n := 0
-	for i, f := range lay.fields {
-		if f.col == nil || i >= len(dr.Values) || dr.Values[i] == nil {
-			sc.ends = append(sc.ends, -1)
-			continue
-		}
-		format := resultFormat(codes, i, f)
-		var err error
-		env := dr.Values[i]
-		if format == 0 {
-			if sc.env, err = decodeByteaText(sc.env[:0], env); err != nil {
-				return nil, 0, corruptValue(f.col)
-			}
-			env = sc.env
-		}
-		plain, pe := sc.open(ss, snap, env, f.col, se)
-		if pe != nil {
-			return nil, 0, pe
-		}
-		if sc.arena, err = value.Decode(sc.arena, f.t, plain, format, &ss.vs); err != nil {
-			return nil, 0, valueRefusal(err)
-		}
-		sc.ends = append(sc.ends, len(sc.arena))
-		n++
+// open checks the envelope's keyset against the statement's and decrypts it (COPY TO's values).
+func (sc *decryptScratch) open(ss *sealSession, snap *keyring.Snapshot, env []byte, col *rewrite.Column, se *stmtExec) ([]byte, *ProxyError) {
+	plain, audit, pe := sc.vals.open(snap, env, col, se)
+	if audit != nil {
+		ss.auditForeign(se, audit)
 	}
-	prev := 0
-	for i, end := range sc.ends {
-		if end < 0 {
-			continue
-		}
-		sc.row.Values[i] = sc.arena[prev:end:end]
-		prev = end
-	}
-	sc.row.Values = visibleValues(sc.row.Values, lay)
-	return &sc.row, n, nil
+	return plain, pe
 }
 
-// open checks the envelope's keyset against the statement's and decrypts it.
-func (sc *decryptScratch) open(ss *sealSession, snap *keyring.Snapshot, env []byte, col *rewrite.Column, se *stmtExec) ([]byte, *ProxyError) {
-	h, err := crypto.ParseHeader(env)
-	if err != nil {
-		return nil, corruptValue(col)
-	}
-	if se == nil || !se.hasKS {
-		return nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "no keyset selected"}
-	}
-	if h.Keyset != se.ks.id {
-		row := h.Keyset.String()
-		if k, ok := snap.KeysetByID(h.Keyset); ok {
-			row = k.Name
-		}
-		ss.sl.log.Warn("audit: value of another keyset refused", zap.String("client", ss.info.User),
-			zap.String("session_keyset", se.ks.name), zap.String("row_keyset", row), zap.String("column", col.ID))
-		return nil, &ProxyError{Code: CodeInsufficientPrivilege,
-			Message: "permission denied: a value of " + col.Table + "." + col.Name + " belongs to another keyset"}
-	}
-	ks, ok := snap.KeysetByID(h.Keyset)
-	if !ok {
-		return nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "permission denied for keyset " + se.ks.name}
-	}
-	ck, err := ks.ColumnKey(h.Generation, col.ID)
-	if err != nil {
-		if errors.Is(err, keyring.ErrUnavailable) {
-			return nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "keyset " + ks.Name + " cannot decrypt this value (key generation unavailable)"}
-		}
-		return nil, corruptValue(col)
-	}
-	if sc.plain, err = ck.Open(sc.plain[:0], env); err != nil {
-		return nil, corruptValue(col)
-	}
-	return sc.plain, nil
+// auditForeign logs a refused value of another keyset (who asked, under which keyset, for what).
+func (ss *sealSession) auditForeign(se *stmtExec, a *auditNote) {
+	ss.sl.log.Warn("audit: value of another keyset refused", zap.String("client", ss.info.User),
+		zap.String("session_keyset", se.ks.name), zap.String("row_keyset", a.rowKeyset), zap.String("column", a.column))
 }
 
 func corruptValue(col *rewrite.Column) *ProxyError {

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	"go.uber.org/zap"
@@ -42,6 +43,11 @@ func (s *session) serverMessage(typ byte) error {
 		plan := s.st.headPlan()
 		if plan == nil {
 			return s.toClient()
+		}
+		if rr, ok := s.icpt.(rowsResponder); ok && typ == 'D' {
+			if done, err := s.interceptRows(rr, plan); done {
+				return err
+			}
 		}
 		return s.intercept(typ, plan)
 	case 'E':
@@ -134,6 +140,12 @@ func (s *session) intercept(typ byte, plan Plan) error {
 		return fatal(CodeProtocolViolation, "invalid message %q from the server", typ)
 	}
 	out, err := s.icpt.Response(plan, msg)
+	return s.deliver(out, out == msg, err)
+}
+
+// deliver sends an interceptor's answer to the current server message: out (nil for nothing),
+// or the message unchanged when same. SkipToReady and errors are handled as Response documents.
+func (s *session) deliver(out pgproto3.BackendMessage, same bool, err error) error {
 	if errors.Is(err, SkipToReady) {
 		err = nil
 		if out != nil {
@@ -141,7 +153,7 @@ func (s *session) intercept(typ byte, plan Plan) error {
 				return serr
 			}
 		}
-		out, s.skipToReady = nil, true
+		out, same, s.skipToReady = nil, false, true
 	}
 	if err != nil {
 		if pe, ok := asProxyError(err); ok {
@@ -152,13 +164,53 @@ func (s *session) intercept(typ byte, plan Plan) error {
 		s.srv.log.Error("interceptor failed", zap.String("remote", s.remote), zap.Error(err))
 		return fatal(CodeInternalError, "internal error in pgseal")
 	}
-	switch out {
-	case nil:
-		return nil // the interceptor's own request: the client never asked
-	case msg:
+	switch {
+	case same:
 		return s.toClient()
+	case out == nil:
+		return nil // the interceptor's own request: the client never asked
 	}
 	return s.sendClient(out)
+}
+
+// errInvalidRow is a rowsResponder's answer to a DataRow it cannot decode.
+var errInvalidRow = errors.New("invalid DataRow")
+
+// rowBodies pools the slices that hold a run's bodies (the run is handled within one call).
+var rowBodies = sync.Pool{New: func() any { return new([][]byte) }}
+
+// interceptRows hands the run of complete DataRows already buffered from the server (the current
+// one first) to rr at once, then consumes them one by one, sending the answers in order. It
+// reports false, having consumed nothing, when the run is too short to be worth a batch.
+func (s *session) interceptRows(rr rowsResponder, plan Plan) (bool, error) {
+	bp := rowBodies.Get().(*[][]byte)
+	defer func() {
+		clear(*bp) // no references into the read buffer stay in the pool
+		rowBodies.Put(bp)
+	}()
+	*bp = s.sr.peekRun((*bp)[:0], maxRowBatch)
+	if len(*bp) < minRowBatch {
+		return false, nil
+	}
+	answers := rr.ResponseRows(plan, *bp)
+	defer rr.RowsSent()
+	for i, a := range answers {
+		if i > 0 {
+			if _, err := s.sr.next(); err != nil { // buffered: the header is only parsed again
+				return true, s.serverReadErr(err)
+			}
+		}
+		if _, err := s.sr.load(); err != nil {
+			return true, s.serverReadErr(err)
+		}
+		if a.err == errInvalidRow {
+			return true, fatal(CodeProtocolViolation, "invalid message %q from the server", 'D')
+		}
+		if err := s.deliver(a.msg, a.raw, a.err); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // toClient forwards the current server message unchanged, unless an error replaced the rest of

@@ -1,0 +1,222 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgseal/pgseal/internal/pgtest"
+)
+
+// The parallel row path (seal_rows.go) is exercised with results far larger than one batch and
+// rowWorkers forced above one, so helpers run even where GOMAXPROCS is 1.
+
+const manyRows = 3000
+
+// forceRowWorkers makes every batch use n goroutines for the rest of the test.
+func forceRowWorkers(t *testing.T, n int) {
+	old := rowWorkers
+	rowWorkers = n
+	t.Cleanup(func() { rowWorkers = old })
+}
+
+// rowEmail is the email stored at id.
+func rowEmail(id int) string { return fmt.Sprintf("u%05d@example.com", id) }
+
+// fillUsers inserts ids 1..manyRows (email, age = id) through conn; ids in foreign go through
+// other (another keyset) instead.
+func fillUsers(t *testing.T, conn, other *pgx.Conn, foreign map[int]bool) {
+	t.Helper()
+	ctx := ctxT(t)
+	var vals []string
+	var args []any
+	flush := func(c *pgx.Conn) {
+		if len(vals) == 0 {
+			return
+		}
+		sql := "INSERT INTO users (id, email, age) VALUES " + strings.Join(vals, ",")
+		if _, err := c.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("INSERT = %v", err)
+		}
+		vals, args = vals[:0], args[:0]
+	}
+	for id := 1; id <= manyRows; id++ {
+		if foreign[id] {
+			flush(conn)
+			if _, err := other.Exec(ctx, "INSERT INTO users (id, email, age) VALUES ($1, $2, $3)", id, rowEmail(id), id); err != nil {
+				t.Fatalf("INSERT foreign = %v", err)
+			}
+			continue
+		}
+		n := len(args)
+		vals = append(vals, fmt.Sprintf("($%d, $%d, $%d)", n+1, n+2, n+3))
+		args = append(args, id, rowEmail(id), id)
+		if len(vals) == 500 {
+			flush(conn)
+		}
+	}
+	flush(conn)
+}
+
+// readUsers runs sql and checks every row it returns is (id, email, age) of the next id from
+// first; it returns the number of rows read and the query's error.
+func readUsers(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string, first int) (int, error) {
+	t.Helper()
+	rows, err := conn.Query(ctxT(t), sql, mode)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id, age int32
+		var email string
+		if err := rows.Scan(&id, &email, &age); err != nil {
+			t.Fatalf("Scan() = %v", err)
+		}
+		want := first + n
+		if int(id) != want || email != rowEmail(want) || int(age) != want {
+			t.Fatalf("row %d (%v) = (%d, %q, %d), want (%d, %q, %d)", n, mode, id, email, age, want, rowEmail(want), want)
+		}
+		n++
+	}
+	return n, rows.Err()
+}
+
+// sealModes cover the text (simple protocol) and binary (extended, int4 in binary) formats.
+var sealModes = []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe}
+
+func TestSealRowsLargeResultKeepsOrder(t *testing.T) {
+	forceRowWorkers(t, 4)
+	e := newSealEnv(t, "multi", sealSchema, sealColumns)
+	conn := e.connect(t, "", "acme")
+	fillUsers(t, conn, nil, nil)
+	for _, mode := range sealModes {
+		before := rowBatchesRun.Load()
+		n, err := readUsers(t, conn, mode, "SELECT id, email, age FROM users ORDER BY id", 1)
+		if err != nil || n != manyRows {
+			t.Fatalf("SELECT all (%v) = %d rows, %v, want %d", mode, n, err, manyRows)
+		}
+		if rowBatchesRun.Load() == before {
+			t.Fatalf("SELECT all (%v) ran no parallel batch, want several", mode)
+		}
+	}
+}
+
+func TestSealRowsFailureMidResult(t *testing.T) {
+	forceRowWorkers(t, 4)
+	e := newSealEnv(t, "multi", sealSchema, sealColumns)
+	conn := e.connect(t, "", "acme")
+	const foreignID, tamperedID = 1000, 2000
+	fillUsers(t, conn, e.connect(t, "", "globex"), map[int]bool{foreignID: true})
+	// Flip the last byte of the tag: the envelope still parses, authentication fails.
+	if _, err := e.direct(t).Exec(ctxT(t), "UPDATE users SET email = set_byte(email, length(email) - 1, get_byte(email, length(email) - 1) # 1) WHERE id = $1", tamperedID); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, sql   string
+		first, rows int
+		code        string
+	}{
+		{"a tampered value fails with XX001 after the rows before it", fmt.Sprintf("SELECT id, email, age FROM users WHERE id > %d ORDER BY id", foreignID), foreignID + 1, tamperedID - foreignID - 1, CodeDataCorrupted},
+		{"another keyset's value fails with 42501 after the rows before it", "SELECT id, email, age FROM users ORDER BY id", 1, foreignID - 1, CodeInsufficientPrivilege},
+	}
+	for _, c := range cases {
+		for _, mode := range sealModes {
+			audits := e.p.logs.FilterMessage("audit: value of another keyset refused").Len()
+			n, err := readUsers(t, conn, mode, c.sql, c.first)
+			if n != c.rows || sqlstate(err) != c.code {
+				t.Fatalf("%s (%v): %d rows, %v; want %d rows, %s", c.name, mode, n, err, c.rows, c.code)
+			}
+			got := e.p.logs.FilterMessage("audit: value of another keyset refused").Len() - audits
+			if want := map[string]int{CodeDataCorrupted: 0, CodeInsufficientPrivilege: 1}[c.code]; got != want {
+				t.Fatalf("%s (%v): %d audit lines, want %d", c.name, mode, got, want)
+			}
+			if n, err := readUsers(t, conn, mode, "SELECT id, email, age FROM users WHERE id BETWEEN 1 AND 50 ORDER BY id", 1); n != 50 || err != nil {
+				t.Fatalf("%s (%v): the next SELECT = %d rows, %v, want 50", c.name, mode, n, err)
+			}
+		}
+	}
+}
+
+func TestSealRowsRowLimitedPortal(t *testing.T) {
+	forceRowWorkers(t, 4)
+	e := newSealEnv(t, "multi", sealSchema, sealColumns)
+	fillUsers(t, e.connect(t, "", "acme"), nil, nil)
+	rc := e.p.dialRawTenant(t, "acme")
+	const limit = 700
+	msgs := []pgproto3.FrontendMessage{
+		&pgproto3.Parse{Query: "SELECT id, email, age FROM users ORDER BY id"},
+		&pgproto3.Bind{ResultFormatCodes: []int16{1, 0, 1}},
+		&pgproto3.Describe{ObjectType: 'P'},
+	}
+	for range manyRows/limit + 1 {
+		msgs = append(msgs, &pgproto3.Execute{MaxRows: limit})
+	}
+	rc.send(append(msgs, &pgproto3.Sync{})...)
+	n, suspended := 0, 0
+	for {
+		m, err := rc.fe.Receive()
+		if err != nil {
+			t.Fatalf("Receive() after %d rows = %v", n, err)
+		}
+		switch m := m.(type) {
+		case *pgproto3.DataRow:
+			n++
+			id, email, age := binary.BigEndian.Uint32(m.Values[0]), string(m.Values[1]), binary.BigEndian.Uint32(m.Values[2])
+			if int(id) != n || email != rowEmail(n) || int(age) != n {
+				t.Fatalf("row %d = (%d, %q, %d), want (%d, %q, %d)", n, id, email, age, n, rowEmail(n), n)
+			}
+		case *pgproto3.PortalSuspended:
+			suspended++
+			if n != suspended*limit {
+				t.Fatalf("PortalSuspended after %d rows, want %d", n, suspended*limit)
+			}
+		case *pgproto3.ErrorResponse:
+			t.Fatalf("ErrorResponse %s: %s", m.Code, m.Message)
+		case *pgproto3.ReadyForQuery:
+			if n != manyRows || suspended != manyRows/limit {
+				t.Fatalf("portal gave %d rows in %d suspensions, want %d in %d", n, suspended, manyRows, manyRows/limit)
+			}
+			return
+		}
+	}
+}
+
+// dialRawTenant connects to the proxy by hand as the superuser with app.tenant set at startup.
+func (p *testProxy) dialRawTenant(t *testing.T, tenant string) *rawClient {
+	t.Helper()
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	rc := &rawClient{t: t, conn: c, fe: pgproto3.NewFrontend(c, c)}
+	rc.send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{
+		"user": pgtest.Superuser, "database": p.db.Name, "options": "-c app.tenant=" + tenant}})
+	if got := rc.until('Z'); !strings.HasSuffix(got, "Z") {
+		t.Fatalf("startup = %q, want ReadyForQuery", got)
+	}
+	return rc
+}
+
+// FuzzDecodeByteaHex checks the fast hex path against decodeByteaText byte for byte.
+func FuzzDecodeByteaHex(f *testing.F) {
+	for _, s := range []string{`\x`, `\x00ff`, `\xAbCd`, `\x0`, `\x0g`, `\xg0`, `ab\\c\001`, `\x` + strings.Repeat("7f", 100)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		want, werr := decodeByteaText([]byte("pre"), s)
+		got, gerr := decodeByteaHex([]byte("pre"), s)
+		if (werr != nil) != (gerr != nil) || (werr == nil && string(got) != string(want)) {
+			t.Fatalf("decodeByteaHex(%q) = %x, %v, want %x, %v", s, got, gerr, want, werr)
+		}
+	})
+}
