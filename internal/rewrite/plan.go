@@ -12,6 +12,8 @@ type Plan struct {
 	Statements []*Statement // one per statement; nil when the prefilter skipped parsing
 	Params     []Param      // index i is $(i+1); len = highest $N used (0 when not parsed); use Param(n)
 	Edits      []Edit       // sorted by Start, non-overlapping, byte offsets into SQL
+
+	valueDep bool // the analysis used a constant's value other than as an edit's Literal (shape.go)
 }
 
 // Touches reports whether any statement references an encrypted column (needs a keyset).

@@ -1,5 +1,9 @@
 package rewrite
 
+// MayMatter reports whether Analyze would parse sql under s: when false its plan is empty and
+// costs nothing to make again, so callers need not cache it.
+func MayMatter(sql string, s *Schema) bool { return mayMatter(sql, s) }
+
 // mayMatter reports whether sql could touch an encrypted table or change a setting. It is a
 // conservative byte scan, so that the common query pays no parse: false only when the text
 // contains no encrypted table name, no U& identifier and none of the words set/reset/discard

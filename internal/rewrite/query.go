@@ -264,7 +264,9 @@ func (a *analyzer) groupBy(list []*pg.Node, sc *scope, res *result, pos int) err
 // refer to result columns, anything else is an expression.
 func (a *analyzer) sortLike(items []*pg.Node, sc *scope, res *result, construct string, pos int) error {
 	for _, n := range items {
-		if k, ok := intConst(n); ok && res != nil && k >= 1 && k <= len(res.cols) {
+		k, ok := intConst(n)
+		a.plan.valueDep = a.plan.valueDep || ok // ORDER BY 2: the constant's value decides
+		if ok && res != nil && k >= 1 && k <= len(res.cols) {
 			if c := res.cols[k-1].col; c != nil {
 				return unsupported(c, construct, nodeLoc(n, pos))
 			}

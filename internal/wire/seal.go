@@ -180,17 +180,42 @@ func (c *catalogCache) put(db string, info *catalog.Info) *catalogEntry {
 	return e
 }
 
-// analyze returns the plan of sql under the catalog, from the cache when possible.
+// analyze returns the plan of sql under the catalog. A text the prefilter skips costs nothing to
+// analyse and is not cached. Otherwise the cache is asked by text, then by shape: simple-protocol
+// texts differ only in their literals, and a rewrite.Template makes their plans without parsing.
 func (sl *sealer) analyze(ent *catalogEntry, sql string) (*rewrite.Plan, error) {
-	key := planKey{ent.version, sql}
+	schema := ent.info.Schema
+	if !rewrite.MayMatter(sql, schema) {
+		return &rewrite.Plan{SQL: sql}, nil
+	}
+	key := planKey{version: ent.version, sql: sql}
 	if p, err, ok := sl.plans.get(key); ok {
 		sl.hit.Inc()
 		return p, err
 	}
-	sl.miss.Inc()
-	p, err := rewrite.Analyze(sql, ent.info.Schema)
-	if len(sql) <= planCacheMaxSQL {
-		sl.plans.put(key, p, err)
+	if len(sql) > planCacheMaxSQL {
+		sl.miss.Inc()
+		return rewrite.Analyze(sql, schema)
 	}
+	sh, shaped := rewrite.ShapeOf(sql)
+	skey := planKey{version: ent.version, sql: sh.Key, shape: true}
+	if shaped {
+		t, known := sl.plans.template(skey)
+		if t != nil {
+			sl.hit.Inc()
+			return t.Plan(sql, sh), nil
+		}
+		shaped = !known // a shape known to have no template: cache by text
+	}
+	sl.miss.Inc()
+	p, err := rewrite.Analyze(sql, schema)
+	if shaped && err == nil {
+		t, ok := rewrite.NewTemplate(p, sh, schema)
+		sl.plans.putTemplate(skey, t)
+		if ok {
+			return p, nil
+		}
+	}
+	sl.plans.put(key, p, err)
 	return p, err
 }

@@ -106,14 +106,14 @@ func TestLastName(t *testing.T) {
 func TestPlanCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	c := newPlanCache(2)
 	p := &rewrite.Plan{}
-	c.put(planKey{1, "a"}, p, nil)
-	c.put(planKey{1, "b"}, p, nil)
-	c.get(planKey{1, "a"})
-	c.put(planKey{1, "c"}, p, nil)
-	if _, _, ok := c.get(planKey{1, "b"}); ok || c.len() != 2 {
+	c.put(planKey{version: 1, sql: "a"}, p, nil)
+	c.put(planKey{version: 1, sql: "b"}, p, nil)
+	c.get(planKey{version: 1, sql: "a"})
+	c.put(planKey{version: 1, sql: "c"}, p, nil)
+	if _, _, ok := c.get(planKey{version: 1, sql: "b"}); ok || c.len() != 2 {
 		t.Fatalf("after 3 puts in a 2-entry cache: b cached = %v, len = %d, want false, 2", ok, c.len())
 	}
-	if _, _, ok := c.get(planKey{2, "a"}); ok {
+	if _, _, ok := c.get(planKey{version: 2, sql: "a"}); ok {
 		t.Fatalf("get() under another catalog version = hit, want miss")
 	}
 }
