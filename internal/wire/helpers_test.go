@@ -40,6 +40,10 @@ func startProxy(t *testing.T, db *pgtest.DB, opts ...proxyOpt) *testProxy {
 	return p
 }
 
+// useGoroutineRelay keeps the proxies of the tests off the fast relay (TestGoroutineRelay). The
+// tests of this package do not run in parallel.
+var useGoroutineRelay bool
+
 // startProxyNoCleanup starts a proxy that runs until the process ends (for fuzzing).
 func startProxyNoCleanup(t testing.TB, db *pgtest.DB, opts ...proxyOpt) *testProxy {
 	t.Helper()
@@ -48,7 +52,7 @@ func startProxyNoCleanup(t testing.TB, db *pgtest.DB, opts ...proxyOpt) *testPro
 	cfg.Upstream.TLS = config.TLSDisable
 	cfg.Server.ShutdownTimeout = config.Duration(2 * time.Second)
 	core, logs := observer.New(zap.DebugLevel)
-	o := Options{Config: cfg, Logger: zap.New(core), Metrics: metrics.New()}
+	o := Options{Config: cfg, Logger: zap.New(core), Metrics: metrics.New(), goroutineRelay: useGoroutineRelay}
 	for _, f := range opts {
 		f(cfg, &o)
 	}

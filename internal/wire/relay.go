@@ -7,9 +7,15 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 )
 
-// relay runs the steady state: a client->server loop and a server->client loop. The first error
+// relay runs the steady state: on a shared event loop when nothing but framing is needed
+// (fastrelay.go), else a client->server loop and a server->client loop. The first error
 // ends both: a 1-slot channel keeps it, and stop (idempotent) unblocks the other loop.
 func (s *session) relay() error {
+	if s.fastRelayable() {
+		if err := s.fastRelay(); err != errNoFastRelay {
+			return err
+		}
+	}
 	s.relaying = true
 	errc := make(chan error, 1)
 	report := func(err error) {

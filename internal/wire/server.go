@@ -30,6 +30,8 @@ type Options struct {
 	Interceptor Interceptor
 	// Keyring holds the keysets; required when [[encrypt]] columns are configured.
 	Keyring *keyring.Keyring
+
+	goroutineRelay bool // tests: keep plain sessions off the fast relay
 }
 
 // Server accepts PostgreSQL clients and relays each to its own upstream connection.
@@ -46,6 +48,11 @@ type Server struct {
 
 	kind map[reqKind]prometheus.Counter // statements by kind, resolved once
 	copy prometheus.Counter
+
+	loops       fastLoops    // event loops of the fast relay (fastrelay.go)
+	fastEnabled bool         // tests turn the fast relay off to cover the goroutine relay
+	fastUsed    atomic.Int64 // sessions relayed by a loop, for tests
+	fastPaused  atomic.Int64 // writes a peer did not take at once (backpressure), for tests
 
 	wg sync.WaitGroup // every session goroutine
 	mu struct {
@@ -102,6 +109,7 @@ func NewServer(o Options) (*Server, error) {
 	}
 	srv.copy = srv.m.Statements.WithLabelValues("copy")
 	srv.mu.sessions = map[*session]struct{}{}
+	srv.fastEnabled = !o.goroutineRelay
 	return srv, nil
 }
 
@@ -111,6 +119,8 @@ func NewServer(o Options) (*Server, error) {
 func (srv *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
+	srv.loops.serving(1)
+	defer srv.loops.serving(-1) // after drain: every session has ended
 	var err error
 	backoff := 5 * time.Millisecond
 	for {

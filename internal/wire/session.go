@@ -66,6 +66,8 @@ type session struct {
 	copySeq  uint64 // the Query's FIFO entry
 	copyDrop bool   // the COPY was failed by pgseal: drop the client's remaining copy data
 
+	fastPending int // requests unanswered when a fast relay ended (fastrelay.go)
+
 	mu struct {
 		sync.Mutex
 		conns []net.Conn // interrupted on kill
@@ -168,7 +170,7 @@ func (s *session) finish(err error) {
 			s.lingerClient()
 		}
 	}
-	if s.hasKey && clientVanished(err) && s.st.pendingCount() > 0 {
+	if s.hasKey && clientVanished(err) && (s.st.pendingCount() > 0 || s.fastPending > 0) {
 		// PostgreSQL notices a vanished client only when it next writes; cancel the query so an
 		// abandoned pg_sleep or long scan stops now.
 		ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.Upstream.ConnectTimeout.D())
