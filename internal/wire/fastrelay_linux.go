@@ -159,7 +159,7 @@ func (s *session) fastRelay() error {
 	_ = s.server.Close()
 	s.cr.release()
 	s.sr.release()
-	s.sw.bw = nil // not used again: finish writes through a new client writer
+	s.sw.bw, s.cw.bw = nil, nil // not used again: finish writes through a new client writer
 	if err != nil {
 		return err
 	}
