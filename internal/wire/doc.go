@@ -18,6 +18,12 @@
 //     header, checked against max_message_size, and forwarded as raw bytes (large ones streamed)
 //     unless an Interceptor asked to see their type. Each loop flushes only when its input buffer
 //     is empty, so a batch of messages costs one write.
+//   - Fast relay (fastrelay*.go, Linux): a session with no interceptor and no TLS needs only
+//     message boundaries, so after authentication its sockets go to a shared epoll loop (one per
+//     two Ps, as PgBouncer runs one loop per process): one blocking epoll_wait serves every ready
+//     socket, each is read once (level-triggered), whole messages are forwarded and a slow peer
+//     pauses the other side. The goroutine relay costs an extra EAGAIN read and a goroutine
+//     wake-up per direction and round trip, which on a busy machine is most of the proxy's CPU.
 //   - State (state.go): the transaction status, prepared statements and portals by name, and a
 //     FIFO of pending requests (pushed by the client loop in send order, popped by the server loop
 //     as responses finish them) carrying each request's Plan.
@@ -117,7 +123,10 @@
 //     because the server skips them.
 //   - The session goroutine owns both conns; relay's two loops are the only other goroutines and
 //     relay waits for both. Serve waits for every session. Nothing polls: kills and
-//     shutdown become deadlines (context.AfterFunc + SetDeadline).
+//     shutdown become deadlines (context.AfterFunc + SetDeadline). On the fast relay the loop
+//     holds duplicates of the session's descriptors from add to end only; a kill is a command to
+//     the loop, and the session gets fresh conns back for its FATAL and close. The loops live
+//     while some Serve runs.
 //   - A proxy-originated FATAL is sent only at a message boundary of the client stream; when a
 //     message was half written the connection is just closed.
 //   - Logs and errors never carry SQL text, values, passwords or keys.
