@@ -60,4 +60,11 @@
 //   - Utility statements naming an encrypted table pass only when they carry no values
 //     (TRUNCATE, LOCK, VACUUM, GRANT, DROP, COMMENT, CREATE INDEX without WHERE).
 //   - Column.MarshalJSON writes the column ID, keeping plans small in goldens.
+//   - Shapes (shape.go): simple-protocol texts differ only in their literals. ShapeOf cuts out
+//     the literals pg_query lexes the same whatever their content ('…' without backslashes,
+//     unsigned decimal numbers) and gives up on anything else; NewTemplate turns the plan of one
+//     text into a Template that makes the plan of any text of the same shape without parsing,
+//     only for plain SELECT/INSERT/UPDATE/DELETE whose analysis used no constant's value except as
+//     an edit's Literal. Code that reads a constant's value for a decision must set
+//     Plan.valueDep (as ORDER BY 2 does). TestTemplateAgreesWithAnalyze checks every golden.
 package rewrite

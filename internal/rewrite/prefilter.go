@@ -9,18 +9,52 @@ func MayMatter(sql string, s *Schema) bool { return mayMatter(sql, s) }
 // contains no encrypted table name, no U& identifier and none of the words set/reset/discard
 // (set_config and reset contain "set"), all case-insensitively. When unsure it says true.
 func mayMatter(sql string, s *Schema) bool {
-	if containsFold(sql, "set") || containsFold(sql, "discard") || containsFold(sql, "u&") {
-		return true
+	t := &fixedNeedles
+	if s != nil {
+		s.encryptedNames()
+		t = s.needles
 	}
-	if s == nil {
-		return false
-	}
-	for _, n := range s.encryptedNames() {
-		if containsFold(sql, n) {
-			return true
+	// One pass over the text, trying only the needles that start with the byte at hand.
+	for i := 0; i < len(sql); i++ {
+		for _, n := range t[lowerASCII(sql[i])] {
+			if hasPrefixFold(sql[i:], n) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// prefilterWords are the words that may change a setting or hide a table name.
+var prefilterWords = []string{"set", "discard", "u&"}
+
+// needleTable lists lower-case needles by their first byte.
+type needleTable [256][]string
+
+var fixedNeedles = *newNeedleTable(prefilterWords)
+
+func newNeedleTable(needles []string) *needleTable {
+	var t needleTable
+	for _, n := range needles {
+		if n == "" {
+			continue
+		}
+		t[n[0]] = append(t[n[0]], n) // the text's byte is folded with lowerASCII before lookup
+	}
+	return &t
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII needle, ignoring ASCII case.
+func hasPrefixFold(s, needle string) bool {
+	if len(s) < len(needle) {
+		return false
+	}
+	for j := 1; j < len(needle); j++ {
+		if lowerASCII(s[j]) != needle[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // containsFold reports whether s contains the lower-case ASCII needle, ignoring ASCII case.

@@ -14,8 +14,9 @@ type Schema struct {
 	SearchPath []string          // unqualified names resolve through it; default ["public"]
 	Tables     map[string]*Table // key "schema.table" (lower-case, unquoted identifiers)
 
-	once  sync.Once
-	names []string // lower-case names of tables with encrypted columns, for the prefilter
+	once    sync.Once
+	names   []string     // lower-case names of tables with encrypted columns, for the prefilter
+	needles *needleTable // the prefilter's words and names by first byte
 }
 
 // Table is one table the schema knows. Tables without encrypted columns may be listed so that
@@ -134,6 +135,7 @@ func (s *Schema) encryptedNames() []string {
 				s.names = append(s.names, n)
 			}
 		}
+		s.needles = newNeedleTable(append(append([]string(nil), prefilterWords...), s.names...))
 	})
 	return s.names
 }

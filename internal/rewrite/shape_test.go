@@ -221,3 +221,32 @@ func FuzzTemplate(f *testing.F) {
 		checkTemplate(t, s, sql)
 	})
 }
+
+// TestMayMatterIsASubstringSearch: the one-pass prefilter says true exactly when one of its
+// words or names occurs in the text, ignoring ASCII case.
+func TestMayMatterIsASubstringSearch(t *testing.T) {
+	s := loadSchema(t)
+	needles := append(append([]string(nil), prefilterWords...), s.encryptedNames()...)
+	texts := []string{"", "s", "SE", "SELECT 1", "select * from USERS", "RESET x", "u&\"x\"", "DisCard all",
+		"SELECT a FROM orders WHERE b = 'x'", "users", "xusersx", "UsErS"}
+	inputs, _ := filepath.Glob(filepath.Join("testdata", "*", "input.sql"))
+	for _, in := range inputs {
+		b, err := os.ReadFile(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, string(b))
+	}
+	for _, text := range texts {
+		want := false
+		for _, n := range needles {
+			want = want || strings.Contains(strings.ToLower(text), n)
+		}
+		if got := mayMatter(text, s); got != want {
+			t.Errorf("mayMatter(%q) = %v, want %v", text, got, want)
+		}
+		if got, want := mayMatter(text, nil), containsFold(text, "set") || containsFold(text, "discard") || containsFold(text, "u&"); got != want {
+			t.Errorf("mayMatter(%q, nil) = %v, want %v", text, got, want)
+		}
+	}
+}
