@@ -210,12 +210,11 @@ func (sl *sealer) analyze(ent *catalogEntry, sql string) (*rewrite.Plan, error) 
 	sl.miss.Inc()
 	p, err := rewrite.Analyze(sql, schema)
 	if shaped && err == nil {
-		t, ok := rewrite.NewTemplate(p, sh, schema)
+		t, _ := rewrite.NewTemplate(p, sh, schema)
 		sl.plans.putTemplate(skey, t)
-		if ok {
-			return p, nil
-		}
 	}
+	// By text too: the same text may well come again (extended protocol); later texts of a
+	// templated shape are not cached by text.
 	sl.plans.put(key, p, err)
 	return p, err
 }
