@@ -2,11 +2,21 @@ package wire
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/crypto"
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/value"
 )
 
 // BenchmarkSealDecrypt100k reads 100,000 rows of one encrypted text column through pgseal, next
@@ -58,6 +68,75 @@ func BenchmarkSealDecrypt100k(b *testing.B) {
 					b.Fatalf("rows = %d, %v", n, r.Err())
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkRowBatch decrypts a batch of 64 DataRows of one encrypted text column (hex, as a
+// 16 KiB read buffer holds them) without PostgreSQL or a client, on one goroutine and on
+// GOMAXPROCS: the CPU cost per row and how far the parallel path scales where cores are free.
+func BenchmarkRowBatch(b *testing.B) {
+	ctx := context.Background()
+	key := base64.StdEncoding.EncodeToString(crypto.RandomSecret().Bytes())
+	kcfg := config.Keyring{Store: "file", Path: filepath.Join(b.TempDir(), "keyring.json"), MasterKeyEnv: "K"}
+	getenv := func(string) string { return key }
+	m, err := keyring.OpenManager(ctx, kcfg, getenv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := m.Init(ctx); err != nil {
+		b.Fatal(err)
+	}
+	_ = m.Close()
+	kr, err := keyring.Open(ctx, kcfg, getenv, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer kr.Close()
+	if _, err := kr.Manager().CreateKeyset(ctx, "acme", ""); err != nil {
+		b.Fatal(err)
+	}
+	snap := kr.Snapshot()
+	ks, ok := snap.Keyset("acme")
+	if !ok {
+		b.Fatal("keyset acme missing")
+	}
+	col := &rewrite.Column{ID: "public.users.email", Table: "users", Name: "email", Type: "text"}
+	ck, err := ks.PrimaryColumnKey(col.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bodies := make([][]byte, 64)
+	for i := range bodies {
+		plain, err := value.Encode(nil, value.Text, 0, fmt.Appendf(nil, "user%07d@example.com", i), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		env, err := ck.Seal(nil, plain, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		field := append([]byte(`\x`), hex.EncodeToString(env)...)
+		bodies[i] = binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint16(nil, 1), uint32(len(field)))
+		bodies[i] = append(bodies[i], field...)
+	}
+	rd := rowDecrypt{snap: snap, lay: &layout{fields: []layField{{col: col, t: value.Text}}},
+		ks: sessionKeyset{ok: true, id: ks.ID, name: ks.Name}, vs: &value.Session{}}
+	defer func(w int) { rowWorkers = w }(rowWorkers)
+	for _, w := range []int{1, 0} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			rowWorkers = w
+			helped := 0
+			for b.Loop() {
+				rb := newRowBatch(&rd, bodies, batchWorkers(len(bodies)))
+				helped += rb.run()
+				if r := rb.result(len(bodies) - 1); r.bad || r.out.pe != nil {
+					b.Fatalf("last row: bad %v, %v", r.bad, r.out.pe)
+				}
+				rb.release()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bodies)), "ns/row")
+			b.ReportMetric(100*float64(helped)/float64(b.N*len(bodies)), "%helped")
 		})
 	}
 }

@@ -3,7 +3,6 @@ package wire
 import (
 	"errors"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,15 +44,37 @@ type rowAnswer struct {
 	err error
 }
 
-// rowBatch is the storage of one batch: pooled, so idle sessions hold none.
+// rowBatch is the storage of one batch, pooled so that idle sessions hold none. The server loop
+// never waits for a helper: a helper that the OS has descheduled (PostgreSQL and the client share
+// the cores) would stall the whole result, so the loop redoes any row a helper has not finished
+// and leaves the helper to finish in the background. Everything a helper touches therefore
+// belongs to the batch (the rows' bytes are copied out of the read buffer, the value settings and
+// result formats too) or is immutable (snapshot, layout, columns), and the batch returns to the
+// pool only when its last holder releases it.
 type rowBatch struct {
+	refs    atomic.Int32 // the server loop until RowsSent, plus each running helper
+	next    atomic.Int64 // rows claimed so far (rowChunk at a time)
 	rows    []batchRow
 	answers []rowAnswer
-	scratch []valueScratch // one per goroutine
+	scratch []valueScratch // [0] the server loop's, [w] helper w's
+	workers int            // goroutines decrypting, the server loop's included
+	bodies  [][]byte       // the rows; into body when there are helpers
+	body    []byte         // the rows' bytes, copied for helpers
+	rd      rowDecrypt     // with helpers, vs and codes point into the batch
+	vs      value.Session
+	codes   []int16
 }
 
 type batchRow struct {
-	in  pgproto3.DataRow // aliases the server's bytes
+	own    rowResult   // written by whoever claimed the row
+	done   atomic.Bool // a helper finished own
+	byLoop bool        // the server loop claimed the row
+	redone bool        // a helper had not finished: the server loop decrypted the row again
+	redo   rowResult   // the server loop's result when redone
+}
+
+type rowResult struct {
+	in  pgproto3.DataRow // aliases the batch's body
 	out rowOut
 	bad bool // not a valid DataRow
 }
@@ -69,32 +90,18 @@ var rowBatches = sync.Pool{New: func() any { return new(rowBatch) }}
 
 // ResponseRows implements rowsResponder.
 func (ss *sealSession) ResponseRows(plan Plan, bodies [][]byte) []rowAnswer {
-	b := rowBatches.Get().(*rowBatch)
-	ss.scratch.batch = b
-	if cap(b.rows) < len(bodies) {
-		b.rows = slices.Grow(b.rows[:0], len(bodies))
-	}
-	b.rows, b.answers = b.rows[:len(bodies)], b.answers[:0]
 	rd, pass, pe := ss.resultDecrypt(plan)
 	if pass || pe != nil {
-		for i := range bodies {
-			if b.rows[i].in.Decode(bodies[i]) != nil {
-				return append(b.answers, rowAnswer{err: errInvalidRow})
-			}
-			a := rowAnswer{raw: true}
-			if pe != nil {
-				a = rowAnswer{}
-				a.msg, a.err = ss.failResult(pe)
-			}
-			b.answers = append(b.answers, a)
-		}
-		return b.answers
+		return ss.plainRows(bodies, pe)
 	}
 	start := time.Now()
-	b.run(&rd, bodies)
+	workers := ss.scratch.gate.workers(len(bodies))
+	b := newRowBatch(&rd, bodies, workers)
+	ss.scratch.batch = b
+	ss.scratch.gate.observe(workers, b.run(), len(bodies))
 	per := time.Since(start) / time.Duration(len(bodies))
 	for i := range b.rows {
-		r := &b.rows[i]
+		r := b.result(i)
 		if r.bad {
 			return append(b.answers, rowAnswer{err: errInvalidRow})
 		}
@@ -105,58 +112,177 @@ func (ss *sealSession) ResponseRows(plan Plan, bodies [][]byte) []rowAnswer {
 	return b.answers
 }
 
-// RowsSent implements rowsResponder.
-func (ss *sealSession) RowsSent() {
-	b := ss.scratch.batch
-	if b == nil {
-		return
+// plainRows answers rows that need no decryption: forwarded as they are, or each replaced by pe
+// (rows of encrypted outputs without a description), as dataRow does one by one.
+func (ss *sealSession) plainRows(bodies [][]byte, pe *ProxyError) []rowAnswer {
+	answers := ss.scratch.plain[:0]
+	for _, body := range bodies {
+		if ss.scratch.out.row.Decode(body) != nil {
+			answers = append(answers, rowAnswer{err: errInvalidRow})
+			break
+		}
+		a := rowAnswer{raw: true}
+		if pe != nil {
+			a = rowAnswer{}
+			a.msg, a.err = ss.failResult(pe)
+		}
+		answers = append(answers, a)
 	}
-	ss.scratch.batch = nil
-	for i := range b.rows {
-		// Drop the references into the session's read buffer before pooling.
-		clear(b.rows[i].in.Values)
-		clear(b.rows[i].out.row.Values)
-	}
-	clear(b.answers)
-	rowBatches.Put(b)
+	ss.scratch.plain = answers
+	return answers
 }
 
-// run decodes and decrypts every row of the batch. Goroutines claim rowChunk rows at a time, so
-// a helper that is scheduled late (PostgreSQL and the client share the cores) takes less work
-// instead of delaying the batch.
-func (b *rowBatch) run(rd *rowDecrypt, bodies [][]byte) {
-	rowBatchesRun.Add(1)
-	n := len(bodies)
+// RowsSent implements rowsResponder.
+func (ss *sealSession) RowsSent() {
+	clear(ss.scratch.plain)
+	if b := ss.scratch.batch; b != nil {
+		ss.scratch.batch = nil
+		b.release()
+	}
+}
+
+// newRowBatch takes a batch from the pool and copies into it what its helpers will read.
+func newRowBatch(rd *rowDecrypt, bodies [][]byte, workers int) *rowBatch {
+	b := rowBatches.Get().(*rowBatch)
+	b.refs.Store(1)
+	b.next.Store(0)
+	b.workers = workers
+	b.bodies = append(b.bodies[:0], bodies...)
+	b.rd = *rd
+	b.rd.se = nil
+	if workers > 1 {
+		// Helpers may outlive the server loop's use of its read buffer and of the session.
+		b.body = b.body[:0]
+		for i, body := range bodies {
+			b.body = append(b.body, body...)
+			b.bodies[i] = b.body[len(b.body)-len(body):]
+		}
+		b.vs, b.codes = *rd.vs, append(b.codes[:0], rd.codes...)
+		b.rd.vs = &b.vs
+		if rd.codes != nil { // nil means "the description's formats", not "no codes"
+			b.rd.codes = b.codes
+		}
+	}
+	if cap(b.rows) < len(bodies) {
+		b.rows = make([]batchRow, len(bodies))
+	}
+	b.rows, b.answers = b.rows[:len(bodies)], b.answers[:0]
+	for i := range b.rows {
+		b.rows[i].done.Store(false)
+		b.rows[i].byLoop, b.rows[i].redone = false, false
+	}
+	return b
+}
+
+func (b *rowBatch) release() {
+	if b.refs.Add(-1) == 0 {
+		clear(b.answers)
+		clear(b.bodies)
+		rowBatches.Put(b)
+	}
+}
+
+// batchWorkers is how many goroutines should decrypt n rows: 1 below rowsPerWorker rows each.
+func batchWorkers(n int) int {
 	limit := rowWorkers
 	if limit <= 0 {
 		limit = runtime.GOMAXPROCS(0)
 	}
-	workers := min(limit, (n+rowsPerWorker-1)/rowsPerWorker)
-	for len(b.scratch) < max(workers, 1) {
+	return max(1, min(limit, n/rowsPerWorker))
+}
+
+// run decrypts every row of the batch: the server loop and b.workers-1 helpers claim rowChunk
+// rows at a time; then the loop redoes whatever a helper has not finished yet. It returns how
+// many rows the helpers contributed.
+func (b *rowBatch) run() (helped int) {
+	rowBatchesRun.Add(1)
+	n := len(b.rows)
+	for len(b.scratch) < max(b.workers, 1) {
 		b.scratch = append(b.scratch, valueScratch{})
 	}
-	var next atomic.Int64
-	work := func(sc *valueScratch) {
-		for {
-			hi := int(next.Add(rowChunk))
-			lo := hi - rowChunk
-			if lo >= n {
-				return
-			}
-			for i := lo; i < min(hi, n); i++ {
-				r := &b.rows[i]
-				if r.bad = r.in.Decode(bodies[i]) != nil; !r.bad {
-					rd.decrypt(sc, &r.in, &r.out)
-				}
-			}
+	for w := 1; w < b.workers; w++ {
+		b.refs.Add(1)
+		go b.help(&b.scratch[w])
+	}
+	sc := &b.scratch[0]
+	for lo, hi := b.claim(); lo < n; lo, hi = b.claim() {
+		for i := lo; i < hi; i++ {
+			b.rows[i].byLoop = true
+			b.decrypt(i, &b.rows[i].own, sc)
 		}
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Go(func() { work(&b.scratch[w]) })
+	for i := range b.rows {
+		switch r := &b.rows[i]; {
+		case r.byLoop:
+		case r.done.Load():
+			helped++
+		default:
+			r.redone = true
+			b.decrypt(i, &r.redo, sc)
+		}
 	}
-	work(&b.scratch[0])
-	wg.Wait()
+	return helped
+}
+
+// helperGate stops starting helpers for a while when they do not get a core in time: on a host
+// whose cores are busy elsewhere a woken helper starts after the server loop has done most of the
+// batch alone, and starting it only costs. It probes again after pause batches, a pause that
+// doubles (up to maxHelperPause) while the probes keep failing.
+type helperGate struct{ off, pause int }
+
+const minHelperPause, maxHelperPause = 16, 1024
+
+func (g *helperGate) workers(n int) int {
+	w := batchWorkers(n)
+	if w > 1 && rowWorkers <= 0 && g.off > 0 {
+		g.off--
+		return 1
+	}
+	return w
+}
+
+// observe records a batch of n rows on workers goroutines whose helpers did helped of them.
+// Helpers that did less than a quarter are paused.
+func (g *helperGate) observe(workers, helped, n int) {
+	switch {
+	case workers <= 1:
+	case helped*4 >= n:
+		g.off, g.pause = 0, 0
+	default:
+		g.pause = min(max(2*g.pause, minHelperPause), maxHelperPause)
+		g.off = g.pause
+	}
+}
+
+// result returns row i's result once run has returned.
+func (b *rowBatch) result(i int) *rowResult {
+	if r := &b.rows[i]; r.redone {
+		return &r.redo
+	}
+	return &b.rows[i].own
+}
+
+// claim returns the next rows to decrypt, [lo, hi); lo >= len(rows) when none are left.
+func (b *rowBatch) claim() (lo, hi int) {
+	hi = int(b.next.Add(rowChunk))
+	return hi - rowChunk, min(hi, len(b.rows))
+}
+
+func (b *rowBatch) help(sc *valueScratch) {
+	defer b.release()
+	n := len(b.rows)
+	for lo, hi := b.claim(); lo < n; lo, hi = b.claim() {
+		for i := lo; i < hi; i++ {
+			b.decrypt(i, &b.rows[i].own, sc)
+			b.rows[i].done.Store(true)
+		}
+	}
+}
+
+func (b *rowBatch) decrypt(i int, r *rowResult, sc *valueScratch) {
+	if r.bad = r.in.Decode(b.bodies[i]) != nil; !r.bad {
+		b.rd.decrypt(sc, &r.in, &r.out)
+	}
 }
 
 // valueScratch holds the buffers of one goroutine decrypting values.
@@ -184,8 +310,24 @@ type rowDecrypt struct {
 	snap  *keyring.Snapshot
 	lay   *layout
 	codes []int16
-	se    *stmtExec
+	se    *stmtExec      // for rowDone, on the server loop only
+	ks    sessionKeyset  // the statement's keyset, copied from se
 	vs    *value.Session // read-only during Decode
+}
+
+// sessionKeyset is what the keyset check needs of a statement's keyset, copied so that the
+// goroutines decrypting rows never read the statement itself.
+type sessionKeyset struct {
+	ok   bool
+	id   crypto.KeysetID
+	name string
+}
+
+func keysetOf(se *stmtExec) sessionKeyset {
+	if se == nil || !se.hasKS {
+		return sessionKeyset{}
+	}
+	return sessionKeyset{ok: true, id: se.ks.id, name: se.ks.name}
 }
 
 // decrypt fills out with dr's row, its encrypted fields decrypted, or with the failure. It only
@@ -202,13 +344,13 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, dr *pgproto3.DataRow, out *rowOu
 		var err error
 		env := dr.Values[i]
 		if format == 0 {
-			if sc.env, err = decodeByteaHex(sc.env[:0], env); err != nil {
+			if sc.env, err = decodeByteaText(sc.env[:0], env); err != nil {
 				out.pe = corruptValue(f.col)
 				return
 			}
 			env = sc.env
 		}
-		plain, audit, pe := sc.open(rd.snap, env, f.col, rd.se)
+		plain, audit, pe := sc.open(rd.snap, env, f.col, rd.ks)
 		if pe != nil {
 			out.pe, out.audit = pe, audit
 			return
@@ -233,15 +375,15 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, dr *pgproto3.DataRow, out *rowOu
 
 // open checks the envelope's keyset against the statement's and decrypts it. A value of another
 // keyset also returns the note for the audit line (the caller logs it, in row order).
-func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Column, se *stmtExec) ([]byte, *auditNote, *ProxyError) {
+func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Column, sk sessionKeyset) ([]byte, *auditNote, *ProxyError) {
 	h, err := crypto.ParseHeader(env)
 	if err != nil {
 		return nil, nil, corruptValue(col)
 	}
-	if se == nil || !se.hasKS {
+	if !sk.ok {
 		return nil, nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "no keyset selected"}
 	}
-	if h.Keyset != se.ks.id {
+	if h.Keyset != sk.id {
 		row := h.Keyset.String()
 		if k, ok := snap.KeysetByID(h.Keyset); ok {
 			row = k.Name
@@ -251,7 +393,7 @@ func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Co
 	}
 	ks, ok := snap.KeysetByID(h.Keyset)
 	if !ok {
-		return nil, nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "permission denied for keyset " + se.ks.name}
+		return nil, nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "permission denied for keyset " + sk.name}
 	}
 	ck, err := ks.ColumnKey(h.Generation, col.ID)
 	if err != nil {
@@ -264,46 +406,4 @@ func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Co
 		return nil, nil, corruptValue(col)
 	}
 	return sc.plain, nil, nil
-}
-
-// hexVal maps an ASCII hex digit to its value and every other byte to 0xff.
-var hexVal = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = byte(c - '0')
-	}
-	for c := 'a'; c <= 'f'; c++ {
-		t[c] = byte(c-'a') + 10
-		t[c-'a'+'A'] = byte(c-'a') + 10
-	}
-	return t
-}()
-
-// decodeByteaHex is decodeByteaText with a faster path for the hex format (PostgreSQL's default
-// output): a table lookup per digit and one validity check at the end instead of hex.Decode's
-// per-byte branches. Same results and errors as decodeByteaText.
-func decodeByteaHex(dst, s []byte) ([]byte, error) {
-	if len(s) < 2 || s[0] != '\\' || s[1] != 'x' {
-		return decodeByteaText(dst, s)
-	}
-	h := s[2:]
-	if len(h)%2 != 0 {
-		return dst, errByteaText
-	}
-	n := len(dst)
-	dst = slices.Grow(dst, len(h)/2)[:n+len(h)/2]
-	out := dst[n:]
-	h = h[:2*len(out)]
-	var bad byte
-	for i := range out {
-		hi, lo := hexVal[h[2*i]], hexVal[h[2*i+1]]
-		bad |= hi | lo
-		out[i] = hi<<4 | lo
-	}
-	if bad&0xf0 != 0 {
-		return dst[:n], errByteaText
-	}
-	return dst, nil
 }

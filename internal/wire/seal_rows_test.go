@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -207,16 +208,36 @@ func (p *testProxy) dialRawTenant(t *testing.T, tenant string) *rawClient {
 	return rc
 }
 
-// FuzzDecodeByteaHex checks the fast hex path against decodeByteaText byte for byte.
-func FuzzDecodeByteaHex(f *testing.F) {
-	for _, s := range []string{`\x`, `\x00ff`, `\xAbCd`, `\x0`, `\x0g`, `\xg0`, `ab\\c\001`, `\x` + strings.Repeat("7f", 100)} {
-		f.Add([]byte(s))
+func TestHelperGatePausesHelpersThatDoNotGetACore(t *testing.T) {
+	forceRowWorkers(t, 0)
+	var g helperGate
+	if got := g.workers(64); got != batchWorkers(64) {
+		t.Fatalf("workers() of a fresh gate = %d, want %d", got, batchWorkers(64))
 	}
-	f.Fuzz(func(t *testing.T, s []byte) {
-		want, werr := decodeByteaText([]byte("pre"), s)
-		got, gerr := decodeByteaHex([]byte("pre"), s)
-		if (werr != nil) != (gerr != nil) || (werr == nil && string(got) != string(want)) {
-			t.Fatalf("decodeByteaHex(%q) = %x, %v, want %x, %v", s, got, gerr, want, werr)
+	steps := []struct {
+		name            string
+		workers, helped int
+		wantOff         int
+	}{
+		{"helpers that did a third keep going", 2, 20, 0},
+		{"helpers that did a tenth pause 16 batches", 2, 6, 16},
+		{"a failed probe doubles the pause", 2, 0, 32},
+		{"a batch without helpers changes nothing", 1, 0, 32},
+		{"a successful probe ends the pause", 2, 32, 0},
+		{"the next failure pauses 16 again", 2, 1, 16},
+	}
+	for _, s := range steps {
+		g.observe(s.workers, s.helped, 64)
+		if g.off != s.wantOff {
+			t.Fatalf("%s: off = %d, want %d", s.name, g.off, s.wantOff)
 		}
-	})
+	}
+	if runtime.GOMAXPROCS(0) > 1 {
+		if got := g.workers(64); got != 1 {
+			t.Fatalf("workers() while paused = %d, want 1", got)
+		}
+		if g.off != 15 {
+			t.Fatalf("off after one paused batch = %d, want 15", g.off)
+		}
+	}
 }
