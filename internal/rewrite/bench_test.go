@@ -20,3 +20,38 @@ func BenchmarkAnalyze(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkShape: what a simple-protocol text of a known shape costs instead of a parse.
+func BenchmarkShape(b *testing.B) {
+	s := loadSchema(b)
+	sql := "INSERT INTO users (id, email, name) VALUES (123456789, 123456789::text, 'a name') ON CONFLICT DO NOTHING"
+	sh, _ := ShapeOf(sql)
+	p, err := Analyze(sql, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmpl, ok := NewTemplate(p, sh, s)
+	if !ok {
+		b.Fatal("no template")
+	}
+	b.Run("ShapeOf", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ShapeOf(sql)
+		}
+	})
+	b.Run("Template.Plan", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			tmpl.Plan(sql, sh)
+		}
+	})
+	b.Run("Analyze", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Analyze(sql, s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

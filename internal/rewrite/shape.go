@@ -50,6 +50,7 @@ func ShapeOf(sql string) (sh Shape, ok bool) {
 		return Shape{}, false
 	}
 	var key strings.Builder
+	sh.lits = make([]shapeLit, 0, 8)
 	prev := 0 // sql[prev:i] is not yet in key
 	for i := 0; i < len(sql); {
 		c := sql[i]
@@ -212,7 +213,10 @@ func numberLit(s string, i int) (shapeLit, byte, bool) {
 	if err != nil {
 		return shapeLit{start: i, end: j, value: text}, litBigInt, true
 	}
-	return shapeLit{start: i, end: j, value: strconv.Itoa(int(n))}, litInt, true
+	if text[0] == '0' && len(text) > 1 {
+		text = strconv.Itoa(int(n)) // 007 is 7 to pg_query
+	}
+	return shapeLit{start: i, end: j, value: text}, litInt, true
 }
 
 func digitsEnd(s string, i int) int {
