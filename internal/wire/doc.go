@@ -55,7 +55,10 @@
 //     a one-line reason. Pending columns (configured, not bytea yet) are relayed as plaintext and
 //     logged once.
 //   - Analysis: rewrite.Analyze results are cached by (catalog version, SQL text) in a 4096-entry
-//     LRU (texts over 8 KiB are not cached); errors are cached too.
+//     LRU (texts over 8 KiB are not cached); errors are cached too. Texts the prefilter skips are
+//     not cached (their empty plan costs nothing). Simple-protocol texts that differ only in
+//     literals share one entry by rewrite.Shape holding a rewrite.Template (or the fact that the
+//     shape has none), so they are parsed once per shape, not once per text.
 //   - Tenancy (seal_tenancy.go): a tenancy.GUC seeded from startup parameters and options
 //     (-c name=value, --name=value). "Predicted" settings advance in the client loop with each
 //     statement sent and choose keysets; "confirmed" settings advance in the server loop from
