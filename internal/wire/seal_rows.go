@@ -17,9 +17,10 @@ import (
 
 // Decrypting result rows. Per-value key setup dominates the cost (CRYPTO.md §12), so the server
 // loop hands a run of DataRows that are already buffered to ResponseRows, which decrypts them on
-// up to GOMAXPROCS goroutines (the loop's own and per-batch helpers that end before it returns);
-// the loop then applies every row's effects and sends the rows in order, exactly as Response
-// would have one by one.
+// up to GOMAXPROCS goroutines: the loop's own and helpers started per batch, which the loop never
+// waits for (see rowBatch) and which a session pauses while they get no core (helperGate). The
+// loop then applies every row's effects and sends the rows in order, exactly as Response would
+// have one by one.
 
 const (
 	minRowBatch   = 5   // shorter runs go through Response one by one: a batch costs a hand-off
@@ -74,7 +75,7 @@ type batchRow struct {
 }
 
 type rowResult struct {
-	in  pgproto3.DataRow // aliases the batch's body
+	in  pgproto3.DataRow // aliases bodies
 	out rowOut
 	bad bool // not a valid DataRow
 }
