@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,7 +56,6 @@ func newSealer(cfg *config.Config, kr *keyring.Keyring, log *zap.Logger, m *metr
 	}
 	sl := &sealer{cfg: cfg, kr: kr, log: log, m: m, policy: tenancy.Policy{Setting: strings.ToLower(cfg.Tenancy.Setting), Mode: mode},
 		plans: newPlanCache(planCacheSize)}
-	sl.cats.byDB = map[string]*catalogEntry{}
 	seen := map[string]bool{}
 	for _, e := range cfg.Encrypt {
 		_, name, _ := strings.Cut(strings.ToLower(e.QualifiedTable()), ".")
@@ -158,17 +158,19 @@ type catalogEntry struct {
 	loaded       time.Time
 }
 
-// catalogCache holds the newest catalog per database.
+// catalogCache holds the newest catalog per database. Every statement of every session reads it,
+// so reads take no lock: the map is replaced, never changed, by put.
 type catalogCache struct {
-	mu   sync.Mutex
-	byDB map[string]*catalogEntry
+	mu   sync.Mutex // serialises put
+	byDB atomic.Pointer[map[string]*catalogEntry]
 	next uint64
 }
 
 func (c *catalogCache) get(db string) *catalogEntry {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.byDB[db]
+	if m := c.byDB.Load(); m != nil {
+		return (*m)[db]
+	}
+	return nil
 }
 
 func (c *catalogCache) put(db string, info *catalog.Info) *catalogEntry {
@@ -176,7 +178,15 @@ func (c *catalogCache) put(db string, info *catalog.Info) *catalogEntry {
 	defer c.mu.Unlock()
 	c.next++
 	e := &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now()}
-	c.byDB[db] = e
+	m := map[string]*catalogEntry{db: e}
+	if old := c.byDB.Load(); old != nil {
+		for k, v := range *old {
+			if k != db {
+				m[k] = v
+			}
+		}
+	}
+	c.byDB.Store(&m)
 	return e
 }
 
