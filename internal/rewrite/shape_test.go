@@ -216,6 +216,12 @@ func FuzzTemplate(f *testing.F) {
 	} {
 		f.Add(sql)
 	}
+	inputs, _ := filepath.Glob(filepath.Join("testdata", "*", "input.sql"))
+	for _, in := range inputs {
+		if b, err := os.ReadFile(in); err == nil {
+			f.Add(string(b))
+		}
+	}
 	s := loadSchema(f)
 	f.Fuzz(func(t *testing.T, sql string) {
 		checkTemplate(t, s, sql)
