@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -141,4 +142,65 @@ func TestFastStreamFrames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzFastFrames feeds the fast relay's framing a stream cut into arbitrary reads, as the loop
+// does (carry + what fits in the buffer): it never panics, sees exactly the whole messages a
+// one-piece walk finds, in order, forwards a prefix of the stream and loses no byte, and stops at
+// the first bad or oversize header.
+func FuzzFastFrames(f *testing.F) {
+	f.Add([]byte("Q\x00\x00\x00\x0dSELECT 1\x00Z\x00\x00\x00\x05I"), byte(3))
+	f.Add([]byte("D\x00\x00\x04\x00"), byte(1))
+	f.Add([]byte("X\x00\x00\x00\x04Q\x00\x00\x00\x03"), byte(7))
+	f.Fuzz(func(t *testing.T, stream []byte, cut byte) {
+		const bufCap, maxBody = 64, 200
+		// The reference: walk the whole stream at once.
+		var want []byte
+		wantErr := false
+		for i := 0; len(stream)-i >= 5; {
+			length := int64(int32(binary.BigEndian.Uint32(stream[i+1:])))
+			if length < 4 || length-4 > maxBody {
+				wantErr = true
+				break
+			}
+			total := 1 + int(length)
+			if total <= bufCap && len(stream)-i >= total {
+				want = append(want, stream[i]) // a whole message
+			} else if total <= bufCap {
+				break // incomplete: carried
+			}
+			i += total // a streamed message is skipped whole
+		}
+		var d fastStream
+		var got, out []byte
+		handle := func(typ byte, msg []byte) error {
+			if msg != nil {
+				got = append(got, typ)
+			}
+			return nil
+		}
+		step := int(cut%16) + 1
+		var err error
+		for off := 0; off < len(stream) && err == nil; {
+			n := min(step, bufCap-len(d.carry), len(stream)-off)
+			data := append(append([]byte{}, d.carry...), stream[off:off+n]...)
+			off += n
+			var k int
+			k, err = d.frames(data, bufCap, maxBody, handle)
+			if k < 0 || k > len(data) {
+				t.Fatalf("frames() = %d of %d bytes", k, len(data))
+			}
+			out = append(out, data[:k]...)
+			d.carry = append(d.carry[:0], data[k:]...)
+		}
+		if !bytes.HasPrefix(stream, out) {
+			t.Fatalf("forwarded bytes are not a prefix of the stream")
+		}
+		if string(got) != string(want) || (err != nil) != wantErr {
+			t.Fatalf("message types = %q, %v; want %q, error %v", got, err, want, wantErr)
+		}
+		if err == nil && len(out)+len(d.carry) != len(stream) {
+			t.Fatalf("forwarded %d + carried %d bytes of %d", len(out), len(d.carry), len(stream))
+		}
+	})
 }
