@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
@@ -43,17 +44,11 @@ func BenchmarkSealDecrypt100k(b *testing.B) {
 	if _, err := conn.Exec(ctx, "INSERT INTO plain SELECT g, 'user' || lpad(g::text, 7, '0') || '@example.com' FROM generate_series(1, 100000) g"); err != nil {
 		b.Fatal(err)
 	}
-	cases := []struct {
-		name, sql string
-		workers   int // rowWorkers: 1 decrypts on the server loop alone, 0 on GOMAXPROCS goroutines
-	}{
-		{"plaintext", "SELECT email FROM plain", 0},
-		{"encrypted", "SELECT email FROM users", 0},
-		{"encrypted-1goroutine", "SELECT email FROM users", 1},
+	cases := []struct{ name, sql string }{
+		{"plaintext", "SELECT email FROM plain"},
+		{"encrypted", "SELECT email FROM users"},
 	}
-	defer func(w int) { rowWorkers = w }(rowWorkers)
 	for _, c := range cases {
-		rowWorkers = c.workers
 		b.Run(c.name, func(b *testing.B) {
 			for range b.N {
 				r, err := conn.Query(ctx, c.sql, pgx.QueryExecModeExec)
@@ -73,8 +68,7 @@ func BenchmarkSealDecrypt100k(b *testing.B) {
 }
 
 // BenchmarkRowBatch decrypts a batch of 64 DataRows of one encrypted text column (hex, as a
-// 16 KiB read buffer holds them) without PostgreSQL or a client, on one goroutine and on
-// GOMAXPROCS: the CPU cost per row and how far the parallel path scales where cores are free.
+// 16 KiB read buffer holds them) without PostgreSQL or a client: the CPU cost per row.
 func BenchmarkRowBatch(b *testing.B) {
 	ctx := context.Background()
 	key := base64.StdEncoding.EncodeToString(crypto.RandomSecret().Bytes())
@@ -122,21 +116,19 @@ func BenchmarkRowBatch(b *testing.B) {
 	}
 	rd := rowDecrypt{snap: snap, lay: &layout{fields: []layField{{col: col, t: value.Text}}},
 		ks: sessionKeyset{ok: true, id: ks.ID, name: ks.Name}, vs: &value.Session{}}
-	defer func(w int) { rowWorkers = w }(rowWorkers)
-	for _, w := range []int{1, 0} {
-		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
-			rowWorkers = w
-			helped := 0
-			for b.Loop() {
-				rb := newRowBatch(&rd, bodies, batchWorkers(len(bodies)))
-				helped += rb.run()
-				if r := rb.result(len(bodies) - 1); r.bad || r.out.pe != nil {
-					b.Fatalf("last row: bad %v, %v", r.bad, r.out.pe)
-				}
-				rb.release()
+	var sc valueScratch
+	var in pgproto3.DataRow
+	var out rowOut
+	for b.Loop() {
+		for _, body := range bodies {
+			if err := in.Decode(body); err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bodies)), "ns/row")
-			b.ReportMetric(100*float64(helped)/float64(b.N*len(bodies)), "%helped")
-		})
+			rd.decrypt(&sc, &in, &out)
+			if out.pe != nil {
+				b.Fatalf("decrypt: %v", out.pe)
+			}
+		}
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bodies)), "ns/row")
 }

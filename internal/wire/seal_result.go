@@ -286,13 +286,12 @@ func (ss *sealSession) rowDone(rd *rowDecrypt, out *rowOut, d time.Duration) (pg
 }
 
 // decryptScratch holds buffers reused from row to row (the row is sent before the next arrives)
-// and the batch of rows being decrypted in parallel (seal_parallel.go).
+// and the batch of rows being answered (seal_rows.go).
 type decryptScratch struct {
 	vals  valueScratch
 	out   rowOut
 	batch *rowBatch   // between ResponseRows and RowsSent
 	plain []rowAnswer // ResponseRows' answers for rows that need no decryption
-	gate  helperGate
 }
 
 func resultFormat(codes []int16, i int, f layField) int16 {

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +14,9 @@ import (
 	"github.com/pgseal/pgseal/internal/pgtest"
 )
 
-// The parallel row path (seal_rows.go) is exercised with results far larger than one batch and
-// rowWorkers forced above one, so helpers run even where GOMAXPROCS is 1.
+// The batch row path (seal_rows.go) is exercised with results far larger than one batch.
 
 const manyRows = 3000
-
-// forceRowWorkers makes every batch use n goroutines for the rest of the test.
-func forceRowWorkers(t *testing.T, n int) {
-	old := rowWorkers
-	rowWorkers = n
-	t.Cleanup(func() { rowWorkers = old })
-}
 
 // rowEmail is the email stored at id.
 func rowEmail(id int) string { return fmt.Sprintf("u%05d@example.com", id) }
@@ -94,7 +85,6 @@ func readUsers(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string,
 var sealModes = []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe}
 
 func TestSealRowsLargeResultKeepsOrder(t *testing.T) {
-	forceRowWorkers(t, 4)
 	e := newSealEnv(t, "multi", sealSchema, sealColumns)
 	conn := e.connect(t, "", "acme")
 	fillUsers(t, conn, nil, nil)
@@ -111,7 +101,6 @@ func TestSealRowsLargeResultKeepsOrder(t *testing.T) {
 }
 
 func TestSealRowsFailureMidResult(t *testing.T) {
-	forceRowWorkers(t, 4)
 	e := newSealEnv(t, "multi", sealSchema, sealColumns)
 	conn := e.connect(t, "", "acme")
 	const foreignID, tamperedID = 1000, 2000
@@ -147,7 +136,6 @@ func TestSealRowsFailureMidResult(t *testing.T) {
 }
 
 func TestSealRowsRowLimitedPortal(t *testing.T) {
-	forceRowWorkers(t, 4)
 	e := newSealEnv(t, "multi", sealSchema, sealColumns)
 	fillUsers(t, e.connect(t, "", "acme"), nil, nil)
 	rc := e.p.dialRawTenant(t, "acme")
@@ -206,38 +194,4 @@ func (p *testProxy) dialRawTenant(t *testing.T, tenant string) *rawClient {
 		t.Fatalf("startup = %q, want ReadyForQuery", got)
 	}
 	return rc
-}
-
-func TestHelperGatePausesHelpersThatDoNotGetACore(t *testing.T) {
-	forceRowWorkers(t, 0)
-	var g helperGate
-	if got := g.workers(64); got != batchWorkers(64) {
-		t.Fatalf("workers() of a fresh gate = %d, want %d", got, batchWorkers(64))
-	}
-	steps := []struct {
-		name            string
-		workers, helped int
-		wantOff         int
-	}{
-		{"helpers that did a third keep going", 2, 20, 0},
-		{"helpers that did a tenth pause 16 batches", 2, 6, 16},
-		{"a failed probe doubles the pause", 2, 0, 32},
-		{"a batch without helpers changes nothing", 1, 0, 32},
-		{"a successful probe ends the pause", 2, 32, 0},
-		{"the next failure pauses 16 again", 2, 1, 16},
-	}
-	for _, s := range steps {
-		g.observe(s.workers, s.helped, 64)
-		if g.off != s.wantOff {
-			t.Fatalf("%s: off = %d, want %d", s.name, g.off, s.wantOff)
-		}
-	}
-	if runtime.GOMAXPROCS(0) > 1 {
-		if got := g.workers(64); got != 1 {
-			t.Fatalf("workers() while paused = %d, want 1", got)
-		}
-		if g.off != 15 {
-			t.Fatalf("off after one paused batch = %d, want 15", g.off)
-		}
-	}
 }
