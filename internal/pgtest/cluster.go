@@ -77,6 +77,7 @@ func (s *Server) initdb(cred *syscall.Credential) error {
 		return fmt.Errorf("pgtest: certificates: %w", err)
 	}
 	s.CAFile = ca
+	s.CertFile, s.KeyFile = filepath.Join(s.dataDir, "server.crt"), filepath.Join(s.dataDir, "server.key")
 	if cred != nil {
 		return chownTree(s.tmpDir, cred)
 	}

@@ -40,6 +40,9 @@ type Server struct {
 	// CAFile is the PEM file of the CA that signed the server certificate (empty for an external
 	// server, or when TLS is off).
 	CAFile string
+	// CertFile and KeyFile are the server's own certificate and key (empty as CAFile is), for a
+	// proxy that presents the same certificate as the server.
+	CertFile, KeyFile string
 	// BinDir holds the server binaries (empty for an external server).
 	BinDir string
 	// External is true when the server came from PGSEAL_TEST_DATABASE_URL.

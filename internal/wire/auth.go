@@ -119,19 +119,36 @@ func (s *session) authRequest(awaiting *uint32) (bool, error) {
 	}
 }
 
-// offerSASL forwards the server's SASL mechanisms without SCRAM-SHA-256-PLUS: channel binding ties
-// the exchange to the TLS connection it runs on, and pgseal terminates TLS, so a client that chose
-// PLUS would always fail.
+// offerSASL forwards the server's SASL mechanisms, without SCRAM-SHA-256-PLUS unless channel
+// binding can cross pgseal. Channel binding ties the exchange to the TLS connection it runs on
+// (tls-server-end-point: a hash of the server's certificate), and pgseal terminates TLS: a client
+// that chose PLUS would bind to pgseal's certificate and the server would refuse the binding. When
+// pgseal presents the very certificate the server does, both hashes are the same and PLUS passes
+// through untouched.
 func (s *session) offerSASL(body []byte) error {
 	var msg pgproto3.AuthenticationSASL
 	if err := msg.Decode(body); err != nil {
 		return fatal(CodeProtocolViolation, "invalid SASL authentication request from the server")
 	}
-	msg.AuthMechanisms = slices.DeleteFunc(msg.AuthMechanisms, func(m string) bool { return m == scramPlus })
+	if s.scramPlusKept = s.sameCertificateBothLegs(); !s.scramPlusKept {
+		msg.AuthMechanisms = slices.DeleteFunc(msg.AuthMechanisms, func(m string) bool { return m == scramPlus })
+	}
 	if len(msg.AuthMechanisms) == 0 {
 		return fatal(CodeInvalidAuthorization, "the server offers only SCRAM-SHA-256-PLUS, which cannot cross pgseal")
 	}
 	return s.cw.send(&msg)
+}
+
+// sameCertificateBothLegs reports whether the client reached pgseal over TLS, pgseal reached the
+// server over TLS, and the server's certificate is the one pgseal presented to the client.
+func (s *session) sameCertificateBothLegs() bool {
+	up, ok := s.server.(interface{ ConnectionState() tls.ConnectionState })
+	if !s.info.TLS || !ok || s.srv.tls == nil || len(s.srv.tls.Certificates) == 0 {
+		return false
+	}
+	peer := up.ConnectionState().PeerCertificates
+	mine := s.srv.tls.Certificates[0].Certificate
+	return len(peer) > 0 && len(mine) > 0 && bytes.Equal(peer[0].Raw, mine[0])
 }
 
 // relayAuthResponse forwards the client's answer (PasswordMessage, SASLInitialResponse or
@@ -174,10 +191,11 @@ func (s *session) checkSCRAMInitial(body []byte) error {
 	if err := msg.Decode(body); err != nil {
 		return fatal(CodeProtocolViolation, "invalid SASL initial response")
 	}
-	if _, upTLS := s.server.(interface{ ConnectionState() tls.ConnectionState }); upTLS && bytes.HasPrefix(msg.Data, []byte("y,")) {
+	if _, upTLS := s.server.(interface{ ConnectionState() tls.ConnectionState }); upTLS && !s.scramPlusKept && bytes.HasPrefix(msg.Data, []byte("y,")) {
 		return &ProxyError{Severity: SeverityFatal, Code: CodeInvalidAuthorization,
-			Message: "SCRAM channel binding cannot cross pgseal when both legs use TLS",
-			Hint:    "Connect with channel_binding=disable, or use md5/password for this role, or set upstream.tls = \"disable\"."}
+			Message: "SCRAM channel binding cannot cross pgseal when both legs use TLS with different certificates",
+			Hint: "Give pgseal the database server's own certificate and key (server.tls_cert_file, server.tls_key_file), " +
+				"or connect with channel_binding=disable, or use md5/password for this role."}
 	}
 	return nil
 }

@@ -141,6 +141,33 @@ func TestSCRAMPlusIsStrippedForTLSClients(t *testing.T) {
 	})
 }
 
+func TestSCRAMPlusCrossesWithTheServersCertificate(t *testing.T) {
+	db := pgtest.New(t)
+	checkGoroutines(t)
+	if db.Server.CertFile == "" {
+		t.Skip("the test server has no TLS")
+	}
+	p := startProxy(t, db, func(c *config.Config, _ *Options) {
+		c.Server.TLSCertFile, c.Server.TLSKeyFile = db.Server.CertFile, db.Server.KeyFile
+		c.Upstream.TLS, c.Upstream.CAFile = config.TLSVerifyFull, db.Server.CAFile
+		c.Upstream.ServerName = "localhost"
+	})
+	role := db.Server.CreateRole(t, "plusok", "pw", pgtest.AuthSCRAM)
+	base := strings.Replace(p.url(role, "pw", ""), "sslmode=disable", "sslmode=verify-full&sslrootcert="+db.Server.CAFile, 1)
+	base = strings.Replace(base, "127.0.0.1", "localhost", 1)
+	for _, binding := range []string{"require", "prefer"} {
+		t.Run("channel_binding="+binding+" logs in", func(t *testing.T) {
+			// require succeeds only if SCRAM-SHA-256-PLUS ran end to end: the server checked the
+			// binding against its own certificate, which pgseal presented to the client.
+			c, err := pgconn.Connect(ctxT(t), base+"&channel_binding="+binding)
+			if err != nil {
+				t.Fatalf("Connect(channel_binding=%s) = %v", binding, err)
+			}
+			c.Close(context.Background())
+		})
+	}
+}
+
 func TestSCRAMOverTLSClientToPlainUpstream(t *testing.T) {
 	db := pgtest.New(t)
 	checkGoroutines(t)

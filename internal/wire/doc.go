@@ -12,7 +12,8 @@
 //   - Upstream (upstream.go): TLS per upstream.tls with libpq's sslmode semantics.
 //   - Authentication (auth.go): the server's exchange is relayed message by message (trust,
 //     cleartext, md5, SCRAM-SHA-256) with a round-trip cap; pgseal stores no passwords.
-//     SCRAM-SHA-256-PLUS is removed from the server's mechanism list. BackendKeyData is replaced
+//     SCRAM-SHA-256-PLUS is removed from the server's mechanism list unless pgseal presents the
+//     server's own certificate (then channel binding holds end to end). BackendKeyData is replaced
 //     by a pgseal key (cancel.go) that maps to the upstream's real key.
 //   - Relay (relay.go, serverloop.go, frame.go): two loops; messages are framed by their 5-byte
 //     header, checked against max_message_size, and forwarded as raw bytes (large ones streamed)
@@ -114,9 +115,9 @@
 // # What it leaves out
 //
 // SQL analysis (internal/rewrite) and keys (internal/keyring, internal/crypto); GSSAPI and
-// SSPI authentication and GSS encryption; SCRAM channel binding (it cannot cross a proxy that
-// terminates TLS; a client that announces binding support over TLS to a TLS upstream is refused
-// with a hint, because the server must reject it); direct TLS (PostgreSQL 17 sslnegotiation=direct);
+// SSPI authentication and GSS encryption; SCRAM channel binding with a certificate of pgseal's own
+// (it cannot cross a proxy that terminates TLS; a client that announces binding support over TLS
+// to a TLS upstream is refused with a hint, because the server must reject it); direct TLS (PostgreSQL 17 sslnegotiation=direct);
 // replication connections beyond plain relay; connection pooling.
 //
 // # Invariants

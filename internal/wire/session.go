@@ -52,6 +52,8 @@ type session struct {
 	quiet       bool // a CancelRequest or probe: log at debug
 	drainClient bool // the client may still be sending: read before closing so it sees our FATAL
 
+	scramPlusKept bool // SCRAM-SHA-256-PLUS was left in the server's offer (same certificate on both legs)
+
 	// Interceptor support (seal_exec.go): queries of pgseal's own on the upstream, and dropping
 	// the rest of a response after an error that replaced it.
 	relaying    bool                          // relay loops running: Exec goes through the FIFO
