@@ -182,38 +182,43 @@ func (s *session) fastHandoff(fs *fastSession) error {
 	if err := s.flushClient(); err != nil {
 		return err
 	}
-	if n := s.cr.br.Buffered(); n > 0 {
-		p, _ := s.cr.br.Peek(n)
-		k, ferr := fs.up.frames(p, fastBufSize, s.cr.max, fs.onClient)
-		fs.up.carry = append(fs.up.carry, p[k:]...)
-		fs.up.bytes += int64(k)
-		if err := s.sw.write(p[:k]); err != nil {
-			return &serverError{err}
-		}
-		_, _ = s.cr.br.Discard(n)
-		if ferr != nil {
-			_ = s.sw.flush()
-			return s.clientReadErr(ferr)
-		}
+	werr, ferr := handoffBuffered(s.cr, s.sw, &fs.up, fs.onClient)
+	if werr == nil {
+		werr = s.sw.flush()
 	}
-	if err := s.sw.flush(); err != nil {
-		return &serverError{err}
+	switch {
+	case werr != nil:
+		return &serverError{werr}
+	case ferr != nil:
+		return s.clientReadErr(ferr)
 	}
-	if n := s.sr.br.Buffered(); n > 0 {
-		p, _ := s.sr.br.Peek(n)
-		k, ferr := fs.down.frames(p, fastBufSize, s.sr.max, fs.onServer)
-		fs.down.carry = append(fs.down.carry, p[k:]...)
-		fs.down.bytes += int64(k)
-		if err := s.cw.write(p[:k]); err != nil {
-			return &clientError{err}
-		}
-		_, _ = s.sr.br.Discard(n)
-		if ferr != nil {
-			_ = s.cw.flush()
-			return s.serverReadErr(ferr)
-		}
+	werr, ferr = handoffBuffered(s.sr, s.cw, &fs.down, fs.onServer)
+	if werr == nil {
+		werr = s.cw.flush()
 	}
-	return s.flushClient()
+	switch {
+	case werr != nil:
+		return &clientError{werr}
+	case ferr != nil:
+		return s.serverReadErr(ferr)
+	}
+	return nil
+}
+
+// handoffBuffered forwards the whole messages buffered in r to w and keeps the rest as d's carry;
+// it returns the write error and the framing error (the bytes before a bad header still go).
+func handoffBuffered(r *msgReader, w *msgWriter, d *fastStream, handle func(byte, []byte) error) (werr, ferr error) {
+	n := r.br.Buffered()
+	if n == 0 {
+		return nil, nil
+	}
+	p, _ := r.br.Peek(n)
+	k, ferr := d.frames(p, fastBufSize, r.max, handle)
+	d.carry = append(d.carry, p[k:]...)
+	d.bytes += int64(k)
+	werr = w.write(p[:k])
+	_, _ = r.br.Discard(n)
+	return werr, ferr
 }
 
 // pick returns the least loaded loop, starting the loops on first use.

@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"maps"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,16 +21,25 @@ type rawClient struct {
 // dialRaw connects to the proxy and completes a trust startup as the superuser.
 func (p *testProxy) dialRaw(t *testing.T) *rawClient {
 	t.Helper()
+	return p.dialRawWith(t, nil)
+}
+
+// dialRawWith is dialRaw with more startup parameters.
+func (p *testProxy) dialRawWith(t *testing.T, params map[string]string) *rawClient {
+	t.Helper()
 	c, err := net.Dial("tcp", p.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	rc := &rawClient{t: t, conn: c, fe: pgproto3.NewFrontend(c, c)}
-	rc.send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30,
-		Parameters: map[string]string{"user": pgtest.Superuser, "database": p.db.Name}})
-	rc.until('Z')
+	all := map[string]string{"user": pgtest.Superuser, "database": p.db.Name}
+	maps.Copy(all, params)
+	rc.send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: all})
+	if got := rc.until('Z'); !strings.HasSuffix(got, "Z") {
+		t.Fatalf("startup = %q, want ReadyForQuery", got)
+	}
 	return rc
 }
 

@@ -3,15 +3,11 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
-
-	"github.com/pgseal/pgseal/internal/pgtest"
 )
 
 // The batch row path (seal_rows.go) is exercised with results far larger than one batch.
@@ -181,17 +177,5 @@ func TestSealRowsRowLimitedPortal(t *testing.T) {
 // dialRawTenant connects to the proxy by hand as the superuser with app.tenant set at startup.
 func (p *testProxy) dialRawTenant(t *testing.T, tenant string) *rawClient {
 	t.Helper()
-	c, err := net.Dial("tcp", p.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-	rc := &rawClient{t: t, conn: c, fe: pgproto3.NewFrontend(c, c)}
-	rc.send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{
-		"user": pgtest.Superuser, "database": p.db.Name, "options": "-c app.tenant=" + tenant}})
-	if got := rc.until('Z'); !strings.HasSuffix(got, "Z") {
-		t.Fatalf("startup = %q, want ReadyForQuery", got)
-	}
-	return rc
+	return p.dialRawWith(t, map[string]string{"options": "-c app.tenant=" + tenant})
 }
