@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"go.uber.org/zap"
 )
@@ -314,10 +315,11 @@ func (l *relayLoop) run() {
 	yielded := time.Now()
 	for {
 		// Yield every few milliseconds. A goroutine that never reschedules looks to sysmon like
-		// one running for over 10 ms; sysmon then takes the P away at the next syscall and goes
-		// back to polling every 20 µs, which costs more than the relay itself. (Yielding on
-		// every wake-up would instead wake an idle P each time.)
-		if now := time.Now(); now.Sub(yielded) > 2*time.Millisecond {
+		// one running for over 10 ms (forcePreemptNS); sysmon then takes the P away at the next
+		// syscall and goes back to polling every 20 µs, which costs more than the relay itself.
+		// Each yield wakes an idle P (a futex round trip), so not more often than needed: a
+		// schedule tick every 5 ms is always newer than sysmon's 10 ms window.
+		if now := time.Now(); now.Sub(yielded) > 5*time.Millisecond {
 			runtime.Gosched()
 			yielded = now
 		}
@@ -459,7 +461,7 @@ func (l *relayLoop) read(fs *fastSession, client bool) {
 		d, src, max, handle = &fs.up, fs.cfd, s.cr.max, fs.onClient
 	}
 	n0 := copy(l.buf, d.carry)
-	n, err := syscall.Read(int(src), l.buf[n0:])
+	n, err := rawRead(src, l.buf[n0:])
 	switch {
 	case err == syscall.EAGAIN || err == syscall.EINTR:
 		return
@@ -518,7 +520,7 @@ func (l *relayLoop) send(fs *fastSession, toClient bool, p []byte) bool {
 		return true
 	}
 	for len(p) > 0 {
-		n, err := syscall.Write(int(fd), p)
+		n, err := rawWrite(fd, p)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -551,7 +553,7 @@ func (l *relayLoop) flush(fs *fastSession, toClient bool) bool {
 		fd, pend = fs.cfd, &fs.toClient
 	}
 	for len(*pend) > 0 {
-		n, err := syscall.Write(int(fd), *pend)
+		n, err := rawWrite(fd, *pend)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -613,4 +615,23 @@ func (l *relayLoop) update(fs *fastSession) {
 		}
 		fs.interest[i] = want[i]
 	}
+}
+
+// rawRead and rawWrite are read(2) and write(2) on the loop's non-blocking sockets without the
+// runtime's syscall bookkeeping (entersyscall/exitsyscall): they never block, so the P need not be
+// offered to others, and sysmon has nothing to take back.
+func rawRead(fd int32, p []byte) (int, error) {
+	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+func rawWrite(fd int32, p []byte) (int, error) {
+	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
