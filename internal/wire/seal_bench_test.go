@@ -115,7 +115,7 @@ func BenchmarkRowBatch(b *testing.B) {
 		bodies[i] = append(bodies[i], field...)
 	}
 	rd := rowDecrypt{snap: snap, lay: &layout{fields: []layField{{col: col, t: value.Text}}},
-		ks: sessionKeyset{ok: true, id: ks.ID, name: ks.Name}, vs: &value.Session{}}
+		se: &stmtExec{ks: keysetRef{ks: ks, id: ks.ID, name: ks.Name}, hasKS: true}, vs: &value.Session{}}
 	var sc valueScratch
 	var in pgproto3.DataRow
 	var out rowOut

@@ -266,7 +266,7 @@ func (ss *sealSession) resultDecrypt(plan Plan) (rd rowDecrypt, pass bool, pe *P
 		}
 		return rd, true, nil
 	}
-	return rowDecrypt{snap: ss.sl.kr.Snapshot(), lay: lay, codes: codes, se: se, ks: keysetOf(se), vs: &ss.vs}, false, nil
+	return rowDecrypt{snap: ss.sl.kr.Snapshot(), lay: lay, codes: codes, se: se, vs: &ss.vs}, false, nil
 }
 
 // rowDone applies the effects of one decrypted row, in row order: the audit line, the failure
@@ -312,7 +312,7 @@ func resultFormat(codes []int16, i int, f layField) int16 {
 
 // open checks the envelope's keyset against the statement's and decrypts it (COPY TO's values).
 func (sc *decryptScratch) open(ss *sealSession, snap *keyring.Snapshot, env []byte, col *rewrite.Column, se *stmtExec) ([]byte, *ProxyError) {
-	plain, audit, pe := sc.vals.open(snap, env, col, keysetOf(se))
+	plain, audit, pe := sc.vals.open(snap, env, col, se)
 	if audit != nil {
 		ss.auditForeign(se, audit)
 	}

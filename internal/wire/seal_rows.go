@@ -155,24 +155,8 @@ type rowDecrypt struct {
 	snap  *keyring.Snapshot
 	lay   *layout
 	codes []int16
-	se    *stmtExec      // for rowDone
-	ks    sessionKeyset  // the statement's keyset, copied from se
+	se    *stmtExec      // the statement: its keyset, its metrics
 	vs    *value.Session // read-only during Decode
-}
-
-// sessionKeyset is what the keyset check needs of a statement's keyset, copied from the
-// statement once per result.
-type sessionKeyset struct {
-	ok   bool
-	id   crypto.KeysetID
-	name string
-}
-
-func keysetOf(se *stmtExec) sessionKeyset {
-	if se == nil || !se.hasKS {
-		return sessionKeyset{}
-	}
-	return sessionKeyset{ok: true, id: se.ks.id, name: se.ks.name}
 }
 
 // decrypt fills out with dr's row, its encrypted fields decrypted, or with the failure. It only
@@ -195,7 +179,7 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, dr *pgproto3.DataRow, out *rowOu
 			}
 			env = sc.env
 		}
-		plain, audit, pe := sc.open(rd.snap, env, f.col, rd.ks)
+		plain, audit, pe := sc.open(rd.snap, env, f.col, rd.se)
 		if pe != nil {
 			out.pe, out.audit = pe, audit
 			return
@@ -220,15 +204,15 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, dr *pgproto3.DataRow, out *rowOu
 
 // open checks the envelope's keyset against the statement's and decrypts it. A value of another
 // keyset also returns the note for the audit line (the caller logs it, in row order).
-func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Column, sk sessionKeyset) ([]byte, *auditNote, *ProxyError) {
+func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Column, se *stmtExec) ([]byte, *auditNote, *ProxyError) {
 	h, err := crypto.ParseHeader(env)
 	if err != nil {
 		return nil, nil, corruptValue(col)
 	}
-	if !sk.ok {
+	if se == nil || !se.hasKS {
 		return nil, nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "no keyset selected"}
 	}
-	if h.Keyset != sk.id {
+	if h.Keyset != se.ks.id {
 		row := h.Keyset.String()
 		if k, ok := snap.KeysetByID(h.Keyset); ok {
 			row = k.Name
@@ -238,7 +222,7 @@ func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Co
 	}
 	ks, ok := snap.KeysetByID(h.Keyset)
 	if !ok {
-		return nil, nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "permission denied for keyset " + sk.name}
+		return nil, nil, &ProxyError{Code: CodeInsufficientPrivilege, Message: "permission denied for keyset " + se.ks.name}
 	}
 	ck, err := ks.ColumnKey(h.Generation, col.ID)
 	if err != nil {
