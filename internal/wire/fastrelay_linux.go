@@ -511,31 +511,47 @@ func (fs *fastSession) readErr(client bool, err error) error {
 // send writes p to the client (toClient) or the server, keeping what the socket does not take
 // and pausing the source until it is flushed. It reports false when the session ended.
 func (l *relayLoop) send(fs *fastSession, toClient bool, p []byte) bool {
-	fd, pend := fs.sfd, &fs.toServer
-	if toClient {
-		fd, pend = fs.cfd, &fs.toClient
-	}
+	fd, pend := fs.out(toClient)
 	if len(*pend) > 0 {
 		*pend = append(*pend, p...)
 		return true
 	}
+	rest, err := writeSome(fd, p)
+	if err != nil {
+		l.end(fs, fs.writeErr(toClient, err))
+		return false
+	}
+	if len(rest) > 0 {
+		*pend = append((*pend)[:0], rest...)
+		fs.s.srv.fastPaused.Add(1)
+		l.update(fs)
+	}
+	return true
+}
+
+// out returns the socket toward the client (toClient) or the server and the bytes pending for it.
+func (fs *fastSession) out(toClient bool) (int32, *[]byte) {
+	if toClient {
+		return fs.cfd, &fs.toClient
+	}
+	return fs.sfd, &fs.toServer
+}
+
+// writeSome writes p until the socket takes no more (EAGAIN) and returns what is left.
+func writeSome(fd int32, p []byte) ([]byte, error) {
 	for len(p) > 0 {
 		n, err := rawWrite(fd, p)
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			*pend = append((*pend)[:0], p...)
-			fs.s.srv.fastPaused.Add(1)
-			l.update(fs)
-			return true
+			return p, nil
 		case err != nil:
-			l.end(fs, fs.writeErr(toClient, err))
-			return false
+			return p, err
 		}
 		p = p[n:]
 	}
-	return true
+	return nil, nil
 }
 
 func (fs *fastSession) writeErr(toClient bool, err error) error {
@@ -548,22 +564,14 @@ func (fs *fastSession) writeErr(toClient bool, err error) error {
 // flush writes pending bytes to the client (toClient) or the server; false when the session
 // ended.
 func (l *relayLoop) flush(fs *fastSession, toClient bool) bool {
-	fd, pend := fs.sfd, &fs.toServer
-	if toClient {
-		fd, pend = fs.cfd, &fs.toClient
+	fd, pend := fs.out(toClient)
+	rest, err := writeSome(fd, *pend)
+	if err != nil {
+		l.end(fs, fs.writeErr(toClient, err))
+		return false
 	}
-	for len(*pend) > 0 {
-		n, err := rawWrite(fd, *pend)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return true
-		case err != nil:
-			l.end(fs, fs.writeErr(toClient, err))
-			return false
-		}
-		*pend = (*pend)[n:]
+	if *pend = rest; len(rest) > 0 {
+		return true
 	}
 	*pend = nil // backpressure is the exception: idle sessions keep no buffers
 	if fs.draining && len(fs.toClient) == 0 && len(fs.toServer) == 0 {
