@@ -240,7 +240,7 @@ func (ss *sealSession) dataRow(plan Plan, dr *pgproto3.DataRow) (pgproto3.Backen
 	}
 	start := time.Now()
 	out := &ss.scratch.out
-	rd.decrypt(&ss.scratch.vals, dr, out)
+	rd.decrypt(&ss.scratch.vals, dr.Values, out)
 	return ss.rowDone(&rd, out, time.Since(start))
 }
 

@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"encoding/binary"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,16 +20,29 @@ import (
 // ResponseRows, which decrypts them and answers for each what Response would have, with the
 // effects applied in row order; one keyring snapshot and one clock pair serve the whole run.
 //
-// Decrypting a batch on several goroutines (CRYPTO.md §12 suggests it) was built and measured and
-// is not here: on the 2-core machine a helper goroutine woken per batch started after the server
-// loop had done almost all of a 64-row batch alone (2.7% of rows done by helpers; 1.84 instead of
-// 1.38 µs per row with the hand-off), so it only cost. A pool of spinning workers might do better
-// on hosts with spare cores; it needs measuring there first.
+// Per-value key setup dominates the cost (CRYPTO.md §12), so a long run is also decrypted by
+// helper goroutines (up to GOMAXPROCS-1, started per batch) that claim rowChunk rows at a time.
+// Once the server loop has no rows left to claim it waits only for chunks a helper is in the
+// middle of: a helper that never got a core claims nothing and is not waited for. An earlier
+// version with 64-row batches (all a 16 KiB read buffer held) gained nothing: the helper started
+// after the loop had done the batch alone. The read buffer now grows while a long result streams
+// (growRowRun), so batches hold about a thousand rows.
 
 const (
-	minRowBatch = 5   // shorter runs go through Response one by one
-	maxRowBatch = 256 // bounds a batch (its rows fit in the 16 KiB read buffer anyway)
+	minRowBatch = 5    // shorter runs go through Response one by one
+	maxRowBatch = 2048 // bounds a batch (a grown read buffer holds about 1,300 rows of one value)
+	// growRowRun is the run of rows after which the server's read buffer grows to rowReadBufSize
+	// for the rest of the result (frame.go): the result is long, and bigger batches need fewer
+	// reads, writes and wake-ups per row.
+	growRowRun     = 32
+	rowReadBufSize = 256 << 10
+	rowChunk       = 32  // rows a goroutine claims at a time
+	rowsPerHelper  = 128 // a helper is started per this many rows of a batch (fewer are not worth one)
 )
+
+// rowHelpers caps the helper goroutines per batch; negative means GOMAXPROCS-1. Tests set it to
+// force the parallel path (on one core too) or to turn it off.
+var rowHelpers = -1
 
 // rowsResponder is an optional extension of SessionInterceptor: Response for a run of consecutive
 // DataRows of one Plan (bodies, valid until RowsSent). The answers are what Response would have
@@ -45,23 +60,34 @@ type rowAnswer struct {
 	err error
 }
 
-// rowBatch is the storage of one batch, pooled so that idle sessions hold none.
+// rowBatch is the storage of one batch, pooled so that idle sessions hold none. A helper may still
+// be running (about to find nothing left to claim) after the server loop has moved on, so the
+// batch returns to the pool only when its last holder releases it. Helpers touch rows, vals and
+// the read buffer only inside chunks they claimed, and the loop waits for those.
 type rowBatch struct {
+	refs atomic.Int32  // the server loop until RowsSent, plus each helper still running
+	next atomic.Int64  // rows claimed so far
+	busy atomic.Int32  // helpers between claiming and finishing a chunk
+	wait atomic.Bool   // the server loop is waiting for busy to reach zero
+	wake chan struct{} // capacity 1: a helper that brings busy to zero while the loop waits
+
+	rd      rowDecrypt
 	rows    []rowResult
+	vals    [][]byte // the values of every row, which alias the bodies
 	answers []rowAnswer
-	sc      valueScratch
+	sc      []valueScratch // [0] is the server loop's, [w] helper w's
 }
 
 type rowResult struct {
-	in  pgproto3.DataRow // aliases the body
-	out rowOut
-	bad bool // not a valid DataRow
+	lo, hi int // the row's values are vals[lo:hi]
+	out    rowOut
 }
 
-// rowBatchesRun counts batches decrypted (the tests check the batch path ran).
-var rowBatchesRun atomic.Int64
+// rowBatchesRun and rowsHelped count batches decrypted and rows that helpers decrypted (the
+// tests check the paths ran; the benchmark reports them).
+var rowBatchesRun, rowsHelped atomic.Int64
 
-var rowBatches = sync.Pool{New: func() any { return new(rowBatch) }}
+var rowBatches = sync.Pool{New: func() any { return &rowBatch{wake: make(chan struct{}, 1)} }}
 
 // ResponseRows implements rowsResponder.
 func (ss *sealSession) ResponseRows(plan Plan, bodies [][]byte) []rowAnswer {
@@ -73,28 +99,130 @@ func (ss *sealSession) ResponseRows(plan Plan, bodies [][]byte) []rowAnswer {
 	start := time.Now()
 	b := rowBatches.Get().(*rowBatch)
 	ss.scratch.batch = b
+	b.refs.Store(1)
+	b.next.Store(0)
+	b.wait.Store(false)
+	b.rd = rd
 	if cap(b.rows) < len(bodies) {
 		b.rows = make([]rowResult, len(bodies))
 	}
-	b.rows, b.answers = b.rows[:len(bodies)], b.answers[:0]
+	b.rows, b.answers, b.vals = b.rows[:len(bodies)], b.answers[:0], b.vals[:0]
 	for i, body := range bodies {
-		r := &b.rows[i]
-		if r.bad = r.in.Decode(body) != nil; r.bad {
+		lo, ok := len(b.vals), false
+		if b.vals, ok = appendValues(b.vals, body); !ok {
+			b.rows = b.rows[:i] // the rows before it are answered, then errInvalidRow
 			break
 		}
-		rd.decrypt(&b.sc, &r.in, &r.out)
+		b.rows[i].lo, b.rows[i].hi = lo, len(b.vals)
 	}
+	b.run()
 	per := time.Since(start) / time.Duration(len(bodies))
 	for i := range b.rows {
-		r := &b.rows[i]
-		if r.bad {
-			return append(b.answers, rowAnswer{err: errInvalidRow})
-		}
 		var a rowAnswer
-		a.msg, a.err = ss.rowDone(&rd, &r.out, per)
+		a.msg, a.err = ss.rowDone(&rd, &b.rows[i].out, per)
 		b.answers = append(b.answers, a)
 	}
+	if len(b.rows) < len(bodies) {
+		b.answers = append(b.answers, rowAnswer{err: errInvalidRow})
+	}
 	return b.answers
+}
+
+// run decrypts every row of the batch, on the server loop and on helpers.
+func (b *rowBatch) run() {
+	helpers := rowHelpers
+	if helpers < 0 {
+		helpers = runtime.GOMAXPROCS(0) - 1
+	}
+	helpers = min(helpers, len(b.rows)/rowsPerHelper)
+	for len(b.sc) < helpers+1 {
+		b.sc = append(b.sc, valueScratch{})
+	}
+	for w := 1; w <= helpers; w++ {
+		b.refs.Add(1)
+		go b.help(&b.sc[w])
+	}
+	n := len(b.rows)
+	for lo, hi := b.claim(); lo < n; lo, hi = b.claim() {
+		b.decrypt(lo, hi, &b.sc[0])
+	}
+	if helpers == 0 {
+		return
+	}
+	b.wait.Store(true)
+	for b.busy.Load() != 0 {
+		<-b.wake // a token left by an earlier batch only makes the loop look again
+	}
+}
+
+// help decrypts chunks until none are left, then lets go of the batch.
+func (b *rowBatch) help(sc *valueScratch) {
+	defer b.release()
+	n := len(b.rows)
+	for {
+		b.busy.Add(1)
+		lo, hi := b.claim()
+		if lo < n {
+			b.decrypt(lo, hi, sc)
+			rowsHelped.Add(int64(hi - lo))
+		}
+		if b.busy.Add(-1) == 0 && b.wait.Load() {
+			select {
+			case b.wake <- struct{}{}:
+			default:
+			}
+		}
+		if lo >= n {
+			return
+		}
+	}
+}
+
+// claim returns the next rows to decrypt, [lo, hi); lo >= len(rows) when none are left.
+func (b *rowBatch) claim() (lo, hi int) {
+	hi = int(b.next.Add(rowChunk))
+	return hi - rowChunk, min(hi, len(b.rows))
+}
+
+func (b *rowBatch) decrypt(lo, hi int, sc *valueScratch) {
+	for i := lo; i < hi; i++ {
+		r := &b.rows[i]
+		b.rd.decrypt(sc, b.vals[r.lo:r.hi:r.hi], &r.out)
+	}
+}
+
+func (b *rowBatch) release() {
+	if b.refs.Add(-1) == 0 {
+		rowBatches.Put(b)
+	}
+}
+
+// appendValues appends the values of a DataRow body to dst (nil for NULL, otherwise aliasing
+// body), as pgproto3.DataRow.Decode would, without its 32-slot slice per row. ok is false for a
+// malformed body.
+func appendValues(dst [][]byte, body []byte) ([][]byte, bool) {
+	if len(body) < 2 {
+		return dst, false
+	}
+	n := int(binary.BigEndian.Uint16(body))
+	body = body[2:]
+	for range n {
+		if len(body) < 4 {
+			return dst, false
+		}
+		l := int(int32(binary.BigEndian.Uint32(body)))
+		body = body[4:]
+		switch {
+		case l == -1:
+			dst = append(dst, nil)
+		case l < 0 || l > len(body):
+			return dst, false
+		default:
+			dst = append(dst, body[:l:l])
+			body = body[l:]
+		}
+	}
+	return dst, true
 }
 
 // plainRows answers rows that need no decryption: forwarded as they are, or each replaced by pe
@@ -123,10 +251,9 @@ func (ss *sealSession) RowsSent() {
 	if b := ss.scratch.batch; b != nil {
 		ss.scratch.batch = nil
 		clear(b.answers)
-		for i := range b.rows {
-			b.rows[i].in.Values = nil // the bodies belong to the read buffer
-		}
-		rowBatches.Put(b)
+		clear(b.vals) // the bodies belong to the read buffer
+		b.rd = rowDecrypt{}
+		b.release()
 	}
 }
 
@@ -161,17 +288,17 @@ type rowDecrypt struct {
 
 // decrypt fills out with dr's row, its encrypted fields decrypted, or with the failure. It only
 // touches sc and out.
-func (rd *rowDecrypt) decrypt(sc *valueScratch, dr *pgproto3.DataRow, out *rowOut) {
-	out.row.Values = append(out.row.Values[:0], dr.Values...)
+func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
+	out.row.Values = append(out.row.Values[:0], vals...)
 	out.arena, out.ends, out.n, out.pe, out.audit = out.arena[:0], out.ends[:0], 0, nil, nil
 	for i, f := range rd.lay.fields {
-		if f.col == nil || i >= len(dr.Values) || dr.Values[i] == nil {
+		if f.col == nil || i >= len(vals) || vals[i] == nil {
 			out.ends = append(out.ends, -1)
 			continue
 		}
 		format := resultFormat(rd.codes, i, f)
 		var err error
-		env := dr.Values[i]
+		env := vals[i]
 		if format == 0 {
 			if sc.env, err = decodeByteaText(sc.env[:0], env); err != nil {
 				out.pe = corruptValue(f.col)

@@ -80,23 +80,49 @@ func readUsers(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string,
 // sealModes cover the text (simple protocol) and binary (extended, int4 in binary) formats.
 var sealModes = []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe}
 
+// withRowHelpers runs f with the server loop decrypting alone and with three helpers per batch
+// (more than this machine has cores, so that helpers get descheduled mid-chunk too).
+func withRowHelpers(t *testing.T, f func(t *testing.T, helpers int)) {
+	for _, h := range []int{0, 3} {
+		t.Run(fmt.Sprintf("helpers=%d", h), func(t *testing.T) {
+			rowHelpers = h
+			t.Cleanup(func() { rowHelpers = -1 })
+			f(t, h)
+		})
+	}
+}
+
 func TestSealRowsLargeResultKeepsOrder(t *testing.T) {
+	withRowHelpers(t, testSealRowsLargeResultKeepsOrder)
+}
+
+func testSealRowsLargeResultKeepsOrder(t *testing.T, helpers int) {
 	e := newSealEnv(t, "multi", sealSchema, sealColumns)
 	conn := e.connect(t, "", "acme")
 	fillUsers(t, conn, nil, nil)
 	for _, mode := range sealModes {
-		before := rowBatchesRun.Load()
+		batches, helped := rowBatchesRun.Load(), rowsHelped.Load()
 		n, err := readUsers(t, conn, mode, "SELECT id, email, age FROM users ORDER BY id", 1)
 		if err != nil || n != manyRows {
 			t.Fatalf("SELECT all (%v) = %d rows, %v, want %d", mode, n, err, manyRows)
 		}
-		if rowBatchesRun.Load() == before {
-			t.Fatalf("SELECT all (%v) ran no parallel batch, want several", mode)
+		if rowBatchesRun.Load() == batches {
+			t.Fatalf("SELECT all (%v) ran no batch, want several", mode)
 		}
+		// Whether a helper gets to a chunk before the server loop is up to the scheduler; with
+		// none allowed, none may.
+		if helpers == 0 && rowsHelped.Load() != helped {
+			t.Fatalf("SELECT all (%v): helpers decrypted %d rows with rowHelpers = 0", mode, rowsHelped.Load()-helped)
+		}
+		t.Logf("%v: helpers decrypted %d of %d rows", mode, rowsHelped.Load()-helped, n)
 	}
 }
 
 func TestSealRowsFailureMidResult(t *testing.T) {
+	withRowHelpers(t, func(t *testing.T, _ int) { testSealRowsFailureMidResult(t) })
+}
+
+func testSealRowsFailureMidResult(t *testing.T) {
 	e := newSealEnv(t, "multi", sealSchema, sealColumns)
 	conn := e.connect(t, "", "acme")
 	const foreignID, tamperedID = 1000, 2000

@@ -84,6 +84,7 @@ func (s *session) readyForQuery(first bool) error {
 		plan = s.st.ready(body[0])
 	}
 	s.skipToReady = false
+	defer s.sr.shrink()
 	if s.icpt != nil && s.stypes.Has('Z') {
 		return s.intercept('Z', plan)
 	}
@@ -189,6 +190,10 @@ func (s *session) interceptRows(rr rowsResponder, plan Plan) (bool, error) {
 		rowBodies.Put(bp)
 	}()
 	*bp = s.sr.peekRun((*bp)[:0], maxRowBatch)
+	if len(*bp) >= growRowRun && s.sr.small == nil {
+		s.sr.grow(rowReadBufSize)
+		*bp = s.sr.peekRun((*bp)[:0], maxRowBatch)
+	}
 	if len(*bp) < minRowBatch {
 		return false, nil
 	}

@@ -1,0 +1,86 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"math/rand/v2"
+	"testing"
+)
+
+// chunkReader returns at most a random few bytes per Read, as a socket may.
+type chunkReader struct {
+	r   io.Reader
+	rnd *rand.Rand
+	max int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	n := 1 + c.rnd.IntN(c.max)
+	return c.r.Read(p[:min(len(p), n)])
+}
+
+// TestMsgReaderGrowShrinkKeepsStream grows the read buffer mid-stream and shrinks it back at
+// various points, over reads of various sizes: every message must come out whole and in order,
+// and the buffer must be the regular one again once drained.
+func TestMsgReaderGrowShrinkKeepsStream(t *testing.T) {
+	var stream bytes.Buffer
+	var want [][]byte
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range 3000 {
+		body := make([]byte, rnd.IntN(300))
+		if i%500 == 7 {
+			body = make([]byte, 40<<10) // larger than the regular buffer
+		}
+		for j := range body {
+			body[j] = byte(i + j)
+		}
+		want = append(want, body)
+		stream.WriteByte('D')
+		stream.Write(binary.BigEndian.AppendUint32(nil, uint32(4+len(body))))
+		stream.Write(body)
+	}
+	for _, c := range []struct {
+		name            string
+		growAt, shrinkN int // grow before message growAt; try to shrink every shrinkN messages
+		maxRead         int
+	}{
+		{"grow at the first message, whole reads", 0, 0, 1 << 20},
+		{"grow mid-stream, small reads", 100, 0, 700},
+		{"grow mid-stream, shrink when drained, byte reads", 50, 3, 1},
+		{"grow late, shrink often, mixed reads", 2500, 1, 9000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := &chunkReader{r: bytes.NewReader(stream.Bytes()), rnd: rand.New(rand.NewPCG(3, 4)), max: c.maxRead}
+			r := newMsgReader(src, 1<<20)
+			grown, shrunk := false, false
+			for i, w := range want {
+				typ, err := r.next()
+				if err != nil || typ != 'D' {
+					t.Fatalf("message %d: next() = %q, %v", i, typ, err)
+				}
+				if i >= c.growAt && r.small == nil && !shrunk {
+					r.grow(rowReadBufSize)
+					grown = r.small != nil
+				}
+				body, err := r.load()
+				if err != nil || !bytes.Equal(body, w) {
+					t.Fatalf("message %d: load() = %d bytes, %v; want %d bytes", i, len(body), err, len(w))
+				}
+				if c.shrinkN > 0 && i%c.shrinkN == 0 && r.small != nil {
+					r.shrink()
+					shrunk = shrunk || r.small == nil
+				}
+			}
+			if _, err := r.next(); err != io.EOF {
+				t.Fatalf("after the stream: next() = %v, want EOF", err)
+			}
+			if !grown {
+				t.Fatal("the buffer never grew")
+			}
+			if r.shrink(); r.small != nil || r.br.Size() != readBufSize {
+				t.Fatalf("drained: buffer of %d bytes, want the regular %d", r.br.Size(), readBufSize)
+			}
+		})
+	}
+}
