@@ -14,6 +14,7 @@ import (
 	"github.com/pgseal/pgseal/internal/admin"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/control"
+	"github.com/pgseal/pgseal/internal/gcfloor"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/metrics"
 	"github.com/pgseal/pgseal/internal/wire"
@@ -48,6 +49,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	defer gcfloor.Keep(gcfloor.Floor)() // unless GOGC is set: see internal/gcfloor
 	m := metrics.New()
 	m.KeysetLabels = cfg.Metrics.KeysetLabels
 	kr, err := keyring.Open(ctx, cfg.Keyring, nil, log, keyring.WithReloadHook(func(epoch uint64, err error) {
