@@ -49,7 +49,10 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	defer gcfloor.Keep(gcfloor.Floor)() // unless GOGC is set: see internal/gcfloor
+	if len(cfg.Encrypt) > 0 {
+		// Per-value keys make garbage; a pure relay makes little and keeps Go's default GOGC.
+		defer gcfloor.Keep(gcfloor.Floor)() // unless GOGC is set: see internal/gcfloor
+	}
 	m := metrics.New()
 	m.KeysetLabels = cfg.Metrics.KeysetLabels
 	kr, err := keyring.Open(ctx, cfg.Keyring, nil, log, keyring.WithReloadHook(func(epoch uint64, err error) {
