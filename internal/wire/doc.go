@@ -89,6 +89,11 @@
 //     replaces the rest of the response up to ReadyForQuery with one ErrorResponse (SkipToReady).
 //     Inside a transaction block the block is then failed (seal_poison.go); outside one, the
 //     server has already committed the statement (it saw no error): a known limit.
+//   - Long results (seal_rows.go): the DataRows already buffered are decrypted as one batch (one
+//     snapshot, one clock pair; answers and their effects in row order). After a run of 32 rows
+//     the server's read buffer grows to 256 KiB for the rest of the result (frame.go; back to
+//     16 KiB at ReadyForQuery once drained), so batches hold about a thousand rows, and up to
+//     GOMAXPROCS-1 helper goroutines decrypt 32-row chunks of each batch beside the server loop.
 //   - Migration shadow columns (seal_shadow.go): fields whose origin is "<column>__pgseal" of a
 //     configured column's table (or an unknown column of a configured table with that name: the
 //     catalog is then reloaded) are dropped from RowDescription and DataRow, so SELECT * is
@@ -126,7 +131,9 @@
 //     Requests sent after an extended-protocol error and before Sync are dropped from the FIFO,
 //     because the server skips them.
 //   - The session goroutine owns both conns; relay's two loops are the only other goroutines and
-//     relay waits for both. Serve waits for every session. Nothing polls: kills and
+//     relay waits for both, besides decrypt helpers, which touch only the rows of their batch and
+//     are waited for chunk by chunk (one that never got a core may outlive the batch's use, holding
+//     only the pooled batch). Serve waits for every session. Nothing polls: kills and
 //     shutdown become deadlines (context.AfterFunc + SetDeadline). On the fast relay the loop
 //     holds duplicates of the session's descriptors from add to end only; a kill is a command to
 //     the loop, and the session gets fresh conns back for its FATAL and close. The loops live
