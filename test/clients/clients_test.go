@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgseal/pgseal/internal/pgtest"
 )
 
@@ -40,10 +42,46 @@ type run struct {
 var runs = []run{
 	{name: "through the relay, email in plaintext", encrypted: false, ddl: `
 		CREATE TABLE users (id int PRIMARY KEY, tenant text, email text, name text);
-		CREATE UNIQUE INDEX users_email ON users (email)`},
+		CREATE UNIQUE INDEX users_email ON users (email);
+		CREATE TABLE bulk (id int PRIMARY KEY, email text)`},
 	{name: "with users.email encrypted", encrypted: true, ddl: `
 		CREATE TABLE users (id int PRIMARY KEY, tenant text, email bytea, name text);
-		CREATE UNIQUE INDEX users_email_term ON users ((substring(email from 24 for 16)))`},
+		CREATE UNIQUE INDEX users_email_term ON users ((substring(email from 24 for 16)));
+		CREATE TABLE bulk (id int PRIMARY KEY, email bytea)`},
+}
+
+// bulkRows rows of the table bulk, (id, bulkEmail(id)), are written through the proxy before the
+// clients start; each client reads them all, so that a long result (decrypted in batches, on a
+// grown read buffer, with helper goroutines: internal/wire/seal_rows.go) crosses every driver.
+const bulkRows = 3000
+
+func bulkEmail(id int) string { return fmt.Sprintf("b%05d@bulk.example", id) }
+
+// fillBulk writes the bulk rows through the proxy at addr as role, under the keyset acme.
+func fillBulk(t *testing.T, addr, role, database string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", role, addr, database))
+	if err != nil {
+		t.Fatalf("connect through the proxy: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SET app.tenant = 'acme'"); err != nil {
+		t.Fatal(err)
+	}
+	const perStatement = 500
+	for first := 1; first <= bulkRows; first += perStatement {
+		var vals []string
+		var args []any
+		for id := first; id < first+perStatement; id++ {
+			vals = append(vals, fmt.Sprintf("($%d, $%d)", len(args)+1, len(args)+2))
+			args = append(args, id, bulkEmail(id))
+		}
+		if _, err := conn.Exec(ctx, "INSERT INTO bulk (id, email) VALUES "+strings.Join(vals, ", "), args...); err != nil {
+			t.Fatalf("fill bulk: %v", err)
+		}
+	}
 }
 
 func TestClients(t *testing.T) {
@@ -57,6 +95,7 @@ func TestClients(t *testing.T) {
 			dir := t.TempDir()
 			kr, master := newKeyring(t, dir, role)
 			addr := startProxy(t, s.proxyBin, dir, proxyConfig(db.Server.Addr(), kr, r.encrypted), master)
+			fillBulk(t, addr, role, db.Name)
 			for _, c := range clients {
 				t.Run(c.name, func(t *testing.T) {
 					t.Parallel()

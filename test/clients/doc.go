@@ -14,7 +14,10 @@
 // by `email IN (…)` and by `email IS NULL`; an update and a delete through the e-mail; a duplicate
 // e-mail that the UNIQUE index on the equality term turns into 23505; then SET app.tenant =
 // 'globex', where a lookup of an acme e-mail finds nothing and reading an acme row fails with
-// 42501, and the session still works afterwards. Parameters go as bind parameters where the client
+// 42501, and the session still works afterwards. Last, back under acme, each client reads the
+// 3,000 rows of the table bulk (written through the proxy before the clients start) and checks
+// every e-mail: a long result, which pgseal decrypts in batches (JDBC fetches it 500 rows at a
+// time through a portal with a row limit). Parameters go as bind parameters where the client
 // sends them (psycopg 3, node-postgres, JDBC); psycopg2, SQLAlchemy over it and psql send literals.
 //
 // TestClients makes two runs with the same scripts: "through the relay", with no encrypted column

@@ -48,5 +48,7 @@ func expectedTranscript(client string, base int, encrypted bool) string {
 	if client == "psql" { // psql/scenario.sql ends with \copy in and out
 		lines = append(lines, "copied 2", `1006,"dave,psql@acme.example",Dave`, "1007,NULL,Eve", "deleted 2")
 	}
+	// Every client ends by reading the bulk table under acme (fillBulk) and checking each e-mail.
+	lines = append(lines, fmt.Sprintf("bulk: %d rows, 0 wrong", bulkRows))
 	return strings.Join(lines, "\n") + "\n"
 }

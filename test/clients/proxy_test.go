@@ -118,6 +118,11 @@ table = "public.users"
 column = "email"
 type = "text"
 search = ["eq"]
+
+[[encrypt]]
+table = "public.bulk"
+column = "email"
+type = "text"
 `)
 	}
 	return b.String()

@@ -127,5 +127,25 @@ public class Scenario {
         }
         System.out.println("read acme: " + read);
         System.out.println("rows after refusal: " + ids("SELECT count(*) FROM users WHERE id BETWEEN ? AND ?", base, base + 99));
+
+        // A long result (3,000 rows the Go test wrote), fetched 500 rows at a time (a portal with a
+        // row limit, which needs a transaction): every e-mail must be b<id, 5 digits>@bulk.example.
+        update("SET app.tenant = 'acme'");
+        conn.setAutoCommit(false);
+        int n = 0, wrong = 0;
+        try (PreparedStatement ps = conn.prepareStatement("SELECT id, email FROM bulk ORDER BY id")) {
+            ps.setFetchSize(500);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    n++;
+                    if (!String.format("b%05d@bulk.example", rs.getInt(1)).equals(rs.getString(2))) {
+                        wrong++;
+                    }
+                }
+            }
+        }
+        conn.commit();
+        conn.setAutoCommit(true);
+        System.out.println("bulk: " + n + " rows, " + wrong + " wrong");
     }
 }

@@ -65,6 +65,12 @@ async function main() {
   console.log('read acme:', read);
   const count = (await q('SELECT count(*) FROM users WHERE id BETWEEN $1 AND $2', [base, base + 99])).rows[0][0];
   console.log('rows after refusal:', count);
+
+  // A long result (3,000 rows the Go test wrote): every e-mail must be b<id, 5 digits>@bulk.example.
+  await q("SET app.tenant = 'acme'");
+  const bulk = (await q('SELECT id, email FROM bulk ORDER BY id')).rows;
+  const wrong = bulk.filter(([id, email]) => email !== `b${String(id).padStart(5, '0')}@bulk.example`).length;
+  console.log(`bulk: ${bulk.length} rows, ${wrong} wrong`);
   await db.end();
 }
 

@@ -80,3 +80,9 @@ SET app.tenant = 'acme';
 \copy (SELECT id, email, name FROM users WHERE id IN (1006, 1007) ORDER BY id) TO STDOUT WITH (FORMAT csv, NULL 'NULL')
 DELETE FROM users WHERE email = 'dave,psql@acme.example' OR id = 1007;
 \echo deleted :ROW_COUNT
+
+-- A long result (3,000 rows the Go test wrote): every e-mail must be b<id, 5 digits>@bulk.example.
+SET app.tenant = 'acme';
+\o | awk -F ' [|] ' '{ n++; if ($2 != sprintf("b%05d@bulk.example", $1)) bad++ } END { printf "bulk: %d rows, %d wrong\n", n, bad }'
+SELECT id, email FROM bulk ORDER BY id;
+\o

@@ -94,6 +94,11 @@ def main():
     except Exception as e:
         print("read acme:", sqlstate(e))
     print("rows after refusal:", one("SELECT count(*) FROM users WHERE id BETWEEN %s AND %s", (base, base + 99))[0][0])
+
+    # A long result (3,000 rows the Go test wrote): every e-mail must be b<id, 5 digits>@bulk.example.
+    cur.execute("SET app.tenant = 'acme'")
+    bulk = one("SELECT id, email FROM bulk ORDER BY id")
+    print("bulk: %d rows, %d wrong" % (len(bulk), sum(1 for i, e in bulk if e != "b%05d@bulk.example" % i)))
     conn.close()
 
 

@@ -101,6 +101,12 @@ def main():
         print("rows after refusal:", conn.execute(select(func.count()).select_from(users).where(in_range)).scalar())
         conn.commit()
 
+        # A long result (3,000 rows the Go test wrote): every e-mail must be b<id, 5 digits>@bulk.example.
+        conn.execute(text("SET app.tenant = 'acme'"))
+        bulk = conn.execute(text("SELECT id, email FROM bulk ORDER BY id")).all()
+        print("bulk: %d rows, %d wrong" % (len(bulk), sum(1 for i, e in bulk if e != "b%05d@bulk.example" % i)))
+        conn.commit()
+
 
 if __name__ == "__main__":
     main()
