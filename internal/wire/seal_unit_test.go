@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgproto3"
+
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/value"
 )
@@ -130,6 +132,12 @@ func FuzzSealDecoders(f *testing.F) {
 			}
 		}
 		_, _ = decodeByteaText(nil, b)
+		// appendValues splits DataRow bodies for the batch path: it must agree with pgproto3.
+		var dr pgproto3.DataRow
+		vals, ok := appendValues(nil, b)
+		if derr := dr.Decode(b); ok != (derr == nil) || (ok && !reflect.DeepEqual(vals, dr.Values) && len(vals)+len(dr.Values) > 0) {
+			t.Fatalf("appendValues = %q, %v; DataRow.Decode = %q, %v", vals, ok, dr.Values, derr)
+		}
 		_ = startupSettings(map[string]string{"options": string(b)})
 		_ = lastName(string(b))
 		_ = fmt.Sprint(splitOptions(string(b)))
