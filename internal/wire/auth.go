@@ -302,6 +302,10 @@ func (s *session) serverReadErr(err error) error {
 		return &serverError{err}
 	case context.Cause(s.ctx) == errShutdown:
 		return errShutdown
+	case s.terminated.Load():
+		// The server closed after the client's Terminate; the client loop may not have reported
+		// it yet.
+		return errClientTerminated
 	}
 	return &upstreamLost{err}
 }

@@ -1,6 +1,9 @@
 package wire
 
 import (
+	"context"
+	"errors"
+	"io"
 	"maps"
 	"net"
 	"strings"
@@ -106,8 +109,24 @@ func TestRawProtocolFeatures(t *testing.T) {
 	t.Run("terminate closes the session", func(t *testing.T) {
 		rc := p.dialRaw(t)
 		rc.send(&pgproto3.Terminate{})
-		if _, err := rc.fe.Receive(); err == nil {
-			t.Fatalf("Receive() after Terminate = nil error, want EOF")
+		if m, err := rc.fe.Receive(); err == nil {
+			t.Fatalf("Receive() after Terminate = %#v, want EOF", m)
 		}
 	})
+}
+
+// TestServerEOFAfterTerminateIsTheClients: on the goroutine relay the server loop can see the
+// server close (after it got the Terminate) before the client loop reports the Terminate; that
+// must end the session as the client's doing, not as a lost upstream (a FATAL 08006 the client
+// would receive after its Terminate).
+func TestServerEOFAfterTerminateIsTheClients(t *testing.T) {
+	s := &session{ctx: context.Background()}
+	var lost *upstreamLost
+	if err := s.serverReadErr(io.EOF); !errors.As(err, &lost) {
+		t.Fatalf("server EOF = %v, want upstreamLost", err)
+	}
+	s.terminated.Store(true)
+	if err := s.serverReadErr(io.EOF); !errors.Is(err, errClientTerminated) {
+		t.Fatalf("server EOF after Terminate = %v, want errClientTerminated", err)
+	}
 }

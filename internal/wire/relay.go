@@ -69,6 +69,7 @@ func (s *session) clientMessage(typ byte) error {
 	case 'Q', 'P', 'B', 'D', 'E', 'C', 'S', 'F':
 		return s.request(typ)
 	case 'X':
+		s.terminated.Store(true)
 		if err := s.cr.forward(s.sw); err != nil {
 			return s.toServerErr(err)
 		}

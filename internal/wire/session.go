@@ -49,6 +49,9 @@ type session struct {
 	ctypes      TypeSet
 	stypes      TypeSet
 	serverFatal bool // the server sent a FATAL itself: do not add ours
+	// terminated is set by the client loop before it forwards Terminate: the server closing its
+	// end after that is the client's doing, not a lost upstream (no 08006 for the client).
+	terminated  atomic.Bool
 	quiet       bool // a CancelRequest or probe: log at debug
 	drainClient bool // the client may still be sending: read before closing so it sees our FATAL
 
