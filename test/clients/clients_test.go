@@ -39,6 +39,7 @@ type run struct {
 	ddl string
 }
 
+// runs: the encrypted one is last (fleet_test.go uses its tables).
 var runs = []run{
 	{name: "through the relay, email in plaintext", encrypted: false, ddl: `
 		CREATE TABLE users (id int PRIMARY KEY, tenant text, email text, name text);

@@ -24,8 +24,7 @@ import (
 // for their already open sessions, within one second (DESIGN.md §6, issue 3).
 func TestFleetSharesPostgresKeyring(t *testing.T) {
 	db := pgtest.New(t)
-	db.Exec(t, `CREATE TABLE users (id int PRIMARY KEY, tenant text, email bytea, name text);
-		CREATE UNIQUE INDEX users_email_term ON users ((substring(email from 24 for 16)))`)
+	db.Exec(t, runs[len(runs)-1].ddl) // the encrypted run's tables, which proxyConfig(…, true) names
 	role := db.Server.CreateRole(t, "app", "unused-with-trust", pgtest.AuthTrust)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
