@@ -94,6 +94,11 @@
 //     the server's read buffer grows to 256 KiB for the rest of the result (frame.go; back to
 //     16 KiB at ReadyForQuery once drained), so batches hold about a thousand rows, and up to
 //     GOMAXPROCS-1 helper goroutines decrypt 32-row chunks of each batch beside the server loop.
+//   - Upstream formats (seal_formats.go): a Bind of a described statement asks PostgreSQL for the
+//     encrypted columns in binary (half the bytes, no hex) whatever the client asked for; the
+//     portal's RowDescription shows the client's codes and rows are encoded in them. If the result
+//     no longer matches the description (a field whose format pgseal changed is not one it
+//     decrypts), the statement fails with XX000 "schema changed; retry".
 //   - Migration shadow columns (seal_shadow.go): fields whose origin is "<column>__pgseal" of a
 //     configured column's table (or an unknown column of a configured table with that name: the
 //     catalog is then reloaded) are dropped from RowDescription and DataRow, so SELECT * is

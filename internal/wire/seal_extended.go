@@ -29,14 +29,16 @@ type stmtPlan struct {
 	hide       bool                       // may return a migration shadow column
 	hidden     atomic.Pointer[hiddenCols] // from the server loop's Describe S
 
-	describeSent bool    // client loop: a Describe S was sent for it
-	lay          *layout // server loop: from Describe S (formats unknown)
+	describeSent bool                      // client loop: a Describe S was sent for it
+	lay          *layout                   // server loop: from Describe S (formats unknown)
+	enc          atomic.Pointer[encFields] // from the server loop's Describe S (seal_formats.go)
 }
 
 // portalPlan is the Plan of a Bind (and of the Executes of its portal).
 type portalPlan struct {
 	sp       *stmtPlan
 	formats  []int16 // result format codes as the client sent them
+	up       []int16 // the codes sent instead, encrypted fields in binary (nil: the client's)
 	exec     stmtExec
 	describe bool    // client loop: a Describe P was sent for it
 	lay      *layout // server loop: from Describe P (with formats)
@@ -185,6 +187,10 @@ func (ss *sealSession) bind(m *pgproto3.Bind) Verdict {
 	}
 	codes, expanded := bindFormats(&sp.hidden, m.ResultFormatCodes)
 	pp := &portalPlan{sp: sp, formats: slices.Clone(codes), exec: sp.exec}
+	if up := upstreamFormats(codes, sp.enc.Load()); up != nil {
+		pp.up, codes, expanded = up, up, true
+		upstreamBinary.Add(1)
+	}
 	settings, pe := ss.resolveSettings(sp.exec.settings, m)
 	if pe != nil {
 		return Verdict{Refuse: pe}

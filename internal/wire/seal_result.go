@@ -125,17 +125,36 @@ func (ss *sealSession) rowDescription(plan Plan, rd *pgproto3.RowDescription) (p
 	if dest != nil {
 		*dest = lay
 	}
+	var clientCodes []int16 // the portal's codes when pgseal sent others (seal_formats.go)
+	if d, ok := plan.(*describePlan); ok {
+		switch {
+		case d.pp != nil && d.pp.up != nil:
+			clientCodes = d.pp.formats
+		case d.pp == nil && lay != nil:
+			d.sp.enc.Store(newEncFields(lay))
+		case d.pp == nil:
+			d.sp.enc.Store(nil)
+		}
+	}
 	if d, ok := plan.(*describePlan); ok && lay != nil && len(lay.hidden) > 0 {
 		ss.rememberHidden(d.sp, &hiddenCols{total: len(lay.fields), pos: lay.hidden, version: d.sp.ent.version})
 	}
 	if internal {
 		return nil, nil
 	}
-	if lay == nil {
+	if lay == nil && clientCodes == nil {
 		return rd, nil
 	}
 	out := &pgproto3.RowDescription{Fields: make([]pgproto3.FieldDescription, len(rd.Fields))}
 	copy(out.Fields, rd.Fields)
+	if clientCodes != nil {
+		for i := range out.Fields {
+			out.Fields[i].Format = formatAt(clientCodes, i)
+		}
+	}
+	if lay == nil {
+		return out, nil
+	}
 	for i, f := range lay.fields {
 		if f.col != nil {
 			out.Fields[i].DataTypeOID = f.t.OID()
@@ -248,7 +267,7 @@ func (ss *sealSession) dataRow(plan Plan, dr *pgproto3.DataRow) (pgproto3.Backen
 // nothing, pe when they must not be forwarded at all.
 func (ss *sealSession) resultDecrypt(plan Plan) (rd rowDecrypt, pass bool, pe *ProxyError) {
 	var lay *layout
-	var codes []int16
+	var codes, up []int16
 	var se *stmtExec
 	switch p := plan.(type) {
 	case *queryPlan:
@@ -258,6 +277,14 @@ func (ss *sealSession) resultDecrypt(plan Plan) (rd rowDecrypt, pass bool, pe *P
 		if lay == nil {
 			lay, codes = p.sp.lay, p.formats
 		}
+		if p.up != nil {
+			// The description's formats are pgseal's; the client's are in p.formats.
+			codes, up = p.formats, p.up
+			if !upstreamAgrees(up, codes, lay) {
+				ss.stale.Store(true)
+				return rd, false, schemaChanged()
+			}
+		}
 	}
 	if lay == nil {
 		if se != nil && len(se.outputs) > 0 {
@@ -266,7 +293,7 @@ func (ss *sealSession) resultDecrypt(plan Plan) (rd rowDecrypt, pass bool, pe *P
 		}
 		return rd, true, nil
 	}
-	return rowDecrypt{snap: ss.sl.kr.Snapshot(), lay: lay, codes: codes, se: se, vs: &ss.vs}, false, nil
+	return rowDecrypt{snap: ss.sl.kr.Snapshot(), lay: lay, codes: codes, up: up, se: se, vs: &ss.vs}, false, nil
 }
 
 // rowDone applies the effects of one decrypted row, in row order: the audit line, the failure

@@ -281,7 +281,8 @@ type auditNote struct{ rowKeyset, column string }
 type rowDecrypt struct {
 	snap  *keyring.Snapshot
 	lay   *layout
-	codes []int16
+	codes []int16        // the client's result formats (nil: the description's)
+	up    []int16        // the formats PostgreSQL sends, when pgseal changed them (seal_formats.go)
 	se    *stmtExec      // the statement: its keyset, its metrics
 	vs    *value.Session // read-only during Decode
 }
@@ -297,9 +298,13 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
 			continue
 		}
 		format := resultFormat(rd.codes, i, f)
+		sent := format
+		if rd.up != nil {
+			sent = formatAt(rd.up, i)
+		}
 		var err error
 		env := vals[i]
-		if format == 0 {
+		if sent == 0 {
 			if sc.env, err = decodeByteaText(sc.env[:0], env); err != nil {
 				out.pe = corruptValue(f.col)
 				return

@@ -84,6 +84,39 @@ func TestSealEveryTypeMatchesPostgreSQL(t *testing.T) {
 			}
 		}
 	}
+	// A described statement: pgseal then asks PostgreSQL for the encrypted columns in binary and
+	// answers in the format the client asked for (seal_formats.go), one code for all or one per
+	// column, mixed.
+	// The plaintext id column comes first: its format must stay the client's.
+	if _, err := conn.Prepare(ctx, "enc_by_id", "SELECT id, "+list+" FROM enc WHERE id = $1", nil); err != nil {
+		t.Fatalf("Prepare = %v", err)
+	}
+	mixed := make([]int16, len(names)+1)
+	for i := range mixed {
+		mixed[i] = int16(i % 2)
+	}
+	before := upstreamBinary.Load()
+	for _, codes := range [][]int16{nil, {0}, {1}, mixed} {
+		for id := 1; id <= 3; id++ {
+			arg := [][]byte{[]byte(fmt.Sprint(id))}
+			want := conn.ExecParams(ctx, "SELECT $1::int, "+list+" FROM pt", arg, nil, nil, codes).Read()
+			got := conn.ExecPrepared(ctx, "enc_by_id", arg, nil, codes).Read()
+			if got.Err != nil || want.Err != nil || len(got.Rows) != 1 {
+				t.Fatalf("prepared, row %d, codes %v: %v / %v, %d rows", id, codes, got.Err, want.Err, len(got.Rows))
+			}
+			for i, name := range append([]string{"id"}, names...) {
+				if !bytes.Equal(got.Rows[0][i], want.Rows[0][i]) {
+					t.Errorf("prepared, row %d %s codes %v = %q, want %q", id, name, codes, got.Rows[0][i], want.Rows[0][i])
+				}
+				if g, w := got.FieldDescriptions[i].Format, want.FieldDescriptions[i].Format; g != w {
+					t.Errorf("prepared, %s codes %v: described format %d, want %d", name, codes, g, w)
+				}
+			}
+		}
+	}
+	if upstreamBinary.Load()-before < 9 { // all but the all-binary code
+		t.Errorf("%d Binds asked PostgreSQL for binary envelopes, want 9", upstreamBinary.Load()-before)
+	}
 	// Simple protocol text results and equality on every type with a term.
 	rr := conn.Exec(ctx, "SELECT "+list+" FROM enc WHERE c_int8 = '-9000000000' AND c_numeric = 12.34 AND c_jsonb = '{\"a\": [1, 2.5], \"b\": 1}'")
 	results, err := rr.ReadAll()
