@@ -146,6 +146,21 @@ public class Scenario {
         }
         conn.commit();
         conn.setAutoCommit(true);
+        // Part of the same read through a server-side prepared statement (a named statement from
+        // the first execution on), run three times.
+        try (PreparedStatement ps = conn.prepareStatement("SELECT id, email FROM bulk WHERE id > ? ORDER BY id")) {
+            ps.unwrap(org.postgresql.PGStatement.class).setPrepareThreshold(1);
+            for (int round = 0; round < 3; round++) {
+                ps.setInt(1, 2000);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        if (!String.format("b%05d@bulk.example", rs.getInt(1)).equals(rs.getString(2))) {
+                            wrong++;
+                        }
+                    }
+                }
+            }
+        }
         System.out.println("bulk: " + n + " rows, " + wrong + " wrong");
     }
 }
