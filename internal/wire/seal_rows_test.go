@@ -77,8 +77,11 @@ func readUsers(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string,
 	return n, rows.Err()
 }
 
-// sealModes cover the text (simple protocol) and binary (extended, int4 in binary) formats.
-var sealModes = []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe}
+// sealModes cover the text (simple protocol) and binary (extended, int4 in binary) formats, and
+// pgx's default statement cache, whose named statements get their envelopes from PostgreSQL in
+// binary while pgx reads the e-mail as text (seal_formats.go).
+var sealModes = []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe,
+	pgx.QueryExecModeCacheStatement}
 
 // withRowHelpers runs f with the server loop decrypting alone and with three helpers per batch
 // (more than this machine has cores, so that helpers get descheduled mid-chunk too).
@@ -101,13 +104,16 @@ func testSealRowsLargeResultKeepsOrder(t *testing.T, helpers int) {
 	conn := e.connect(t, "", "acme")
 	fillUsers(t, conn, nil, nil)
 	for _, mode := range sealModes {
-		batches, helped := rowBatchesRun.Load(), rowsHelped.Load()
+		batches, helped, ups := rowBatchesRun.Load(), rowsHelped.Load(), upstreamBinary.Load()
 		n, err := readUsers(t, conn, mode, "SELECT id, email, age FROM users ORDER BY id", 1)
 		if err != nil || n != manyRows {
 			t.Fatalf("SELECT all (%v) = %d rows, %v, want %d", mode, n, err, manyRows)
 		}
 		if rowBatchesRun.Load() == batches {
 			t.Fatalf("SELECT all (%v) ran no batch, want several", mode)
+		}
+		if mode == pgx.QueryExecModeCacheStatement && upstreamBinary.Load() == ups {
+			t.Fatalf("SELECT all (%v): pgseal asked for no binary envelopes", mode)
 		}
 		// Whether a helper gets to a chunk before the server loop is up to the scheduler; with
 		// none allowed, none may.
