@@ -135,9 +135,9 @@ func (ss *sealSession) rowDescription(plan Plan, rd *pgproto3.RowDescription) (p
 		case d.pp == nil:
 			d.sp.enc.Store(nil)
 		}
-	}
-	if d, ok := plan.(*describePlan); ok && lay != nil && len(lay.hidden) > 0 {
-		ss.rememberHidden(d.sp, &hiddenCols{total: len(lay.fields), pos: lay.hidden, version: d.sp.ent.version})
+		if lay != nil && len(lay.hidden) > 0 {
+			ss.rememberHidden(d.sp, &hiddenCols{total: len(lay.fields), pos: lay.hidden, version: d.sp.ent.version})
+		}
 	}
 	if internal {
 		return nil, nil
@@ -321,20 +321,12 @@ type decryptScratch struct {
 	plain []rowAnswer // ResponseRows' answers for rows that need no decryption
 }
 
+// resultFormat is field i's format for Bind codes; nil codes mean the description's (f.format).
 func resultFormat(codes []int16, i int, f layField) int16 {
 	if codes == nil {
 		return f.format
 	}
-	switch len(codes) {
-	case 0:
-		return 0
-	case 1:
-		return codes[0]
-	}
-	if i < len(codes) {
-		return codes[i]
-	}
-	return 0
+	return formatAt(codes, i)
 }
 
 // open checks the envelope's keyset against the statement's and decrypts it (COPY TO's values).
