@@ -50,6 +50,9 @@ SELECT (ARRAY['acme','globex','initech'])[i % 3 + 1], 'user' || i || '@example.c
 	if err := CheckRetire(ctxT(t), f.conn, cols, acme.ID, 1); err == nil {
 		t.Fatalf("CheckRetire(gen 1) = nil after a killed reencrypt, want a refusal")
 	}
+	// The killed run's session holds the column's migration lock until its backend has gone,
+	// which pgx's cancellation leaves to happen asynchronously; an operator would retry.
+	waitMigrationLockFree(t, f, col)
 	t0 := time.Now()
 	rep, err := Reencrypt(ctxT(t), f.conn, f.snap(), ReencryptOptions{Keyset: "acme", Columns: cols, Batch: 500})
 	if err != nil {
@@ -73,4 +76,22 @@ SELECT (ARRAY['acme','globex','initech'])[i % 3 + 1], 'user' || i || '@example.c
 		want[itoa(id)] = &e
 	}
 	f.checkEncrypted(t, col, want, colsBefore) // every value still decrypts, terms still unique
+}
+
+// waitMigrationLockFree waits until no session holds col's migration lock (acquireLock), for up to
+// ten seconds.
+func waitMigrationLockFree(t *testing.T, f *fixture, col Column) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		release, err := acquireLock(ctxT(t), f.conn, col.QualifiedTable(), col.Name)
+		if err == nil {
+			release()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the killed run's migration lock is still held after 10 s: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
