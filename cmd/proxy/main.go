@@ -50,7 +50,8 @@ commands:
   encrypt --table T --column C    encrypt an existing plaintext column in place, online
   decrypt --table T --column C    turn an encrypted column back into plaintext, online
   reencrypt --keyset NAME         move values to the keyset's newest generation after a rotation
-  status                          per encrypted column: plaintext and encrypted rows by keyset
+  status                          per encrypted column: plaintext and encrypted rows by keyset, envelope CHECK
+  protect [--table T --column C]  add the envelope CHECK so PostgreSQL refuses plaintext in encrypted columns
   version                         print the version
 every command takes --config (default proxy.toml); run "proxy <command> -h" for its flags`
 
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReencrypt(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
+	case "protect":
+		return runProtect(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "pgseal", version)
 		return nil

@@ -289,16 +289,27 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return printJSON(stdout, st)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COLUMN\tSTATE\tROWS\tNULLS\tPLAINTEXT\tENCRYPTED (keyset:gen=rows)\tNOTE")
+	fmt.Fprintln(tw, "COLUMN\tSTATE\tROWS\tNULLS\tPLAINTEXT\tENCRYPTED (keyset:gen=rows)\tCHECK\tNOTE")
 	for _, s := range st {
 		var enc []string
 		for _, k := range s.Encrypted {
 			enc = append(enc, fmt.Sprintf("%s:%d=%d", k.Keyset, k.Generation, k.Rows))
 		}
 		note := s.Migration + s.Problem
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", s.Column, s.State, s.Rows, s.Nulls, s.Plaintext, orDash(strings.Join(enc, " ")), orDash(note))
+		if s.Check != "" && s.Check != migrate.CheckOK && s.State == migrate.StateEncrypted {
+			note = joinNote(note, "envelope CHECK "+s.Check+": run proxy protect")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Column, s.State, s.Rows, s.Nulls, s.Plaintext,
+			orDash(strings.Join(enc, " ")), orDash(s.Check), orDash(note))
 	}
 	return tw.Flush()
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 func orDash(s string) string {

@@ -1,19 +1,10 @@
 package migrate
 
-import "github.com/pgseal/pgseal/internal/crypto"
-
-// envelopeCheck is the CHECK that keeps plaintext out of an encrypted column: version and suite
-// bytes of a v1 envelope and at least its minimum length. A stale client that writes plaintext
-// straight to the database gets 23514 instead of silently storing it.
-func envelopeCheck(col string) string {
-	return "CHECK (" + col + " IS NULL OR (get_byte(" + col + ", 0) = 1 AND get_byte(" + col + ", 1) = 1 AND length(" +
-		col + ") >= " + itoa(crypto.MinSize) + "))"
-}
-
 // encryptCutover: drop the triggers, swap the column's type in place (USING the shadow, which
 // keeps the column's position), drop the shadow, rebuild indexes on the equality term, add the
-// envelope CHECK. Unique indexes become unique indexes on the term; other convertible indexes
-// become term indexes when the column has equality search; the rest are dropped.
+// envelope CHECK (envcheck.go) with its version comment. Unique indexes become unique indexes on
+// the term; other convertible indexes become term indexes when the column has equality search;
+// the rest are dropped.
 func encryptCutover(m *migration) (stmts, converted, dropped []string, keep []indexInfo) {
 	g, tbl, col := m.g, m.g.t.ident(), q(m.g.c.name)
 	stmts = []string{
@@ -36,6 +27,7 @@ func encryptCutover(m *migration) (stmts, converted, dropped []string, keep []in
 	stmts = append(stmts, create...)
 	stmts = append(stmts,
 		"ALTER TABLE "+tbl+" ADD CONSTRAINT "+q(g.checkName())+" "+envelopeCheck(col),
+		commentCheckSQL(g),
 		"DROP FUNCTION IF EXISTS "+g.staleFunc()+"()")
 	m.origType = g.c.fullType
 	return stmts, converted, dropped, g.indexes

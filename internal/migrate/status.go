@@ -40,7 +40,9 @@ type ColumnStatus struct {
 	Plaintext int64         `json:"plaintext"` // non-NULL values not (yet) encrypted
 	Encrypted []KeysetCount `json:"encrypted"`
 	Migration string        `json:"migration,omitempty"` // e.g. "encrypt: backfill, 120000 rows done"
-	Problem   string        `json:"problem,omitempty"`
+	// Check is the state of the envelope CHECK (a Check* constant) when the column is bytea.
+	Check   string `json:"check,omitempty"`
+	Problem string `json:"problem,omitempty"`
 }
 
 // Status reports, for every column, its rows, NULLs, encrypted values per keyset and generation
@@ -66,6 +68,11 @@ func columnStatus(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, c
 		return st, nil
 	}
 	st.Type = g.c.fullType
+	if g.c.typName == "bytea" {
+		if st.Check, err = checkState(ctx, conn, g); err != nil {
+			return st, err
+		}
+	}
 	c, tbl := q(g.c.name), g.t.ident()
 	shadow, inProgress := g.shadowCol()
 	env := c // the column holding envelopes

@@ -1,0 +1,104 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseal/pgseal/internal/crypto"
+)
+
+// The envelope CHECK is PostgreSQL's own backstop: whatever writes to an encrypted column (a
+// stale client, a function, a rule, dynamic SQL, a direct connection), a value that is not shaped
+// like a pgseal envelope is refused with 23514. It checks the header cheaply (length is O(1) on
+// bytea, get_byte reads three bytes) and cannot tell a forged envelope from a real one: only the
+// proxy's tag check can.
+//
+// checkVersion marks the definition the code writes. The constraint's COMMENT carries it
+// (pg_get_constraintdef's text depends on the server version and search_path, a comment does
+// not, and PostgreSQL drops the comment with the constraint), so an older pgseal CHECK, with no
+// comment or an older one, is recognised as present but outdated and `proxy protect` replaces it.
+//
+// NOTE: bump checkVersion whenever envelopeCheckExpr changes.
+const checkVersion = 2
+
+// checkComment is the COMMENT ON CONSTRAINT of a current envelope CHECK.
+var checkComment = "pgseal envelope check v" + strconv.Itoa(checkVersion)
+
+// checkSuites are the suite bytes the CHECK accepts. Suite 1 is AES-256-GCM (crypto.Suite1);
+// suite 2 is reserved for ChaCha20-Poly1305 (issue 13), with the same header, so that proxies
+// writing it never meet a CHECK that refuses them.
+// NOTE: a new suite byte is added here (and checkVersion bumped), then `proxy protect` upgrades
+// every column; add it before any proxy writes the new suite.
+var checkSuites = []int{int(crypto.Suite1), 2}
+
+// Envelope CHECK states reported by Status and handled by Protect.
+const (
+	CheckOK           = "ok"            // current definition, validated
+	CheckMissing      = "missing"       // no pgseal envelope CHECK on the column
+	CheckOutdated     = "outdated"      // an older pgseal definition (proxy protect replaces it)
+	CheckNotValidated = "not validated" // current, enforced for new rows, existing rows not yet checked
+)
+
+// envelopeCheckExpr is the condition on column col (already quoted). Every function and operator
+// is schema-qualified so that the search_path of whoever creates the constraint cannot bind it to
+// look-alikes. The CASE guards get_byte: AND does not promise an evaluation order, and get_byte
+// past the end raises 2202E instead of the check's clean 23514.
+//
+//	version = 1, suite in checkSuites, flags 0 with length >= 67, or flags 1 (term) with length >= 83
+func envelopeCheckExpr(col string) string {
+	ge := func(n int) string { return "pg_catalog.length(" + col + ") OPERATOR(pg_catalog.>=) " + strconv.Itoa(n) }
+	byteIs := func(off, v int) string {
+		return "pg_catalog.get_byte(" + col + ", " + strconv.Itoa(off) + ") OPERATOR(pg_catalog.=) " + strconv.Itoa(v)
+	}
+	var suites []string
+	for _, s := range checkSuites {
+		suites = append(suites, byteIs(crypto.SuiteOffset, s))
+	}
+	return col + " IS NULL OR CASE WHEN " + ge(crypto.MinSize) + " THEN " +
+		byteIs(crypto.VersionOffset, int(crypto.Version1)) +
+		" AND (" + strings.Join(suites, " OR ") + ")" +
+		" AND (" + byteIs(crypto.FlagsOffset, 0) + " OR (" + byteIs(crypto.FlagsOffset, int(crypto.FlagTerm)) + " AND " + ge(crypto.MinSizeTerm) + "))" +
+		" ELSE false END"
+}
+
+// envelopeCheck is the constraint clause for column col (already quoted).
+func envelopeCheck(col string) string { return "CHECK (" + envelopeCheckExpr(col) + ")" }
+
+// commentCheckSQL marks the constraint as the current definition.
+func commentCheckSQL(g *target) string {
+	return "COMMENT ON CONSTRAINT " + q(g.checkName()) + " ON " + g.t.ident() + " IS " + lit(checkComment)
+}
+
+// checkState reads the state of the column's envelope CHECK.
+func checkState(ctx context.Context, conn *pgx.Conn, g *target) (string, error) {
+	var validated bool
+	var comment string
+	err := conn.QueryRow(ctx, `SELECT con.convalidated, coalesce(pg_catalog.obj_description(con.oid, 'pg_constraint'), '')
+FROM pg_catalog.pg_constraint con WHERE con.conrelid = $1 AND con.conname = $2 AND con.contype = 'c'`,
+		g.t.oid, g.checkName()).Scan(&validated, &comment)
+	switch {
+	case err == pgx.ErrNoRows:
+		return CheckMissing, nil
+	case err != nil:
+		return "", fmt.Errorf("read the envelope check of %s: %w", g.id(), err)
+	case comment != checkComment:
+		return CheckOutdated, nil
+	case !validated:
+		return CheckNotValidated, nil
+	}
+	return CheckOK, nil
+}
+
+// countViolations counts the rows whose value the current CHECK would refuse (never their values).
+func countViolations(ctx context.Context, conn *pgx.Conn, g *target) (int64, error) {
+	var n int64
+	err := conn.QueryRow(ctx, "SELECT count(*) FROM "+g.t.ident()+" WHERE NOT ("+envelopeCheckExpr(q(g.c.name))+")").Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count values of %s that are not envelopes: %w", g.id(), err)
+	}
+	return n, nil
+}

@@ -1,0 +1,173 @@
+package migrate
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/crypto"
+)
+
+// marker is a plaintext that must never land in an encrypted column.
+const marker = "PGSEAL-PLAINTEXT-MARKER-4711"
+
+// TestEnvelopeCheckIsQualified: every function call and operator of the CHECK names pg_catalog,
+// so that the search_path of whoever adds it cannot bind it to look-alikes.
+func TestEnvelopeCheckIsQualified(t *testing.T) {
+	expr := envelopeCheckExpr(`"email"`)
+	for _, m := range regexp.MustCompile(`([a-z_.]+)\(`).FindAllStringSubmatch(expr, -1) {
+		if !strings.HasPrefix(m[1], "pg_catalog.") && m[1] != "OPERATOR" {
+			t.Errorf("envelopeCheckExpr() calls %s( unqualified in %s", m[1], expr)
+		}
+	}
+	bare := regexp.MustCompile(`\s(=|>=|<=|<>|<|>)\s`)
+	if bare.MatchString(expr) {
+		t.Errorf("envelopeCheckExpr() uses a bare operator: %s", expr)
+	}
+}
+
+// header builds n bytes starting with version, suite and flags.
+func header(version, suite, flags byte, n int) []byte {
+	b := make([]byte, n)
+	b[0], b[1], b[2] = version, suite, flags
+	return b
+}
+
+// TestEnvelopeCheckRefusesPlaintext adds the CHECK with Protect and writes every kind of value
+// straight to PostgreSQL, around pgseal: only envelope-shaped values (and NULL) get in.
+func TestEnvelopeCheckRefusesPlaintext(t *testing.T) {
+	f := newFixture(t)
+	f.exec(t, `CREATE TABLE users (id int PRIMARY KEY, email bytea)`)
+	col := mustColumn(t, configEncrypt("users", "email", "text", true))
+	rep, err := Protect(ctxT(t), f.conn, col)
+	if err != nil || rep.Action != "added" || rep.Before != CheckMissing {
+		t.Fatalf("Protect() = %+v, %v, want added from missing", rep, err)
+	}
+	ks, _ := f.snap().Keyset("default")
+	plain := append([]byte{byte(col.Type)}, "u1@x.org"...)
+	withTerm, err := SealValue(nil, ks, col, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noTermCol := mustColumn(t, configEncrypt("users", "email", "text", false))
+	noTerm, err := SealValue(nil, ks, noTermCol, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		v    any
+		ok   bool
+	}{
+		{"NULL is accepted", nil, true},
+		{"an envelope with a term is accepted", withTerm, true},
+		{"an envelope without a term is accepted", noTerm, true},
+		{"the shortest envelope of suite 2 is accepted", header(1, 2, 0, crypto.MinSize), true},
+		{"a plaintext marker is refused", []byte(marker), false},
+		{"an empty value is refused", []byte{}, false},
+		{"one byte is refused", []byte{1}, false},
+		{"a header one byte too short is refused", header(1, 1, 0, crypto.MinSize-1), false},
+		{"a term flag without room for the term is refused", header(1, 1, 1, crypto.MinSizeTerm-1), false},
+		{"version 2 is refused", header(2, 1, 0, 100), false},
+		{"suite 0 is refused", header(1, 0, 0, 100), false},
+		{"suite 3 is refused", header(1, 3, 0, 100), false},
+		{"unknown flags are refused", header(1, 1, 2, 100), false},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := f.conn.Exec(ctxT(t), `INSERT INTO users VALUES ($1, $2)`, i, c.v)
+			if c.ok && err != nil {
+				t.Fatalf("insert = %v, want accepted", err)
+			}
+			if !c.ok && !isCode(err, "23514") {
+				t.Fatalf("insert = %v, want 23514", err)
+			}
+		})
+	}
+	around := []struct{ name, sql string }{
+		{"a SQL function", `CREATE FUNCTION put(v text) RETURNS void LANGUAGE sql AS $$ INSERT INTO users VALUES (1000, convert_to(v, 'UTF8')) $$;
+SELECT put('` + marker + `')`},
+		{"a DO block with dynamic SQL", `DO $$ BEGIN EXECUTE format('UPDATE users SET email = %L::bytea', '` + marker + `'); END $$`},
+		{"a rule", `CREATE TABLE inbox (v text); CREATE RULE fwd AS ON INSERT TO inbox DO ALSO INSERT INTO users VALUES (1001, convert_to(NEW.v, 'UTF8'));
+INSERT INTO inbox VALUES ('` + marker + `')`},
+	}
+	for _, a := range around {
+		t.Run("plaintext written through "+a.name+" is refused", func(t *testing.T) {
+			if _, err := f.conn.Exec(ctxT(t), a.sql); !isCode(err, "23514") {
+				t.Fatalf("exec = %v, want 23514", err)
+			}
+		})
+	}
+	if n := f.count(t, `SELECT count(*) FROM users WHERE position(convert_to('`+marker+`', 'UTF8') in email) > 0`); n != 0 {
+		t.Fatalf("rows holding the marker = %d, want 0", n)
+	}
+	if rep, err := Protect(ctxT(t), f.conn, col); err != nil || rep.Action != "none" {
+		t.Fatalf("Protect() again = %+v, %v, want none (idempotent)", rep, err)
+	}
+}
+
+// TestProtectStates: Status reports a missing and an outdated CHECK, Protect refuses while rows
+// violate it (changing nothing), replaces an outdated one and finishes an interrupted run.
+func TestProtectStates(t *testing.T) {
+	f := newFixture(t)
+	f.exec(t, `CREATE TABLE users (id int PRIMARY KEY, email bytea)`)
+	col := mustColumn(t, configEncrypt("users", "email", "text", false))
+	status := func() string {
+		st, err := Status(ctxT(t), f.conn, f.snap(), []Column{col})
+		if err != nil {
+			t.Fatalf("Status() = %v", err)
+		}
+		return st[0].Check
+	}
+	if got := status(); got != CheckMissing {
+		t.Fatalf("Status().Check = %q, want %q", got, CheckMissing)
+	}
+	f.exec(t, `INSERT INTO users VALUES (1, $1), (2, $1), (3, NULL)`, []byte(marker))
+	_, err := Protect(ctxT(t), f.conn, col)
+	if !errors.Is(err, ErrViolations) || !strings.Contains(err.Error(), "2 rows") || strings.Contains(err.Error(), marker) {
+		t.Fatalf("Protect() with plaintext rows = %v, want ErrViolations counting 2 rows without the value", err)
+	}
+	if got := status(); got != CheckMissing {
+		t.Fatalf("after a refused Protect: Status().Check = %q, want %q (nothing changed)", got, CheckMissing)
+	}
+	f.exec(t, `DELETE FROM users WHERE email IS NOT NULL`)
+	// The definition pgseal wrote before the comment existed.
+	f.exec(t, `ALTER TABLE users ADD CONSTRAINT pgseal_envelope_email CHECK (email IS NULL OR (get_byte(email, 0) = 1 AND get_byte(email, 1) = 1 AND length(email) >= 67))`)
+	if got := status(); got != CheckOutdated {
+		t.Fatalf("with the old definition: Status().Check = %q, want %q", got, CheckOutdated)
+	}
+	if rep, err := Protect(ctxT(t), f.conn, col); err != nil || rep.Action != "replaced" {
+		t.Fatalf("Protect() over the old definition = %+v, %v, want replaced", rep, err)
+	}
+	if got := status(); got != CheckOK {
+		t.Fatalf("after Protect: Status().Check = %q, want %q", got, CheckOK)
+	}
+	// An interrupted run: the current definition, NOT VALID.
+	f.exec(t, `ALTER TABLE users DROP CONSTRAINT pgseal_envelope_email`)
+	g, err := inspectColumn(ctxT(t), f.conn, col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.exec(t, `ALTER TABLE users ADD CONSTRAINT pgseal_envelope_email `+envelopeCheck(`email`)+` NOT VALID`)
+	f.exec(t, commentCheckSQL(g))
+	if got := status(); got != CheckNotValidated {
+		t.Fatalf("NOT VALID: Status().Check = %q, want %q", got, CheckNotValidated)
+	}
+	if rep, err := Protect(ctxT(t), f.conn, col); err != nil || rep.Action != "validated" {
+		t.Fatalf("Protect() over NOT VALID = %+v, %v, want validated", rep, err)
+	}
+}
+
+// TestProtectRefusesWhatIsNotEncrypted: a plaintext column or a missing one is ErrNotEncrypted.
+func TestProtectRefusesWhatIsNotEncrypted(t *testing.T) {
+	f := newFixture(t)
+	f.exec(t, `CREATE TABLE users (id int PRIMARY KEY, email text)`)
+	for _, e := range []config.Encrypt{configEncrypt("users", "email", "text", false), configEncrypt("nope", "email", "text", false)} {
+		if _, err := Protect(ctxT(t), f.conn, mustColumn(t, e)); !errors.Is(err, ErrNotEncrypted) {
+			t.Errorf("Protect(%s.%s) = %v, want ErrNotEncrypted", e.Table, e.Column, err)
+		}
+	}
+}
+
