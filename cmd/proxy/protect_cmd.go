@@ -14,7 +14,7 @@ import (
 )
 
 // runProtect: "protect [--table T --column C] [--json]". Without --table/--column it protects
-// every configured column that is bytea and reports the others as skipped; an explicit column
+// every configured column that is bytea and reports the others as skipped (on stdout); an explicit column
 // that is not encrypted is an error. It exits non-zero when any column was refused.
 func runProtect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newMigrateFlags("protect", stderr)
@@ -49,7 +49,7 @@ func runProtect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, c := range cols {
 		rep, err := migrate.Protect(ctx, conn, c)
 		if err != nil && f.table == "" && errors.Is(err, migrate.ErrNotEncrypted) {
-			fmt.Fprintf(stderr, "proxy protect: %s skipped: not an encrypted bytea column yet\n", c.ID)
+			reps = append(reps, &migrate.ProtectReport{Column: c.ID, Action: "skipped"})
 			continue
 		}
 		if err != nil {
@@ -84,6 +84,8 @@ func printProtect(w io.Writer, reps []*migrate.ProtectReport, asJSON bool) error
 		switch r.Action {
 		case "none":
 			fmt.Fprintf(w, "%s: envelope CHECK already in place\n", r.Column)
+		case "skipped":
+			fmt.Fprintf(w, "%s: skipped, not an encrypted bytea column (yet): run proxy encrypt first\n", r.Column)
 		default:
 			fmt.Fprintf(w, "%s: envelope CHECK %s (was %s) and validated\n", r.Column, r.Action, r.Before)
 		}

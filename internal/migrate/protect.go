@@ -15,7 +15,8 @@ type ProtectReport struct {
 	Column string `json:"column"` // schema.table.column
 	Before string `json:"before"` // the CHECK's state before: one of the Check* constants
 	// Action is "none" (already current and validated), "added", "replaced" (an outdated
-	// definition) or "validated" (a current NOT VALID one left by an interrupted run).
+	// definition) or "validated" (a current NOT VALID one left by an interrupted run); the
+	// command reports columns it did not touch as "skipped".
 	Action     string   `json:"action"`
 	Statements []string `json:"statements,omitempty"`
 }
