@@ -102,3 +102,48 @@ func countViolations(ctx context.Context, conn *pgx.Conn, g *target) (int64, err
 	}
 	return n, nil
 }
+
+// EnvelopeCheckQuery lists, for the configured columns that are bytea in the connected database,
+// those whose envelope CHECK is not current and validated: column id ("schema.table.column") and
+// state (a Check* constant). It is one catalog query, cheap enough for the proxy to run when it
+// loads a database's catalog (over whatever connection it has; see ParseEnvelopeCheckRow).
+func EnvelopeCheckQuery(cols []Column) string {
+	var vals []string
+	for _, c := range cols {
+		vals = append(vals, "("+lit(c.Schema)+", "+lit(c.Table)+", "+lit(c.Name)+", "+lit(c.ID)+")")
+	}
+	if len(vals) == 0 {
+		return "SELECT NULL::text, NULL::text WHERE false"
+	}
+	return `SELECT v.id, CASE WHEN con.oid IS NULL THEN ` + lit(CheckMissing) + `
+  WHEN coalesce(pg_catalog.obj_description(con.oid, 'pg_constraint'), '') OPERATOR(pg_catalog.<>) ` + lit(checkComment) + ` THEN ` + lit(CheckOutdated) + `
+  WHEN NOT con.convalidated THEN ` + lit(CheckNotValidated) + ` ELSE ` + lit(CheckOK) + ` END
+FROM (VALUES ` + strings.Join(vals, ", ") + `) v(s, t, c, id)
+JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) v.s
+JOIN pg_catalog.pg_class cl ON cl.relnamespace OPERATOR(pg_catalog.=) n.oid AND cl.relname OPERATOR(pg_catalog.=) v.t
+JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) cl.oid AND a.attname OPERATOR(pg_catalog.=) v.c AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_constraint con ON con.conrelid OPERATOR(pg_catalog.=) cl.oid AND con.contype OPERATOR(pg_catalog.=) 'c'
+  AND con.conname OPERATOR(pg_catalog.=) ('pgseal_envelope_' OPERATOR(pg_catalog.||) v.c)
+WHERE a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.bytea'::pg_catalog.regtype
+ORDER BY 1`
+}
+
+// EnvelopeChecksNotOK runs EnvelopeCheckQuery on conn and returns column id -> state for every
+// configured bytea column whose CHECK is not CheckOK.
+func EnvelopeChecksNotOK(ctx context.Context, conn *pgx.Conn, cols []Column) (map[string]string, error) {
+	rows, err := conn.Query(ctx, EnvelopeCheckQuery(cols))
+	if err != nil {
+		return nil, fmt.Errorf("read envelope checks: %w", err)
+	}
+	out := map[string]string{}
+	for rows.Next() {
+		var id, state string
+		if err := rows.Scan(&id, &state); err != nil {
+			return nil, fmt.Errorf("read envelope checks: %w", err)
+		}
+		if state != CheckOK {
+			out[id] = state
+		}
+	}
+	return out, rows.Err()
+}

@@ -3,12 +3,15 @@ package migrate_test
 import (
 	"testing"
 
+	"go.uber.org/zap"
+
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/migrate"
 )
 
-// TestEnvelopeCheckAcceptsProxyWrites: values the proxy writes pass the CHECK, and plaintext
-// written on a direct connection does not.
+// TestEnvelopeCheckAcceptsProxyWrites: the proxy warns about a column without the CHECK when it
+// loads the catalog; once protected, values the proxy writes pass the CHECK, and plaintext written
+// on a direct connection does not.
 func TestEnvelopeCheckAcceptsProxyWrites(t *testing.T) {
 	cols := []config.Encrypt{{Table: "public.users", Column: "email", Type: "text", Search: []string{"eq"}}}
 	e := newProxyEnv(t, cols)
@@ -17,10 +20,15 @@ func TestEnvelopeCheckAcceptsProxyWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := migrate.Protect(testCtx(t), e.direct, col); err != nil {
-		t.Fatalf("migrate.Protect() = %v", err)
-	}
 	app := e.connect(t)
+	// The proxy read this database's catalog when the session opened: one warning for the column.
+	warned := e.logs.FilterMessageSnippet("no current envelope CHECK").FilterField(zap.String("column", col.ID)).All()
+	if len(warned) != 1 || warned[0].ContextMap()["check"] != migrate.CheckMissing {
+		t.Fatalf("warnings about the missing CHECK = %v, want one with check=missing", warned)
+	}
+	if _, err := migrate.Protect(testCtx(t), e.direct, col); err != nil {
+		t.Fatalf("Protect() = %v", err)
+	}
 	if _, err := app.Exec(testCtx(t), `SET app.tenant = 'acme'`); err != nil {
 		t.Fatal(err)
 	}

@@ -119,6 +119,17 @@ func TestProtectStates(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Status() = %v", err)
 		}
+		notOK, err := EnvelopeChecksNotOK(ctxT(t), f.conn, []Column{col, mustColumn(t, configEncrypt("nope", "x", "text", false))})
+		if err != nil {
+			t.Fatalf("EnvelopeChecksNotOK() = %v", err)
+		}
+		if want := map[string]string{col.ID: st[0].Check}; st[0].Check == CheckOK {
+			if len(notOK) != 0 {
+				t.Fatalf("EnvelopeChecksNotOK() = %v, want none", notOK)
+			}
+		} else if len(notOK) != 1 || notOK[col.ID] != want[col.ID] {
+			t.Fatalf("EnvelopeChecksNotOK() = %v, want %v", notOK, want)
+		}
 		return st[0].Check
 	}
 	if got := status(); got != CheckMissing {
@@ -170,4 +181,3 @@ func TestProtectRefusesWhatIsNotEncrypted(t *testing.T) {
 		}
 	}
 }
-
