@@ -124,6 +124,7 @@ func (sl *sealer) loadCatalog(info *SessionInfo) (*catalogEntry, error) {
 				zap.String("database", info.Database), zap.String("column", id), zap.String("type", typ))
 		}
 	}
+	sl.warnEnvelopeChecks(info)
 	forceParseOf(ci.Schema)
 	return sl.cats.put(info.Database, ci), nil
 }
