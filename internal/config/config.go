@@ -52,6 +52,10 @@ type Keyring struct {
 	DSN           string `toml:"dsn"`
 	MasterKeyEnv  string `toml:"master_key_env"`
 	MasterKeyFile string `toml:"master_key_file"`
+	// StatePath is the keyring state file: the newest epoch (and document MAC) this host has
+	// accepted, so that an older keyring is refused after a restart too. Load defaults it (see
+	// defaultStatePath); empty (only when built without Load) keeps the guard in memory.
+	StatePath string `toml:"state_path"`
 }
 
 // Tenancy says how a session picks its keyset.
@@ -130,10 +134,30 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if err := applyEnv(cfg, getenv); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	cfg.Keyring.StatePath = defaultStatePath(cfg.Keyring)
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// DefaultPostgresStatePath is keyring.state_path's default with store = "postgres": relative to
+// the working directory (/var/lib/pgseal in the container image), one per proxy host.
+const DefaultPostgresStatePath = "keyring.state"
+
+// defaultStatePath derives keyring.state_path when it is not set: "<path>.state" next to a file
+// keyring, DefaultPostgresStatePath for the postgres store. It depends on other keys (and their
+// environment overrides), so it is applied after them rather than in Default.
+func defaultStatePath(k Keyring) string {
+	switch {
+	case k.StatePath != "":
+		return k.StatePath
+	case k.Store == "file" && k.Path != "":
+		return k.Path + ".state"
+	case k.Store == "postgres":
+		return DefaultPostgresStatePath
+	}
+	return ""
 }
 
 func cleanTOMLError(err error) error {

@@ -68,6 +68,18 @@ func TestLoad(t *testing.T) {
 		{name: "an unknown search is rejected", body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"email\"\ntype=\"text\"\nsearch=[\"like\"]\n",
 			wantErr: []string{"only \"eq\""}},
 		{name: "a syntax error names the line", body: "version = 1\n[server\n", wantErr: []string{"line ", "table name"}},
+		{name: "the keyring state file defaults to the keyring file's path + .state", body: "version = 1\n[keyring]\npath = \"/k/ring.json\"\n",
+			check: wantStatePath("/k/ring.json.state")},
+		{name: "the keyring state file of the postgres store defaults to the working directory",
+			body: "version = 1\n[keyring]\nstore = \"postgres\"\ndsn = \"postgres://x@db/x\"\n", check: wantStatePath(DefaultPostgresStatePath)},
+		{name: "the keyring state file follows an overridden keyring path", body: "version = 1",
+			env: map[string]string{"PGSEAL_KEYRING_PATH": "/e/k.json"}, check: wantStatePath("/e/k.json.state")},
+		{name: "the environment overrides the keyring state file", body: "version = 1\n[keyring]\nstate_path = \"/a/s\"\n",
+			env: map[string]string{"PGSEAL_KEYRING_STATE_PATH": "/b/s"}, check: wantStatePath("/b/s")},
+		{name: "the keyring state file cannot be the keyring file", body: "version = 1\n[keyring]\npath = \"k.json\"\nstate_path = \"./k.json\"\n",
+			wantErr: []string{"keyring.state_path"}},
+		{name: "the keyring state file cannot be a directory", body: "version = 1\n[keyring]\nstate_path = \"/var/lib/\"\n",
+			wantErr: []string{"keyring.state_path"}},
 		{name: "sizes take units", body: "version = 1\n[server]\nmax_message_size = \"16MiB\"\n", check: func(t *testing.T, c *Config) {
 			if c.Server.MaxMessageSize != 16<<20 {
 				t.Fatalf("max_message_size = %d, want %d", c.Server.MaxMessageSize, 16<<20)
@@ -94,5 +106,14 @@ func TestLoad(t *testing.T) {
 			}
 			tt.check(t, cfg)
 		})
+	}
+}
+
+func wantStatePath(want string) func(*testing.T, *Config) {
+	return func(t *testing.T, c *Config) {
+		t.Helper()
+		if c.Keyring.StatePath != want {
+			t.Fatalf("keyring.state_path = %q, want %q", c.Keyring.StatePath, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 )
 
@@ -81,6 +82,12 @@ func (c *Config) validateKeyring(bad func(string, ...any)) {
 		}
 	default:
 		bad("keyring.store = %q: want file or postgres", c.Keyring.Store)
+	}
+	if c.Keyring.StatePath != "" && c.Keyring.Store == "file" && filepath.Clean(c.Keyring.StatePath) == filepath.Clean(c.Keyring.Path) {
+		bad("keyring.state_path = %q: must not be the keyring file itself", c.Keyring.StatePath)
+	}
+	if strings.HasSuffix(c.Keyring.StatePath, "/") {
+		bad("keyring.state_path = %q: want a file, not a directory", c.Keyring.StatePath)
 	}
 	if c.Keyring.MasterKeyEnv == "" && c.Keyring.MasterKeyFile == "" {
 		bad("keyring: set master_key_env or master_key_file")

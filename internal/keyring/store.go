@@ -64,13 +64,19 @@ func OpenStore(ctx context.Context, cfg config.Keyring, master crypto.Secret) (S
 	default:
 		return nil, fmt.Errorf("keyring: unknown store %q (want file or postgres)", cfg.Store)
 	}
-	return &sealedStore{b: b, s: newSealer(master), now: time.Now}, nil
+	st := &sealedStore{b: b, s: newSealer(master), now: time.Now}
+	if cfg.StatePath != "" {
+		st.state = newStateFile(cfg.StatePath, master)
+	}
+	return st, nil
 }
 
 type sealedStore struct {
 	b   backend
 	s   *sealer
 	now func() time.Time
+	// state, when set, carries the epoch guard across restarts (state.go); nil keeps it in memory.
+	state *stateFile
 
 	// op serialises this Store's operations, so that a Load that read an older document can
 	// never be compared with the epoch of an Update that finished in between (which would look
@@ -86,6 +92,16 @@ type sealedStore struct {
 func (st *sealedStore) Load(ctx context.Context) (*Document, error) {
 	st.op.Lock()
 	defer st.op.Unlock()
+	doc, err := st.loadLocked(ctx)
+	if errors.Is(err, ErrRollback) && st.state != nil {
+		// Another process on this host may have written a newer keyring and recorded it in the
+		// state file between our read of the store and of the state: read the store once more.
+		doc, err = st.loadLocked(ctx)
+	}
+	return doc, err
+}
+
+func (st *sealedStore) loadLocked(ctx context.Context) (*Document, error) {
 	data, err := st.b.read(ctx)
 	if err != nil {
 		return nil, err
@@ -94,7 +110,7 @@ func (st *sealedStore) Load(ctx context.Context) (*Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := st.observe(doc.Epoch, mac); err != nil {
+	if err := st.observe(doc, mac); err != nil {
 		return nil, err
 	}
 	return doc, nil
@@ -110,10 +126,17 @@ func (st *sealedStore) Create(ctx context.Context, doc *Document) error {
 	if err != nil {
 		return err
 	}
+	if st.state != nil {
+		// A state file of another keyring: creating this one would look like a rollback to
+		// every later start, so refuse before writing anything.
+		if err := st.state.check(doc.KeyringID, doc.Epoch, mac); err != nil {
+			return err
+		}
+	}
 	if err := st.b.create(ctx, data, doc.Epoch); err != nil {
 		return err
 	}
-	return st.observe(doc.Epoch, mac)
+	return st.observe(doc, mac)
 }
 
 func (st *sealedStore) Update(ctx context.Context, fn func(*Document) error) (*Document, error) {
@@ -128,6 +151,12 @@ func (st *sealedStore) Update(ctx context.Context, fn func(*Document) error) (*D
 		}
 		if err := st.check(doc.Epoch, mac); err != nil {
 			return nil, 0, err
+		}
+		if st.state != nil {
+			// Never build a new keyring on top of a rolled-back one.
+			if err := st.state.check(doc.KeyringID, doc.Epoch, mac); err != nil {
+				return nil, 0, err
+			}
 		}
 		if err := fn(doc); err != nil {
 			if errors.Is(err, errNoChange) {
@@ -151,7 +180,7 @@ func (st *sealedStore) Update(ctx context.Context, fn func(*Document) error) (*D
 	if err != nil {
 		return nil, err
 	}
-	if err := st.observe(out.Epoch, outMAC); err != nil {
+	if err := st.observe(out, outMAC); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -179,13 +208,19 @@ func (st *sealedStore) checkLocked(epoch uint64, mac []byte) error {
 	return nil
 }
 
-// observe checks and then records epoch as seen.
-func (st *sealedStore) observe(epoch uint64, mac []byte) error {
+// observe checks doc against the epochs seen (in memory and in the state file) and then records
+// its epoch as seen, in both.
+func (st *sealedStore) observe(doc *Document, mac []byte) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if err := st.checkLocked(epoch, mac); err != nil {
+	if err := st.checkLocked(doc.Epoch, mac); err != nil {
 		return err
 	}
-	st.mu.epoch, st.mu.mac = epoch, mac
+	if st.state != nil {
+		if err := st.state.advance(doc.KeyringID, doc.Epoch, mac); err != nil {
+			return err
+		}
+	}
+	st.mu.epoch, st.mu.mac = doc.Epoch, mac
 	return nil
 }
