@@ -156,3 +156,32 @@ func TestWrongMasterKeyIsRefusedWithoutPrintingIt(t *testing.T) {
 		t.Fatalf("keyset list with a short master key = %d %q, want 1", code, errOut)
 	}
 }
+
+// TestKeyringRollbackAcrossRestarts: an older keyring file put back after the CLI has seen a
+// newer one is refused by the next command and by serve, in one line; so is a forged state file.
+func TestKeyringRollbackAcrossRestarts(t *testing.T) {
+	f := newCLIFixture(t)
+	keyringPath := filepath.Join(f.dir, "keyring.json")
+	if code, _, stderr := f.cli(t, "keyring", "init"); code != 0 {
+		t.Fatalf("keyring init = %d: %s", code, stderr)
+	}
+	old, err := os.ReadFile(keyringPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := f.cli(t, "keyset", "create", "acme"); code != 0 {
+		t.Fatalf("keyset create = %d: %s", code, stderr)
+	}
+	writeTestFile(t, keyringPath, string(old))
+	for _, args := range [][]string{{"keyset", "list"}, {"keyset", "create", "globex"}, {"serve"}} {
+		code, _, stderr := f.cli(t, args...)
+		if code != 1 || !strings.Contains(stderr, "rollback refused") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("proxy %v on an older keyring = %d, %q, want 1 and one line about the rollback", args, code, stderr)
+		}
+	}
+	writeTestFile(t, keyringPath+".state", `{"format":1,"state":{"epoch":0},"mac":"AAAA"}`)
+	code, _, stderr := f.cli(t, "keyset", "list")
+	if code != 1 || !strings.Contains(stderr, "state file") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+		t.Errorf("proxy keyset list with a forged state file = %d, %q, want 1 and one line about the state file", code, stderr)
+	}
+}

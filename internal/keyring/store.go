@@ -126,9 +126,10 @@ func (st *sealedStore) Create(ctx context.Context, doc *Document) error {
 	if err != nil {
 		return err
 	}
-	if st.state != nil {
+	if _, rerr := st.b.read(ctx); st.state != nil && errors.Is(rerr, ErrNotInitialized) {
 		// A state file of another keyring: creating this one would look like a rollback to
-		// every later start, so refuse before writing anything.
+		// every later start, so refuse before writing anything. (When a keyring exists, create
+		// refuses with ErrExists, the more useful answer.)
 		if err := st.state.check(doc.KeyringID, doc.Epoch, mac); err != nil {
 			return err
 		}
