@@ -29,7 +29,20 @@
 // Both stores keep the same sealed bytes: {"format":1,"key_check":…,"document":{…},"mac":…}; the
 // MAC covers the document's exact bytes (no canonicalisation needed). Each Store remembers the
 // highest epoch (+1 per change) it has seen and refuses an older one, or a different document at
-// the same epoch (ErrRollback). A document that fails its MAC or invariants is ErrTampered; one
+// the same epoch (ErrRollback), and, when keyring.state_path is set (config.Load always sets it),
+// persists that guard across restarts in a state file (state.go): keyring id, highest epoch
+// accepted on this host and the document MAC at that epoch, MAC'd under its own key derived from
+// the master key ("pgseal/v1/keyring-state"), so it cannot be forged to a lower value. Every Load,
+// Create and Update checks the file (an Update or init refuses before writing on top of a
+// rolled-back or another keyring), and every newer document accepted is recorded (temp file,
+// fsync, rename, fsync dir, under flock of "<state>.lock"; the proxy and CLI commands of one host
+// share it and never lower each other's record). A missing file is created; a corrupt or forged one
+// is ErrStateInvalid (one line, never replaced silently); another keyring's is ErrRollback.
+// WARNING: deleting the state file re-opens the rollback window until the next change is
+// accepted, and an attacker who can restore an old keyring together with its old state file
+// defeats it: keep it with the same care as the keyring. For the postgres store it is a per-host
+// file (default "keyring.state" in the working directory): it guards against a rolled-back
+// pgseal_keyring row by whoever can write that schema. A document that fails its MAC or invariants is ErrTampered; one
 // sealed under another master key is ErrWrongMasterKey. The file store writes atomically (temp,
 // fsync, rename, fsync dir) under flock of "<path>.lock" and is watched by polling every 200ms.
 // The postgres store keeps one row in pgseal_keyring.keyring, updated under SELECT … FOR UPDATE,

@@ -42,8 +42,24 @@
 //     indexes become term indexes when the column has eq search (lookups stay indexed) and are
 //     dropped otherwise; both are reported. The original index definitions and the column's
 //     full type (with typmod) are kept in pgseal.migration for Decrypt.
-//   - The CHECK pgseal_envelope_<col> (version 1, suite 1, length >= 67) stops stale clients
-//     from writing plaintext straight into the encrypted column.
+//   - The CHECK pgseal_envelope_<col> (envcheck.go) is PostgreSQL's own backstop: whatever
+//     writes to the column around pgseal (a stale client, a function, a rule, dynamic SQL, a
+//     direct connection) gets 23514 unless the value is shaped like an envelope: version 1, suite
+//     1 or 2 (2 is reserved for ChaCha20-Poly1305, issue 13: add new suites to checkSuites and
+//     bump checkVersion), flags 0 with length >= 67 or flags 1 (term) with length >= 83. A CASE
+//     guards get_byte (AND has no evaluation order), every function and operator is
+//     pg_catalog-qualified, and it costs a length and three get_byte calls per write. It cannot
+//     tell a forged envelope from a real one (only the tag can). Its COMMENT ("pgseal envelope
+//     check v2") marks the definition: pg_get_constraintdef's text varies with the server and
+//     search_path, a comment does not, and PostgreSQL drops it with the constraint; so an older
+//     definition (no comment) is reported as "outdated". Encrypt adds it at cut-over; Protect
+//     (`proxy protect`) adds or upgrades it on an encrypted column: count the values it would
+//     refuse (refuse with the count, never values, changing nothing), ADD … NOT VALID with
+//     lock_timeout 5s (brief ACCESS EXCLUSIVE, no scan; an outdated one is dropped in the same
+//     transaction), COMMENT, then VALIDATE CONSTRAINT (SHARE UPDATE EXCLUSIVE: reads and writes
+//     go on). Idempotent; an interrupted run (NOT VALID) is validated by the next. Status reports
+//     the state per bytea column (ok, missing, outdated, not validated), and the proxy logs one
+//     warning per database and column when it loads a catalog (EnvelopeCheckQuery).
 //   - Refused at validation, before any change: defaults and generated expressions on the column
 //     (they would write plaintext), foreign keys, other CHECK constraints, views and rules using
 //     it, a configured type that differs from the column's (text and varchar are compatible).

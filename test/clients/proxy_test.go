@@ -137,6 +137,7 @@ func startProxy(t *testing.T, bin, dir, config, master string) string {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", "--config", cfgPath)
+	cmd.Dir = dir // relative paths (the postgres store's default keyring.state) stay in the proxy's own directory
 	cmd.Env = append(envWithout("PGSEAL_"), masterKeyEnv+"="+master)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
