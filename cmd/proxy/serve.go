@@ -68,6 +68,9 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 	}
 	defer kr.Close()
 	m.KeyringEpoch.Set(float64(kr.Snapshot().Epoch()))
+	// The state file is the rollback guard across restarts: say where it is, so that an operator
+	// sees one on storage that does not survive restarts.
+	log.Info("keyring opened", zap.Uint64("epoch", kr.Snapshot().Epoch()), zap.String("state_file", cfg.Keyring.StatePath))
 	srv, err := wire.NewServer(wire.Options{Config: cfg, Logger: log, Metrics: m, Keyring: kr})
 	if err != nil {
 		return err

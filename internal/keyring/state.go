@@ -142,13 +142,23 @@ func (s *stateFile) check(id uuid.UUID, epoch uint64, mac []byte) error {
 
 // advance refuses a rollback and records a newer document, under the lock so that two processes
 // never lower each other's record.
+// The common case (nothing newer) reads the file and takes no lock, so a read-only state file
+// that is already current does not stop a proxy.
 func (s *stateFile) advance(id uuid.UUID, epoch uint64, mac []byte) error {
+	cur, err := s.load()
+	if err != nil {
+		return err
+	}
+	if newer, err := s.compare(cur, id, epoch, mac); err != nil || !newer {
+		return err
+	}
 	unlock, err := s.f.lock()
 	if err != nil {
-		return fmt.Errorf("keyring state file %s: %w", s.f.path, err)
+		return fmt.Errorf("keyring state file %s: %w%s", s.f.path, err, writableHint)
 	}
 	defer unlock()
-	cur, err := s.load()
+	// Read again under the lock: another process may have recorded a newer epoch meanwhile.
+	cur, err = s.load()
 	if err != nil {
 		return err
 	}
@@ -161,7 +171,11 @@ func (s *stateFile) advance(id uuid.UUID, epoch uint64, mac []byte) error {
 		return err
 	}
 	if err := s.f.writeAtomic(data); err != nil {
-		return fmt.Errorf("keyring state file %s: %w", s.f.path, err)
+		return fmt.Errorf("keyring state file %s: %w%s", s.f.path, err, writableHint)
 	}
 	return nil
 }
+
+// writableHint ends the errors of a state file that cannot be written (a keyring mounted
+// read-only puts the default "<path>.state" on a read-only filesystem).
+const writableHint = " (set keyring.state_path to a writable file on persistent storage)"

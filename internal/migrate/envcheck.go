@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -42,6 +43,18 @@ const (
 	CheckOutdated     = "outdated"      // an older pgseal definition (proxy protect replaces it)
 	CheckNotValidated = "not validated" // current, enforced for new rows, existing rows not yet checked
 )
+
+// checkNameOf is the envelope CHECK's name for column col, cut as PostgreSQL cuts identifiers
+// (NAMEDATALEN-1 = 63 bytes, on a character boundary), so that looking it up by name finds the
+// constraint a long column name got.
+func checkNameOf(col string) string {
+	n := "pgseal_envelope_" + col
+	for len(n) > 63 {
+		_, size := utf8.DecodeLastRuneInString(n)
+		n = n[:len(n)-size]
+	}
+	return n
+}
 
 // envelopeCheckExpr is the condition on column col (already quoted). Every function and operator
 // is schema-qualified so that the search_path of whoever creates the constraint cannot bind it to
@@ -110,7 +123,7 @@ func countViolations(ctx context.Context, conn *pgx.Conn, g *target) (int64, err
 func EnvelopeCheckQuery(cols []Column) string {
 	var vals []string
 	for _, c := range cols {
-		vals = append(vals, "("+lit(c.Schema)+", "+lit(c.Table)+", "+lit(c.Name)+", "+lit(c.ID)+")")
+		vals = append(vals, "("+lit(c.Schema)+", "+lit(c.Table)+", "+lit(c.Name)+", "+lit(c.ID)+", "+lit(checkNameOf(c.Name))+")")
 	}
 	if len(vals) == 0 {
 		return "SELECT NULL::text, NULL::text WHERE false"
@@ -118,12 +131,12 @@ func EnvelopeCheckQuery(cols []Column) string {
 	return `SELECT v.id, CASE WHEN con.oid IS NULL THEN ` + lit(CheckMissing) + `
   WHEN coalesce(pg_catalog.obj_description(con.oid, 'pg_constraint'), '') OPERATOR(pg_catalog.<>) ` + lit(checkComment) + ` THEN ` + lit(CheckOutdated) + `
   WHEN NOT con.convalidated THEN ` + lit(CheckNotValidated) + ` ELSE ` + lit(CheckOK) + ` END
-FROM (VALUES ` + strings.Join(vals, ", ") + `) v(s, t, c, id)
+FROM (VALUES ` + strings.Join(vals, ", ") + `) v(s, t, c, id, con)
 JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) v.s
 JOIN pg_catalog.pg_class cl ON cl.relnamespace OPERATOR(pg_catalog.=) n.oid AND cl.relname OPERATOR(pg_catalog.=) v.t
 JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) cl.oid AND a.attname OPERATOR(pg_catalog.=) v.c AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_constraint con ON con.conrelid OPERATOR(pg_catalog.=) cl.oid AND con.contype OPERATOR(pg_catalog.=) 'c'
-  AND con.conname OPERATOR(pg_catalog.=) ('pgseal_envelope_' OPERATOR(pg_catalog.||) v.c)
+  AND con.conname OPERATOR(pg_catalog.=) v.con
 WHERE a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.bytea'::pg_catalog.regtype
 ORDER BY 1`
 }

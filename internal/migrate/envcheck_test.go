@@ -181,3 +181,34 @@ func TestProtectRefusesWhatIsNotEncrypted(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckNameIsCutLikePostgreSQL(t *testing.T) {
+	long := strings.Repeat("é", 30) // 60 bytes
+	tests := []struct{ col, want string }{
+		{"email", "pgseal_envelope_email"},
+		{strings.Repeat("a", 47), "pgseal_envelope_" + strings.Repeat("a", 47)},
+		{strings.Repeat("a", 60), "pgseal_envelope_" + strings.Repeat("a", 47)},
+		{long, "pgseal_envelope_" + strings.Repeat("é", 23)}, // 16 + 46 bytes; a 24th would make 64
+	}
+	for _, tt := range tests {
+		if got := checkNameOf(tt.col); got != tt.want {
+			t.Errorf("checkNameOf(%q) = %q, want %q", tt.col, got, tt.want)
+		}
+	}
+}
+
+// TestProtectLongColumnName: the constraint of a column whose name PostgreSQL cuts is found again.
+func TestProtectLongColumnName(t *testing.T) {
+	f := newFixture(t)
+	name := strings.Repeat("c", 60)
+	f.exec(t, `CREATE TABLE t (id int PRIMARY KEY, `+name+` bytea)`)
+	col := mustColumn(t, configEncrypt("t", name, "text", false))
+	for i, want := range []string{"added", "none"} {
+		if rep, err := Protect(ctxT(t), f.conn, col); err != nil || rep.Action != want {
+			t.Fatalf("Protect() #%d = %+v, %v, want %s", i+1, rep, err, want)
+		}
+	}
+	if notOK, err := EnvelopeChecksNotOK(ctxT(t), f.conn, []Column{col}); err != nil || len(notOK) != 0 {
+		t.Fatalf("EnvelopeChecksNotOK() = %v, %v, want none", notOK, err)
+	}
+}

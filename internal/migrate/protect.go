@@ -24,7 +24,7 @@ type ProtectReport struct {
 // Protect's refusals, for branching with errors.Is.
 var (
 	// ErrViolations: existing values are not envelopes, so the CHECK cannot be validated.
-	ErrViolations = errors.New("existing values are not pgseal envelopes")
+	ErrViolations = errors.New("not pgseal envelopes")
 	// ErrNotEncrypted: the column is not bytea (not encrypted yet) or not in this database.
 	ErrNotEncrypted = errors.New("not an encrypted bytea column")
 )
@@ -66,7 +66,7 @@ func Protect(ctx context.Context, conn *pgx.Conn, col Column) (*ProtectReport, e
 		return rep, err
 	}
 	if n > 0 {
-		return rep, fmt.Errorf("protect %s: %d rows hold values that are not pgseal envelopes (plaintext or malformed); nothing changed: %w", col.ID, n, ErrViolations)
+		return rep, fmt.Errorf("protect %s: %d rows hold values that are %w (plaintext or malformed); nothing changed: encrypt or fix them, then run protect again", col.ID, n, ErrViolations)
 	}
 	if rep.Before != CheckNotValidated {
 		if err := addCheckNotValid(ctx, conn, g, rep); err != nil {
@@ -118,7 +118,7 @@ func validateCheck(ctx context.Context, conn *pgx.Conn, g *target, rep *ProtectR
 			if cerr != nil {
 				return cerr
 			}
-			return fmt.Errorf("protect %s: %d rows hold values that are not pgseal envelopes; the CHECK refuses new ones but is NOT VALID until they are fixed: %w", g.id(), n, ErrViolations)
+			return fmt.Errorf("protect %s: %d rows written meanwhile hold values that are %w; the CHECK refuses new ones but stays NOT VALID until they are fixed and protect runs again", g.id(), n, ErrViolations)
 		}
 		return fmt.Errorf("protect %s: validate: %w", g.id(), err)
 	}
