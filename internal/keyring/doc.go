@@ -37,7 +37,10 @@
 // rolled-back or another keyring), and every newer document accepted is recorded (temp file,
 // fsync, rename, fsync dir, under flock of "<state>.lock"; the proxy and CLI commands of one host
 // share it and never lower each other's record). A missing file is created; a corrupt or forged one
-// is ErrStateInvalid (one line, never replaced silently); another keyring's is ErrRollback.
+// is ErrStateInvalid (one line, never replaced silently); another keyring's is ErrRollback. A
+// state file that verifies but cannot be written (full or read-only disk) does not stop a running
+// Keyring from installing a verified newer document (a revocation must take effect): it logs an
+// error instead; one-shot commands return the error ("keyring changed (epoch N), but …").
 // WARNING: deleting the state file re-opens the rollback window until the next change is
 // accepted, and an attacker who can restore an old keyring together with its old state file
 // defeats it: keep it with the same care as the keyring. For the postgres store it is a per-host

@@ -71,6 +71,11 @@ func New(ctx context.Context, store Store, master crypto.Secret, log *zap.Logger
 	for _, o := range opts {
 		o(k)
 	}
+	if ss, ok := store.(*sealedStore); ok && ss.state != nil {
+		ss.onStateWriteError = func(err error) {
+			k.log.Error("keyring state file not updated; newer keyring accepted, but the rollback guard across restarts lags behind", zap.Error(err))
+		}
+	}
 	doc, err := store.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 
 	"github.com/google/uuid"
 
@@ -28,6 +29,10 @@ const (
 	stateFormat  = 1
 	maxStateSize = 64 << 10
 )
+
+// errStateWrite marks a state file that verified but could not be advanced (lock or write
+// failed). The document was checked first, so accepting it is safe; only the record lags.
+var errStateWrite = errors.New("cannot record the epoch")
 
 // ErrStateInvalid: the state file does not verify (corrupt, forged, or written under another
 // master key). It is never silently replaced: that would re-open the rollback window.
@@ -61,8 +66,8 @@ func newStateFile(path string, master crypto.Secret) *stateFile {
 // load returns the recorded state, or nil when the file does not exist yet.
 func (s *stateFile) load() (*stateBody, error) {
 	fh, err := os.Open(s.f.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil // nothing recorded (ENOTDIR: it cannot exist); advance then says why it cannot write
 	}
 	if err != nil {
 		return nil, fmt.Errorf("keyring state file %s: %s", s.f.path, errorsReason(err))
@@ -154,7 +159,7 @@ func (s *stateFile) advance(id uuid.UUID, epoch uint64, mac []byte) error {
 	}
 	unlock, err := s.f.lock()
 	if err != nil {
-		return fmt.Errorf("keyring state file %s: %w%s", s.f.path, err, writableHint)
+		return fmt.Errorf("keyring state file %s: %w: %w%s", s.f.path, errStateWrite, err, writableHint)
 	}
 	defer unlock()
 	// Read again under the lock: another process may have recorded a newer epoch meanwhile.
@@ -171,7 +176,7 @@ func (s *stateFile) advance(id uuid.UUID, epoch uint64, mac []byte) error {
 		return err
 	}
 	if err := s.f.writeAtomic(data); err != nil {
-		return fmt.Errorf("keyring state file %s: %w%s", s.f.path, err, writableHint)
+		return fmt.Errorf("keyring state file %s: %w: %w%s", s.f.path, errStateWrite, err, writableHint)
 	}
 	return nil
 }

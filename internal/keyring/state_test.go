@@ -227,3 +227,22 @@ func TestPostgresStoreStateFileRefusesARolledBackRow(t *testing.T) {
 		t.Fatalf("restart on a rolled-back row = %v, want ErrRollback", err)
 	}
 }
+
+// TestStateFileThatCannotBeWritten: a running proxy accepts a verified newer keyring even when
+// the state file cannot record it (a revocation must take effect) and logs the problem; a one-shot
+// command reports it in one line, with the fix.
+func TestStateFileThatCannotBeWritten(t *testing.T) {
+	e := fileEnv(t)
+	initKeyring(t, e).Close()
+	notDir := e.cfg.Path + ".d"
+	writeFile(t, notDir, []byte("a file, so nothing can be created under it"))
+	e.cfg.StatePath = notDir + "/keyring.state" // ENOTDIR, even for root
+	k := openKeyring(t, e)
+	if k.Snapshot().Epoch() != 1 {
+		t.Fatalf("Open() with an unwritable state file: epoch %d, want 1", k.Snapshot().Epoch())
+	}
+	err := cliErr(t, e)
+	if !errors.Is(err, errStateWrite) || !strings.Contains(err.Error(), "keyring.state_path") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("CLI with an unwritable state file = %v, want one line naming keyring.state_path", err)
+	}
+}

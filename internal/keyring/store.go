@@ -77,6 +77,11 @@ type sealedStore struct {
 	now func() time.Time
 	// state, when set, carries the epoch guard across restarts (state.go); nil keeps it in memory.
 	state *stateFile
+	// onStateWriteError, when set (by a running Keyring), receives the error of a state file that
+	// could not record a verified newer document, which is then accepted anyway: a newer keyring
+	// (a revocation) must take effect even on a full or read-only disk. Without it (one-shot CLI
+	// commands) the error is returned.
+	onStateWriteError func(error)
 
 	// op serialises this Store's operations, so that a Load that read an older document can
 	// never be compared with the epoch of an Update that finished in between (which would look
@@ -182,6 +187,9 @@ func (st *sealedStore) Update(ctx context.Context, fn func(*Document) error) (*D
 		return nil, err
 	}
 	if err := st.observe(out, outMAC); err != nil {
+		if errors.Is(err, errStateWrite) {
+			return nil, fmt.Errorf("keyring changed (epoch %d), but %w", out.Epoch, err)
+		}
 		return nil, err
 	}
 	return out, nil
@@ -218,8 +226,12 @@ func (st *sealedStore) observe(doc *Document, mac []byte) error {
 		return err
 	}
 	if st.state != nil {
-		if err := st.state.advance(doc.KeyringID, doc.Epoch, mac); err != nil {
+		err := st.state.advance(doc.KeyringID, doc.Epoch, mac)
+		if err != nil && (!errors.Is(err, errStateWrite) || st.onStateWriteError == nil) {
 			return err
+		}
+		if err != nil {
+			st.onStateWriteError(err)
 		}
 	}
 	st.mu.epoch, st.mu.mac = doc.Epoch, mac

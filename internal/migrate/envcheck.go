@@ -116,10 +116,10 @@ func countViolations(ctx context.Context, conn *pgx.Conn, g *target) (int64, err
 	return n, nil
 }
 
-// EnvelopeCheckQuery lists, for the configured columns that are bytea in the connected database,
-// those whose envelope CHECK is not current and validated: column id ("schema.table.column") and
-// state (a Check* constant). It is one catalog query, cheap enough for the proxy to run when it
-// loads a database's catalog (over whatever connection it has; see ParseEnvelopeCheckRow).
+// EnvelopeCheckQuery lists the configured columns that are bytea in the connected database with
+// the state of their envelope CHECK: column id ("schema.table.column") and a Check* constant, in
+// text. It is one catalog query, cheap enough for the proxy to run whenever it loads a database's
+// catalog over the session's connection (internal/wire); EnvelopeChecksNotOK runs it over pgx.
 func EnvelopeCheckQuery(cols []Column) string {
 	var vals []string
 	for _, c := range cols {
