@@ -43,7 +43,8 @@ var demoEncrypt = config.Encrypt{Table: demoTable, Column: "email", Type: "text"
 // It puts a fresh master key in the process environment under cfg.Keyring.MasterKeyEnv (serve
 // reads it from there), creates the keyring at cfg.Keyring.Path with keysets acme and globex
 // granted to pgtest.Superuser, creates public.customers in the postgres database with a UNIQUE
-// index on the equality term, adds its email column to cfg.Encrypt and inserts sealed rows.
+// index on the equality term, adds its email column to cfg.Encrypt, inserts sealed rows and adds
+// the envelope CHECK.
 func setupDemo(ctx context.Context, pg *pgtest.Server, cfg *config.Config, dir string) (string, error) {
 	if err := demoKeyring(ctx, cfg); err != nil {
 		return "", fmt.Errorf("demo keyring: %w", err)
@@ -67,6 +68,10 @@ func setupDemo(ctx context.Context, pg *pgtest.Server, cfg *config.Config, dir s
 	}
 	if err := demoInsert(ctx, conn, kr.Snapshot(), col); err != nil {
 		return "", err
+	}
+	// The envelope CHECK, as `proxy protect` adds it: plaintext written past pgseal is refused.
+	if _, err := migrate.Protect(ctx, conn, col); err != nil {
+		return "", fmt.Errorf("demo: %w", err)
 	}
 	cfg.Encrypt = append(cfg.Encrypt, demoEncrypt)
 	table, err := demoPrintout(ctx, conn, kr.Snapshot(), col)
@@ -212,5 +217,6 @@ func demoTryLines(pg *pgtest.Server) string {
     SELECT * FROM customers WHERE tenant = 'globex';
 
   and past pgseal, straight into PostgreSQL (only ciphertext):
-    psql "` + direct + `" -c "SELECT id, tenant, email FROM customers"`
+    psql "` + direct + `" -c "SELECT id, tenant, email FROM customers"
+    psql "` + direct + `" -c "INSERT INTO customers (tenant, email) VALUES ('acme', 'plain')"  # ERROR 23514: not an envelope`
 }

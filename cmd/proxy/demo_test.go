@@ -81,6 +81,18 @@ func TestSetupDemo(t *testing.T) {
 			t.Errorf("printout lacks %q:\n%s", want, out)
 		}
 	}
+	t.Run("past the proxy, PostgreSQL refuses plaintext in the encrypted column", func(t *testing.T) {
+		conn, err := pgx.Connect(context.Background(), pg.AdminURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(context.Background(), "INSERT INTO "+demoTable+" (tenant, email) VALUES ('acme', 'plain')")
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "23514" {
+			t.Fatalf("direct plaintext insert = %v, want 23514 from the envelope CHECK", err)
+		}
+	})
 	t.Run("through the proxy, acme reads its rows and is refused globex's", func(t *testing.T) {
 		checkDemoThroughProxy(t, pg, cfg, kr)
 	})
