@@ -212,3 +212,23 @@ func TestProtectLongColumnName(t *testing.T) {
 		t.Fatalf("EnvelopeChecksNotOK() = %v, %v, want none", notOK, err)
 	}
 }
+
+// TestEnvelopeCheckIgnoresSearchPath: look-alike functions and operators earlier in the
+// search_path of whoever runs Protect do not end up in the CHECK.
+func TestEnvelopeCheckIgnoresSearchPath(t *testing.T) {
+	f := newFixture(t)
+	f.exec(t, `CREATE TABLE users (id int PRIMARY KEY, email bytea)`)
+	f.exec(t, `CREATE SCHEMA evil;
+CREATE FUNCTION evil.length(bytea) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT 100';
+CREATE FUNCTION evil.get_byte(bytea, integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT CASE WHEN $2 < 2 THEN 1 ELSE 0 END';
+CREATE FUNCTION evil.yes(integer, integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE OPERATOR evil.= (LEFTARG = integer, RIGHTARG = integer, FUNCTION = evil.yes);
+CREATE OPERATOR evil.>= (LEFTARG = integer, RIGHTARG = integer, FUNCTION = evil.yes);
+SET search_path = evil, pg_catalog, public`)
+	if _, err := Protect(ctxT(t), f.conn, mustColumn(t, configEncrypt("users", "email", "text", false))); err != nil {
+		t.Fatalf("Protect() = %v", err)
+	}
+	if _, err := f.conn.Exec(ctxT(t), `INSERT INTO users VALUES (1, convert_to($1, 'UTF8'))`, marker); !isCode(err, "23514") {
+		t.Fatalf("plaintext insert with look-alikes in the search_path = %v, want 23514", err)
+	}
+}
