@@ -103,10 +103,7 @@ func (sl *sealer) loadCatalog(info *SessionInfo) (*catalogEntry, error) {
 	}
 	var out []catalog.Row
 	for _, r := range rows {
-		if len(r) != 6 {
-			return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
-		}
-		row, err := catalog.ParseRow(string(r[0]), string(r[1]), string(r[2]), string(r[3]), string(r[4]), string(r[5]))
+		row, err := catalog.ParseRow(r)
 		if err != nil {
 			return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
 		}
@@ -137,17 +134,11 @@ func firstLine(s string) string {
 
 // parseWords are words whose statements the session must see parsed even when they name no
 // encrypted table: savepoint names (tenancy follows SAVEPOINT/RELEASE/ROLLBACK TO) and
-// DEALLOCATE (forget a prepared statement), FETCH (rows of a cursor on encrypted columns). rewrite's prefilter parses every text that contains
-// the name of a table with encrypted columns, so the schema gets placeholder tables with these
-// names in a schema no SQL can name (it contains NUL).
+// DEALLOCATE (forget a prepared statement), FETCH (rows of a cursor on encrypted columns).
 var parseWords = []string{"savepoint", "release", "rollback", "deallocate", "fetch"}
 
 func forceParseOf(s *rewrite.Schema) {
-	for _, w := range parseWords {
-		key := "\x00pgseal." + w
-		s.Tables[key] = &rewrite.Table{Schema: "\x00pgseal", Name: w, Columns: []string{"x"},
-			Encrypted: map[string]*rewrite.Column{"x": {Table: key, Name: "x", Type: "text", ID: key + ".x", Domain: key + ".x"}}}
-	}
+	s.ParseWords = append(s.ParseWords, parseWords...)
 }
 
 // catalogEntry is one database's catalog, immutable once published.
