@@ -61,6 +61,20 @@ type Info struct {
 	// is a column added after the catalog was read.
 	Columns map[Attr]string
 	Tables  map[uint32]string
+
+	// related lists, by configured table, its descendants and the relations whose rewrite rules
+	// reach it (refused or not): what RefuseTable refuses with it.
+	related map[string][]string
+}
+
+// RefuseTable puts a configured table ("schema.table"), its descendants and every view or rule
+// over it in Schema.Refused with msg. Call it before the Info is used (the Schema is immutable
+// once analysed against).
+func (info *Info) RefuseTable(table, msg string) {
+	info.Schema.Refused[table] = msg
+	for _, k := range info.related[table] {
+		info.Schema.Refused[k] = msg
+	}
 }
 
 // ShadowSuffix ends the name of a migration's shadow column.
@@ -136,6 +150,7 @@ func newInfo() *Info {
 		Shadow:      map[Attr]string{},
 		Columns:     map[Attr]string{},
 		Tables:      map[uint32]string{},
+		related:     map[string][]string{},
 	}
 }
 
@@ -228,6 +243,10 @@ func (info *Info) descendants(rels map[uint32]*relation, order []uint32, conf ma
 		if r.roots[oid] {
 			continue // configured itself: its own configuration applies
 		}
+		for root := range r.roots {
+			rk := rels[root].key
+			info.related[rk] = append(info.related[rk], r.key)
+		}
 		if len(r.roots) > 1 {
 			if encryptedRoot(r.roots, conf) != 0 {
 				info.Schema.Refused[r.key] = fmt.Sprintf("relation %s inherits from several encrypted tables; pgseal refuses it", r.key)
@@ -273,10 +292,15 @@ func encryptedRoot(roots map[uint32]bool, conf map[uint32][]configured) uint32 {
 // (their data is plaintext anyway).
 func (info *Info) refuse(rows []Row, rels map[uint32]*relation, conf map[uint32][]configured) {
 	for _, row := range rows {
-		if row.Kind != 'r' || encryptedRoot(map[uint32]bool{row.Root: true}, conf) == 0 {
+		if row.Kind != 'r' || rels[row.Root] == nil {
 			continue
 		}
 		key := row.Schema + "." + row.Table
+		rk := rels[row.Root].key
+		info.related[rk] = append(info.related[rk], key)
+		if encryptedRoot(map[uint32]bool{row.Root: true}, conf) == 0 {
+			continue
+		}
 		if _, done := info.Schema.Refused[key]; done {
 			continue
 		}
