@@ -11,7 +11,9 @@
 //   - every relation whose rewrite rules depend, directly or through other such relations, on a
 //     configured table or a descendant with an encrypted column (views, materialized views, tables
 //     with rules, a table with rules of its own included): rewrite.Schema.Refused, with the reason;
-//   - a descendant of several configured tables: refused too.
+//   - every ancestor (inheritance parent, partitioned table) of a configured table that is not
+//     configured itself: refused too (an INSERT into it lands in the encrypted table), as is a
+//     descendant of several configured tables.
 //
 // Views reaching encrypted tables only through function bodies are not found (PostgreSQL records
 // no dependency for them).
@@ -160,7 +162,7 @@ func groupRows(rows []Row) (map[uint32]*relation, []uint32) {
 	rels := map[uint32]*relation{}
 	var order []uint32
 	for _, row := range rows {
-		if row.Kind == 'r' {
+		if row.Kind != 'c' {
 			continue
 		}
 		r := rels[row.TableOID]
@@ -286,13 +288,14 @@ func encryptedRoot(roots map[uint32]bool, conf map[uint32][]configured) uint32 {
 	return 0
 }
 
-// refuse puts every relation of a 'r' row that reaches an encrypted column in Schema.Refused:
-// a view would hand ciphertext to clients as values and let plaintext be written through it, a
-// rule may copy values anywhere. Views over tables whose columns are all pending are left alone
-// (their data is plaintext anyway).
+// refuse puts every relation of a 'r' or 'a' row that reaches an encrypted column in
+// Schema.Refused: a view would hand ciphertext to clients as values and let plaintext be written
+// through it, a rule may copy values anywhere, and an ancestor routes its INSERTs into the
+// encrypted table and returns its ciphertext under its own origin. Relations over tables whose
+// columns are all pending are left alone (their data is plaintext anyway).
 func (info *Info) refuse(rows []Row, rels map[uint32]*relation, conf map[uint32][]configured) {
 	for _, row := range rows {
-		if row.Kind != 'r' || rels[row.Root] == nil {
+		if row.Kind == 'c' || rels[row.Root] == nil {
 			continue
 		}
 		key := row.Schema + "." + row.Table
@@ -305,9 +308,14 @@ func (info *Info) refuse(rows []Row, rels map[uint32]*relation, conf map[uint32]
 			continue
 		}
 		root := strings.TrimPrefix(rels[row.Root].key, "public.")
-		msg := fmt.Sprintf("relation %s has rewrite rules that involve encrypted table %s; pgseal refuses it", row.Table, root)
-		if row.Relkind == "v" || row.Relkind == "m" {
+		var msg string
+		switch {
+		case row.Kind == 'a':
+			msg = fmt.Sprintf("relation %s holds the rows of encrypted table %s (a partition or child of it); use the encrypted table, or configure this one", row.Table, root)
+		case row.Relkind == "v" || row.Relkind == "m":
 			msg = fmt.Sprintf("relation %s reads or writes encrypted table %s through a view; use the table", row.Table, root)
+		default:
+			msg = fmt.Sprintf("relation %s has rewrite rules that involve encrypted table %s; pgseal refuses it", row.Table, root)
 		}
 		info.Schema.Refused[key] = msg
 	}

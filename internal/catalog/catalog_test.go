@@ -139,13 +139,17 @@ CREATE TABLE notes (id int, body bytea);
 CREATE TABLE log (x bytea);
 CREATE RULE notes_log AS ON INSERT TO notes DO ALSO INSERT INTO log VALUES (new.body);
 CREATE TABLE drafts (id int, body text);
-CREATE VIEW draft_view AS SELECT * FROM drafts`)
+CREATE VIEW draft_view AS SELECT * FROM drafts;
+CREATE TABLE events (id int, payload bytea, region text) PARTITION BY LIST (region);
+CREATE TABLE events_eu PARTITION OF events FOR VALUES IN ('eu');
+CREATE VIEW event_view AS SELECT id FROM events`)
 	conn := db.Conn(t)
 	info, err := Load(context.Background(), conn, []config.Encrypt{
 		{Table: "users", Column: "email", Type: "text", Search: []string{"eq"}},
 		{Table: "orders", Column: "card", Type: "text"},
 		{Table: "notes", Column: "body", Type: "text"},
-		{Table: "drafts", Column: "body", Type: "text"}, // pending: its view is left alone
+		{Table: "drafts", Column: "body", Type: "text"},       // pending: its view is left alone
+		{Table: "events_eu", Column: "payload", Type: "text"}, // a partition: its parent is refused
 	})
 	if err != nil {
 		t.Fatalf("Load() = %v", err)
@@ -181,13 +185,15 @@ CREATE VIEW draft_view AS SELECT * FROM drafts`)
 			t.Errorf("ByAttr[users.2] = %+v, want nil (a dropped column)", got)
 		}
 	})
-	t.Run("views, nested views, materialized views and rules are refused", func(t *testing.T) {
+	t.Run("views, nested views, materialized views, rules and ancestors are refused", func(t *testing.T) {
 		want := map[string]string{
 			"public.user_view":    "through a view",
 			"public.user_view2":   "through a view",
 			"public.child_counts": "through a view",
 			"public.audit":        "rewrite rules",
 			"public.notes":        "rewrite rules",
+			"public.events":       "holds the rows of encrypted table events_eu",
+			"public.event_view":   "through a view",
 		}
 		for key, msg := range want {
 			if got := info.Schema.Refused[key]; !strings.Contains(got, msg) {
@@ -259,5 +265,51 @@ SET standard_conforming_strings = off`); err != nil {
 	res, err = conn.PgConn().Exec(ctx, "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'users'").ReadAll()
 	if err != nil || len(res) != 1 || res[0].Err != nil || string(res[0].Rows[0][0]) != "0" {
 		t.Fatalf("unqualified relname = 'users': %v %+v, want a count of 0: the test's operators do not shadow", err, res)
+	}
+}
+
+func TestBuildDescendantsAndRefusals(t *testing.T) {
+	cols := []config.Encrypt{{Table: "users", Column: "email", Type: "text"}, {Table: "notes", Column: "body", Type: "text"}}
+	c := func(table string, oid, root uint32, col string, n int16, bytea bool) Row {
+		return Row{Kind: 'c', Schema: "public", Table: table, TableOID: oid, Root: root, Column: col, Number: n, Bytea: bytea}
+	}
+	rows := []Row{
+		{Kind: 'a', Schema: "public", Table: "all_users", TableOID: 5, Root: 10, Relkind: "p"},
+		c("both", 30, 10, "email", 1, true), c("both", 30, 10, "body", 2, true),
+		c("both", 30, 20, "email", 1, true), c("both", 30, 20, "body", 2, true),
+		c("c1", 40, 10, "x", 1, false), c("c1", 40, 10, "email", 2, true),
+		c("notes", 20, 20, "body", 1, true),
+		c("users", 10, 10, "email", 1, true),
+		{Kind: 'r', Schema: "public", Table: "v", TableOID: 50, Root: 10, Relkind: "v"},
+	}
+	info, err := Build(cols, rows)
+	if err != nil {
+		t.Fatalf("Build() = %v", err)
+	}
+	email := info.Schema.Tables["public.users"].Encrypted["email"]
+	if got := info.ByAttr[Attr{40, 2}]; got != email {
+		t.Errorf("ByAttr[c1.email] = %+v, want users' column", got)
+	}
+	if _, ok := info.ByAttr[Attr{30, 1}]; ok {
+		t.Error("a child of two encrypted tables got an encrypted column, want it refused only")
+	}
+	tests := []struct{ key, want string }{
+		{"public.both", "inherits from several encrypted tables"},
+		{"public.v", "through a view"},
+		{"public.all_users", "holds the rows of encrypted table users"},
+	}
+	for _, tt := range tests {
+		if got := info.Schema.Refused[tt.key]; !strings.Contains(got, tt.want) {
+			t.Errorf("Refused[%s] = %q, want %q", tt.key, got, tt.want)
+		}
+	}
+	info.RefuseTable("public.users", "demoted")
+	for _, key := range []string{"public.users", "public.c1", "public.v"} {
+		if info.Schema.Refused[key] != "demoted" {
+			t.Errorf("after RefuseTable, Refused[%s] = %q, want demoted", key, info.Schema.Refused[key])
+		}
+	}
+	if info.Schema.Refused["public.notes"] != "" {
+		t.Error("RefuseTable(users) refused notes")
 	}
 }

@@ -17,8 +17,10 @@ import (
 //     descendants (Root is then the configured table's OID; a table reached from several
 //     configured tables has one row per root).
 //   - Kind 'r': a relation with a rewrite rule that depends, directly or through other such
-//     relations, on a configured table or a descendant (Root): views, materialized views, tables
-//     with rules. Column, Number, Bytea and Type are empty.
+//     relations, on a configured table, a descendant or an ancestor (Root): views, materialized
+//     views, tables with rules. Column, Number, Bytea and Type are empty.
+//   - Kind 'a': an ancestor (inheritance parent, partitioned table) of a configured table that
+//     is not itself configured or a descendant of one. Same empty fields.
 type Row struct {
 	Kind          byte
 	Schema, Table string
@@ -34,8 +36,9 @@ type Row struct {
 // Fields is the number of columns of Query's result.
 const Fields = 10
 
-// Query lists every column of the given tables ("schema.table") and of their descendants, and
-// every relation whose rewrite rules depend on them. Its result columns match Row.
+// Query lists every column of the given tables ("schema.table") and of their descendants, their
+// other ancestors, and every relation whose rewrite rules depend on any of these. Its result
+// columns match Row.
 //
 // WARNING: it runs on a client session's own connection, under whatever that session has set
 // (search_path, functions and operators of its own schemas, quote_all_identifiers, …). So every
@@ -60,8 +63,16 @@ tree(oid, root) AS (
   SELECT i.inhrelid, t.root FROM tree t
   JOIN pg_catalog.pg_inherits i ON i.inhparent OPERATOR(pg_catalog.=) t.oid
 ),
+up(oid, root) AS (
+  SELECT t.oid, t.root FROM tree t WHERE t.oid OPERATOR(pg_catalog.=) t.root
+  UNION
+  SELECT i.inhparent, up.root FROM up
+  JOIN pg_catalog.pg_inherits i ON i.inhrelid OPERATOR(pg_catalog.=) up.oid
+),
 dep(oid, root) AS (
   SELECT t.oid, t.root FROM tree t
+  UNION
+  SELECT up.oid, up.root FROM up
   UNION
   SELECT r.ev_class, dep.root FROM dep
   JOIN pg_catalog.pg_depend d ON d.refobjid OPERATOR(pg_catalog.=) dep.oid
@@ -84,6 +95,13 @@ FROM dep d
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.oid
 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 WHERE EXISTS (SELECT FROM pg_catalog.pg_rewrite r WHERE r.ev_class OPERATOR(pg_catalog.=) d.oid)
+UNION ALL
+SELECT 'a'::pg_catalog.text, n.nspname::pg_catalog.text, c.relname::pg_catalog.text, c.oid, u.root,
+  c.relkind::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.int2, NULL::pg_catalog.bool, NULL::pg_catalog.text
+FROM up u
+JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) u.oid
+JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+WHERE NOT EXISTS (SELECT FROM tree t WHERE t.oid OPERATOR(pg_catalog.=) u.oid)
 ORDER BY 1, 2, 3, 5, 8`
 }
 
@@ -140,7 +158,7 @@ func Load(ctx context.Context, conn *pgx.Conn, cols []config.Encrypt) (*Info, er
 
 // ParseRow builds a Row from Query's text-format fields (nil = NULL).
 func ParseRow(f [][]byte) (Row, error) {
-	if len(f) != Fields || len(f[0]) != 1 || (f[0][0] != 'c' && f[0][0] != 'r') {
+	if len(f) != Fields || len(f[0]) != 1 || !strings.ContainsRune("cra", rune(f[0][0])) {
 		return Row{}, errors.New("read catalog: unexpected row")
 	}
 	r := Row{Kind: f[0][0], Schema: string(f[1]), Table: string(f[2]), Relkind: string(f[5])}
@@ -150,7 +168,7 @@ func ParseRow(f [][]byte) (Row, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return Row{}, fmt.Errorf("read catalog: unexpected row: %w", err)
 	}
-	if r.Kind == 'r' {
+	if r.Kind != 'c' {
 		return r, nil
 	}
 	n, err := strconv.ParseInt(string(f[7]), 10, 16)
