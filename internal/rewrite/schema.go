@@ -14,8 +14,8 @@ import (
 type Schema struct {
 	Tables map[string]*Table // key "schema.table" (lower-case, unquoted identifiers)
 	// Refused names relations ("schema.name") that no statement may name, with the reason sent to
-	// the client: views over encrypted tables, relations with rewrite rules that involve one,
-	// children of several encrypted tables (the catalog finds them).
+	// the client (0A000): views over encrypted tables, relations with rewrite rules that involve
+	// one, their other ancestors, children of several encrypted tables (the catalog finds them).
 	Refused map[string]string
 	// ParseWords are extra lower-case words whose texts the prefilter must hand to the parser.
 	ParseWords []string

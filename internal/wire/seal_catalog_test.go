@@ -3,6 +3,8 @@ package wire
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +187,23 @@ func TestSealViewsChildrenPartitionsAndSearchPath(t *testing.T) {
 		if err := conn.QueryRow(ctx, r.sql).Scan(&got); err != nil || got != r.want {
 			t.Errorf("%q = %q, %v, want %q", r.sql, got, err, r.want)
 		}
+	}
+}
+
+func TestSealSearchPathFromStartupOptions(t *testing.T) {
+	pgtest.Shared(t)
+	checkGoroutines(t)
+	e := newSealEnv(t, "multi", trustSchema, trustColumns)
+	opts := url.QueryEscape("-c search_path=sec -c app.tenant=acme")
+	conn, err := pgx.Connect(ctxT(t), e.p.url("", "", "options="+strings.ReplaceAll(opts, "+", "%20")))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(context.Background())
+	for i, mode := range allModes {
+		if _, err := conn.Exec(ctxT(t), "INSERT INTO accounts (id, email, name) VALUES ($1, $2, 'n')", mode, i, fmt.Sprintf("MK%d", i)); err != nil {
+			t.Fatalf("%s INSERT = %v", mode, err)
+		}
+		sealedBy(t, e.direct(t), fmt.Sprintf("SELECT email FROM sec.accounts WHERE id = %d", i), fmt.Sprintf("MK%d", i), e.keysetID(t, "acme"))
 	}
 }
