@@ -70,6 +70,9 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 	a.plan.Statements = append(a.plan.Statements, st)
 	a.stmt = st
 	facts := collect(raw.Stmt, a.schema)
+	if facts.refused != nil {
+		return facts.refused
+	}
 	for n := 1; n <= facts.maxParam; n++ {
 		a.noteParamSeen(n)
 	}

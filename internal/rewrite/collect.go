@@ -11,6 +11,7 @@ type facts struct {
 	mentions   bool           // some relation name resolves to a table with encrypted columns
 	maxParam   int            // highest $N
 	setConfigs []*pg.FuncCall // calls of set_config / pg_catalog.set_config
+	refused    *Error         // the first relation name the schema refuses (a view, an ambiguous name)
 	schema     *Schema
 }
 
@@ -24,6 +25,11 @@ func collect(n *pg.Node, s *Schema) facts {
 func (f *facts) visit(m protoreflect.Message, s *Schema) {
 	switch v := m.Interface().(type) {
 	case *pg.RangeVar:
+		// Every relation name of every statement passes here, whatever node holds it: the one
+		// place where a refused or ambiguous name is caught.
+		if msg := s.refusal(v.Schemaname, v.Relname); msg != "" && f.refused == nil {
+			f.refused = &Error{Code: CodeFeatureNotSupported, Message: msg, Position: int(v.Location)}
+		}
 		if t := s.lookup(v.Schemaname, v.Relname); t != nil && len(t.Encrypted) > 0 {
 			f.mentions = true
 		}

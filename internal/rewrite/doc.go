@@ -37,12 +37,29 @@
 //   - The equality term lives at bytes 24..39 of the envelope; TermExpr is the one canonical SQL
 //     expression for it (substring(col from 24 for 16)), matching expression indexes exactly, so
 //     ON CONFLICT (email) becomes ON CONFLICT ((substring(email from 24 for 16))).
-//   - Prefilter: a text with no encrypted table name, no U& identifier and none of the words
-//     set/reset/discard (case-insensitive substrings) cannot matter; it is not parsed (a parse
+//   - Prefilter: a text with no encrypted or refused relation name, no U& identifier, none of the
+//     words set/reset/discard and none of Schema.ParseWords (case-insensitive substrings) cannot
+//     matter; it is not parsed (a parse
 //     costs ~15 µs). Such plans have Statements == nil. When unsure, we parse.
 //   - Whether a statement "mentions" an encrypted table is decided by a generic reflective walk
 //     over every node (so unknown node types cannot hide a table); only those statements get the
 //     precise walk, in which unknown node types are refused.
+//   - Relation names do not follow a search path (pgseal cannot know the session's: SET,
+//     ALTER ROLE … SET, startup options, "$user" and functions change it unseen). A qualified
+//     name resolves exactly. An unqualified name N resolves to the one table with encrypted
+//     columns named N, in whatever schema; when several such tables (or refused relations) are
+//     named N, the statement is refused with 0A000 "relation name N is ambiguous among encrypted
+//     tables; schema-qualify it". So a same-named plain relation elsewhere on the session's path
+//     (another schema, a temporary table) is treated as the encrypted one: its values are
+//     encrypted (ciphertext or a type error at worst, never plaintext). Plain tables the Schema
+//     lists only to expand `*` are found by a name no encrypted relation has.
+//   - Schema.Refused names relations no statement may name, read or write: views and
+//     materialized views over an encrypted table (they would hand ciphertext to clients as values
+//     and let plaintext be written through them), relations with rewrite rules involving one,
+//     children of several encrypted tables (the catalog finds them). The check runs on every
+//     RangeVar of every statement (collect's generic walk), so no node type hides one; the
+//     prefilter knows their names. Inheritance children and partitions are ordinary Tables
+//     sharing their root's *Column.
 //   - Name resolution is fail-closed: a bare name that could be an encrypted column or a column of
 //     a relation whose shape is unknown resolves to the encrypted column (a wrong result at
 //     worst, never plaintext sent for an encrypted column). Whole-row references to relations

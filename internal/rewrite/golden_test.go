@@ -17,8 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // testSchema is the JSON form of testdata/schema.json.
 type testSchema struct {
-	SearchPath []string `json:"search_path"`
-	Tables     []struct {
+	Tables []struct {
 		Schema    string   `json:"schema"`
 		Name      string   `json:"name"`
 		Columns   []string `json:"columns"`
@@ -41,7 +40,7 @@ func loadSchema(t testing.TB) *Schema {
 	if err := json.Unmarshal(b, &ts); err != nil {
 		t.Fatalf("schema.json: %v", err)
 	}
-	s := NewSchema(ts.SearchPath)
+	s := NewSchema()
 	for _, tb := range ts.Tables {
 		s.AddTable(tb.Schema, tb.Name, tb.Columns)
 		for _, e := range tb.Encrypted {

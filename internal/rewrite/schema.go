@@ -3,6 +3,7 @@ package rewrite
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -11,12 +12,18 @@ import (
 // AddTable, AddColumn or a struct literal) and do not mutate it afterwards: Analyze reads it from
 // many goroutines.
 type Schema struct {
-	SearchPath []string          // unqualified names resolve through it; default ["public"]
-	Tables     map[string]*Table // key "schema.table" (lower-case, unquoted identifiers)
+	Tables map[string]*Table // key "schema.table" (lower-case, unquoted identifiers)
+	// Refused names relations ("schema.name") that no statement may name, with the reason sent to
+	// the client (0A000): views over encrypted tables, relations with rewrite rules that involve
+	// one, their other ancestors, children of several encrypted tables (the catalog finds them).
+	Refused map[string]string
+	// ParseWords are extra lower-case words whose texts the prefilter must hand to the parser.
+	ParseWords []string
 
 	once    sync.Once
-	names   []string     // lower-case names of tables with encrypted columns, for the prefilter
-	needles *needleTable // the prefilter's words and names by first byte
+	names   []string            // lower-case names of encrypted and refused relations, for the prefilter
+	needles *needleTable        // the prefilter's words and names by first byte
+	byName  map[string][]string // lower-case relation name -> keys of Tables and Refused with it
 }
 
 // Table is one table the schema knows. Tables without encrypted columns may be listed so that
@@ -63,9 +70,9 @@ func (c *Column) display() string {
 // sameColumn reports whether a and b are the same configured column (ciphertext may be copied).
 func sameColumn(a, b *Column) bool { return a != nil && b != nil && a.id() == b.id() }
 
-// NewSchema returns an empty schema with the given search path (nil = ["public"]).
-func NewSchema(searchPath []string) *Schema {
-	return &Schema{SearchPath: searchPath, Tables: map[string]*Table{}}
+// NewSchema returns an empty schema.
+func NewSchema() *Schema {
+	return &Schema{Tables: map[string]*Table{}}
 }
 
 // AddTable registers (or returns) table schema.name; columns may be nil when unknown.
@@ -104,40 +111,122 @@ func (s *Schema) AddColumn(c Column) (*Column, error) {
 	return &col, nil
 }
 
-// lookup resolves a (possibly unqualified) relation name to a known table, or nil.
+// lookup resolves a (possibly unqualified) relation name to a known table, or nil (unknown, or
+// a name refusal refuses).
+//
+// An unqualified name does not follow any search path: pgseal cannot know the session's, which
+// SET, ALTER ROLE, startup options and functions change. It resolves to the one encrypted (or
+// refused) relation of that name in any schema, so that a same-named relation elsewhere is
+// treated as the encrypted one (ciphertext or a type error at worst, never plaintext); several
+// such candidates are refused by refusal. Tables without encrypted columns (known only to expand
+// `*`) are found by name when no encrypted relation has it.
 func (s *Schema) lookup(schema, name string) *Table {
 	if s == nil || len(s.Tables) == 0 {
 		return nil
 	}
-	if schema != "" {
-		return s.Tables[schema+"."+name]
-	}
-	path := s.SearchPath
-	if len(path) == 0 {
-		path = []string{"public"}
-	}
-	for _, p := range path {
-		if t, ok := s.Tables[p+"."+name]; ok {
-			return t
+	key := schema + "." + name
+	if schema == "" {
+		keys := s.candidates(name)
+		if len(keys) != 1 {
+			return nil
 		}
+		key = keys[0]
 	}
-	return nil
+	if _, refused := s.Refused[key]; refused {
+		return nil
+	}
+	return s.Tables[key]
 }
 
-// encryptedNames lists the lower-case names of tables that have encrypted columns.
+// refusal returns why a statement may not name the relation, or "".
+func (s *Schema) refusal(schema, name string) string {
+	if s == nil || len(s.Tables)+len(s.Refused) == 0 {
+		return ""
+	}
+	if schema != "" {
+		return s.Refused[schema+"."+name]
+	}
+	keys := s.candidates(name)
+	switch {
+	case len(keys) == 1:
+		return s.Refused[keys[0]]
+	case len(keys) > 1 && s.matters(keys[0]):
+		return fmt.Sprintf("relation name %s is ambiguous among encrypted tables; schema-qualify it", name)
+	}
+	return ""
+}
+
+// candidates returns the keys an unqualified name may mean: the encrypted or refused relations
+// of that name when there are any, else the plain known tables of that name.
+func (s *Schema) candidates(name string) []string {
+	keys := s.index()[name]
+	for i, k := range keys {
+		if !s.matters(k) {
+			if i == 0 {
+				return keys
+			}
+			return keys[:i]
+		}
+	}
+	return keys
+}
+
+// matters reports whether key is a refused relation or a table with encrypted columns.
+func (s *Schema) matters(key string) bool {
+	if _, ok := s.Refused[key]; ok {
+		return true
+	}
+	t := s.Tables[key]
+	return t != nil && len(t.Encrypted) > 0
+}
+
+// index returns the keys of Tables and Refused by relation name, encrypted and refused first.
+func (s *Schema) index() map[string][]string {
+	s.build()
+	return s.byName
+}
+
+// encryptedNames lists the lower-case names of tables that have encrypted columns and of refused
+// relations: a text without any of them cannot matter.
 func (s *Schema) encryptedNames() []string {
+	s.build()
+	return s.names
+}
+
+// build makes the name index and the prefilter's needles, once.
+func (s *Schema) build() {
 	s.once.Do(func() {
+		s.byName = map[string][]string{}
 		seen := map[string]bool{}
-		for _, t := range s.Tables {
-			n := strings.ToLower(t.Name)
-			if len(t.Encrypted) > 0 && !seen[n] {
+		add := func(key, name string, matters bool) {
+			s.byName[name] = append(s.byName[name], key)
+			n := strings.ToLower(name)
+			if matters && !seen[n] {
 				seen[n] = true
 				s.names = append(s.names, n)
 			}
 		}
-		s.needles = newNeedleTable(append(append([]string(nil), prefilterWords...), s.names...))
+		for k, t := range s.Tables {
+			if _, refused := s.Refused[k]; !refused {
+				add(k, t.Name, len(t.Encrypted) > 0)
+			}
+		}
+		for k := range s.Refused {
+			_, name, _ := strings.Cut(k, ".")
+			add(k, name, true)
+		}
+		for _, keys := range s.byName {
+			// Encrypted and refused relations first (candidates relies on it), then by key.
+			sort.Slice(keys, func(i, j int) bool {
+				if mi, mj := s.matters(keys[i]), s.matters(keys[j]); mi != mj {
+					return mi
+				}
+				return keys[i] < keys[j]
+			})
+		}
+		words := append(append([]string(nil), prefilterWords...), s.ParseWords...)
+		s.needles = newNeedleTable(append(words, s.names...))
 	})
-	return s.names
 }
 
 // typeAliases maps SQL spellings to the internal names pg_query produces, so that a cast

@@ -54,7 +54,31 @@
 //     the notification arrived still runs on the old catalog: the envelope CHECK the migration
 //     installs is what stops plaintext in that window. Catalog errors at session start are a FATAL with
 //     a one-line reason. Pending columns (configured, not bytea yet) are relayed as plaintext and
-//     logged once.
+//     logged once. CREATE/ALTER/DROP VIEW and RULE tags mark the catalog stale too.
+//   - Catalog trust (seal_catalog.go): the read runs on a client session's connection and is
+//     shared, so nothing the session did may colour it. (1) The query (catalog.Query) names
+//     every function, operator and type with its schema (pg_catalog.format_type,
+//     OPERATOR(pg_catalog.=), no IN/row comparisons), quotes literals as E'…', and tests bytea by
+//     type OID: a session's search_path, shadowing functions or operators and settings
+//     (quote_all_identifiers, standard_conforming_strings) do not change its answer. LISTEN
+//     pgseal_catalog names no object. (2) A read made while the session is inside a transaction
+//     block (its own uncommitted DDL is visible) serves that session only while the block lasts
+//     (a private entry with its own plan-cache version); the first statement after the block
+//     reads again, and only reads outside a block are published. (3) "Pending" cannot be
+//     switched on by a session: once a shared read found a configured column bytea, a later read
+//     finding it not bytea refuses (0A000) every statement naming its table, descendants, views
+//     and ancestors until pgseal restarts, and logs an error. `proxy decrypt` does this on
+//     purpose: restart pgseal after it (and remove the column from [[encrypt]]). A proxy started
+//     after such a change cannot know the column was encrypted (a known limit; the envelope CHECK
+//     stops plaintext while it stands).
+//   - Views, partitions, children: the catalog gives every inheritance child and partition (any
+//     depth) of a configured table the same encrypted columns (same column ID and associated
+//     data), and refuses every relation whose rewrite rules reach one (views, materialized views,
+//     rules) and every non-configured ancestor. Relations created by another connection after
+//     the catalog was read are unknown until the next read (5 s at session start, a DDL tag on
+//     the session, a notification); the envelope CHECK, inherited by partitions and children,
+//     stops plaintext meanwhile. Views reading encrypted tables only through functions are not
+//     found (PostgreSQL records no dependency).
 //   - Analysis: rewrite.Analyze results are cached by (catalog version, SQL text) in a 4096-entry
 //     LRU (texts over 8 KiB are not cached); errors are cached too. Texts the prefilter skips are
 //     not cached (their empty plan costs nothing). Simple-protocol texts that differ only in

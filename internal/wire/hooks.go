@@ -45,6 +45,9 @@ type SessionInfo struct {
 	// (text format, copied). The client sees nothing of it. During the relay it works only at a safe
 	// point, when no request is in flight (else ErrNotIdle); it then waits for the answer.
 	Exec func(sql string) ([][][]byte, error)
+	// TxStatus is the transaction status of the session's last ReadyForQuery ('I', 'T', 'E'),
+	// the one of Exec's own query right after it.
+	TxStatus func() byte
 	// StatementPlan returns the Plan attached to the Parse of the prepared statement name, and
 	// whether the session knows that statement.
 	StatementPlan func(name string) (Plan, bool)

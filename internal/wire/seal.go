@@ -41,6 +41,9 @@ type sealer struct {
 	cats   catalogCache
 	plans  *planCache
 	warned sync.Map // database+column id (or "listen"+database) -> struct{}: warned about once
+	// encrypted: database+column id -> struct{} for every configured column a shared catalog read
+	// found bytea since the proxy started (seal_catalog.go).
+	encrypted sync.Map
 
 	encSeconds, decSeconds prometheus.Observer
 	hit, miss              prometheus.Counter
@@ -90,45 +93,6 @@ func (sl *sealer) Open(info *SessionInfo) (SessionInterceptor, error) {
 	return newSealSession(sl, info, ent), nil
 }
 
-// loadCatalog reads the configured tables' columns with info.Exec and publishes a new entry.
-func (sl *sealer) loadCatalog(info *SessionInfo) (*catalogEntry, error) {
-	rows, err := info.Exec(catalog.Query(catalog.Tables(sl.cfg.Encrypt)))
-	if err != nil {
-		var pe *ProxyError
-		if errors.As(err, &pe) || errors.Is(err, ErrNotIdle) {
-			return nil, err
-		}
-		sl.log.Error("catalog: read failed", zap.String("database", info.Database), zap.Error(err))
-		return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog of the encrypted columns"}
-	}
-	var out []catalog.Row
-	for _, r := range rows {
-		if len(r) != 6 {
-			return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
-		}
-		row, err := catalog.ParseRow(string(r[0]), string(r[1]), string(r[2]), string(r[3]), string(r[4]), string(r[5]))
-		if err != nil {
-			return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
-		}
-		out = append(out, row)
-	}
-	ci, err := catalog.Build(sl.cfg.Encrypt, out)
-	if err != nil {
-		reason := firstLine(err.Error())
-		sl.log.Error("catalog: encrypted columns do not match the database", zap.String("database", info.Database), zap.Error(err))
-		return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal: encrypted column configuration does not match the database: " + reason}
-	}
-	for id, typ := range ci.Pending {
-		if _, dup := sl.warned.LoadOrStore(info.Database+"\x00"+id, struct{}{}); !dup {
-			sl.log.Warn("catalog: configured column is not bytea yet; relaying it as plaintext",
-				zap.String("database", info.Database), zap.String("column", id), zap.String("type", typ))
-		}
-	}
-	sl.warnEnvelopeChecks(info)
-	forceParseOf(ci.Schema)
-	return sl.cats.put(info.Database, ci), nil
-}
-
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]
@@ -138,17 +102,11 @@ func firstLine(s string) string {
 
 // parseWords are words whose statements the session must see parsed even when they name no
 // encrypted table: savepoint names (tenancy follows SAVEPOINT/RELEASE/ROLLBACK TO) and
-// DEALLOCATE (forget a prepared statement), FETCH (rows of a cursor on encrypted columns). rewrite's prefilter parses every text that contains
-// the name of a table with encrypted columns, so the schema gets placeholder tables with these
-// names in a schema no SQL can name (it contains NUL).
+// DEALLOCATE (forget a prepared statement), FETCH (rows of a cursor on encrypted columns).
 var parseWords = []string{"savepoint", "release", "rollback", "deallocate", "fetch"}
 
 func forceParseOf(s *rewrite.Schema) {
-	for _, w := range parseWords {
-		key := "\x00pgseal." + w
-		s.Tables[key] = &rewrite.Table{Schema: "\x00pgseal", Name: w, Columns: []string{"x"},
-			Encrypted: map[string]*rewrite.Column{"x": {Table: key, Name: "x", Type: "text", ID: key + ".x", Domain: key + ".x"}}}
-	}
+	s.ParseWords = append(s.ParseWords, parseWords...)
 }
 
 // catalogEntry is one database's catalog, immutable once published.
@@ -157,6 +115,7 @@ type catalogEntry struct {
 	shadowTables []string // tables with a migration shadow column (seal_shadow.go)
 	version      uint64   // unique across databases and reloads: part of the plan cache key
 	loaded       time.Time
+	private      bool // read inside the session's transaction block: never shared (seal_catalog.go)
 }
 
 // catalogCache holds the newest catalog per database. Every statement of every session reads it,
@@ -189,6 +148,15 @@ func (c *catalogCache) put(db string, info *catalog.Info) *catalogEntry {
 	}
 	c.byDB.Store(&m)
 	return e
+}
+
+// private returns an entry for one session only: it gets a version of its own (plans analysed
+// under it are cached apart) but is not published.
+func (c *catalogCache) private(info *catalog.Info) *catalogEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.next++
+	return &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), private: true}
 }
 
 // analyze returns the plan of sql under the catalog. A text the prefilter skips costs nothing to

@@ -11,8 +11,13 @@ import (
 // written around pgseal (a function, a rule, a direct connection). It runs where the proxy first
 // reads a database's catalog because serve has no database credentials of its own at startup.
 // It only warns: refusing sessions would take an application down over a missing backstop, and
-// `proxy protect` adds it online. A failed query is logged at debug level and ignored.
+// `proxy protect` adds it online. A failed query is logged at debug level and ignored. It runs
+// once per database and process (outside transaction blocks only, so a failure cannot abort a
+// client's block): a warning needs no more, and reloads stay one round trip.
 func (sl *sealer) warnEnvelopeChecks(info *SessionInfo) {
+	if _, done := sl.warned.LoadOrStore("checks\x00"+info.Database, struct{}{}); done {
+		return
+	}
 	var cols []migrate.Column
 	for _, e := range sl.cfg.Encrypt {
 		if c, err := migrate.ColumnFromConfig(e); err == nil {

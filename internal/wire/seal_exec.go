@@ -57,6 +57,7 @@ func (s *session) openInterceptor() error {
 		return nil
 	}
 	s.info.Exec = s.exec
+	s.info.TxStatus = s.st.TxStatus
 	s.info.StatementPlan = s.st.statementPlan
 	s.info.PortalPlan = s.st.portalPlan
 	s.info.ForgetStatements = s.st.forgetStatements

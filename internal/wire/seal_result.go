@@ -66,7 +66,11 @@ func (ss *sealSession) Response(plan Plan, msg pgproto3.BackendMessage) (pgproto
 }
 
 // ddlTags are CommandComplete tags after which the catalog may be stale.
-var ddlTags = []string{"CREATE TABLE", "ALTER TABLE", "DROP TABLE", "DROP SCHEMA", "ALTER SCHEMA"}
+// Views, rules and partitions/children (CREATE TABLE … PARTITION OF, ALTER TABLE … ATTACH
+// PARTITION or INHERIT) change which relations are refused or encrypted.
+var ddlTags = []string{"CREATE TABLE", "ALTER TABLE", "DROP TABLE", "DROP SCHEMA", "ALTER SCHEMA",
+	"CREATE VIEW", "ALTER VIEW", "DROP VIEW", "CREATE RULE", "ALTER RULE", "DROP RULE",
+	"ALTER MATERIALIZED VIEW", "DROP MATERIALIZED VIEW"}
 
 func (ss *sealSession) commandComplete(plan Plan, tag string) {
 	for _, t := range ddlTags {

@@ -132,11 +132,16 @@ func (ss *sealSession) Request(msg pgproto3.FrontendMessage) Verdict {
 
 // catalogFor returns the catalog to analyse sql with. A stale catalog is reloaded at a safe point
 // (nothing in flight); when that is impossible now, statements naming a configured table are
-// refused (fail closed) until it succeeds.
+// refused (fail closed) until it succeeds. A catalog read inside a transaction block is the
+// session's own while the block lasts, and read again after it.
 func (ss *sealSession) catalogFor(sql string) (*catalogEntry, *ProxyError) {
 	ss.relistenIfLost()
 	cur := ss.cat.Load()
-	if e := ss.sl.cats.get(ss.info.Database); e != nil && e.version > cur.version {
+	inBlock := ss.inBlock()
+	if cur.private && !inBlock {
+		ss.stale.Store(true) // the block's own view ended with it (seal_catalog.go)
+	}
+	if e := ss.sl.cats.get(ss.info.Database); e != nil && e.version > cur.version && !(cur.private && inBlock) {
 		ss.cat.Store(e)
 		cur = e
 	}
