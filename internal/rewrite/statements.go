@@ -53,12 +53,15 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 		if mentions {
 			return unsupportedf(pos, "PREPARE of a statement on an encrypted table is not supported; use the extended protocol")
 		}
+		st.PrepareName = v.PrepareStmt.Name
 		return nil
 	case *pg.Node_ExecuteStmt:
 		st.Kind = StmtExecute
+		st.ExecuteName, st.ExecuteArgs = v.ExecuteStmt.Name, len(v.ExecuteStmt.Params) > 0
 		return nil
 	case *pg.Node_DeallocateStmt:
 		st.Kind = StmtDeallocate
+		st.DeallocateName, st.DeallocateAll = v.DeallocateStmt.Name, v.DeallocateStmt.Name == ""
 		return nil
 	case *pg.Node_TransactionStmt:
 		st.Kind = StmtTransaction
