@@ -68,6 +68,10 @@ func (ss *sealSession) noteStmtLocked(st *rewrite.Statement) (uint64, *ProxyErro
 		e.remove(st.DeallocateName)
 	case st.Kind == rewrite.StmtDiscard && discardsAll(st):
 		e.removeAll()
+	case st.PrepareName != "" && len(st.Settings) > 0:
+		// The settings would change at each EXECUTE, which pgseal does not see as such.
+		return 0, &ProxyError{Code: CodeFeatureNotSupported,
+			Message: "PREPARE of a statement that changes settings is not supported through pgseal"}
 	case st.PrepareName != "":
 		e.remove(st.PrepareName) // until PostgreSQL confirms this PREPARE
 		return e.tick(), nil

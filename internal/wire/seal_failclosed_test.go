@@ -165,7 +165,19 @@ CREATE POLICY tenant_rows ON users USING (tenant = current_setting('app.tenant',
 					t.Fatalf("%s (%v) = %v, want 42501", sql, mode, err)
 				}
 				tenantIs(t, conn, "acme")
+				// The RLS check (tenant = acme) stops a globex row; pgseal never saw globex.
+				if _, err := conn.Exec(ctx, "INSERT INTO users (tenant, email) VALUES ('globex', 'x@globex')", mode); err == nil {
+					t.Fatalf("INSERT of a globex row after %s succeeded", sql)
+				}
 			}
+			// pgseal.keyset agreeing with the tenant is fine; a tenant then moving away is not.
+			if _, err := conn.Exec(ctx, "SET pgseal.keyset = 'acme'", mode); err != nil {
+				t.Fatalf("SET pgseal.keyset = 'acme' (%v) = %v", mode, err)
+			}
+			if _, err := conn.Exec(ctx, "SET app.tenant = 'globex'", mode); sqlstate(err) != CodeInsufficientPrivilege {
+				t.Fatalf("SET app.tenant = 'globex' under pgseal.keyset acme (%v) = %v, want 42501", mode, err)
+			}
+			tenantIs(t, conn, "acme")
 			if _, err := conn.Exec(ctx, "SELECT set_config('app.tenant', $1, false)", pgx.QueryExecModeExec, "globex"); sqlstate(err) != CodeInsufficientPrivilege {
 				t.Fatalf("set_config with a parameter = %v, want 42501", err)
 			}
@@ -255,6 +267,8 @@ func TestSealSQLExecuteOfProtocolStatement(t *testing.T) {
 		{"PREPARE p3 AS SELECT $1::text", ""},
 		{"DEALLOCATE ALL", ""},
 		{"execute p3('x')", CodeFeatureNotSupported},
+		{"PREPARE t AS SELECT set_config('app.tenant', $1, false)", CodeFeatureNotSupported},
+		{"PREPARE t AS SELECT set_config('app.tenant', 'globex', false)", CodeFeatureNotSupported},
 	}
 	for _, s := range steps {
 		if er, alive := rc.query(s.sql); codeOf(er) != s.code || !alive {
