@@ -63,7 +63,10 @@
 //     shape has none), so they are parsed once per shape, not once per text.
 //   - Tenancy (seal_tenancy.go, seal_keysel.go): a tenancy.GUC seeded from startup parameters and
 //     options (-c name=value, --name=value); as in PostgreSQL (process_startup_options) options
-//     are applied first, so a setting given both ways takes the direct parameter's value. "Predicted" settings advance in the client loop with each
+//     are applied first, so a setting given both ways takes the direct parameter's value. The
+//     tenant setting and pgseal.keyset are then read from the server itself (current_setting, in
+//     the Query that sends pgseal's LISTEN: no extra round trip), so role and database defaults
+//     (ALTER ROLE … SET, which an ordinary role may run on itself) count. "Predicted" settings advance in the client loop with each
 //     statement sent and choose keysets; "confirmed" settings advance in the server loop from
 //     CommandComplete (statement by statement, using the plan; a COMMIT answered ROLLBACK rolls
 //     back), ErrorResponse and ReadyForQuery ('I' ends the block, failed or not). When nothing is in

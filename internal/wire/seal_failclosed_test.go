@@ -204,6 +204,23 @@ CREATE POLICY tenant_rows ON users USING (tenant = current_setting('app.tenant',
 			t.Fatalf("INSERT as globex without its keyset = %v, want 42501", err)
 		}
 	})
+	t.Run("a role default for the tenant counts, as PostgreSQL applies it", func(t *testing.T) {
+		r2 := role + "_d"
+		e.db.Exec(t, "CREATE ROLE "+r2+" LOGIN; GRANT ALL ON users TO "+r2+"; GRANT USAGE ON SEQUENCE users_id_seq TO "+r2+
+			"; ALTER ROLE "+r2+" SET app.tenant = 'globex'")
+		t.Cleanup(func() {
+			_ = e.db.Server.Exec(context.Background(), "DROP OWNED BY "+r2+"; DROP ROLE IF EXISTS "+r2)
+		})
+		e.client(t, r2, "acme")
+		conn := e.connect(t, r2, "")
+		tenantIs(t, conn, "globex")
+		if _, err := conn.Exec(ctx, "SET pgseal.keyset = 'acme'"); sqlstate(err) != CodeInsufficientPrivilege {
+			t.Fatalf("SET pgseal.keyset = 'acme' under a role default tenant globex = %v, want 42501", err)
+		}
+		if _, err := conn.Exec(ctx, "INSERT INTO users (tenant, email) VALUES ('globex', 'MK5')"); sqlstate(err) != CodeInsufficientPrivilege {
+			t.Fatalf("INSERT under a role default tenant globex = %v, want 42501", err)
+		}
+	})
 	t.Run("FunctionCall is refused except for large objects", func(t *testing.T) {
 		rc := e.p.dialRawWith(t, map[string]string{"user": role, "options": "-c app.tenant=acme"})
 		rc.send(&pgproto3.FunctionCall{Function: 2078, // set_config(text, text, bool)

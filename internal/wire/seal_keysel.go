@@ -2,6 +2,7 @@ package wire
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/rewrite"
@@ -95,4 +96,28 @@ func (ss *sealSession) checkTenancyLocked(g *tenancy.GUC, settings []rewrite.Set
 		}
 	}
 	return ss.agree(snap, c)
+}
+
+// The tracked settings a session starts with are read from the server, not only worked out from
+// the startup packet: role and database defaults (ALTER ROLE … SET app.tenant, which an ordinary
+// role may run for itself) apply too, and pgseal would not see them. The query rides on the
+// LISTEN every session sends (listenAfter), so it costs no round trip.
+
+// tenancySQL reads the tracked settings (missing_ok: "" when unset). Dollar quotes read the same
+// under every client_encoding and standard_conforming_strings.
+func (sl *sealer) tenancySQL() string {
+	return fmt.Sprintf("SELECT current_setting($pgseal$%s$pgseal$, true), current_setting($pgseal$%s$pgseal$, true); ",
+		sl.policy.Setting, tenancy.KeysetSetting)
+}
+
+// tenancySeed turns tenancySQL's row into startup values by lower-case name ("" = unset). A
+// missing row fails the session start: the tenant PostgreSQL sees would be unknown.
+func (sl *sealer) tenancySeed(rows [][][]byte) (map[string]string, error) {
+	if len(rows) != 1 || len(rows[0]) != 2 {
+		return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the session's tenant settings"}
+	}
+	return map[string]string{
+		strings.ToLower(sl.policy.Setting): string(rows[0][0]),
+		tenancy.KeysetSetting:              string(rows[0][1]),
+	}, nil
 }

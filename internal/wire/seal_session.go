@@ -71,10 +71,17 @@ type keysetRef struct {
 	enc, dec prometheus.Counter
 }
 
-func newSealSession(sl *sealer, info *SessionInfo, ent *catalogEntry) *sealSession {
+func newSealSession(sl *sealer, info *SessionInfo, ent *catalogEntry, seed map[string]string) *sealSession {
 	ss := &sealSession{sl: sl, info: info, cursors: map[string][]rewrite.Output{}}
 	ss.cat.Store(ent)
 	startup := startupSettings(info.Parameters)
+	for name, v := range seed { // the server's word on the tracked settings
+		if v == "" {
+			delete(startup, name)
+		} else {
+			startup[name] = v
+		}
+	}
 	ss.conf = tenancy.New(startup)
 	ss.mu.pred = ss.conf.Clone()
 	for k, v := range info.ServerParams {
