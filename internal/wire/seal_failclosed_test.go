@@ -275,6 +275,8 @@ func TestSealSQLExecuteOfProtocolStatement(t *testing.T) {
 	}
 	steps := []struct{ sql, code string }{
 		{"execute s1('MK3')", CodeFeatureNotSupported},
+		{"EXPLAIN ANALYZE EXECUTE s1('MK3')", CodeFeatureNotSupported},
+		{"CREATE TABLE t2 AS EXECUTE s1('MK3')", CodeFeatureNotSupported},
 		{"PREPARE s1 AS SELECT $1::text", "42P05"}, // already exists: must not whitelist s1
 		{"execute s1('MK3')", CodeFeatureNotSupported},
 		{"execute s1", "42601"}, // without arguments it reaches the server (which wants one)
