@@ -108,6 +108,16 @@ func TestSealEncodingAndStandardStrings(t *testing.T) {
 			t.Fatalf("settings after the refused SETs: %+v", er)
 		}
 	})
+	t.Run("set_config with the value in a Bind parameter is checked at the Bind", func(t *testing.T) {
+		conn := e.connect(t, "", "acme")
+		ctx := ctxT(t)
+		for _, v := range []string{"SJIS", "utf8"} {
+			_, err := conn.Exec(ctx, "SELECT set_config('client_encoding', $1, false)", pgx.QueryExecModeExec, v)
+			if want := map[string]string{"SJIS": CodeFeatureNotSupported, "utf8": ""}[v]; sqlstate(err) != want {
+				t.Fatalf("set_config('client_encoding', $1 = %s) = %v, want %q", v, err, want)
+			}
+		}
+	})
 	t.Run("standard_conforming_strings off at startup: refused, never stored", func(t *testing.T) {
 		rc := e.p.dialRawWith(t, map[string]string{"options": "-c app.tenant=acme", "standard_conforming_strings": "off"})
 		attack := `select 'x\'' ; insert into users(tenant,email) values ($$acme$$,$$MK2$$) ; select 1 --'`
