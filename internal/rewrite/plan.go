@@ -84,6 +84,12 @@ type Statement struct {
 	Copy     *Copy           `json:",omitempty"` // for COPY
 	Cursor   string          `json:",omitempty"` // DECLARE/FETCH/MOVE/CLOSE: the cursor name
 	Tx       string          `json:",omitempty"` // Transaction: begin, commit, rollback, savepoint, release, rollback_to, prepare, commit_prepared, rollback_prepared
+
+	PrepareName    string `json:",omitempty"` // SQL PREPARE name AS … that passed analysis
+	ExecuteName    string `json:",omitempty"` // SQL EXECUTE name[(args)]
+	ExecuteArgs    bool   `json:",omitempty"` // the EXECUTE passes arguments
+	DeallocateName string `json:",omitempty"` // DEALLOCATE [PREPARE] name
+	DeallocateAll  bool   `json:",omitempty"` // DEALLOCATE [PREPARE] ALL
 }
 
 // Output is a result column that carries an encrypted column's value unchanged.

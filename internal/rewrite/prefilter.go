@@ -6,8 +6,9 @@ func MayMatter(sql string, s *Schema) bool { return mayMatter(sql, s) }
 
 // mayMatter reports whether sql could touch an encrypted table or change a setting. It is a
 // conservative byte scan, so that the common query pays no parse: false only when the text
-// contains no encrypted table name, no U& identifier and none of the words set/reset/discard
-// (set_config and reset contain "set"), all case-insensitively. When unsure it says true.
+// contains no encrypted table name, no U& identifier and none of the words set/reset/discard/
+// prepare/execute/deallocate (set_config and reset contain "set"), all case-insensitively. When
+// unsure it says true.
 func mayMatter(sql string, s *Schema) bool {
 	t := &fixedNeedles
 	if s != nil {
@@ -26,7 +27,7 @@ func mayMatter(sql string, s *Schema) bool {
 }
 
 // prefilterWords are the words that may change a setting or hide a table name.
-var prefilterWords = []string{"set", "discard", "u&"}
+var prefilterWords = []string{"set", "discard", "u&", "prepare", "execute", "deallocate"}
 
 // needleTable lists lower-case needles by their first byte.
 type needleTable [256][]string

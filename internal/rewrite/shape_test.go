@@ -251,7 +251,11 @@ func TestMayMatterIsASubstringSearch(t *testing.T) {
 		if got := mayMatter(text, s); got != want {
 			t.Errorf("mayMatter(%q) = %v, want %v", text, got, want)
 		}
-		if got, want := mayMatter(text, nil), containsFold(text, "set") || containsFold(text, "discard") || containsFold(text, "u&"); got != want {
+		fixed := false
+		for _, w := range prefilterWords {
+			fixed = fixed || containsFold(text, w)
+		}
+		if got, want := mayMatter(text, nil), fixed; got != want {
 			t.Errorf("mayMatter(%q, nil) = %v, want %v", text, got, want)
 		}
 	}

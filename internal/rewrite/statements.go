@@ -32,6 +32,7 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 		return a.copyStmt(v.CopyStmt, pos)
 	case *pg.Node_ExplainStmt:
 		st.Kind = StmtExplain
+		noteExecute(st, v.ExplainStmt.Query) // EXPLAIN ANALYZE EXECUTE runs it
 		if mentions {
 			_, err := a.query(v.ExplainStmt.Query, nil, pos)
 			return err
@@ -53,12 +54,15 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 		if mentions {
 			return unsupportedf(pos, "PREPARE of a statement on an encrypted table is not supported; use the extended protocol")
 		}
+		st.PrepareName = v.PrepareStmt.Name
 		return nil
 	case *pg.Node_ExecuteStmt:
 		st.Kind = StmtExecute
+		st.ExecuteName, st.ExecuteArgs = v.ExecuteStmt.Name, len(v.ExecuteStmt.Params) > 0
 		return nil
 	case *pg.Node_DeallocateStmt:
 		st.Kind = StmtDeallocate
+		st.DeallocateName, st.DeallocateAll = v.DeallocateStmt.Name, v.DeallocateStmt.Name == ""
 		return nil
 	case *pg.Node_TransactionStmt:
 		st.Kind = StmtTransaction
@@ -102,10 +106,20 @@ func harmlessUtility(n *pg.Node) bool {
 // in a way that could carry or return values of its columns.
 func (a *analyzer) utility(n *pg.Node, mentions bool, pos int) error {
 	a.stmt.Kind = StmtDDL
+	if c := n.GetCreateTableAsStmt(); c != nil {
+		noteExecute(a.stmt, c.Query) // CREATE TABLE … AS EXECUTE
+	}
 	if !mentions || harmlessUtility(n) {
 		return nil
 	}
 	return unsupportedf(pos, "%s on an encrypted table is not supported through pgseal; run it directly against PostgreSQL", nodeName(n))
+}
+
+// noteExecute records an EXECUTE nested in another statement.
+func noteExecute(st *Statement, n *pg.Node) {
+	if x := n.GetExecuteStmt(); x != nil {
+		st.ExecuteName, st.ExecuteArgs = x.Name, len(x.Params) > 0
+	}
 }
 
 // outputs turns a statement's result shape into Outputs.

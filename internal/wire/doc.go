@@ -28,9 +28,10 @@
 //   - State (state.go): the transaction status, prepared statements and portals by name, and a
 //     FIFO of pending requests (pushed by the client loop in send order, popped by the server loop
 //     as responses finish them) carrying each request's Plan.
-//   - Refusals (refuse.go): an Interceptor can refuse a Query, Parse or Bind; the server is made to
-//     fail it at the same protocol point and pgseal swaps in its own error, so transaction state
-//     and response order stay PostgreSQL's own.
+//   - Refusals (refuse.go): an Interceptor can refuse a Query, Parse, Bind or FunctionCall; the
+//     server is made to fail it at the same protocol point (a FunctionCall is replaced by a failing
+//     Query: both are answered by ErrorResponse and ReadyForQuery) and pgseal swaps in its own
+//     error, so transaction state and response order stay PostgreSQL's own.
 //   - Errors (errors.go): ProxyError and its one conversion to an ErrorResponse; SQLSTATE constants.
 //   - Encryption (seal*.go): when [[encrypt]] columns are configured, NewServer installs the
 //     encryption interceptor (below); without them the session is a pure relay at full speed.
@@ -84,8 +85,12 @@
 //     not cached (their empty plan costs nothing). Simple-protocol texts that differ only in
 //     literals share one entry by rewrite.Shape holding a rewrite.Template (or the fact that the
 //     shape has none), so they are parsed once per shape, not once per text.
-//   - Tenancy (seal_tenancy.go): a tenancy.GUC seeded from startup parameters and options
-//     (-c name=value, --name=value). "Predicted" settings advance in the client loop with each
+//   - Tenancy (seal_tenancy.go, seal_keysel.go): a tenancy.GUC seeded from startup parameters and
+//     options (-c name=value, --name=value); as in PostgreSQL (process_startup_options) options
+//     are applied first, so a setting given both ways takes the direct parameter's value. The
+//     tenant setting and pgseal.keyset are then read from the server itself (current_setting, in
+//     the Query that sends pgseal's LISTEN: no extra round trip), so role and database defaults
+//     (ALTER ROLE … SET, which an ordinary role may run on itself) count. "Predicted" settings advance in the client loop with each
 //     statement sent and choose keysets; "confirmed" settings advance in the server loop from
 //     CommandComplete (statement by statement, using the plan; a COMMIT answered ROLLBACK rolls
 //     back), ErrorResponse and ReadyForQuery ('I' ends the block, failed or not). When nothing is in
@@ -94,6 +99,49 @@
 //     expression is refused (0A000); set_config's $N is read from the Bind. The keyset is checked
 //     (exists, active, granted to the session user) at every Query, Parse with literals and Bind
 //     that touches an encrypted column, so revocation and disabling act at the next statement.
+//     The keyset must agree with the tenant PostgreSQL sees (RLS reads the tenant setting): a
+//     tenant setting that is set must name a keyset the client may use, and when pgseal.keyset is
+//     set too both must name the same keyset. A SET/SET LOCAL/RESET/set_config (Query, or Bind
+//     with set_config's $N resolved) that would break this rule on the predicted settings is
+//     refused with 42501 before it reaches PostgreSQL, so the setting stays unchanged; the same
+//     check at every statement that needs a keyset covers states made another way (startup
+//     parameters, binds pipelined before their executes). A SQL PREPARE of a statement that
+//     changes settings is refused (0A000): they would change at each EXECUTE. Known limit: a
+//     function that calls set_config on the tenant setting is invisible to pgseal (custom settings
+//     send no ParameterStatus); grant no such function to application roles.
+//   - Lexical settings (seal_lexical.go): pgseal parses SQL as UTF-8 with
+//     standard_conforming_strings on. PostgreSQL reads the same bytes under client_encoding
+//     (SJIS, BIG5, GBK… have multi-byte characters whose second byte is a quote or a backslash)
+//     and, with standard_conforming_strings off, with backslash escapes in plain strings, so it
+//     could run a statement pgseal saw inside a literal. Both settings follow the server's
+//     ParameterStatus (sent at startup and on change). While client_encoding is not UTF8 (any
+//     spelling PostgreSQL accepts: utf8, UTF-8, unicode) or standard_conforming_strings is off,
+//     every Parse and every Query is refused with 0A000 naming the setting, except a Query of
+//     7-bit ASCII without backslashes (read alike under every encoding and either setting) made
+//     only of SET/RESET statements: the way back. SET, SET LOCAL, SET NAMES, set_config and RESET
+//     (RESET ALL, DISCARD ALL: to the startup values) of client_encoding to anything but UTF8 or of
+//     standard_conforming_strings to off are refused at the statement (0A000). A ParameterStatus
+//     reporting such a value pgseal did not predict (a function calling set_config) ends the
+//     session with a FATAL 0A000. Known race: requests the client pipelined behind the statement
+//     that changed the setting were analysed as UTF-8 and are already at the server, which may
+//     run them under the new setting before pgseal sees the ParameterStatus; PostgreSQL reads
+//     each Query whole before running any of it, so only a later message is exposed.
+//   - Fastpath (seal_execnames.go): FunctionCall runs any function with arguments pgseal cannot
+//     analyse (set_config among them), so it is refused (0A000; ErrorResponse, then
+//     ReadyForQuery, the session stays usable) unless the function OID is a large-object
+//     function (lo_open, lo_close, loread, lowrite, lo_lseek, lo_creat, lo_tell, lo_unlink,
+//     lo_truncate, lo_create, lo_lseek64, lo_tell64, lo_truncate64, lo_from_bytea, lo_get, lo_put:
+//     OIDs from pg_proc, checked by a test).
+//   - SQL EXECUTE (seal_execnames.go): EXECUTE name(args) coerces its arguments to the prepared
+//     statement's parameter types; for a statement a protocol Parse made, pgseal forced encrypted
+//     parameters to bytea, so the plaintext would be stored. EXECUTE with arguments is allowed
+//     only for names made by a SQL PREPARE that passed analysis and that PostgreSQL confirmed
+//     (CommandComplete PREPARE; a failed PREPARE, e.g. "already exists", marks nothing); a Parse of
+//     the name, DEALLOCATE name/ALL and DISCARD ALL remove names when sent, and a confirmation of a
+//     PREPARE sent before such a removal is ignored. Otherwise 0A000. In the extended protocol
+//     EXECUTE with arguments is always refused (the portal looks the name up when it runs, after
+//     any check pgseal could make). EXECUTE without arguments passes. A client that pipelines
+//     EXECUTE behind its PREPARE before the PREPARE is answered is refused too.
 //   - Simple Query (seal_query.go): refusals carry rewrite's SQLSTATE and 1-based character
 //     position; literals become '\x…'::bytea envelopes or terms under the keyset each statement
 //     runs under (settings of earlier statements of the same Query count); an array literal

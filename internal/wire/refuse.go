@@ -16,6 +16,7 @@ import (
 //   - Query -> a Query that is a syntax error.
 //   - Parse -> a Parse of the same name with SQL that is a syntax error.
 //   - Bind  -> a Bind naming refusedStatement, which no client can create (its Parse is refused).
+//   - FunctionCall -> a Query that is a syntax error (tracked as the FunctionCall).
 //
 // If the server reports 25P02 (the transaction was already aborted) instead, that error is passed
 // through: PostgreSQL would have ignored the statement too.
@@ -36,8 +37,12 @@ func (s *session) refuse(typ byte, names [2]string, v Verdict) error {
 		repl = &pgproto3.Parse{Name: names[0], Query: refusedSQL}
 	case 'B':
 		repl = &pgproto3.Bind{DestinationPortal: names[0], PreparedStatement: refusedStatement}
+	case 'F':
+		// A failed FunctionCall is answered by ErrorResponse and ReadyForQuery, as a Query is,
+		// and fails the transaction block the same way.
+		repl = &pgproto3.Query{String: refusedSQL}
 	default:
-		// Only Query, Parse and Bind have a certain-to-fail stand-in; fail closed.
+		// Only these have a certain-to-fail stand-in; fail closed.
 		return fatal(CodeInternalError, "internal error in pgseal: cannot refuse message type %q", typ)
 	}
 	if err := s.cr.skip(); err != nil {

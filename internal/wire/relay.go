@@ -159,7 +159,7 @@ func (s *session) trackRequest(typ byte, names [2]string, plan Plan, refusal *Pr
 	case 'S':
 		s.st.push(pending{kind: reqSync, plan: plan})
 	case 'F':
-		s.st.push(pending{kind: reqFunction, plan: plan})
+		s.st.push(pending{kind: reqFunction, plan: plan, refusal: refusal})
 	}
 }
 

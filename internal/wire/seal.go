@@ -80,7 +80,12 @@ func (sl *sealer) Session(*SessionInfo) SessionInterceptor { return nil }
 // Open implements SessionOpener: it loads (or reuses) the catalog of the session's database over
 // the session's own connection and seeds the session's settings.
 func (sl *sealer) Open(info *SessionInfo) (SessionInterceptor, error) {
-	if err := sl.listen(info); err != nil {
+	rows, err := sl.listenAfter(info, sl.tenancySQL())
+	if err != nil {
+		return nil, err
+	}
+	seed, err := sl.tenancySeed(rows)
+	if err != nil {
 		return nil, err
 	}
 	ent := sl.cats.get(info.Database)
@@ -90,7 +95,7 @@ func (sl *sealer) Open(info *SessionInfo) (SessionInterceptor, error) {
 			return nil, err
 		}
 	}
-	return newSealSession(sl, info, ent), nil
+	return newSealSession(sl, info, ent, seed), nil
 }
 
 func firstLine(s string) string {

@@ -61,6 +61,9 @@ func (ss *sealSession) countExtended() {
 // literals are encrypted under the keyset selected now.
 func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 	ss.countExtended()
+	if pe := ss.parseGuard(m.Name); pe != nil {
+		return Verdict{Refuse: pe}
+	}
 	ent, pe := ss.catalogFor(m.Query)
 	if pe != nil {
 		return Verdict{Refuse: pe}
@@ -83,7 +86,7 @@ func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 	if len(plan.Statements) == 1 {
 		st = plan.Statements[0]
 	}
-	if pe := ss.checkSettings(st); pe != nil {
+	if pe := ss.parseStmtGuard(st); pe != nil {
 		return Verdict{Refuse: pe}
 	}
 	if cp, pe := copyPlanOf(st, ent); pe != nil || cp != nil {
@@ -196,6 +199,12 @@ func (ss *sealSession) bind(m *pgproto3.Bind) Verdict {
 		return Verdict{Refuse: pe}
 	}
 	pp.exec.settings = settings
+	ss.mu.Lock()
+	pe = ss.checkStmtSettingsLocked(sp.exec.st, settings, true)
+	ss.mu.Unlock()
+	if pe != nil {
+		return Verdict{Refuse: pe}
+	}
 	if !sp.exec.st.Touches && len(sp.exec.outputs) == 0 {
 		if expanded {
 			return Verdict{Plan: pp, Replace: withFormats(m, codes)}
@@ -366,4 +375,36 @@ func sameWireType(oid uint32, t value.Type, array bool) bool {
 		return oid == other.ArrayOID()
 	}
 	return oid == other.OID()
+}
+
+// parseGuard runs before a Parse is analysed: nothing is parsed while client_encoding or
+// standard_conforming_strings make pgseal read SQL differently from the server, and a named
+// statement stops being safe for SQL EXECUTE with arguments (it may be replaced by this one).
+func (ss *sealSession) parseGuard(name string) *ProxyError {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if !ss.mu.lex.safe() {
+		return ss.mu.lex.unsafeRefusal()
+	}
+	if name != "" {
+		ss.mu.names.remove(name)
+	}
+	return nil
+}
+
+// parseStmtGuard checks a Parse's one statement. SQL EXECUTE with arguments is refused outright
+// in the extended protocol: the statement it names is looked up when the portal runs, which may
+// be after the name was replaced, so no check at Parse or Bind would hold.
+func (ss *sealSession) parseStmtGuard(st *rewrite.Statement) *ProxyError {
+	if st.ExecuteArgs {
+		return &ProxyError{Code: CodeFeatureNotSupported,
+			Message: "EXECUTE with arguments in the extended protocol is not supported through pgseal",
+			Hint:    "Send it as a simple query, or bind the statement's parameters directly."}
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if _, pe := ss.noteStmtLocked(st); pe != nil {
+		return pe
+	}
+	return ss.checkStmtSettingsLocked(st, st.Settings, false)
 }

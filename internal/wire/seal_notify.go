@@ -31,19 +31,26 @@ const listenSQL = "LISTEN " + catalogChannel
 // logged and the session goes on without notifications (the 5 s catalog age and DDL tags still
 // apply); a broken upstream is returned.
 func (sl *sealer) listen(info *SessionInfo) error {
-	_, err := info.Exec(listenSQL)
+	_, err := sl.listenAfter(info, "")
+	return err
+}
+
+// listenAfter runs sql (statements ending in ";", whose rows it returns) and LISTEN in one
+// round trip. The rows come before a LISTEN a standby refuses.
+func (sl *sealer) listenAfter(info *SessionInfo, sql string) ([][][]byte, error) {
+	rows, err := info.Exec(sql + listenSQL)
 	if err == nil {
-		return nil
+		return rows, nil
 	}
 	var se *serverError
 	if _, ok := asProxyError(err); ok || errors.As(err, &se) || errors.Is(err, ErrNotIdle) {
-		return err
+		return nil, err
 	}
 	if _, dup := sl.warned.LoadOrStore("listen\x00"+info.Database, struct{}{}); !dup {
 		sl.log.Warn("catalog: LISTEN refused; schema changes are noticed without notifications (logged once)",
 			zap.String("database", info.Database), zap.Error(err))
 	}
-	return nil
+	return rows, nil
 }
 
 // notification (server loop) consumes catalog notifications: the catalog is reloaded before the

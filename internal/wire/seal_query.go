@@ -22,6 +22,7 @@ type stmtExec struct {
 	hasKS    bool
 	settings []rewrite.SettingChange
 	copy     *copyPlan // COPY with encrypted fields (seal_copy.go)
+	prepSeq  uint64    // SQL PREPARE: its tick in execNames (seal_execnames.go)
 }
 
 // queryPlan is the Plan of a simple Query. The server loop advances idx at each CommandComplete.
@@ -41,8 +42,8 @@ func (q *queryPlan) current() *stmtExec {
 
 // needsPlan reports whether a statement's answers need the interceptor.
 func needsPlan(st *rewrite.Statement, outputs []rewrite.Output) bool {
-	return st.Touches || len(outputs) > 0 || len(st.Settings) > 0 || st.Tx != "" ||
-		st.Kind == rewrite.StmtDeallocate || st.Kind == rewrite.StmtDiscard
+	return st.Touches || len(outputs) > 0 || len(st.Settings) > 0 || st.Tx != "" || st.PrepareName != "" ||
+		st.ExecuteArgs || st.Kind == rewrite.StmtDeallocate || st.Kind == rewrite.StmtDiscard
 }
 
 // query handles a simple Query: analyse, pick a keyset per statement, encrypt literals.
@@ -61,6 +62,9 @@ func (ss *sealSession) query(q *pgproto3.Query) Verdict {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	defer ss.endImplicitLocked()
+	if !ss.mu.lex.safe() && !allowWhileUnsafe(q.String, plan) {
+		return Verdict{Refuse: ss.mu.lex.unsafeRefusal()}
+	}
 	qp := &queryPlan{stmts: make([]stmtExec, 0, len(plan.Statements))}
 	need := false
 	for _, st := range plan.Statements {
@@ -109,10 +113,13 @@ func (ss *sealSession) refuseQuery(pe *ProxyError) Verdict {
 // prepareStmtLocked checks one statement and picks its keyset from the predicted settings.
 func (ss *sealSession) prepareStmtLocked(st *rewrite.Statement, sql string, ent *catalogEntry) (stmtExec, *ProxyError) {
 	se := stmtExec{st: st, sql: sql[st.Start:min(st.End, len(sql))], outputs: st.Outputs, settings: st.Settings}
-	if pe := ss.checkSettings(st); pe != nil {
+	if pe := ss.checkStmtSettingsLocked(st, st.Settings, true); pe != nil {
 		return se, pe
 	}
 	var pe *ProxyError
+	if se.prepSeq, pe = ss.noteStmtLocked(st); pe != nil {
+		return se, pe
+	}
 	if se.copy, pe = copyPlanOf(st, ent); pe != nil {
 		return se, pe
 	}

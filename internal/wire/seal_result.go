@@ -57,10 +57,10 @@ func (ss *sealSession) Response(plan Plan, msg pgproto3.BackendMessage) (pgproto
 		ss.vs.Set(m.Name, m.Value)
 		ss.mu.Lock()
 		ss.mu.vs = ss.vs
-		if m.Name == "standard_conforming_strings" {
-			ss.mu.scs = m.Value != "off"
-		}
 		ss.mu.Unlock()
+		if err := ss.lexicalStatus(m.Name, m.Value); err != nil {
+			return nil, err
+		}
 	}
 	return msg, nil
 }

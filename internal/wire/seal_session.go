@@ -46,7 +46,9 @@ type sealSession struct {
 		syncs    int           // Query/Sync/FunctionCall sent, not yet answered by ReadyForQuery
 		extended int           // extended-protocol messages since the last Sync
 		vs       value.Session // confirmed value settings, copied for the client loop
-		scs      bool          // standard_conforming_strings
+		scs      bool          // standard_conforming_strings (byteaLiteral's spelling)
+		lex      lexical       // client_encoding and standard_conforming_strings (seal_lexical.go)
+		names    execNames     // statements safe for SQL EXECUTE with arguments (seal_execnames.go)
 		poisoned bool          // a result failed mid-way inside a block: fail the block (seal_poison.go)
 	}
 
@@ -69,10 +71,17 @@ type keysetRef struct {
 	enc, dec prometheus.Counter
 }
 
-func newSealSession(sl *sealer, info *SessionInfo, ent *catalogEntry) *sealSession {
+func newSealSession(sl *sealer, info *SessionInfo, ent *catalogEntry, seed map[string]string) *sealSession {
 	ss := &sealSession{sl: sl, info: info, cursors: map[string][]rewrite.Output{}}
 	ss.cat.Store(ent)
 	startup := startupSettings(info.Parameters)
+	for name, v := range seed { // the server's word on the tracked settings
+		if v == "" {
+			delete(startup, name)
+		} else {
+			startup[name] = v
+		}
+	}
 	ss.conf = tenancy.New(startup)
 	ss.mu.pred = ss.conf.Clone()
 	for k, v := range info.ServerParams {
@@ -85,6 +94,7 @@ func newSealSession(sl *sealer, info *SessionInfo, ent *catalogEntry) *sealSessi
 	}
 	ss.mu.vs = ss.vs
 	ss.mu.scs = info.ServerParams["standard_conforming_strings"] != "off"
+	ss.mu.lex = newLexical(info.ServerParams)
 	return ss
 }
 
@@ -123,9 +133,7 @@ func (ss *sealSession) Request(msg pgproto3.FrontendMessage) Verdict {
 		ss.endImplicitLocked()
 		ss.mu.Unlock()
 	case *pgproto3.FunctionCall:
-		ss.mu.Lock()
-		ss.mu.syncs++
-		ss.mu.Unlock()
+		return ss.functionCall(m)
 	}
 	return Verdict{}
 }
@@ -179,25 +187,6 @@ func (ss *sealSession) mentionsConfigured(sql string) bool {
 	return false
 }
 
-// selectKeyset picks the keyset the settings g select and checks that the session's client may
-// use it: it exists, is active and is granted (DESIGN.md §4). Checked per statement, so a revoke
-// or disable takes effect at the next one.
-func (ss *sealSession) selectKeyset(g *tenancy.GUC) (keysetRef, *ProxyError) {
-	name, err := ss.sl.policy.Selection(g)
-	if err != nil {
-		return keysetRef{}, &ProxyError{Code: CodeInsufficientPrivilege, Message: "no keyset selected",
-			Hint: fmt.Sprintf("SET %s (or pgseal.keyset) to choose a keyset before using encrypted columns.", ss.sl.policy.Setting)}
-	}
-	snap := ss.sl.kr.Snapshot()
-	ks, ok := snap.Keyset(name)
-	if !ok || !ks.Active() || !snap.Allowed(ss.info.User, ks) {
-		return keysetRef{}, &ProxyError{Code: CodeInsufficientPrivilege, Message: fmt.Sprintf("permission denied for keyset %s", name)}
-	}
-	label := ss.sl.m.Keyset(ks.Name)
-	return keysetRef{ks: ks, id: ks.ID, name: ks.Name,
-		enc: ss.sl.m.ValuesEncrypted.WithLabelValues(label), dec: ss.sl.m.ValuesDecrypted.WithLabelValues(label)}, nil
-}
-
 // rewriteRefusal turns an Analyze error into the client's error; Position becomes 1-based
 // characters, as in PostgreSQL's ErrorResponse.
 func rewriteRefusal(sql string, err error) *ProxyError {
@@ -233,4 +222,21 @@ func (ss *sealSession) checkSettings(st *rewrite.Statement) *ProxyError {
 		}
 	}
 	return nil
+}
+
+// checkStmtSettingsLocked refuses the setting changes of a statement that pgseal cannot follow
+// (checkSettings) or that would make its analysis or keyset wrong: client_encoding and
+// standard_conforming_strings (seal_lexical.go) and the tenant rule (seal_keysel.go), which is
+// checked when the values are known (known: Query, and Bind after resolveSettings).
+func (ss *sealSession) checkStmtSettingsLocked(st *rewrite.Statement, settings []rewrite.SettingChange, known bool) *ProxyError {
+	if pe := ss.checkSettings(st); pe != nil {
+		return pe
+	}
+	if pe := ss.mu.lex.checkLexical(settings, known); pe != nil {
+		return pe
+	}
+	if !known {
+		return nil
+	}
+	return ss.checkTenancyLocked(ss.mu.pred, settings)
 }

@@ -13,9 +13,11 @@ import (
 // statement, ErrorResponse, ReadyForQuery). When nothing is in flight, predicted := confirmed.
 
 // startupSettings are the settings a session starts with: `options` (-c name=value, --name=value)
-// and any other startup parameter, which PostgreSQL also treats as a setting.
+// and any other startup parameter, which PostgreSQL also treats as a setting. PostgreSQL applies
+// `options` first and the other parameters after them (process_startup_options), so a parameter
+// given both ways takes the direct parameter's value.
 func startupSettings(params map[string]string) map[string]string {
-	out := map[string]string{}
+	out := optionSettings(params["options"])
 	for k, v := range params {
 		switch k {
 		case "user", "database", "options", "replication":
@@ -26,7 +28,13 @@ func startupSettings(params map[string]string) map[string]string {
 		}
 		out[strings.ToLower(k)] = v
 	}
-	words := splitOptions(params["options"])
+	return out
+}
+
+// optionSettings are the settings of the `options` startup parameter.
+func optionSettings(options string) map[string]string {
+	out := map[string]string{}
+	words := splitOptions(options)
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		var kv string
@@ -204,6 +212,7 @@ func (ss *sealSession) confirm(se *stmtExec, settings []rewrite.SettingChange, t
 	st := se.st
 	applyTx(ss.conf, st, se.sql, tag, false)
 	applySettings(ss.conf, settings)
+	ss.confirmPrepare(se, tag)
 	switch {
 	case st.Kind == rewrite.StmtDeallocate:
 		name := lastName(se.sql)

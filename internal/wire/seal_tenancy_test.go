@@ -65,15 +65,19 @@ func TestSealTenancySelectsKeysets(t *testing.T) {
 				{"", acme},
 				{"SET app.tenant = 'globex'", globex},
 				{"RESET app.tenant", acme},
-				{"SET pgseal.keyset = 'globex'", globex},
+				// pgseal.keyset must agree with a tenant setting that is set: unset it first.
+				{"SET app.tenant = ''; SET pgseal.keyset = 'globex'", globex},
 				{"RESET ALL", acme},
 				{"SELECT set_config('app.tenant', 'globex', false)", globex},
 				{"DISCARD ALL", acme},
 			}
 			for _, s := range steps {
-				if s.sql != "" {
-					if _, err := conn.Exec(ctx, s.sql, mode); err != nil {
-						t.Fatalf("%s = %v", s.sql, err)
+				for _, q := range strings.Split(s.sql, "; ") {
+					if q == "" {
+						continue
+					}
+					if _, err := conn.Exec(ctx, q, mode); err != nil {
+						t.Fatalf("%s = %v", q, err)
 					}
 					if s.sql == "DISCARD ALL" {
 						// pgx's statement cache does not know: tell it (this is DEALLOCATE ALL).

@@ -92,6 +92,11 @@ func TestStartupSettings(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("startupSettings() = %v, want %v", got, want)
 	}
+	// PostgreSQL applies options first and direct parameters last: the direct one wins.
+	got = startupSettings(map[string]string{"app.tenant": "globex", "options": "-c app.tenant=acme"})
+	if got["app.tenant"] != "globex" {
+		t.Fatalf("startupSettings(direct globex, options acme)[app.tenant] = %q, want globex", got["app.tenant"])
+	}
 }
 
 func TestLastName(t *testing.T) {
