@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseal/pgseal/internal/pgtest"
 )
 
 const insertNote = "INSERT INTO users (tenant, note) VALUES ('acme', 'MK')"
@@ -27,6 +29,7 @@ var poison = []string{
 
 func (e *env) catalogPoisoning(t *testing.T) {
 	t.Run("evil's format_type and = do not make app_a's open session store users.note in plaintext", func(t *testing.T) {
+		t.Parallel()
 		db := e.caseDB(t)
 		mk := newMarker()
 		app := e.connect(t, db, roleA, "acme")
@@ -39,6 +42,7 @@ func (e *env) catalogPoisoning(t *testing.T) {
 		e.assertTenantKeysets(t, db)
 	})
 	t.Run("evil's poisoned session itself cannot store users.note in plaintext", func(t *testing.T) {
+		t.Parallel()
 		db := e.caseDB(t)
 		mk := newMarker()
 		evil := e.connect(t, db, roleEvil, "acme")
@@ -48,6 +52,7 @@ func (e *env) catalogPoisoning(t *testing.T) {
 		assertNoLeak(t, db, mk)
 	})
 	t.Run("a poisoned catalog in evil's session does not change what a new app_a session with the same search_path stores", func(t *testing.T) {
+		t.Parallel()
 		db := e.caseDB(t)
 		mk := newMarker()
 		steps(t, e.connect(t, db, roleEvil, ""), mk, poison...)
@@ -59,21 +64,29 @@ func (e *env) catalogPoisoning(t *testing.T) {
 	})
 }
 
-// encodingLeads are, per client-only encoding, a lead byte whose two-byte character can end in
-// 0x5c (backslash). PostgreSQL converts the query to UTF-8 before lexing, so the backslash is part
-// of a character there; read as UTF-8 by a proxy, it escapes the closing quote. UHC has no such
-// trail byte (its trails are 0x41–0x5a, 0x61–0x7a, 0x81–0xfe): the variant checks that an invalid
-// sequence does not leak either.
-var encodingLeads = []struct {
-	enc  string
-	lead byte
-}{{"SJIS", 0x95}, {"BIG5", 0xa5}, {"GBK", 0x95}, {"GB18030", 0x95}, {"UHC", 0x81}}
+// encodingPrefixes are, per client-only encoding, valid UTF-8 bytes that end in a lead byte of a
+// two-byte character of that encoding whose trail can be 0x5c (backslash). PostgreSQL converts the
+// query to UTF-8 before lexing, so there the backslash is part of a character; a proxy that reads
+// the bytes as UTF-8 sees `\'`, an escaped quote. SJIS: c3 is a single-byte kana, 81 5c is one
+// character. BIG5: e4 a1 is one character, a5 5c another. GBK and GB18030: e4 b8, then 81 5c. UHC has
+// no such trail byte (its trails are 0x41–0x5a, 0x61–0x7a, 0x81–0xfe): there the bytes are a
+// character and a real `\'`, which PostgreSQL refuses in a client-only encoding (22P06, "unsafe use
+// of \' in a string literal") and logs with the statement, marker included: a leak to the log.
+var encodingPrefixes = []struct {
+	enc    string
+	prefix []byte
+}{
+	{"SJIS", []byte{0xc3, 0x81}},
+	{"BIG5", []byte{0xe4, 0xa1, 0xa5}},
+	{"GBK", []byte{0xe4, 0xb8, 0x81}},
+	{"GB18030", []byte{0xe4, 0xb8, 0x81}},
+	{"UHC", []byte{0xc3, 0x81}},
+}
 
-// encodingAttack is `select E'<lead>\' ; insert … ; select 1 --'`: one string literal to a
-// UTF-8 reader, a select, an insert and a select to PostgreSQL.
-func encodingAttack(lead byte, mk string) []byte {
-	q := []byte("select E'")
-	q = append(q, lead)
+// encodingAttack is `select E'<prefix>\' ; insert … ; select 1 --'`: valid UTF-8, and one string
+// literal to a UTF-8 reader; a select, an insert and a comment to PostgreSQL in the encoding.
+func encodingAttack(prefix []byte, mk string) []byte {
+	q := append([]byte("select E'"), prefix...)
 	return append(q, []byte(`\' ; insert into users(tenant,note) values ($$acme$$,$$`+mk+`$$) ; select 1 --'`)...)
 }
 
@@ -85,41 +98,68 @@ func scsAttack(mk string) []byte {
 
 func (e *env) clientEncoding(t *testing.T) {
 	tenant := "-c app.tenant=acme"
-	for _, v := range encodingLeads {
+	for _, v := range encodingPrefixes {
 		t.Run("client_encoding="+v.enc+" at startup does not hide an insert behind a backslash trail byte", func(t *testing.T) {
+			t.Parallel()
 			db := e.caseDB(t)
 			mk := newMarker()
 			r, err := e.rawDial(t, db, roleA, map[string]string{"client_encoding": v.enc, "options": tenant})
 			if err != nil {
 				t.Logf("startup with client_encoding=%s → %v", v.enc, err)
 			} else {
-				rawSteps(t, r, encodingAttack(v.lead, mk))
+				rawSteps(t, r, encodingAttack(v.prefix, mk))
 			}
 			assertNoLeak(t, db, mk)
 			e.assertTenantKeysets(t, db)
 		})
 		t.Run("SET client_encoding = "+v.enc+" mid-session does not hide an insert behind a backslash trail byte", func(t *testing.T) {
+			t.Parallel()
 			db := e.caseDB(t)
 			mk := newMarker()
 			r, err := e.rawDial(t, db, roleA, map[string]string{"options": tenant})
 			if err != nil {
 				t.Fatal(err)
 			}
-			rawSteps(t, r, []byte("SET client_encoding = '"+v.enc+"'"), encodingAttack(v.lead, mk))
+			rawSteps(t, r, []byte("SET client_encoding = '"+v.enc+"'"), encodingAttack(v.prefix, mk))
 			assertNoLeak(t, db, mk)
 			e.assertTenantKeysets(t, db)
 		})
 	}
 	t.Run("set_config('client_encoding', 'SJIS') does not hide an insert behind a backslash trail byte", func(t *testing.T) {
+		t.Parallel()
 		db := e.caseDB(t)
 		mk := newMarker()
 		r, err := e.rawDial(t, db, roleA, map[string]string{"options": tenant})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rawSteps(t, r, []byte("SELECT set_config('client_encoding', 'SJIS', false)"), encodingAttack(0x95, mk))
+		rawSteps(t, r, []byte("SELECT set_config('client_encoding', 'SJIS', false)"), encodingAttack(encodingPrefixes[0].prefix, mk))
 		assertNoLeak(t, db, mk)
 		e.assertTenantKeysets(t, db)
+	})
+	t.Run("the encoding attacks leak the marker when sent straight to PostgreSQL", func(t *testing.T) {
+		for _, v := range encodingPrefixes {
+			db := e.caseDB(t)
+			mk := newMarker()
+			r, err := rawDialAddr(t, db.Server.Addr(), db, pgtest.Superuser, map[string]string{"client_encoding": v.enc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rawSteps(t, r, encodingAttack(v.prefix, mk))
+			if len(leakHits(t, db, mk)) == 0 {
+				t.Errorf("%s straight to PostgreSQL: marker not found, want it in the log or the table", v.enc)
+			}
+		}
+		db := e.caseDB(t)
+		mk := newMarker()
+		r, err := rawDialAddr(t, db.Server.Addr(), db, pgtest.Superuser, map[string]string{"standard_conforming_strings": "off"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rawSteps(t, r, scsAttack(mk))
+		if len(leakHits(t, db, mk)) == 0 {
+			t.Errorf("standard_conforming_strings=off straight to PostgreSQL: marker not found, want it stored")
+		}
 	})
 	scs := []struct {
 		name   string
@@ -133,6 +173,7 @@ func (e *env) clientEncoding(t *testing.T) {
 	}
 	for _, v := range scs {
 		t.Run(v.name+" does not hide an insert behind a backslash-escaped quote", func(t *testing.T) {
+			t.Parallel()
 			db := e.caseDB(t)
 			mk := newMarker()
 			params := map[string]string{"options": tenant}
@@ -352,9 +393,9 @@ var statementCases = []sqlCase{
 		"MERGE INTO users u USING (SELECT 1) s ON u.tenant = 'acme' WHEN MATCHED THEN UPDATE SET note = 'MK'"}},
 	{name: "CREATE TABLE AS with email = literal", sqls: []string{"CREATE TABLE ctas AS SELECT id FROM users WHERE email = 'MK'"}},
 	{name: "SELECT INTO with note = literal", sqls: []string{"SELECT id INTO si FROM users WHERE note = 'MK'"}},
-	{name: "COPY users FROM STDIN", copyIn: []copyStep{{"COPY users (tenant, note) FROM STDIN", "acme\tMK\n"}}},
-	{name: "COPY users FROM STDIN in CSV", copyIn: []copyStep{{"COPY users (tenant, note) FROM STDIN (FORMAT csv)", "acme,\"MK\"\n"}}},
-	{name: "COPY users FROM STDIN without a column list", copyIn: []copyStep{{"COPY users FROM STDIN", "1000\tacme\t\\N\t\\N\tMK\t\\N\n"}}},
+	{name: "COPY users FROM STDIN", user: "pgseal", copyIn: []copyStep{{"COPY users (tenant, note) FROM STDIN", "acme\tMK\n"}}},
+	{name: "COPY users FROM STDIN in CSV", user: "pgseal", copyIn: []copyStep{{"COPY users (tenant, note) FROM STDIN (FORMAT csv)", "acme,\"MK\"\n"}}},
+	{name: "COPY users FROM STDIN without a column list", user: "pgseal", copyIn: []copyStep{{"COPY users FROM STDIN", "1000\tacme\t\\N\t\\N\tMK\t\\N\n"}}},
 	{name: "COPY into the sub-partition events_2025_h1", copyIn: []copyStep{{"COPY events_2025_h1 (at, payload) FROM STDIN", "2025-03-01\tMK\n"}}},
 	{name: "COPY into the inheritance child users_child", copyIn: []copyStep{{"COPY users_child (tenant, note) FROM STDIN", "acme\tMK\n"}}},
 	{name: "COPY into accounts through search_path", sqls: []string{"SET search_path = sec"},
@@ -390,6 +431,7 @@ func (e *env) tenantOutOfStep(t *testing.T) {
 			sqls: []string{"BEGIN", "SAVEPOINT s", "SET app.tenant = 'globex'", "RELEASE SAVEPOINT s", insertGlobex, "COMMIT"}},
 	})
 	t.Run("set_config('app.tenant', 'globex') through a FunctionCall message", func(t *testing.T) {
+		t.Parallel()
 		db := e.caseDB(t)
 		mk := newMarker()
 		var oid uint32

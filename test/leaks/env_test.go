@@ -272,7 +272,7 @@ func (e *env) caseDB(t *testing.T) *pgtest.DB {
 	name := "leak_" + randHex(6)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := e.srv.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+templateDB); err != nil {
+	if err := e.srv.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+templateDB+""); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
 	t.Cleanup(func() {

@@ -79,7 +79,10 @@ func (e *env) runCase(t *testing.T, sc sqlCase) {
 func (e *env) runCases(t *testing.T, cases []sqlCase) {
 	t.Helper()
 	for _, sc := range cases {
-		t.Run(sc.name, func(t *testing.T) { e.runCase(t, sc) })
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			e.runCase(t, sc)
+		})
 	}
 }
 

@@ -22,7 +22,13 @@ type rawConn struct {
 // are added). A startup that pgseal or PostgreSQL refuses is returned as the error.
 func (e *env) rawDial(t *testing.T, db *pgtest.DB, user string, params map[string]string) (*rawConn, error) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", e.addr, 10*time.Second)
+	return rawDialAddr(t, e.addr, db, user, params)
+}
+
+// rawDialAddr is rawDial to addr: the proxy, or PostgreSQL itself for the controls.
+func rawDialAddr(t *testing.T, addr string, db *pgtest.DB, user string, params map[string]string) (*rawConn, error) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		t.Fatalf("dial proxy: %v", err)
 	}
