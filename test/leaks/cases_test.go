@@ -27,7 +27,33 @@ var poison = []string{
 	"SELECT 1",
 }
 
+// poisonFormatType shadows only format_type, so that a catalog read in evil's session still finds
+// the tables but sees every column as text: the state of a configured column not yet migrated to
+// bytea, which pgseal passes through as plaintext.
+var poisonFormatType = []string{poison[0], poison[1], "CREATE TABLE evil.stale (x int)", "SELECT 1"}
+
 func (e *env) catalogPoisoning(t *testing.T) {
+	t.Run("evil's format_type alone does not make app_a's open session store users.note in plaintext", func(t *testing.T) {
+		t.Parallel()
+		db := e.caseDB(t)
+		mk := newMarker()
+		app := e.connect(t, db, roleA, "acme")
+		steps(t, app, mk, "SELECT count(*) FROM users")
+		steps(t, e.connect(t, db, roleEvil, ""), mk, poisonFormatType...)
+		steps(t, app, mk, insertNote)
+		assertNoLeak(t, db, mk)
+		e.assertTenantKeysets(t, db)
+	})
+	t.Run("evil's format_type alone does not let evil's own session store users.note in plaintext", func(t *testing.T) {
+		t.Parallel()
+		db := e.caseDB(t)
+		mk := newMarker()
+		evil := e.connect(t, db, roleEvil, "acme")
+		steps(t, evil, mk, poisonFormatType...)
+		steps(t, evil, mk, "INSERT INTO public.users (tenant, note) VALUES ('acme', 'MK')",
+			"INSERT INTO sec.accounts (email, name) VALUES ('MK', 'n')")
+		assertNoLeak(t, db, mk)
+	})
 	t.Run("evil's format_type and = do not make app_a's open session store users.note in plaintext", func(t *testing.T) {
 		t.Parallel()
 		db := e.caseDB(t)
@@ -306,16 +332,16 @@ var relationCases = []sqlCase{
 	{name: "an insert into an inheritance child of users",
 		sqls: []string{"INSERT INTO users_child (tenant, note, extra) VALUES ('acme', 'MK', 1)"}},
 	{name: "an insert into a partition of events the session creates",
-		user: "pgseal",
+		user: pgtest.Superuser,
 		sqls: []string{"CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')",
 			"INSERT INTO events_2026 (at, payload) VALUES ('2026-03-01', 'MK')"}},
 	{name: "an insert into a table the session attaches as a partition of events",
-		user: "pgseal",
+		user: pgtest.Superuser,
 		sqls: []string{"CREATE TABLE events_new (id int, at date NOT NULL, payload bytea)",
 			"ALTER TABLE events ATTACH PARTITION events_new FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')",
 			"INSERT INTO events_new (at, payload) VALUES ('2027-03-01', 'MK')"}},
 	{name: "an insert into an inheritance child of users the session creates",
-		user: "pgseal",
+		user: pgtest.Superuser,
 		sqls: []string{"CREATE TABLE users_kid () INHERITS (users)", "INSERT INTO users_kid (tenant, note) VALUES ('acme', 'MK')"}},
 }
 
@@ -353,29 +379,29 @@ var aggregateCases = []sqlCase{
 }
 
 var ddlCases = []sqlCase{
-	{name: "an index on the expression (email = literal)", user: "pgseal",
+	{name: "an index on the expression (email = literal)", user: pgtest.Superuser,
 		sqls: []string{"CREATE INDEX i1 ON users ((email = 'MK'))"}},
-	{name: "an index WHERE predicate on email", user: "pgseal",
+	{name: "an index WHERE predicate on email", user: pgtest.Superuser,
 		sqls: []string{"CREATE INDEX i2 ON users (id) WHERE email = 'MK'"}},
-	{name: "a CHECK constraint on note", user: "pgseal",
+	{name: "a CHECK constraint on note", user: pgtest.Superuser,
 		sqls: []string{"ALTER TABLE users ADD CONSTRAINT c1 CHECK (note <> 'MK')"}},
-	{name: "a DEFAULT of note", user: "pgseal",
+	{name: "a DEFAULT of note", user: pgtest.Superuser,
 		sqls: []string{"ALTER TABLE users ALTER COLUMN note SET DEFAULT 'MK'"}},
-	{name: "a DEFAULT of email", user: "pgseal",
+	{name: "a DEFAULT of email", user: pgtest.Superuser,
 		sqls: []string{"ALTER TABLE users ALTER COLUMN email SET DEFAULT 'MK'"}},
-	{name: "a policy USING email = literal", user: "pgseal",
+	{name: "a policy USING email = literal", user: pgtest.Superuser,
 		sqls: []string{"CREATE POLICY p1 ON users USING (email = 'MK')"}},
-	{name: "extended statistics on (email = literal)", user: "pgseal",
+	{name: "extended statistics on (email = literal)", user: pgtest.Superuser,
 		sqls: []string{"CREATE STATISTICS s1 ON (email = 'MK'), tenant FROM users"}},
-	{name: "a COMMENT on users.note", user: "pgseal",
+	{name: "a COMMENT on users.note", user: pgtest.Superuser,
 		sqls: []string{"COMMENT ON COLUMN users.note IS 'MK'"}},
-	{name: "a view WHERE email = literal", user: "pgseal",
+	{name: "a view WHERE email = literal", user: pgtest.Superuser,
 		sqls: []string{"CREATE VIEW v1 AS SELECT id FROM users WHERE email = 'MK'"}},
-	{name: "a materialized view WHERE email = literal", user: "pgseal",
+	{name: "a materialized view WHERE email = literal", user: pgtest.Superuser,
 		sqls: []string{"CREATE MATERIALIZED VIEW mv1 AS SELECT id FROM users WHERE email = 'MK'"}},
-	{name: "a rule WHERE new.note = literal", user: "pgseal",
+	{name: "a rule WHERE new.note = literal", user: pgtest.Superuser,
 		sqls: []string{"CREATE RULE r1 AS ON UPDATE TO users WHERE new.note = 'MK' DO INSTEAD NOTHING"}},
-	{name: "a trigger WHEN new.email = literal", user: "pgseal",
+	{name: "a trigger WHEN new.email = literal", user: pgtest.Superuser,
 		sqls: []string{"CREATE FUNCTION tf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN new; END$$",
 			"CREATE TRIGGER t1 BEFORE INSERT ON users FOR EACH ROW WHEN (new.email = 'MK') EXECUTE FUNCTION tf()"}},
 }
@@ -393,9 +419,9 @@ var statementCases = []sqlCase{
 		"MERGE INTO users u USING (SELECT 1) s ON u.tenant = 'acme' WHEN MATCHED THEN UPDATE SET note = 'MK'"}},
 	{name: "CREATE TABLE AS with email = literal", sqls: []string{"CREATE TABLE ctas AS SELECT id FROM users WHERE email = 'MK'"}},
 	{name: "SELECT INTO with note = literal", sqls: []string{"SELECT id INTO si FROM users WHERE note = 'MK'"}},
-	{name: "COPY users FROM STDIN", user: "pgseal", copyIn: []copyStep{{"COPY users (tenant, note) FROM STDIN", "acme\tMK\n"}}},
-	{name: "COPY users FROM STDIN in CSV", user: "pgseal", copyIn: []copyStep{{"COPY users (tenant, note) FROM STDIN (FORMAT csv)", "acme,\"MK\"\n"}}},
-	{name: "COPY users FROM STDIN without a column list", user: "pgseal", copyIn: []copyStep{{"COPY users FROM STDIN", "1000\tacme\t\\N\t\\N\tMK\t\\N\n"}}},
+	{name: "COPY users FROM STDIN", user: pgtest.Superuser, copyIn: []copyStep{{"COPY users (tenant, note) FROM STDIN", "acme\tMK\n"}}},
+	{name: "COPY users FROM STDIN in CSV", user: pgtest.Superuser, copyIn: []copyStep{{"COPY users (tenant, note) FROM STDIN (FORMAT csv)", "acme,\"MK\"\n"}}},
+	{name: "COPY users FROM STDIN without a column list", user: pgtest.Superuser, copyIn: []copyStep{{"COPY users FROM STDIN", "1000\tacme\t\\N\t\\N\tMK\t\\N\n"}}},
 	{name: "COPY into the sub-partition events_2025_h1", copyIn: []copyStep{{"COPY events_2025_h1 (at, payload) FROM STDIN", "2025-03-01\tMK\n"}}},
 	{name: "COPY into the inheritance child users_child", copyIn: []copyStep{{"COPY users_child (tenant, note) FROM STDIN", "acme\tMK\n"}}},
 	{name: "COPY into accounts through search_path", sqls: []string{"SET search_path = sec"},

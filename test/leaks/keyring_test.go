@@ -61,7 +61,7 @@ func TestKeyringRollbackAcrossRestart(t *testing.T) {
 	}
 	err = exec(t, c, withMarker("INSERT INTO users (tenant, note) VALUES ('acme', 'MK')", mk))
 	if err == nil {
-		t.Errorf("after a restart on the keyring rolled back to epoch with app_n's revoked grant, app_n's insert succeeded; want keyring.Open() = %v or the insert refused with 42501", keyring.ErrRollback)
+		t.Errorf("after a restart on a keyring file rolled back to an epoch that still grants app_n acme, app_n's insert succeeded; want keyring.Open() = %v or the insert refused with 42501", keyring.ErrRollback)
 	} else if sqlstate(err) != "42501" {
 		t.Errorf("app_n's insert after the rollback = %v, want 42501", err)
 	}
