@@ -313,6 +313,18 @@ var executeCases = []sqlCase{
 var relationCases = []sqlCase{
 	{name: "an insert through an updatable view over users",
 		sqls: []string{"INSERT INTO users_v (tenant, note) VALUES ('acme', 'MK')"}},
+	{name: "an insert through a view with the marker as a bind parameter",
+		run: func(t *testing.T, c *pgx.Conn, mk string) {
+			if err := exec(t, c, "INSERT INTO users_v (tenant, note) VALUES ('acme', $1)", mk); err != nil {
+				t.Logf("insert with a parameter → %v", err)
+			}
+		}},
+	{name: "an insert into the sub-partition events_2025_h1 with the marker as a bind parameter",
+		run: func(t *testing.T, c *pgx.Conn, mk string) {
+			if err := exec(t, c, "INSERT INTO events_2025_h1 (at, payload) VALUES ('2025-03-01', $1)", mk); err != nil {
+				t.Logf("insert with a parameter → %v", err)
+			}
+		}},
 	{name: "an insert through a view over a view over users",
 		sqls: []string{"INSERT INTO users_vv (tenant, note) VALUES ('acme', 'MK')"}},
 	{name: "an insert through a view that renames note",
@@ -434,6 +446,13 @@ func (e *env) tenantOutOfStep(t *testing.T) {
 	e.runCases(t, []sqlCase{
 		{name: "SET pgseal.keyset = 'acme' then SET app.tenant = 'globex'", tenant: "-",
 			sqls: []string{"SET pgseal.keyset = 'acme'", "SET app.tenant = 'globex'", insertGlobex}},
+		{name: "SET pgseal.keyset = 'acme' and SET app.tenant = 'globex', then an insert with bind parameters", tenant: "-",
+			sqls: []string{"SET pgseal.keyset = 'acme'", "SET app.tenant = 'globex'"},
+			run: func(t *testing.T, c *pgx.Conn, mk string) {
+				if err := exec(t, c, "INSERT INTO users (tenant, note) VALUES ($1, $2)", "globex", mk); err != nil {
+					t.Logf("insert with parameters → %v", err)
+				}
+			}},
 		{name: "SET app.tenant = 'globex' then SET pgseal.keyset = 'acme'", tenant: "-",
 			sqls: []string{"SET app.tenant = 'globex'", "SET pgseal.keyset = 'acme'", insertGlobex}},
 		{name: "startup app.tenant=globex with options -c app.tenant=acme",
