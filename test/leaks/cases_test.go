@@ -256,9 +256,9 @@ var searchPathCases = []sqlCase{
 		sqls: []string{"SELECT set_config('search_path', 'sec', false)", insertAccount}},
 	{name: "set_config('search_path') inside a DO block",
 		sqls: []string{"DO $$BEGIN PERFORM set_config('search_path', 'sec', false); END$$", insertAccount}},
-	{name: "SET search_path rolled back to a savepoint is not taken for the insert",
-		sqls: []string{"BEGIN", "SAVEPOINT s", "SET search_path = public", "ROLLBACK TO SAVEPOINT s",
-			"SET LOCAL search_path = sec", insertAccount, "COMMIT"}},
+	{name: "search_path = sec restored by ROLLBACK TO SAVEPOINT",
+		sqls: []string{"BEGIN", "SET search_path = sec", "SAVEPOINT s", "SET search_path = public", "ROLLBACK TO SAVEPOINT s",
+			insertAccount, "COMMIT"}},
 }
 
 const prepareNote = "INSERT INTO users (tenant, note) VALUES ('acme', $1)"

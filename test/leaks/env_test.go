@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -148,6 +149,22 @@ func prepareTemplate(ctx context.Context, s *pgtest.Server) error {
 		return fmt.Errorf("schema: %w", err)
 	}
 	return nil
+}
+
+// checkGoroutines fails t if the goroutine count does not come back to its value at the call
+// after t's cleanups ran (the proxy's sessions, the keyring's watcher). Call it before newEnv, so
+// its cleanup runs last.
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		n := 0
+		if !eventually(5*time.Second, func() bool { n = runtime.NumGoroutine(); return n <= base }) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Errorf("runtime.NumGoroutine() = %d, want <= %d\n%s", n, base, buf)
+		}
+	})
 }
 
 // env is a keyring and a pgseal proxy in front of the package's cluster.

@@ -14,6 +14,8 @@ import (
 // refuses an older epoch (keyring.ErrRollback); after a restart it must still refuse it, or at
 // least not honour the revoked grant.
 func TestKeyringRollbackAcrossRestart(t *testing.T) {
+	server(t)
+	checkGoroutines(t)
 	e := newEnv(t)
 	db := e.caseDB(t)
 	ctx := context.Background()

@@ -90,6 +90,8 @@ func (e *env) runCases(t *testing.T, cases []sqlCase) {
 // marker of its own, in a database of its own, as app_a with app.tenant = 'acme' unless it says
 // otherwise.
 func TestNoPlaintextReachesPostgreSQL(t *testing.T) {
+	server(t) // its process watcher stays until TestMain stops it
+	checkGoroutines(t)
 	e := newEnv(t)
 
 	t.Run("the checks themselves can fail", func(t *testing.T) {
