@@ -50,7 +50,7 @@ func (e *env) catalogPoisoning(t *testing.T) {
 		mk := newMarker()
 		evil := e.connect(t, db, roleEvil, "acme")
 		steps(t, evil, mk, poisonFormatType...)
-		steps(t, evil, mk, "INSERT INTO public.users (tenant, note) VALUES ('acme', 'MK')",
+		stepsAll(t, evil, mk, "INSERT INTO public.users (tenant, note) VALUES ('acme', 'MK')",
 			"INSERT INTO sec.accounts (email, name) VALUES ('MK', 'n')")
 		assertNoLeak(t, db, mk)
 	})
@@ -73,7 +73,7 @@ func (e *env) catalogPoisoning(t *testing.T) {
 		mk := newMarker()
 		evil := e.connect(t, db, roleEvil, "acme")
 		steps(t, evil, mk, poison...)
-		steps(t, evil, mk, "INSERT INTO public.users (tenant, note) VALUES ('acme', 'MK')",
+		stepsAll(t, evil, mk, "INSERT INTO public.users (tenant, note) VALUES ('acme', 'MK')",
 			"SET search_path = evil, pg_catalog, public", insertNote)
 		assertNoLeak(t, db, mk)
 	})
@@ -83,7 +83,7 @@ func (e *env) catalogPoisoning(t *testing.T) {
 		mk := newMarker()
 		steps(t, e.connect(t, db, roleEvil, ""), mk, poison...)
 		app := e.connect(t, db, roleA, "acme")
-		steps(t, app, mk, "SET search_path = evil, pg_catalog, public", insertNote,
+		stepsAll(t, app, mk, "SET search_path = evil, pg_catalog, public", insertNote,
 			"INSERT INTO users (tenant, email) VALUES ('acme', 'MK')")
 		assertNoLeak(t, db, mk)
 		e.assertTenantKeysets(t, db)
@@ -288,6 +288,11 @@ func sql(qs ...string) func(t *testing.T, c *pgx.Conn, mk string) {
 	return func(t *testing.T, c *pgx.Conn, mk string) { steps(t, c, mk, qs...) }
 }
 
+// sqlAll is sql going on after errors (stepsAll).
+func sqlAll(qs ...string) func(t *testing.T, c *pgx.Conn, mk string) {
+	return func(t *testing.T, c *pgx.Conn, mk string) { stepsAll(t, c, mk, qs...) }
+}
+
 var executeCases = []sqlCase{
 	{name: "SQL EXECUTE of a statement prepared with the extended protocol",
 		run: then(parse("s1"), sql("EXECUTE s1('MK')"))},
@@ -296,9 +301,9 @@ var executeCases = []sqlCase{
 	{name: "SQL PREPARE and EXECUTE",
 		sqls: []string{"PREPARE s2(text) AS " + prepareNote, "EXECUTE s2('MK')"}},
 	{name: "a PREPARE that fails with already exists leaves the extended-protocol statement for EXECUTE",
-		run: then(parse("s1"), sql("PREPARE s1 AS SELECT $1::text", "EXECUTE s1('MK')"))},
+		run: then(parse("s1"), sqlAll("PREPARE s1 AS SELECT $1::text", "EXECUTE s1('MK')"))},
 	{name: "a PREPARE that fails inside a transaction leaves the extended-protocol statement for EXECUTE",
-		run: then(parse("s1"), sql("BEGIN", "PREPARE s1 AS SELECT $1::text", "ROLLBACK", "EXECUTE s1('MK')"))},
+		run: then(parse("s1"), sqlAll("BEGIN", "PREPARE s1 AS SELECT $1::text", "ROLLBACK", "EXECUTE s1('MK')"))},
 	{name: "DEALLOCATE and PREPARE again under the same name in one query string",
 		sqls: []string{"PREPARE s3 AS SELECT $1::text; DEALLOCATE s3; PREPARE s3(text) AS " + prepareNote + "; EXECUTE s3('MK')"}},
 	{name: "EXECUTE of a SQL-prepared statement through a bind parameter",

@@ -352,24 +352,36 @@ func exec(t *testing.T, c *pgx.Conn, sql string, args ...any) error {
 	return err
 }
 
-// steps runs each statement in order on c, going on after errors (a refusal of one step must not
-// hide what the next one would do), and logs what happened for the report.
-func steps(t *testing.T, c *pgx.Conn, mk string, sqls ...string) []error {
+// steps runs the statements in order on c and stops at the first error: a refusal by pgseal ends
+// the attack (and a statement sent after a refused one would only test what PostgreSQL does with
+// a half-done setup, e.g. an insert into a view whose CREATE was refused). It logs what was
+// refused, for the report.
+func steps(t *testing.T, c *pgx.Conn, mk string, sqls ...string) {
 	t.Helper()
-	var errs []error
-	for _, s := range sqls {
+	runSteps(t, c, mk, false, sqls)
+}
+
+// stepsAll is steps going on after errors: for attacks whose later statements stand on their own,
+// or whose earlier statement is meant to fail (a PREPARE under a name already taken).
+func stepsAll(t *testing.T, c *pgx.Conn, mk string, sqls ...string) {
+	t.Helper()
+	runSteps(t, c, mk, true, sqls)
+}
+
+func runSteps(t *testing.T, c *pgx.Conn, mk string, keepGoing bool, sqls []string) {
+	t.Helper()
+	for i, s := range sqls {
 		s = withMarker(s, mk)
 		err := exec(t, c, s)
-		if err != nil {
-			t.Logf("%s\n\t→ %v", s, err)
-			if c.IsClosed() {
-				t.Logf("the connection is closed; the remaining steps are not sent")
-				return append(errs, err)
-			}
+		if err == nil {
+			continue
 		}
-		errs = append(errs, err)
+		t.Logf("%s\n\t→ %v", s, err)
+		if c.IsClosed() || (!keepGoing && i < len(sqls)-1) {
+			t.Logf("the remaining %d statement(s) are not sent", len(sqls)-1-i)
+			return
+		}
 	}
-	return errs
 }
 
 // withMarker puts the case's marker where a statement says MK.
