@@ -24,7 +24,9 @@ host all all 127.0.0.1/32 trust
 host all all ::1/128 trust
 `
 
-func startPrivate() (*Server, error) {
+func startPrivate() (*Server, error) { return startPrivateWith(Options{}) }
+
+func startPrivateWith(o Options) (*Server, error) {
 	bin, err := FindBinDir()
 	if err != nil {
 		return nil, err
@@ -37,7 +39,11 @@ func startPrivate() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Host: "127.0.0.1", BinDir: bin, tmpDir: tmp, dataDir: filepath.Join(tmp, "data"), SocketDir: tmp}
+	s := &Server{Host: "127.0.0.1", BinDir: bin, tmpDir: tmp, dataDir: filepath.Join(tmp, "data"), SocketDir: tmp,
+		settings: o.Settings}
+	if o.LogFile {
+		s.LogPath = filepath.Join(tmp, "postgres.log")
+	}
 	if err := s.initdb(cred); err != nil {
 		_ = os.RemoveAll(tmp)
 		return nil, err
@@ -97,8 +103,21 @@ func (s *Server) launch(cred *syscall.Credential) error {
 		"-c", "max_connections=600", "-c", "shared_buffers=64MB",
 		"-c", "ssl=on", "-c", "ssl_cert_file=server.crt", "-c", "ssl_key_file=server.key",
 		"-c", "log_min_messages=warning", "-c", "logging_collector=off", "-c", "TimeZone=UTC")
+	for _, kv := range s.settings {
+		cmd.Args = append(cmd.Args, "-c", kv)
+	}
 	var logBuf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	if s.LogPath != "" {
+		// The server writes its log (stderr, no collector) straight into the file, so a line is
+		// on disk before the client sees the statement's answer.
+		f, err := os.OpenFile(s.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("pgtest: log file: %w", err)
+		}
+		defer f.Close() // the child holds its own descriptor
+		cmd.Stdout, cmd.Stderr = f, f
+	}
 	// Pdeathsig: if the test binary dies without cleanup, the server goes with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
 	if err := cmd.Start(); err != nil {
@@ -111,7 +130,7 @@ func (s *Server) launch(cred *syscall.Credential) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
-			return fmt.Errorf("postgres exited at start: %s", lastLines(logBuf.Bytes()))
+			return fmt.Errorf("postgres exited at start: %s", lastLines(s.startLog(&logBuf)))
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -125,7 +144,16 @@ func (s *Server) launch(cred *syscall.Credential) error {
 	}
 	_ = cmd.Process.Kill()
 	<-s.exited
-	return fmt.Errorf("postgres did not accept connections within 30s: %s", lastLines(logBuf.Bytes()))
+	return fmt.Errorf("postgres did not accept connections within 30s: %s", lastLines(s.startLog(&logBuf)))
+}
+
+// startLog is what the server wrote while starting: the log file if it has one, else buf.
+func (s *Server) startLog(buf *bytes.Buffer) []byte {
+	if s.LogPath != "" {
+		b, _ := os.ReadFile(s.LogPath)
+		return b
+	}
+	return buf.Bytes()
 }
 
 func (s *Server) bootstrap() error {

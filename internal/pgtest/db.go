@@ -22,7 +22,13 @@ type DB struct {
 // New creates a fresh database for tb, dropped (with its connections) when tb ends.
 func New(tb testing.TB) *DB {
 	tb.Helper()
-	srv := Shared(tb)
+	return Shared(tb).NewDB(tb)
+}
+
+// NewDB creates a fresh database for tb on s, dropped (with its connections) when tb ends.
+func (s *Server) NewDB(tb testing.TB) *DB {
+	tb.Helper()
+	srv := s
 	name := "t_" + sanitize(tb.Name()) + "_" + randHex(4)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -15,6 +15,11 @@
 // authentication method by group membership, so a test can make a role that must log in with md5,
 // SCRAM-SHA-256 or a cleartext password (see Server.CreateRole). Everything else is trust.
 //
+// A test that needs server settings of its own or the server log (test/leaks: log_statement=all)
+// starts a private cluster with Private (or StartWith outside a test): Options.Settings are extra
+// -c settings, Options.LogFile writes the log to Server.LogPath, which Server.Log reads. Such a
+// cluster is always private, never the external server, and Server.NewDB makes databases on it.
+//
 // Without PostgreSQL binaries a test is skipped with the reason, except when CI is set: then it fails,
 // because a CI run that silently skips its database tests proves nothing.
 //

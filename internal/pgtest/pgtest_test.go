@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -69,5 +70,29 @@ func TestServerSpeaksVerifiedTLS(t *testing.T) {
 	var ssl bool
 	if err := conn.QueryRow(context.Background(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
 		t.Fatalf("pg_stat_ssl.ssl = %v (%v), want true", ssl, err)
+	}
+}
+
+func TestPrivateServerTakesSettingsAndWritesItsLog(t *testing.T) {
+	srv := Private(t, Options{Settings: []string{"log_statement=all", "application_name=pgtest_private"}, LogFile: true})
+	db := srv.NewDB(t)
+	ctx := context.Background()
+	conn := db.Conn(t)
+	var setting string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('log_statement')").Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	if setting != "all" {
+		t.Fatalf("current_setting('log_statement') = %q, want all", setting)
+	}
+	if _, err := conn.Exec(ctx, "SELECT 'pgtest-log-probe'"); err != nil {
+		t.Fatal(err)
+	}
+	log, err := srv.Log()
+	if err != nil {
+		t.Fatalf("Log() = %v", err)
+	}
+	if !strings.Contains(string(log), "pgtest-log-probe") {
+		t.Fatalf("Log() = %q, want the logged statement", lastLines(log))
 	}
 }

@@ -47,12 +47,53 @@ type Server struct {
 	BinDir string
 	// External is true when the server came from PGSEAL_TEST_DATABASE_URL.
 	External bool
+	// LogPath is the server's log file (Options.LogFile); empty otherwise.
+	LogPath string
 
 	adminURL string
 	dataDir  string
 	tmpDir   string
 	cmd      *exec.Cmd
 	exited   chan struct{}
+	settings []string
+}
+
+// Options shape a private cluster of a test's own (Private, StartWith).
+type Options struct {
+	// Settings are extra server settings, "name=value" each, passed as -c after pgtest's own
+	// (so they win over them), e.g. "log_statement=all".
+	Settings []string
+	// LogFile sends the server's log to a file, Server.LogPath, which a test can read (Log).
+	// Without it the log is kept in memory and only shown when the server fails to start.
+	LogFile bool
+}
+
+// Private starts a cluster for tb alone, configured by o, and stops it when tb ends. It is always
+// a private cluster, never PGSEAL_TEST_DATABASE_URL (a test that needs server settings or the
+// server log cannot have them from a shared server). Like Shared it skips tb without PostgreSQL,
+// or fails it when CI is set.
+func Private(tb testing.TB, o Options) *Server {
+	tb.Helper()
+	s, err := StartWith(o)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("pgtest: PostgreSQL is required under CI: %v", err)
+		}
+		tb.Skipf("pgtest: no PostgreSQL for this test: %v", err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// StartWith starts a private cluster configured by o. The caller must Stop it.
+func StartWith(o Options) (*Server, error) { return startPrivateWith(o) }
+
+// Log returns the server log written so far (Options.LogFile).
+func (s *Server) Log() ([]byte, error) {
+	if s.LogPath == "" {
+		return nil, errors.New("pgtest: the server has no log file (Options.LogFile)")
+	}
+	return os.ReadFile(s.LogPath)
 }
 
 var (
