@@ -188,7 +188,11 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.master = base64.StdEncoding.EncodeToString(key)
-	e.kcfg = config.Keyring{Store: "file", Path: filepath.Join(t.TempDir(), "keyring.json"), MasterKeyEnv: "K"}
+	dir := t.TempDir()
+	// StatePath as config.Load defaults it for the file store (<path>.state): the epoch guard
+	// that survives restarts (case 10).
+	e.kcfg = config.Keyring{Store: "file", Path: filepath.Join(dir, "keyring.json"),
+		StatePath: filepath.Join(dir, "keyring.json.state"), MasterKeyEnv: "K"}
 	ctx := context.Background()
 	m, err := keyring.OpenManager(ctx, e.kcfg, e.getenv)
 	if err != nil {

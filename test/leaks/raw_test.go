@@ -92,7 +92,7 @@ func (r *rawConn) untilReady() ([]string, error) {
 	}
 }
 
-// rawSteps sends each query, going on after errors, logging them for the report.
+// rawSteps sends each query until one fails, logging the errors for the report.
 func rawSteps(t *testing.T, r *rawConn, qs ...[]byte) {
 	t.Helper()
 	for _, q := range qs {
@@ -102,7 +102,10 @@ func rawSteps(t *testing.T, r *rawConn, qs ...[]byte) {
 			return
 		}
 		if len(errs) > 0 {
-			t.Logf("%q\n\t→ %v", q, errs)
+			// As in the SQL cases, an attack stops at its first refusal: the steps after a
+			// refused SET run under the session's unchanged (safe) settings and are no attack.
+			t.Logf("%q\n\t→ %v (the attack stops here)", q, errs)
+			return
 		}
 	}
 }
