@@ -43,6 +43,13 @@
 //   - Whether a statement "mentions" an encrypted table is decided by a generic reflective walk
 //     over every node (so unknown node types cannot hide a table); only those statements get the
 //     precise walk, in which unknown node types are refused.
+//   - Coverage (coverage.go): after the precise walk of a statement that mentions an encrypted
+//     table, a reflective walk checks that the precise walk examined every column reference and
+//     every INSERT/UPDATE/DELETE/MERGE in it; anything it skipped is refused (0A000). A field the
+//     precise walk forgets thus fails closed instead of passing a literal. Aggregate FILTER,
+//     aggregate ORDER BY, OVER and WINDOW definitions and HAVING are walked like any expression:
+//     `count(email) FILTER (WHERE email = 'x')` compares terms; PARTITION BY / ORDER BY of an
+//     encrypted column (in OVER or WINDOW) is refused.
 //   - Name resolution is fail-closed: a bare name that could be an encrypted column or a column of
 //     a relation whose shape is unknown resolves to the encrypted column (a wrong result at
 //     worst, never plaintext sent for an encrypted column). Whole-row references to relations
@@ -58,7 +65,16 @@
 //   - set_config needs a constant name; its value may be a constant, $N (ValueParam) or an
 //     expression (Dynamic: the wire refuses it for settings it tracks); is_local a constant or $N.
 //   - Utility statements naming an encrypted table pass only when they carry no values
-//     (TRUNCATE, LOCK, VACUUM, GRANT, DROP, COMMENT, CREATE INDEX without WHERE).
+//     (TRUNCATE, LOCK, VACUUM, GRANT, DROP, COMMENT) or, for CREATE INDEX (ddl.go), when every
+//     key is a column name or the canonical TermExpr of an encrypted column and every other
+//     expression and the WHERE predicate mention only plaintext columns. DDL expressions persist
+//     and run for every keyset, so they never get term rewrites: ALTER TABLE (CHECK, DEFAULT,
+//     generated columns, USING), CREATE POLICY/RULE/TRIGGER/STATISTICS/VIEW/MATERIALIZED VIEW,
+//     CREATE TABLE … AS and CREATE TABLE … (LIKE/INHERITS/PARTITION OF) naming such a table are
+//     refused with 0A000 ("run it directly against PostgreSQL"). DDL naming no such table is
+//     byte-identical, whatever literals it holds.
+//   - COMMENT ON COLUMN users.email IS '…' passes: a comment is catalog metadata written by the
+//     client in the clear on purpose, never a value of the column.
 //   - Column.MarshalJSON writes the column ID, keeping plans small in goldens.
 //   - Shapes (shape.go): simple-protocol texts differ only in their literals. ShapeOf cuts out
 //     the literals pg_query lexes the same whatever their content ('…' without backslashes,

@@ -35,6 +35,7 @@ func (a *analyzer) returning(list []*pg.Node, sc *scope, pos int) (*result, erro
 }
 
 func (a *analyzer) insert(ins *pg.InsertStmt, parent *scope, pos int) (*result, error) {
+	a.see(ins)
 	sc, r, t, err := a.targetRel(ins.Relation, parent, ins.WithClause, pos)
 	if err != nil {
 		return nil, err
@@ -198,6 +199,7 @@ func (a *analyzer) setList(list []*pg.Node, sc *scope, t *Table, construct strin
 }
 
 func (a *analyzer) update(u *pg.UpdateStmt, parent *scope, pos int) (*result, error) {
+	a.see(u)
 	sc, _, t, err := a.targetRel(u.Relation, parent, u.WithClause, pos)
 	if err != nil {
 		return nil, err
@@ -217,6 +219,7 @@ func (a *analyzer) update(u *pg.UpdateStmt, parent *scope, pos int) (*result, er
 }
 
 func (a *analyzer) delete(d *pg.DeleteStmt, parent *scope, pos int) (*result, error) {
+	a.see(d)
 	sc, _, _, err := a.targetRel(d.Relation, parent, d.WithClause, pos)
 	if err != nil {
 		return nil, err

@@ -87,13 +87,10 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 // harmlessUtility lists statements that may name an encrypted table but carry no values of its
 // columns and return none.
 func harmlessUtility(n *pg.Node) bool {
-	switch v := n.GetNode().(type) {
+	switch n.GetNode().(type) {
 	case *pg.Node_TruncateStmt, *pg.Node_LockStmt, *pg.Node_VacuumStmt, *pg.Node_GrantStmt,
 		*pg.Node_DropStmt, *pg.Node_CommentStmt:
 		return true
-	case *pg.Node_IndexStmt:
-		// A partial index predicate could hold a plaintext literal; the key columns cannot.
-		return v.IndexStmt.WhereClause == nil
 	}
 	return false
 }
@@ -104,6 +101,9 @@ func (a *analyzer) utility(n *pg.Node, mentions bool, pos int) error {
 	a.stmt.Kind = StmtDDL
 	if !mentions || harmlessUtility(n) {
 		return nil
+	}
+	if ix := n.GetIndexStmt(); ix != nil {
+		return a.indexStmt(ix, pos)
 	}
 	return unsupportedf(pos, "%s on an encrypted table is not supported through pgseal; run it directly against PostgreSQL", nodeName(n))
 }
