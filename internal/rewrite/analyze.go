@@ -78,6 +78,9 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 	if err := a.settingsFromCalls(facts.setConfigs); err != nil {
 		return err
 	}
+	if e := facts.execute; e != nil {
+		st.ExecuteName, st.ExecuteArgs = e.Name, len(e.Params) > 0
+	}
 	if err := a.dispatch(raw.Stmt, facts.mentions, start); err != nil {
 		return err
 	}

@@ -8,9 +8,10 @@ import (
 // facts are found by a generic walk over every node of a statement, including node types the
 // analyser does not know. They decide whether the precise walk is needed at all.
 type facts struct {
-	mentions   bool           // some relation name resolves to a table with encrypted columns
-	maxParam   int            // highest $N
-	setConfigs []*pg.FuncCall // calls of set_config / pg_catalog.set_config
+	mentions   bool            // some relation name resolves to a table with encrypted columns
+	maxParam   int             // highest $N
+	setConfigs []*pg.FuncCall  // calls of set_config / pg_catalog.set_config
+	execute    *pg.ExecuteStmt // EXECUTE, at the top or inside EXPLAIN or CREATE TABLE … AS
 	schema     *Schema
 }
 
@@ -35,6 +36,8 @@ func (f *facts) visit(m protoreflect.Message, s *Schema) {
 		if isSetConfig(v.Funcname) {
 			f.setConfigs = append(f.setConfigs, v)
 		}
+	case *pg.ExecuteStmt:
+		f.execute = v
 	}
 	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
 		if fd.Kind() != protoreflect.MessageKind {

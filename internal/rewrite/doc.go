@@ -19,8 +19,23 @@
 //     RESET ALL, DISCARD ALL, set_config anywhere), COPY details, cursor and transaction info.
 //
 // What it leaves out: keys, encryption, catalog lookups (the wire builds the Schema from config
-// and the catalog), and SQL-level PREPARE/EXECUTE of statements on encrypted tables (refused:
-// the extended protocol does the same job and is analysed at Parse).
+// and the catalog), and SQL-level PREPARE of statements on encrypted tables (refused: the
+// extended protocol does the same job and is analysed at Parse).
+//
+// Prepared statements: SQL PREPARE/EXECUTE/DEALLOCATE share one per-session namespace with the
+// extended protocol's named statements, so `EXECUTE s1('x')` runs a statement pgseal analysed at
+// Parse, whose $1 it meant to encrypt, with a plaintext argument. Analyze cannot know what s1 is;
+// it reports the names and the wire decides (it holds the session's statements):
+//   - PrepareName: a PREPARE that passed analysis (it names no encrypted table).
+//   - ExecuteName, ExecuteArgs: an EXECUTE, also inside EXPLAIN [ANALYZE] or CREATE TABLE … AS
+//     EXECUTE (whatever the statement's Kind). The wire must refuse it (0A000) unless ExecuteName
+//     is a statement the session prepared with SQL PREPARE (PrepareName) and not since
+//     deallocated; a Parse-named statement that touches an encrypted column, or a name it does not
+//     know, must never run through EXECUTE, with or without arguments (without, its result would
+//     be ciphertext handed out undecrypted). Arguments that mention an encrypted table are
+//     analysed like any expression.
+//   - DeallocateName, DeallocateAll: DEALLOCATE [PREPARE] name | ALL; DISCARD ALL sets
+//     DeallocateAll too (it deallocates every prepared statement, Parse-named ones included).
 //
 // Invariants (asserted by every golden case and by FuzzAnalyze):
 //   - A statement that names no table with encrypted columns gets no edits and no parameter
@@ -38,8 +53,11 @@
 //     expression for it (substring(col from 24 for 16)), matching expression indexes exactly, so
 //     ON CONFLICT (email) becomes ON CONFLICT ((substring(email from 24 for 16))).
 //   - Prefilter: a text with no encrypted table name, no U& identifier and none of the words
-//     set/reset/discard (case-insensitive substrings) cannot matter; it is not parsed (a parse
-//     costs ~15 µs). Such plans have Statements == nil. When unsure, we parse.
+//     set, discard, execute, prepare, deallocate, function, procedure, trigger, rule, policy,
+//     index, statistics, view (case-insensitive substrings; set covers reset and set_config) and
+//     no word "do" standing alone (a DO statement's keyword is always its own token) cannot
+//     matter; it is not parsed (a parse costs ~15 µs; the scan ~0.5 ns per byte, one bit test
+//     per byte pair). Such plans have Statements == nil. When unsure, we parse.
 //   - Whether a statement "mentions" an encrypted table is decided by a generic reflective walk
 //     over every node (so unknown node types cannot hide a table); only those statements get the
 //     precise walk, in which unknown node types are refused.

@@ -25,6 +25,7 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 		st.Kind = StmtDiscard
 		if v.DiscardStmt.Target == pg.DiscardMode_DISCARD_ALL {
 			st.Settings = append(st.Settings, SettingChange{Kind: SettingDiscardAll})
+			st.DeallocateAll = true
 		}
 		return nil
 	case *pg.Node_CopyStmt:
@@ -53,12 +54,19 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 		if mentions {
 			return unsupportedf(pos, "PREPARE of a statement on an encrypted table is not supported; use the extended protocol")
 		}
+		st.PrepareName = v.PrepareStmt.Name
 		return nil
 	case *pg.Node_ExecuteStmt:
 		st.Kind = StmtExecute
+		if mentions {
+			// The arguments are expressions evaluated here, e.g. a subquery on an encrypted table.
+			return a.exprs(v.ExecuteStmt.Params, newScope(nil), "an EXECUTE argument", pos)
+		}
 		return nil
 	case *pg.Node_DeallocateStmt:
 		st.Kind = StmtDeallocate
+		st.DeallocateName = v.DeallocateStmt.Name
+		st.DeallocateAll = v.DeallocateStmt.Name == ""
 		return nil
 	case *pg.Node_TransactionStmt:
 		st.Kind = StmtTransaction
