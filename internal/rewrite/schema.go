@@ -14,6 +14,8 @@ type Schema struct {
 	SearchPath []string          // unqualified names resolve through it; default ["public"]
 	Tables     map[string]*Table // key "schema.table" (lower-case, unquoted identifiers)
 
+	TrackedSettings []string // lower-case names of settings the wire tracks; see body.go
+
 	once    sync.Once
 	names   []string     // lower-case names of tables with encrypted columns, for the prefilter
 	needles *needleTable // the prefilter's words and names by first byte

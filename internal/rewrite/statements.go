@@ -72,6 +72,14 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 		st.Kind = StmtTransaction
 		st.Tx = txKind(v.TransactionStmt.Kind)
 		return nil
+	case *pg.Node_DoStmt:
+		st.Kind = StmtDDL
+		return a.doStmt(v.DoStmt, pos)
+	case *pg.Node_CreateFunctionStmt:
+		if err := a.createFunction(v.CreateFunctionStmt, pos); err != nil {
+			return err
+		}
+		return a.utility(n, mentions, pos)
 	default:
 		return a.utility(n, mentions, pos)
 	}
