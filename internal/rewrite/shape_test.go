@@ -208,6 +208,39 @@ func TestTemplateRefusesValueDependentPlans(t *testing.T) {
 	}
 }
 
+// TestTemplateNeverCoversCodeOrPreparedStatements: a DO body, a function body, a DDL
+// expression or an EXECUTE argument is a literal to the shape lexer, so a template made from a
+// harmless text would give a harmful text of the same shape its plan without the body rule.
+func TestTemplateNeverCoversCodeOrPreparedStatements(t *testing.T) {
+	s := loadSchema(t)
+	for _, sql := range []string{
+		"DO 'begin null; end'",
+		"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'",
+		"CREATE PROCEDURE p() LANGUAGE plpgsql AS 'begin null; end'",
+		"EXECUTE s1('x')",
+		"EXPLAIN ANALYZE EXECUTE s1('x')",
+		"CREATE TABLE t2 AS EXECUTE s1('x')",
+		"PREPARE q AS SELECT 'x' FROM orders",
+		"COMMENT ON COLUMN users.email IS 'x'",
+		"CREATE INDEX ON users (id) WHERE tenant_id = 5",
+		"SELECT 1 FROM users WHERE email = 'a'; DO 'begin null; end'",
+	} {
+		t.Run(sql, func(t *testing.T) {
+			sh, ok := ShapeOf(sql)
+			if !ok {
+				t.Fatalf("ShapeOf(%q) = no shape, want one", sql)
+			}
+			p, err := Analyze(sql, s)
+			if err != nil {
+				t.Fatalf("Analyze(%q) error = %v, want a plan", sql, err)
+			}
+			if _, ok := NewTemplate(p, sh, s); ok {
+				t.Errorf("NewTemplate(%q) = ok, want no template", sql)
+			}
+		})
+	}
+}
+
 func FuzzTemplate(f *testing.F) {
 	for _, sql := range []string{
 		"SELECT id, email FROM users WHERE email = 'a' AND id = 1",
