@@ -157,8 +157,35 @@ func (g *leakGen) statement() string {
 	case 14:
 		return g.ddlStmt()
 	default:
-		return "SELECT id FROM users u WHERE u.id IN (SELECT user_id FROM orders WHERE note = 'plain') AND " + g.pred("u")
+		return g.oddStmt()
 	}
+}
+
+// oddStmt covers name spellings and scoping tricks: a WITH query named like the target table,
+// quoted, upper-case, qualified and Unicode-escaped names, comments between tokens.
+func (g *leakGen) oddStmt() string {
+	switch g.pick(5) {
+	case 0:
+		// The WITH query does not hide the target table; subqueries would see it, so none here.
+		return "WITH users AS (SELECT 1 AS x) " + g.pickWord(
+			"UPDATE users SET email = "+g.val()+" WHERE "+g.ecol("users")+" = "+g.val(),
+			"DELETE FROM users WHERE "+g.ecol("users")+" = "+g.val()+g.returning(),
+			"INSERT INTO users (email) VALUES ("+g.val()+") ON CONFLICT (id) DO UPDATE SET name = 'plain' WHERE users.email = "+g.val())
+	case 1:
+		// In FROM the WITH query hides the table unless the name is qualified.
+		return "WITH users AS (SELECT 'plain' AS x) SELECT id FROM " + g.pickWord("public.users", `public."users"`) +
+			" WHERE " + g.ecol("users") + " = " + g.val()
+	case 2:
+		return "UPDATE " + g.tbl() + " /* c */ SET email = " + g.val() + " WHERE id = 1"
+	case 3:
+		return "INSERT INTO " + g.tbl() + " (id, email) VALUES (1, " + g.val() + ")"
+	}
+	return "SELECT id FROM users u WHERE u.id IN (SELECT user_id FROM orders WHERE note = 'plain') AND " + g.pred("u")
+}
+
+// tbl spells the table users.
+func (g *leakGen) tbl() string {
+	return g.pickWord("users", "USERS", `"users"`, "public.users", `U&"\0075sers"`, `public."users"`)
 }
 
 func (g *leakGen) pickWord(words ...string) string { return words[g.pick(len(words))] }

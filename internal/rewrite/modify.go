@@ -10,7 +10,7 @@ func (a *analyzer) targetRel(rv *pg.RangeVar, parent *scope, with *pg.WithClause
 	if err := a.with(with, sc, pos); err != nil {
 		return nil, nil, nil, err
 	}
-	r, err := a.rangeVarRel(sc, rv, pos)
+	r, err := a.targetRangeVarRel(sc, rv, pos)
 	if err != nil {
 		return nil, nil, nil, err
 	}
