@@ -26,7 +26,8 @@
 // extended protocol's named statements, so `EXECUTE s1('x')` runs a statement pgseal analysed at
 // Parse, whose $1 it meant to encrypt, with a plaintext argument. Analyze cannot know what s1 is;
 // it reports the names and the wire decides (it holds the session's statements):
-//   - PrepareName: a PREPARE that passed analysis (it names no encrypted table).
+//   - PrepareName: a PREPARE that passed analysis (it names no encrypted table and calls no
+//     set_config). Its $N are the prepared statement's, so they make no Params.
 //   - ExecuteName, ExecuteArgs: an EXECUTE, also inside EXPLAIN [ANALYZE] or CREATE TABLE … AS
 //     EXECUTE (whatever the statement's Kind). The wire must refuse it (0A000) unless ExecuteName
 //     is a statement the session prepared with SQL PREPARE (PrepareName) and not since
@@ -37,7 +38,8 @@
 //   - DeallocateName, DeallocateAll: DEALLOCATE [PREPARE] name | ALL; DISCARD ALL sets
 //     DeallocateAll too (it deallocates every prepared statement, Parse-named ones included).
 //
-// Invariants (asserted by every golden case and by FuzzAnalyze):
+// Invariants (asserted by every golden case, by FuzzAnalyze and by FuzzLeak, which generates
+// statements mixing encrypted columns with every construct below and marker literals):
 //   - A statement that names no table with encrypted columns gets no edits and no parameter
 //     decisions: its text comes out byte-identical. A plan without edits renders p.SQL itself.
 //   - No literal assigned to or compared with an encrypted column survives rendering; every such
@@ -68,6 +70,9 @@
 //     aggregate ORDER BY, OVER and WINDOW definitions and HAVING are walked like any expression:
 //     `count(email) FILTER (WHERE email = 'x')` compares terms; PARTITION BY / ORDER BY of an
 //     encrypted column (in OVER or WINDOW) is refused.
+//   - The target table of INSERT/UPDATE/DELETE is never a WITH query of the same name (as in
+//     PostgreSQL), so `WITH users AS (…) UPDATE users … WHERE email = 'x'` rewrites email.
+//     SELECT INTO a table with encrypted columns is refused.
 //   - Name resolution is fail-closed: a bare name that could be an encrypted column or a column of
 //     a relation whose shape is unknown resolves to the encrypted column (a wrong result at
 //     worst, never plaintext sent for an encrypted column). Whole-row references to relations
