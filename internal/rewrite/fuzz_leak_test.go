@@ -13,6 +13,10 @@ import (
 // reach one are spelt differently ('plain…'), so any leakMarker in rendered SQL is a leak.
 const leakMarker = "MKfz"
 
+// numMarker starts every number the generator places where it would reach payments.amount, an
+// encrypted int8 column with equality search.
+const numMarker = "7357000"
+
 // FuzzLeak generates statements mixing encrypted columns with the constructs of issue 10
 // (FILTER, OVER, HAVING, data-modifying CTEs, MERGE, DO, CREATE FUNCTION, CREATE INDEX,
 // PREPARE/EXECUTE, subqueries, casts, CASE, COALESCE, arrays, row constructors, VALUES lists,
@@ -59,7 +63,7 @@ func checkNoLeak(t *testing.T, s *Schema, sql string) {
 		}
 	}
 	if len(p.Statements) == 0 {
-		if strings.Contains(out, leakMarker) {
+		if strings.Contains(out, leakMarker) || strings.Contains(out, numMarker) {
 			t.Fatalf("text with a marker skipped by the prefilter\nin: %q", sql)
 		}
 		return
@@ -72,7 +76,7 @@ func checkNoLeak(t *testing.T, s *Schema, sql string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(seg, leakMarker) {
+		if strings.Contains(seg, leakMarker) || strings.Contains(seg, numMarker) {
 			t.Fatalf("rendered SQL contains a marker literal\nin:  %q\nout: %q", sql, out)
 		}
 	}
@@ -164,7 +168,20 @@ func (g *leakGen) statement() string {
 // oddStmt covers name spellings and scoping tricks: a WITH query named like the target table,
 // quoted, upper-case, qualified and Unicode-escaped names, comments between tokens.
 func (g *leakGen) oddStmt() string {
-	switch g.pick(5) {
+	switch g.pick(9) {
+	case 5:
+		return g.numStmt()
+	case 6:
+		inner, alias := g.pickWord("email AS e", "email e", "email"), "s(e)"
+		if inner != "email" {
+			alias = g.pickWord("s", "AS s", "s(e)")
+		}
+		return "SELECT s.e FROM (SELECT " + inner + " FROM users) " + alias + " WHERE " + g.pickWord("s.e", "e") + " = " + g.val()
+	case 7:
+		return "WITH c(e) AS (SELECT email FROM users" + g.pickWord("", " UNION ALL SELECT email FROM users") +
+			") SELECT e FROM c WHERE " + g.pickWord("c.e", "e") + " = " + g.val()
+	case 8:
+		return "SELECT 1 FROM users u, LATERAL (SELECT u.email AS le) l WHERE " + g.pickWord("l.le", "le") + " = " + g.val()
 	case 0:
 		// The WITH query does not hide the target table; subqueries would see it, so none here.
 		return "WITH users AS (SELECT 1 AS x) " + g.pickWord(
@@ -181,6 +198,27 @@ func (g *leakGen) oddStmt() string {
 		return "INSERT INTO " + g.tbl() + " (id, email) VALUES (1, " + g.val() + ")"
 	}
 	return "SELECT id FROM users u WHERE u.id IN (SELECT user_id FROM orders WHERE note = 'plain') AND " + g.pred("u")
+}
+
+// numStmt puts number markers where they reach payments.amount.
+func (g *leakGen) numStmt() string {
+	switch g.pick(4) {
+	case 0:
+		return "INSERT INTO payments (id, amount) VALUES (1, " + g.num() + ")"
+	case 1:
+		return "UPDATE payments SET amount = " + g.num() + " WHERE amount " + g.pickWord("=", "<>", "IN (", "< ") + g.num() +
+			g.pickWord("", ")")
+	case 2:
+		return "SELECT id FROM payments p WHERE p.amount = ANY(ARRAY[" + g.num() + ", " + g.num() + "])"
+	}
+	return "SELECT count(amount) FILTER (WHERE amount = " + g.num() + ") FROM payments"
+}
+
+func (g *leakGen) num() string {
+	g.n++
+	m := fmt.Sprintf("%s%04d", numMarker, g.n)
+	return g.pickWord(m, "-"+m, m+"::int8", m+"::bigint", "'"+m+"'", "'"+m+"'::int8", m+".0", "+"+m, "("+m+")",
+		"CAST("+m+" AS int8)", m+"::numeric", m+" + 0")
 }
 
 // tbl spells the table users.
@@ -370,7 +408,7 @@ func (g *leakGen) quoted() string { return "'" + g.marker() + "'" }
 // val is a marker in one of the spellings and wrappers a value can take.
 func (g *leakGen) val() string {
 	m := g.marker()
-	switch g.pick(20) {
+	switch g.pick(21) {
 	case 0:
 		return "'" + m + "'"
 	case 1:
@@ -409,6 +447,8 @@ func (g *leakGen) val() string {
 		return "$1"
 	case 18:
 		return "$tag$" + m + "$tag$"
+	case 19:
+		return g.pickWord("'"+m+"' /* c */ ::text", "'"+m[:3]+"'\n'"+m[3:]+"'", "'"+m+"'  ::  text", "(('"+m+"'))::text")
 	}
 	return "NULLIF('" + m + "', 'plain')"
 }
