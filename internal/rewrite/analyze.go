@@ -72,22 +72,14 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 	a.stmt = st
 	a.seen = nil
 	facts := collect(raw.Stmt, a.schema)
-	if prep := raw.Stmt.GetPrepareStmt(); prep != nil {
-		// $N in PREPARE … AS belong to the prepared statement, not to this protocol message; a
-		// set_config inside would change a setting later, at an EXECUTE the wire cannot follow.
-		if len(facts.setConfigs) > 0 {
-			return unsupportedf(start, "PREPARE of a statement calling set_config is not supported")
-		}
-		facts.maxParam = 0
+	if err := a.preparedFacts(raw.Stmt, &facts, start); err != nil {
+		return err
 	}
 	for n := 1; n <= facts.maxParam; n++ {
 		a.noteParamSeen(n)
 	}
 	if err := a.settingsFromCalls(facts.setConfigs); err != nil {
 		return err
-	}
-	if e := facts.execute; e != nil {
-		st.ExecuteName, st.ExecuteArgs = e.Name, len(e.Params) > 0
 	}
 	if err := a.dispatch(raw.Stmt, facts.mentions, start); err != nil {
 		return err

@@ -49,25 +49,8 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 		st.Kind = StmtClose
 		st.Cursor = v.ClosePortalStmt.Portalname
 		return nil
-	case *pg.Node_PrepareStmt:
-		st.Kind = StmtPrepare
-		if mentions {
-			return unsupportedf(pos, "PREPARE of a statement on an encrypted table is not supported; use the extended protocol")
-		}
-		st.PrepareName = v.PrepareStmt.Name
-		return nil
-	case *pg.Node_ExecuteStmt:
-		st.Kind = StmtExecute
-		if mentions {
-			// The arguments are expressions evaluated here, e.g. a subquery on an encrypted table.
-			return a.exprs(v.ExecuteStmt.Params, newScope(nil), "an EXECUTE argument", pos)
-		}
-		return nil
-	case *pg.Node_DeallocateStmt:
-		st.Kind = StmtDeallocate
-		st.DeallocateName = v.DeallocateStmt.Name
-		st.DeallocateAll = v.DeallocateStmt.Name == ""
-		return nil
+	case *pg.Node_PrepareStmt, *pg.Node_ExecuteStmt, *pg.Node_DeallocateStmt:
+		return a.preparedStmt(n, mentions, pos)
 	case *pg.Node_TransactionStmt:
 		st.Kind = StmtTransaction
 		st.Tx = txKind(v.TransactionStmt.Kind)
