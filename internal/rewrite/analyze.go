@@ -87,7 +87,7 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 	if !facts.mentions {
 		return nil
 	}
-	return a.checkCoverage(raw.Stmt, start)
+	return a.checkCoverage(facts.watched, start)
 }
 
 // noteParamSeen makes sure Params is long enough for $n without deciding its kind.
