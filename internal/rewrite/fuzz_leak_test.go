@@ -132,7 +132,11 @@ func (g *leakGen) statement() string {
 	case 1:
 		return g.insertStmt()
 	case 2:
-		return "UPDATE users SET " + g.ecolName() + " = " + g.val() + " WHERE " + g.pred("users")
+		set := g.ecolName() + " = " + g.val()
+		if g.pick(2) == 1 {
+			set = "(name, " + g.ecolName() + ") = " + g.pickWord("(", "ROW(", "(SELECT ") + "'plain', " + g.val() + ")"
+		}
+		return "UPDATE users SET " + set + " WHERE " + g.pred("users")
 	case 3:
 		return "DELETE FROM users WHERE " + g.pred("users") + g.returning()
 	case 4:
