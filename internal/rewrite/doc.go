@@ -16,7 +16,8 @@
 //     column's plaintext type is removed so that PostgreSQL infers bytea. Render applies them.
 //   - Statements: kind, whether it touches an encrypted column, the result positions that carry an
 //     encrypted column unchanged (Outputs, to decrypt), setting changes (SET, SET LOCAL, RESET,
-//     RESET ALL, DISCARD ALL, set_config anywhere), COPY details, cursor and transaction info.
+//     RESET ALL, DISCARD ALL, set_config anywhere), COPY details, cursor and transaction info,
+//     SQL-level prepared statement names (below).
 //
 // What it leaves out: keys, encryption, catalog lookups (the wire builds the Schema from config
 // and the catalog), and SQL-level PREPARE of statements on encrypted tables (refused: the
@@ -64,9 +65,10 @@
 //     over every node (so unknown node types cannot hide a table); only those statements get the
 //     precise walk, in which unknown node types are refused.
 //   - Coverage (coverage.go): after the precise walk of a statement that mentions an encrypted
-//     table, a reflective walk checks that the precise walk examined every column reference and
-//     every INSERT/UPDATE/DELETE/MERGE in it; anything it skipped is refused (0A000). A field the
-//     precise walk forgets thus fails closed instead of passing a literal. Aggregate FILTER,
+//     table, every column reference and every INSERT/UPDATE/DELETE/MERGE in it (listed by the
+//     walk that decides "mentions", which reaches every node) must have been examined by the
+//     precise walk; anything it skipped is refused (0A000). A field the precise walk forgets
+//     thus fails closed instead of passing a literal. Aggregate FILTER,
 //     aggregate ORDER BY, OVER and WINDOW definitions and HAVING are walked like any expression:
 //     `count(email) FILTER (WHERE email = 'x')` compares terms; PARTITION BY / ORDER BY of an
 //     encrypted column (in OVER or WINDOW) is refused.
@@ -104,9 +106,10 @@
 //     set_config, reset, u&, a Schema.TrackedSettings name or one of pgseal.keyset,
 //     standard_conforming_strings, client_encoding, search_path. Otherwise it passes untouched.
 //     Reason: a body runs later, out of pgseal's sight, and can store plaintext or change a
-//     tracked setting. The rule is a text test, so dynamic SQL assembled from pieces can only get
-//     through without the word execute by not being dynamic SQL; whatever still slips past is
-//     stopped server-side by the envelope CHECK constraint every encrypted column carries.
+//     tracked setting. It is a text test: plpgsql runs dynamic SQL only through EXECUTE, so a
+//     name assembled from pieces is refused by that word; what a text test cannot see (a body
+//     calling a function created directly on the server, dblink) is stopped server-side by the
+//     envelope CHECK constraint every encrypted column carries.
 //   - COMMENT ON COLUMN users.email IS '…' passes: a comment is catalog metadata written by the
 //     client in the clear on purpose, never a value of the column.
 //   - Column.MarshalJSON writes the column ID, keeping plans small in goldens.
@@ -117,4 +120,6 @@
 //     only for plain SELECT/INSERT/UPDATE/DELETE whose analysis used no constant's value except as
 //     an edit's Literal. Code that reads a constant's value for a decision must set
 //     Plan.valueDep (as ORDER BY 2 does). TestTemplateAgreesWithAnalyze checks every golden.
+//     DO and function bodies, DDL, PREPARE/EXECUTE/DEALLOCATE never get a template (their
+//     bodies and arguments are literals to the shape lexer; a template would skip the rules).
 package rewrite
