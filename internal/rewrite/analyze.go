@@ -39,6 +39,7 @@ type analyzer struct {
 	toks   *tokens // scanned lazily: only statements that need edits pay for it
 	params map[int]paramUse
 	stmt   *Statement // the statement being analysed
+	seen   seenSet    // nodes the precise walk examined in stmt (coverage.go)
 }
 
 type paramUse struct {
@@ -69,9 +70,13 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 	st := &Statement{Start: start, End: end}
 	a.plan.Statements = append(a.plan.Statements, st)
 	a.stmt = st
+	a.seen = nil
 	facts := collect(raw.Stmt, a.schema)
 	if facts.refused != nil {
 		return facts.refused
+	}
+	if err := a.preparedFacts(raw.Stmt, &facts, start); err != nil {
+		return err
 	}
 	for n := 1; n <= facts.maxParam; n++ {
 		a.noteParamSeen(n)
@@ -79,7 +84,13 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 	if err := a.settingsFromCalls(facts.setConfigs); err != nil {
 		return err
 	}
-	return a.dispatch(raw.Stmt, facts.mentions, start)
+	if err := a.dispatch(raw.Stmt, facts.mentions, start); err != nil {
+		return err
+	}
+	if !facts.mentions {
+		return nil
+	}
+	return a.checkCoverage(facts.watched, start)
 }
 
 // noteParamSeen makes sure Params is long enough for $n without deciding its kind.

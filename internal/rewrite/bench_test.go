@@ -55,3 +55,25 @@ func BenchmarkShape(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPrefilter: the byte scan every statement text pays, on texts it lets through unparsed.
+func BenchmarkPrefilter(b *testing.B) {
+	s := loadSchema(b)
+	cases := []struct{ name, sql string }{
+		{"short", "SELECT id, total, note FROM orders WHERE user_id = $1 AND total > 10"},
+		{"long", "SELECT o.id, o.total, o.note, p.id AS pid FROM orders o JOIN products p ON p.id = o.product_id " +
+			"WHERE o.user_id = $1 AND o.total > 10 AND o.created_at > now() - interval '30 days' " +
+			"ORDER BY o.created_at DESC LIMIT 50"},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			if MayMatter(c.sql, s) {
+				b.Fatal("text would be parsed")
+			}
+			b.SetBytes(int64(len(c.sql)))
+			for b.Loop() {
+				MayMatter(c.sql, s)
+			}
+		})
+	}
+}

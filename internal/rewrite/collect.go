@@ -8,10 +8,12 @@ import (
 // facts are found by a generic walk over every node of a statement, including node types the
 // analyser does not know. They decide whether the precise walk is needed at all.
 type facts struct {
-	mentions   bool           // some relation name resolves to a table with encrypted columns
-	maxParam   int            // highest $N
-	setConfigs []*pg.FuncCall // calls of set_config / pg_catalog.set_config
-	refused    *Error         // the first relation name the schema refuses (a view, an ambiguous name)
+	mentions   bool                        // some relation name resolves to a table with encrypted columns
+	maxParam   int                         // highest $N
+	setConfigs []*pg.FuncCall              // calls of set_config / pg_catalog.set_config
+	refused    *Error                      // the first relation name the schema refuses (a view, an ambiguous name)
+	execute    *pg.ExecuteStmt             // EXECUTE, at the top or inside EXPLAIN or CREATE TABLE … AS
+	watched    []protoreflect.ProtoMessage // column references and INSERT/UPDATE/DELETE/MERGE (coverage.go)
 	schema     *Schema
 }
 
@@ -41,6 +43,10 @@ func (f *facts) visit(m protoreflect.Message, s *Schema) {
 		if isSetConfig(v.Funcname) {
 			f.setConfigs = append(f.setConfigs, v)
 		}
+	case *pg.ExecuteStmt:
+		f.execute = v
+	case *pg.ColumnRef, *pg.InsertStmt, *pg.UpdateStmt, *pg.DeleteStmt, *pg.MergeStmt:
+		f.watched = append(f.watched, v.(protoreflect.ProtoMessage))
 	}
 	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
 		if fd.Kind() != protoreflect.MessageKind {

@@ -12,7 +12,9 @@ func (f *facts) node(n *pg.Node) {
 	}
 	switch v := n.GetNode().(type) {
 	case nil:
-	case *pg.Node_ColumnRef, *pg.Node_AConst, *pg.Node_String_, *pg.Node_AStar, *pg.Node_SetToDefault,
+	case *pg.Node_ColumnRef:
+		f.watched = append(f.watched, v.ColumnRef)
+	case *pg.Node_AConst, *pg.Node_String_, *pg.Node_AStar, *pg.Node_SetToDefault,
 		*pg.Node_SqlvalueFunction, *pg.Node_Integer, *pg.Node_Boolean:
 	case *pg.Node_ParamRef:
 		f.visit(v.ParamRef.ProtoReflect(), f.schema)
@@ -58,6 +60,7 @@ func (f *facts) node(n *pg.Node) {
 		f.insert(v.InsertStmt)
 	case *pg.Node_UpdateStmt:
 		u := v.UpdateStmt
+		f.watched = append(f.watched, u)
 		f.relation(u.Relation)
 		f.nodes(u.TargetList)
 		f.node(u.WhereClause)
@@ -66,6 +69,7 @@ func (f *facts) node(n *pg.Node) {
 		f.with(u.WithClause)
 	case *pg.Node_DeleteStmt:
 		d := v.DeleteStmt
+		f.watched = append(f.watched, d)
 		f.relation(d.Relation)
 		f.nodes(d.UsingClause)
 		f.node(d.WhereClause)
@@ -138,6 +142,7 @@ func (f *facts) selectStmt(s *pg.SelectStmt) {
 }
 
 func (f *facts) insert(i *pg.InsertStmt) {
+	f.watched = append(f.watched, i)
 	f.relation(i.Relation)
 	f.nodes(i.Cols)
 	f.node(i.SelectStmt)

@@ -16,13 +16,31 @@
 //     column's plaintext type is removed so that PostgreSQL infers bytea. Render applies them.
 //   - Statements: kind, whether it touches an encrypted column, the result positions that carry an
 //     encrypted column unchanged (Outputs, to decrypt), setting changes (SET, SET LOCAL, RESET,
-//     RESET ALL, DISCARD ALL, set_config anywhere), COPY details, cursor and transaction info.
+//     RESET ALL, DISCARD ALL, set_config anywhere), COPY details, cursor and transaction info,
+//     SQL-level prepared statement names (below).
 //
 // What it leaves out: keys, encryption, catalog lookups (the wire builds the Schema from config
-// and the catalog), and SQL-level PREPARE/EXECUTE of statements on encrypted tables (refused:
-// the extended protocol does the same job and is analysed at Parse).
+// and the catalog), and SQL-level PREPARE of statements on encrypted tables (refused: the
+// extended protocol does the same job and is analysed at Parse).
 //
-// Invariants (asserted by every golden case and by FuzzAnalyze):
+// Prepared statements: SQL PREPARE/EXECUTE/DEALLOCATE share one per-session namespace with the
+// extended protocol's named statements, so `EXECUTE s1('x')` runs a statement pgseal analysed at
+// Parse, whose $1 it meant to encrypt, with a plaintext argument. Analyze cannot know what s1 is;
+// it reports the names and the wire decides (it holds the session's statements):
+//   - PrepareName: a PREPARE that passed analysis (it names no encrypted table and calls no
+//     set_config). Its $N are the prepared statement's, so they make no Params.
+//   - ExecuteName, ExecuteArgs: an EXECUTE, also inside EXPLAIN [ANALYZE] or CREATE TABLE … AS
+//     EXECUTE (whatever the statement's Kind). The wire must refuse it (0A000) unless ExecuteName
+//     is a statement the session prepared with SQL PREPARE (PrepareName) and not since
+//     deallocated; a Parse-named statement that touches an encrypted column, or a name it does not
+//     know, must never run through EXECUTE, with or without arguments (without, its result would
+//     be ciphertext handed out undecrypted). Arguments that mention an encrypted table are
+//     analysed like any expression.
+//   - DeallocateName, DeallocateAll: DEALLOCATE [PREPARE] name | ALL; DISCARD ALL sets
+//     DeallocateAll too (it deallocates every prepared statement, Parse-named ones included).
+//
+// Invariants (asserted by every golden case, by FuzzAnalyze and by FuzzLeak, which generates
+// statements mixing encrypted columns with every construct below and marker literals):
 //   - A statement that names no table with encrypted columns gets no edits and no parameter
 //     decisions: its text comes out byte-identical. A plan without edits renders p.SQL itself.
 //   - No literal assigned to or compared with an encrypted column survives rendering; every such
@@ -37,13 +55,27 @@
 //   - The equality term lives at bytes 24..39 of the envelope; TermExpr is the one canonical SQL
 //     expression for it (substring(col from 24 for 16)), matching expression indexes exactly, so
 //     ON CONFLICT (email) becomes ON CONFLICT ((substring(email from 24 for 16))).
-//   - Prefilter: a text with no encrypted or refused relation name, no U& identifier, none of the
-//     words set/reset/discard and none of Schema.ParseWords (case-insensitive substrings) cannot
-//     matter; it is not parsed (a parse
-//     costs ~15 µs). Such plans have Statements == nil. When unsure, we parse.
+//   - Prefilter: a text with no encrypted or refused relation name, none of Schema.ParseWords,
+//     no U& identifier and none of the words
+//     set, discard, execute, prepare, deallocate, function, procedure, trigger, rule, policy,
+//     index, statistics, view (case-insensitive substrings; set covers reset and set_config) and
+//     no word "do" standing alone (a DO statement's keyword is always its own token) cannot
+//     matter; it is not parsed (a parse costs ~15 µs; the scan ~2 ns per byte, one bit test
+//     per byte pair). Such plans have Statements == nil. When unsure, we parse.
 //   - Whether a statement "mentions" an encrypted table is decided by a generic reflective walk
 //     over every node (so unknown node types cannot hide a table); only those statements get the
 //     precise walk, in which unknown node types are refused.
+//   - Coverage (coverage.go): after the precise walk of a statement that mentions an encrypted
+//     table, every column reference and every INSERT/UPDATE/DELETE/MERGE in it (listed by the
+//     walk that decides "mentions", which reaches every node) must have been examined by the
+//     precise walk; anything it skipped is refused (0A000). A field the precise walk forgets
+//     thus fails closed instead of passing a literal. Aggregate FILTER,
+//     aggregate ORDER BY, OVER and WINDOW definitions and HAVING are walked like any expression:
+//     `count(email) FILTER (WHERE email = 'x')` compares terms; PARTITION BY / ORDER BY of an
+//     encrypted column (in OVER or WINDOW) is refused.
+//   - The target table of INSERT/UPDATE/DELETE is never a WITH query of the same name (as in
+//     PostgreSQL), so `WITH users AS (…) UPDATE users … WHERE email = 'x'` rewrites email.
+//     SELECT INTO a table with encrypted columns is refused.
 //   - Relation names do not follow a search path (pgseal cannot know the session's: SET,
 //     ALTER ROLE … SET, startup options, "$user" and functions change it unseen). A qualified
 //     name resolves exactly. An unqualified name N resolves to the one table with encrypted
@@ -75,7 +107,28 @@
 //   - set_config needs a constant name; its value may be a constant, $N (ValueParam) or an
 //     expression (Dynamic: the wire refuses it for settings it tracks); is_local a constant or $N.
 //   - Utility statements naming an encrypted table pass only when they carry no values
-//     (TRUNCATE, LOCK, VACUUM, GRANT, DROP, COMMENT, CREATE INDEX without WHERE).
+//     (TRUNCATE, LOCK, VACUUM, GRANT, DROP, COMMENT) or, for CREATE INDEX (ddl.go), when every
+//     key is a column name or the canonical TermExpr of an encrypted column and every other
+//     expression and the WHERE predicate mention only plaintext columns. DDL expressions persist
+//     and run for every keyset, so they never get term rewrites: ALTER TABLE (CHECK, DEFAULT,
+//     generated columns, USING), CREATE POLICY/RULE/TRIGGER/STATISTICS/VIEW/MATERIALIZED VIEW,
+//     CREATE TABLE … AS and CREATE TABLE … (LIKE/INHERITS/PARTITION OF) naming such a table are
+//     refused with 0A000 ("run it directly against PostgreSQL"). DDL naming no such table is
+//     byte-identical, whatever literals it holds.
+//   - DO blocks and CREATE [OR REPLACE] FUNCTION/PROCEDURE bodies (any language, BEGIN ATOMIC
+//     and RETURN bodies too; trigger functions are functions) are not analysed. When the schema
+//     has encrypted columns, a body is refused (0A000, naming the construct and the matched
+//     word, never a value) if its language is not sql or plpgsql, or its text contains, ignoring
+//     ASCII case, the name of a table with encrypted columns or of an encrypted column, execute,
+//     set_config, reset, u&, a Schema.TrackedSettings name or one of pgseal.keyset,
+//     standard_conforming_strings, client_encoding, search_path. Otherwise it passes untouched.
+//     Reason: a body runs later, out of pgseal's sight, and can store plaintext or change a
+//     tracked setting. It is a text test: plpgsql runs dynamic SQL only through EXECUTE, so a
+//     name assembled from pieces is refused by that word; what a text test cannot see (a body
+//     calling a function created directly on the server, dblink) is stopped server-side by the
+//     envelope CHECK constraint every encrypted column carries.
+//   - COMMENT ON COLUMN users.email IS '…' passes: a comment is catalog metadata written by the
+//     client in the clear on purpose, never a value of the column.
 //   - Column.MarshalJSON writes the column ID, keeping plans small in goldens.
 //   - Shapes (shape.go): simple-protocol texts differ only in their literals. ShapeOf cuts out
 //     the literals pg_query lexes the same whatever their content ('…' without backslashes,
@@ -84,4 +137,6 @@
 //     only for plain SELECT/INSERT/UPDATE/DELETE whose analysis used no constant's value except as
 //     an edit's Literal. Code that reads a constant's value for a decision must set
 //     Plan.valueDep (as ORDER BY 2 does). TestTemplateAgreesWithAnalyze checks every golden.
+//     DO and function bodies, DDL, PREPARE/EXECUTE/DEALLOCATE never get a template (their
+//     bodies and arguments are literals to the shape lexer; a template would skip the rules).
 package rewrite

@@ -95,6 +95,7 @@ func (a *analyzer) expr(n *pg.Node, sc *scope, construct string, pos int) error 
 
 // columnInExpr refuses an encrypted column used by construct.
 func (a *analyzer) columnInExpr(cr *pg.ColumnRef, sc *scope, construct string) error {
+	a.see(cr)
 	if isStar(cr) {
 		return nil
 	}
@@ -111,6 +112,7 @@ func (a *analyzer) bareEncrypted(n *pg.Node, sc *scope) (*Column, bool, error) {
 	if cr == nil || isStar(cr) {
 		return nil, false, nil
 	}
+	a.see(cr)
 	c, err := a.resolve(sc, strs(cr.Fields), int(cr.Location))
 	if err != nil || c == nil {
 		return nil, false, err
@@ -120,20 +122,17 @@ func (a *analyzer) bareEncrypted(n *pg.Node, sc *scope) (*Column, bool, error) {
 }
 
 // funcCall allows count(col) (it counts non-NULL values, ciphertext or not); any other use of an
-// encrypted column inside a function call is refused naming the function.
+// encrypted column inside a function call is refused naming the function. Whatever the arguments,
+// the aggregate ORDER BY, FILTER and OVER parts are always walked: they are expressions of their
+// own and may compare an encrypted column with a literal.
 func (a *analyzer) funcCall(f *pg.FuncCall, sc *scope, pos int) error {
 	parts := strs(f.Funcname)
 	name := parts[len(parts)-1]
 	construct := "function " + name + "()"
-	if name == "count" && len(parts) == 1 && len(f.Args) == 1 && !f.AggDistinct && len(f.AggOrder) == 0 {
-		if _, ok, err := a.bareEncrypted(f.Args[0], sc); ok || err != nil {
-			return err
-		}
-	}
 	if f.AggDistinct {
 		construct = name + "(DISTINCT …)"
 	}
-	if err := a.exprs(f.Args, sc, construct, pos); err != nil {
+	if err := a.funcArgs(f, sc, name, len(parts), construct, pos); err != nil {
 		return err
 	}
 	if err := a.orderBy(f.AggOrder, sc, nil, pos); err != nil {
@@ -143,6 +142,16 @@ func (a *analyzer) funcCall(f *pg.FuncCall, sc *scope, pos int) error {
 		return err
 	}
 	return a.window(f.Over, sc, pos)
+}
+
+// funcArgs walks a call's arguments; count(col) of a bare encrypted column needs no rewrite.
+func (a *analyzer) funcArgs(f *pg.FuncCall, sc *scope, name string, nparts int, construct string, pos int) error {
+	if name == "count" && nparts == 1 && len(f.Args) == 1 && !f.AggDistinct && len(f.AggOrder) == 0 {
+		if _, ok, err := a.bareEncrypted(f.Args[0], sc); ok || err != nil {
+			return err
+		}
+	}
+	return a.exprs(f.Args, sc, construct, pos)
 }
 
 // subLink analyses EXISTS / IN / ANY / scalar / ARRAY subqueries. `col IN (SELECT col2 …)` with

@@ -15,6 +15,7 @@ func (a *analyzer) targets(list []*pg.Node, sc *scope, assignTo []*Column, pos i
 			return nil, unsupportedf(pos, "%s in a target list is not supported", nodeName(n))
 		}
 		if cr := rt.Val.GetColumnRef(); cr != nil && isStar(cr) {
+			a.see(cr)
 			cols, err := a.star(sc, starQualifier(cr), int(cr.Location))
 			if err != nil {
 				return nil, err
@@ -54,6 +55,7 @@ func (a *analyzer) target(rt *pg.ResTarget, sc *scope, assignTo []*Column, i, po
 		return oc, nil
 	}
 	if cr := rt.Val.GetColumnRef(); cr != nil {
+		a.see(cr)
 		c, err := a.resolve(sc, strs(cr.Fields), int(cr.Location))
 		if err != nil || c == nil {
 			return oc, err

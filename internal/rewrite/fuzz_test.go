@@ -23,6 +23,10 @@ func FuzzAnalyze(f *testing.F) {
 		"SELECT set_config('app.tenant', $1, false); SET LOCAL app.tenant = 'b'",
 		"COPY (SELECT email FROM users WHERE email = ANY(ARRAY['" + marker + "'])) TO STDOUT",
 		"SELECT id FROM payments WHERE amount = -5 OR paid_at IS NULL",
+		"SELECT count(email) FILTER (WHERE email = '" + marker + "') OVER (PARTITION BY id) FROM users",
+		"DO $$BEGIN INSERT INTO users (email) VALUES ('" + marker + "'); END$$",
+		"CREATE INDEX ON users ((email = '" + marker + "')) WHERE ssn = '" + marker + "'",
+		"EXECUTE s1('" + marker + "'); DEALLOCATE s1",
 	} {
 		f.Add(seed)
 	}

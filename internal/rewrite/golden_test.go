@@ -17,7 +17,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // testSchema is the JSON form of testdata/schema.json.
 type testSchema struct {
-	Tables []struct {
+	TrackedSettings []string `json:"tracked_settings"`
+	Tables          []struct {
 		Schema    string   `json:"schema"`
 		Name      string   `json:"name"`
 		Columns   []string `json:"columns"`
@@ -41,6 +42,7 @@ func loadSchema(t testing.TB) *Schema {
 		t.Fatalf("schema.json: %v", err)
 	}
 	s := NewSchema()
+	s.TrackedSettings = ts.TrackedSettings
 	for _, tb := range ts.Tables {
 		s.AddTable(tb.Schema, tb.Name, tb.Columns)
 		for _, e := range tb.Encrypted {

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	pg "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // targetRel resolves the table an INSERT/UPDATE/DELETE writes to and puts it in a new scope.
@@ -10,7 +11,7 @@ func (a *analyzer) targetRel(rv *pg.RangeVar, parent *scope, with *pg.WithClause
 	if err := a.with(with, sc, pos); err != nil {
 		return nil, nil, nil, err
 	}
-	r, err := a.rangeVarRel(sc, rv, pos)
+	r, err := a.targetRangeVarRel(sc, rv, pos)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -35,6 +36,7 @@ func (a *analyzer) returning(list []*pg.Node, sc *scope, pos int) (*result, erro
 }
 
 func (a *analyzer) insert(ins *pg.InsertStmt, parent *scope, pos int) (*result, error) {
+	a.see(ins)
 	sc, r, t, err := a.targetRel(ins.Relation, parent, ins.WithClause, pos)
 	if err != nil {
 		return nil, err
@@ -167,6 +169,7 @@ func (a *analyzer) findConflictName(loc int, name string) (int, int, bool) {
 
 // setList analyses `SET col = value, …` of UPDATE and ON CONFLICT DO UPDATE.
 func (a *analyzer) setList(list []*pg.Node, sc *scope, t *Table, construct string, pos int) error {
+	var first *pg.Node // source of the current `(a, b) = source` group
 	for _, n := range list {
 		rt := n.GetResTarget()
 		if rt == nil {
@@ -177,10 +180,8 @@ func (a *analyzer) setList(list []*pg.Node, sc *scope, t *Table, construct strin
 			return unsupported(c, "a subscript, field or multiple-column assignment in "+construct, int(rt.Location))
 		}
 		if mar := rt.Val.GetMultiAssignRef(); mar != nil {
-			if mar.Colno == 1 {
-				if err := a.expr(mar.Source, sc, construct, pos); err != nil {
-					return err
-				}
+			if err := a.multiAssign(mar, &first, sc, construct, pos); err != nil {
+				return err
 			}
 			continue
 		}
@@ -197,7 +198,29 @@ func (a *analyzer) setList(list []*pg.Node, sc *scope, t *Table, construct strin
 	return nil
 }
 
+// multiAssign analyses the source of `SET (a, b) = source` once, at its first column. The parse
+// tree shares one source among the group's columns; pg_query hands out a copy per column, so
+// the copies' column references are only marked as examined, after checking that the copy is
+// the same text.
+func (a *analyzer) multiAssign(mar *pg.MultiAssignRef, first **pg.Node, sc *scope, construct string, pos int) error {
+	if mar.Colno == 1 {
+		*first = mar.Source
+		return a.expr(mar.Source, sc, construct, pos)
+	}
+	if *first == nil || nodeLoc(*first, -1) != nodeLoc(mar.Source, -2) {
+		return unsupportedf(pos, "a multiple-column assignment pgseal does not understand in %s", construct)
+	}
+	walkAll(mar.Source.ProtoReflect(), func(m protoreflect.Message) bool {
+		if cr, ok := m.Interface().(*pg.ColumnRef); ok {
+			a.see(cr)
+		}
+		return true
+	})
+	return nil
+}
+
 func (a *analyzer) update(u *pg.UpdateStmt, parent *scope, pos int) (*result, error) {
+	a.see(u)
 	sc, _, t, err := a.targetRel(u.Relation, parent, u.WithClause, pos)
 	if err != nil {
 		return nil, err
@@ -217,6 +240,7 @@ func (a *analyzer) update(u *pg.UpdateStmt, parent *scope, pos int) (*result, er
 }
 
 func (a *analyzer) delete(d *pg.DeleteStmt, parent *scope, pos int) (*result, error) {
+	a.see(d)
 	sc, _, _, err := a.targetRel(d.Relation, parent, d.WithClause, pos)
 	if err != nil {
 		return nil, err

@@ -85,11 +85,13 @@ type Statement struct {
 	Cursor   string          `json:",omitempty"` // DECLARE/FETCH/MOVE/CLOSE: the cursor name
 	Tx       string          `json:",omitempty"` // Transaction: begin, commit, rollback, savepoint, release, rollback_to, prepare, commit_prepared, rollback_prepared
 
-	PrepareName    string `json:",omitempty"` // SQL PREPARE name AS … that passed analysis
-	ExecuteName    string `json:",omitempty"` // SQL EXECUTE name[(args)]
+	// SQL-level prepared statements share one namespace with the extended protocol's named
+	// statements, so the wire must follow them (see doc.go, "Prepared statements").
+	PrepareName    string `json:",omitempty"` // PREPARE name AS …: set only when the statement passed analysis
+	ExecuteName    string `json:",omitempty"` // EXECUTE name[(args)], also inside EXPLAIN and CREATE TABLE … AS
 	ExecuteArgs    bool   `json:",omitempty"` // the EXECUTE passes arguments
 	DeallocateName string `json:",omitempty"` // DEALLOCATE [PREPARE] name
-	DeallocateAll  bool   `json:",omitempty"` // DEALLOCATE [PREPARE] ALL
+	DeallocateAll  bool   `json:",omitempty"` // DEALLOCATE [PREPARE] ALL, or DISCARD ALL (which deallocates too)
 }
 
 // Output is a result column that carries an encrypted column's value unchanged.

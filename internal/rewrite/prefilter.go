@@ -6,19 +6,26 @@ func MayMatter(sql string, s *Schema) bool { return mayMatter(sql, s) }
 
 // mayMatter reports whether sql could touch an encrypted table or change a setting. It is a
 // conservative byte scan, so that the common query pays no parse: false only when the text
-// contains no encrypted table name, no U& identifier and none of the words set/reset/discard/
-// prepare/execute/deallocate (set_config and reset contain "set"), all case-insensitively. When
-// unsure it says true.
+// contains no encrypted table name, no U& identifier and none of prefilterWords, all
+// case-insensitive substrings except "do", which must stand alone as a word. When unsure it
+// says true.
 func mayMatter(sql string, s *Schema) bool {
 	t := &fixedNeedles
 	if s != nil {
 		s.encryptedNames()
 		t = s.needles
 	}
-	// One pass over the text, trying only the needles that start with the byte at hand.
+	// One pass over the text, trying only the needles that start with the two bytes at hand.
 	for i := 0; i < len(sql); i++ {
-		for _, n := range t[lowerASCII(sql[i])] {
-			if hasPrefixFold(sql[i:], n) {
+		c0, c1 := lowerASCII(sql[i]), byte(0)
+		if i+1 < len(sql) {
+			c1 = lowerASCII(sql[i+1])
+		}
+		if !t.pair(c0, c1) {
+			continue
+		}
+		for _, n := range t.byFirst[c0] {
+			if hasPrefixFold(sql[i:], n) && (n != "do" || isWordAt(sql, i, len(n))) {
 				return true
 			}
 		}
@@ -26,11 +33,31 @@ func mayMatter(sql string, s *Schema) bool {
 	return false
 }
 
-// prefilterWords are the words that may change a setting or hide a table name.
-var prefilterWords = []string{"set", "discard", "u&", "prepare", "execute", "deallocate"}
+// prefilterWords are the words of statements that may change a setting, hide a table name
+// (U&"…", a name built inside a DO block or function body), run a statement prepared elsewhere
+// (EXECUTE, also inside EXPLAIN and CREATE TABLE … AS) or persist an expression (DDL). set
+// covers reset, set_config and offset; discard, deallocate and prepare matter to the wire's
+// bookkeeping of prepared statements. "do" is matched as a word only: as a substring it is in
+// too many names; a DO statement's keyword is always a token of its own.
+var prefilterWords = []string{"set", "discard", "u&", "execute", "prepare", "deallocate", "do",
+	"function", "procedure", "trigger", "rule", "policy", "index", "statistics", "view"}
 
-// needleTable lists lower-case needles by their first byte.
-type needleTable [256][]string
+// isWordAt reports whether sql[i:i+n] is not part of a longer identifier or keyword. Any byte
+// other than an ASCII letter, digit or underscore ends a word here, which errs on the side of
+// parsing (`do$x` or `xdo` with a non-ASCII letter before it count as words).
+func isWordAt(sql string, i, n int) bool {
+	word := func(c byte) bool {
+		return c == '_' || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'z')
+	}
+	return (i == 0 || !word(sql[i-1])) && (i+n >= len(sql) || !word(sql[i+n]))
+}
+
+// needleTable lists lower-case needles by their first byte, with a bitmap of the first two
+// bytes so that most bytes of a text cost one bit test.
+type needleTable struct {
+	byFirst [256][]string
+	pairs   [256 * 256 / 64]uint64 // bit c0<<8|c1: some needle starts with c0, c1 (or is c0 alone)
+}
 
 var fixedNeedles = *newNeedleTable(prefilterWords)
 
@@ -40,9 +67,26 @@ func newNeedleTable(needles []string) *needleTable {
 		if n == "" {
 			continue
 		}
-		t[n[0]] = append(t[n[0]], n) // the text's byte is folded with lowerASCII before lookup
+		t.byFirst[n[0]] = append(t.byFirst[n[0]], n) // the text's byte is folded with lowerASCII before lookup
+		if len(n) == 1 {
+			for c1 := 0; c1 < 256; c1++ {
+				t.setPair(n[0], byte(c1))
+			}
+			continue
+		}
+		t.setPair(n[0], n[1])
 	}
 	return &t
+}
+
+func (t *needleTable) setPair(c0, c1 byte) {
+	k := uint(c0)<<8 | uint(c1)
+	t.pairs[k/64] |= 1 << (k % 64)
+}
+
+func (t *needleTable) pair(c0, c1 byte) bool {
+	k := uint(c0)<<8 | uint(c1)
+	return t.pairs[k/64]&(1<<(k%64)) != 0
 }
 
 // hasPrefixFold reports whether s starts with the lower-case ASCII needle, ignoring ASCII case.

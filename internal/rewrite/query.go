@@ -88,6 +88,12 @@ func (a *analyzer) selectStmt(s *pg.SelectStmt, parent *scope, assignTo []*Colum
 		if c := res.hasEncrypted(); c != nil {
 			return nil, unsupported(c, "SELECT INTO", pos)
 		}
+		// Creating a table that the configuration says is encrypted would fill it with plaintext.
+		if rv := s.IntoClause.Rel; rv != nil {
+			if t := a.schema.lookup(rv.Schemaname, rv.Relname); t != nil && len(t.Encrypted) > 0 {
+				return nil, unsupportedf(pos, "SELECT INTO %s, a table with encrypted columns, is not supported", rv.Relname)
+			}
+		}
 	}
 	return res, nil
 }

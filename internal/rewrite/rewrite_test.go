@@ -69,6 +69,22 @@ func TestPrefilter(t *testing.T) {
 		{"set_config is parsed", "select SET_CONFIG('a', 'b', false)", true},
 		{"DISCARD is parsed", "discard all", true},
 		{"a U& identifier is parsed", `select * from U&"\0075sers"`, true},
+		{"EXECUTE of a statement prepared elsewhere is parsed", "EXECUTE s1('MK3')", true},
+		{"EXPLAIN EXECUTE is parsed", "explain analyze execute s1('MK3')", true},
+		{"PREPARE is parsed", "prepare q as select 1", true},
+		{"DEALLOCATE is parsed", "DEALLOCATE ALL", true},
+		{"a DO block is parsed", "DO $$BEGIN NULL; END$$", true},
+		{"a DO block with a plain string is parsed", "do'begin null; end'", true},
+		{"a DO block after a comment is parsed", "/* x */DO LANGUAGE plpgsql $b$ $b$", true},
+		{"do inside a longer word is not a DO block", "SELECT done, todo FROM orders", false},
+		{"CREATE FUNCTION is parsed", "create function f() returns int language sql as 'select 1'", true},
+		{"CREATE PROCEDURE is parsed", "CREATE PROCEDURE p() LANGUAGE sql AS $$ $$", true},
+		{"CREATE TRIGGER is parsed", "CREATE TRIGGER t AFTER INSERT ON orders EXECUTE FUNCTION f()", true},
+		{"CREATE RULE is parsed", "CREATE RULE r AS ON INSERT TO orders DO NOTHING", true},
+		{"CREATE POLICY is parsed", "CREATE POLICY p ON orders", true},
+		{"CREATE INDEX is parsed", "CREATE INDEX ON orders (id)", true},
+		{"CREATE STATISTICS is parsed", "CREATE STATISTICS s ON id, total FROM orders", true},
+		{"CREATE VIEW is parsed", "CREATE VIEW v AS SELECT 1", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

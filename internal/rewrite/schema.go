@@ -20,6 +20,8 @@ type Schema struct {
 	// ParseWords are extra lower-case words whose texts the prefilter must hand to the parser.
 	ParseWords []string
 
+	TrackedSettings []string // lower-case names of settings the wire tracks; see body.go
+
 	once    sync.Once
 	names   []string            // lower-case names of encrypted and refused relations, for the prefilter
 	needles *needleTable        // the prefilter's words and names by first byte

@@ -180,12 +180,23 @@ func (a *analyzer) star(sc *scope, qual string, pos int) ([]outCol, error) {
 
 // rangeVarRel builds the rel for a relation name in FROM: a CTE or a table.
 func (a *analyzer) rangeVarRel(sc *scope, rv *pg.RangeVar, pos int) (*rel, error) {
+	return a.relationRel(sc, rv, true, pos)
+}
+
+// targetRangeVarRel builds the rel for the target of INSERT/UPDATE/DELETE: always a table, as
+// in PostgreSQL a WITH query never hides the target table (setTargetTable, parse_clause.c). A
+// CTE named like the target must not make its columns look plaintext.
+func (a *analyzer) targetRangeVarRel(sc *scope, rv *pg.RangeVar, pos int) (*rel, error) {
+	return a.relationRel(sc, rv, false, pos)
+}
+
+func (a *analyzer) relationRel(sc *scope, rv *pg.RangeVar, ctes bool, pos int) (*rel, error) {
 	alias := rv.Relname
 	if rv.Alias != nil {
 		alias = rv.Alias.Aliasname
 	}
 	var r *rel
-	if rv.Schemaname == "" {
+	if rv.Schemaname == "" && ctes {
 		if res, ok := sc.cte(rv.Relname); ok {
 			r = &rel{alias: alias, res: res, hasEnc: res.hasEncrypted() != nil}
 			if res == nil {

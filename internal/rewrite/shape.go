@@ -247,6 +247,7 @@ func NewTemplate(p *Plan, sh Shape, s *Schema) (*Template, bool) {
 			return nil, false
 		}
 		if len(st.Settings) > 0 || st.Copy != nil || st.Cursor != "" || st.Tx != "" ||
+			st.PrepareName != "" || st.ExecuteName != "" || st.DeallocateName != "" || st.DeallocateAll ||
 			t.inside(st.Start) || t.inside(st.End) {
 			return nil, false
 		}

@@ -25,6 +25,7 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 		st.Kind = StmtDiscard
 		if v.DiscardStmt.Target == pg.DiscardMode_DISCARD_ALL {
 			st.Settings = append(st.Settings, SettingChange{Kind: SettingDiscardAll})
+			st.DeallocateAll = true
 		}
 		return nil
 	case *pg.Node_CopyStmt:
@@ -49,25 +50,20 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 		st.Kind = StmtClose
 		st.Cursor = v.ClosePortalStmt.Portalname
 		return nil
-	case *pg.Node_PrepareStmt:
-		st.Kind = StmtPrepare
-		if mentions {
-			return unsupportedf(pos, "PREPARE of a statement on an encrypted table is not supported; use the extended protocol")
-		}
-		st.PrepareName = v.PrepareStmt.Name
-		return nil
-	case *pg.Node_ExecuteStmt:
-		st.Kind = StmtExecute
-		st.ExecuteName, st.ExecuteArgs = v.ExecuteStmt.Name, len(v.ExecuteStmt.Params) > 0
-		return nil
-	case *pg.Node_DeallocateStmt:
-		st.Kind = StmtDeallocate
-		st.DeallocateName, st.DeallocateAll = v.DeallocateStmt.Name, v.DeallocateStmt.Name == ""
-		return nil
+	case *pg.Node_PrepareStmt, *pg.Node_ExecuteStmt, *pg.Node_DeallocateStmt:
+		return a.preparedStmt(n, mentions, pos)
 	case *pg.Node_TransactionStmt:
 		st.Kind = StmtTransaction
 		st.Tx = txKind(v.TransactionStmt.Kind)
 		return nil
+	case *pg.Node_DoStmt:
+		st.Kind = StmtDDL
+		return a.doStmt(v.DoStmt, pos)
+	case *pg.Node_CreateFunctionStmt:
+		if err := a.createFunction(v.CreateFunctionStmt, pos); err != nil {
+			return err
+		}
+		return a.utility(n, mentions, pos)
 	default:
 		return a.utility(n, mentions, pos)
 	}
@@ -91,13 +87,10 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 // harmlessUtility lists statements that may name an encrypted table but carry no values of its
 // columns and return none.
 func harmlessUtility(n *pg.Node) bool {
-	switch v := n.GetNode().(type) {
+	switch n.GetNode().(type) {
 	case *pg.Node_TruncateStmt, *pg.Node_LockStmt, *pg.Node_VacuumStmt, *pg.Node_GrantStmt,
 		*pg.Node_DropStmt, *pg.Node_CommentStmt:
 		return true
-	case *pg.Node_IndexStmt:
-		// A partial index predicate could hold a plaintext literal; the key columns cannot.
-		return v.IndexStmt.WhereClause == nil
 	}
 	return false
 }
@@ -111,6 +104,9 @@ func (a *analyzer) utility(n *pg.Node, mentions bool, pos int) error {
 	}
 	if !mentions || harmlessUtility(n) {
 		return nil
+	}
+	if ix := n.GetIndexStmt(); ix != nil {
+		return a.indexStmt(ix, pos)
 	}
 	return unsupportedf(pos, "%s on an encrypted table is not supported through pgseal; run it directly against PostgreSQL", nodeName(n))
 }

@@ -110,8 +110,13 @@ func firstLine(s string) string {
 // DEALLOCATE (forget a prepared statement), FETCH (rows of a cursor on encrypted columns).
 var parseWords = []string{"savepoint", "release", "rollback", "deallocate", "fetch"}
 
-func forceParseOf(s *rewrite.Schema) {
+// prepareSchema adds what the session needs of every analysis to a freshly built Schema: the
+// parseWords, and the settings pgseal tracks (the tenancy setting, pgseal.keyset and the lexical
+// settings), which function and DO bodies may not name (rewrite/body.go).
+func (sl *sealer) prepareSchema(s *rewrite.Schema) {
 	s.ParseWords = append(s.ParseWords, parseWords...)
+	s.TrackedSettings = append(s.TrackedSettings, strings.ToLower(sl.cfg.Tenancy.Setting),
+		"pgseal.keyset", "client_encoding", "standard_conforming_strings", "search_path")
 }
 
 // catalogEntry is one database's catalog, immutable once published.

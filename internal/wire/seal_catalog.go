@@ -40,7 +40,7 @@ func (sl *sealer) loadCatalog(info *SessionInfo) (*catalogEntry, error) {
 	if shared {
 		sl.warnEnvelopeChecks(info)
 	}
-	forceParseOf(ci.Schema)
+	sl.prepareSchema(ci.Schema)
 	if !shared {
 		return sl.cats.private(ci), nil
 	}

@@ -1,0 +1,1 @@
+CREATE TABLE t2 AS EXECUTE s1('y@example.com')

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX invites_email_term ON invites (substring(email, 24, 16))

@@ -1,0 +1,1 @@
+DO $$ BEGIN UPDATE orders SET note = 'done' WHERE id = 1; END $$

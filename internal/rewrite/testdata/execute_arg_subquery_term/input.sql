@@ -1,0 +1,1 @@
+EXECUTE s1((SELECT id FROM users WHERE email = 'sub@example.com'))

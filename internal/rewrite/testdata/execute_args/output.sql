@@ -1,0 +1,1 @@
+EXECUTE s1('plain-or-not@example.com', 42)

@@ -1,0 +1,1 @@
+EXPLAIN ANALYZE EXECUTE s1('x@example.com')

@@ -1,0 +1,1 @@
+PREPARE totals (int) AS SELECT sum(total) FROM orders WHERE user_id = $1

@@ -1,0 +1,1 @@
+ALTER TABLE users ADD CHECK (email <> 'check@example.com')

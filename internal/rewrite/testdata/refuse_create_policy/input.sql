@@ -1,0 +1,1 @@
+CREATE POLICY p ON users USING (email = 'policy@example.com')

@@ -1,0 +1,1 @@
+CREATE STATISTICS users_stats ON email, name FROM users

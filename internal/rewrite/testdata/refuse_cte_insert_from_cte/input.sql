@@ -1,0 +1,1 @@
+WITH x AS (SELECT 'cte@example.com' AS e) INSERT INTO users (email) SELECT e FROM x

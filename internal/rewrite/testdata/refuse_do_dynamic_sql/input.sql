@@ -1,0 +1,1 @@
+DO $$ BEGIN EXECUTE 'insert into us' || 'ers (no' || 'te) values (1)'; END $$

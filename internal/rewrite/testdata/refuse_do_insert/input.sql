@@ -1,0 +1,1 @@
+DO $$ BEGIN INSERT INTO users (email) VALUES ('do@example.com'); END $$

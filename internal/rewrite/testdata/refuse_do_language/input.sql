@@ -1,0 +1,1 @@
+DO LANGUAGE plperl $$ spi_exec_query('select 1') $$

@@ -1,0 +1,1 @@
+DO 'BEGIN PERFORM 1; SET app.tenant = ''other''; END'

@@ -1,0 +1,1 @@
+DO $$ BEGIN INSERT INTO U&"\0075sers" (id) VALUES (1); END $$

@@ -1,0 +1,1 @@
+SELECT count(*) FILTER (WHERE lower(email) = 'b@example.com') FROM users

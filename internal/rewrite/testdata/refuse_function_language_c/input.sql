@@ -1,0 +1,1 @@
+CREATE FUNCTION h() RETURNS int AS 'mylib', 'h' LANGUAGE c

@@ -1,0 +1,1 @@
+CREATE OR REPLACE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN NEW.email := 'x'; RETURN NEW; END $f$

@@ -1,0 +1,1 @@
+CREATE INDEX users_flag ON users ((email = 'index@example.com'))

@@ -1,0 +1,1 @@
+CREATE INDEX users_some ON users (id) WHERE email = 'partial@example.com'

@@ -1,0 +1,1 @@
+CREATE INDEX users_email_x ON users ((substring(email from 23 for 16)))

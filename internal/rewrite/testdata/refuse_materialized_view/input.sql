@@ -1,0 +1,1 @@
+CREATE MATERIALIZED VIEW mv AS SELECT id FROM users WHERE email = 'mview@example.com'

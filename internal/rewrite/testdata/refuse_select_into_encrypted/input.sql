@@ -1,0 +1,1 @@
+SELECT email INTO t2 FROM users

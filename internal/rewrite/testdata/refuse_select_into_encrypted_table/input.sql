@@ -1,0 +1,1 @@
+SELECT 'into@example.com' AS email INTO users

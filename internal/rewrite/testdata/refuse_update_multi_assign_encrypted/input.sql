@@ -1,0 +1,1 @@
+UPDATE users SET (name, email) = ('n', 'multi@example.com')

@@ -1,0 +1,1 @@
+SELECT count(*) OVER w FROM users WINDOW w AS (PARTITION BY id ORDER BY email)

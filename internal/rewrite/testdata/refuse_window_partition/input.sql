@@ -1,0 +1,1 @@
+SELECT count(email) OVER (PARTITION BY email) FROM users

@@ -1,0 +1,1 @@
+SELECT count(email) FILTER (WHERE email = 'filter@example.com') FROM users

@@ -1,0 +1,1 @@
+SELECT count(email) FILTER (WHERE substring(email from 24 for 16) = $TERM(users.email)) FROM users

@@ -1,0 +1,1 @@
+SELECT id INTO TEMP t2 FROM users WHERE email = 'into@example.com'
