@@ -410,8 +410,6 @@ var ddlCases = []sqlCase{
 		sqls: []string{"CREATE POLICY p1 ON users USING (email = 'MK')"}},
 	{name: "extended statistics on (email = literal)", user: pgtest.Superuser,
 		sqls: []string{"CREATE STATISTICS s1 ON (email = 'MK'), tenant FROM users"}},
-	{name: "a COMMENT on users.note", user: pgtest.Superuser,
-		sqls: []string{"COMMENT ON COLUMN users.note IS 'MK'"}},
 	{name: "a view WHERE email = literal", user: pgtest.Superuser,
 		sqls: []string{"CREATE VIEW v1 AS SELECT id FROM users WHERE email = 'MK'"}},
 	{name: "a materialized view WHERE email = literal", user: pgtest.Superuser,

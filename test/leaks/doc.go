@@ -29,10 +29,11 @@
 // startup options and parameters), 4 SQL EXECUTE of extended-protocol and SQL-prepared statements,
 // 5 views, partitions, sub-partitions and inheritance children, 6 DO blocks, functions and
 // procedures, 7 literals in FILTER, OVER, HAVING and friends, 8 DDL that stores a literal (index
-// expressions and predicates, CHECK, DEFAULT, policies, statistics, COMMENT, views, rules,
+// expressions and predicates, CHECK, DEFAULT, policies, statistics, views, rules,
 // triggers), 9 app.tenant and pgseal.keyset out of step (the RLS policy follows app.tenant, the
 // envelope's keyset id must too), and V data-modifying CTEs, MERGE, CREATE TABLE AS and COPY.
-// Where cheap a case has a bind-parameter variant.
+// Where cheap a case has a bind-parameter variant. COMMENT ON is not a case: a comment is
+// metadata an operator writes, not a value of the column, and pgseal passes it (rewrite/doc.go).
 //
 // Raw pgproto3 frontends send what a driver will not: queries in SJIS, BIG5, GBK, GB18030 or UHC
 // and FunctionCall messages. Everything else goes through pgx.
