@@ -101,6 +101,18 @@ func configuredColumn(cfg *config.Config, table, column string) (migrate.Column,
 	return migrate.Column{}, fmt.Errorf("%s is not configured: add an [[encrypt]] entry for it to the config first", want)
 }
 
+// selectedColumns is the --table/--column entry when given, else every configured column.
+func selectedColumns(cfg *config.Config, table, column string) ([]migrate.Column, error) {
+	if table == "" {
+		return configuredColumns(cfg)
+	}
+	c, err := configuredColumn(cfg, table, column)
+	if err != nil {
+		return nil, err
+	}
+	return []migrate.Column{c}, nil
+}
+
 func configuredColumns(cfg *config.Config) ([]migrate.Column, error) {
 	var cols []migrate.Column
 	for _, e := range cfg.Encrypt {
@@ -232,12 +244,7 @@ func runReencrypt(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer kr.Close()
 	defer conn.Close(context.Background())
-	cols, err := configuredColumns(cfg)
-	if f.table != "" && err == nil {
-		var c migrate.Column
-		c, err = configuredColumn(cfg, f.table, f.column)
-		cols = []migrate.Column{c}
-	}
+	cols, err := selectedColumns(cfg, f.table, f.column)
 	if err != nil {
 		return fmt.Errorf("reencrypt: %w", err)
 	}

@@ -31,12 +31,7 @@ func runProtect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("protect: %w", err)
 	}
 	defer conn.Close(context.Background())
-	cols, err := configuredColumns(cfg)
-	if f.table != "" && err == nil {
-		var c migrate.Column
-		c, err = configuredColumn(cfg, f.table, f.column)
-		cols = []migrate.Column{c}
-	}
+	cols, err := selectedColumns(cfg, f.table, f.column)
 	if err != nil {
 		return fmt.Errorf("protect: %w", err)
 	}
