@@ -106,7 +106,7 @@ func (ss *sealSession) checkTenancyLocked(g *tenancy.GUC, settings []rewrite.Set
 // tenancySQL reads the tracked settings (missing_ok: "" when unset). Dollar quotes read the same
 // under every client_encoding and standard_conforming_strings.
 func (sl *sealer) tenancySQL() string {
-	return fmt.Sprintf("SELECT current_setting($pgseal$%s$pgseal$, true), current_setting($pgseal$%s$pgseal$, true); ",
+	return fmt.Sprintf("SELECT pg_catalog.current_setting($pgseal$%s$pgseal$, true), pg_catalog.current_setting($pgseal$%s$pgseal$, true); ",
 		sl.policy.Setting, tenancy.KeysetSetting)
 }
 
