@@ -22,8 +22,10 @@ type backendKey struct {
 // with what the client holds) but a secret of pgseal's: it never sees a real secret, so it can
 // cancel only its own session, and only through pgseal.
 //
-// NOTE: two live sessions can share an upstream pid only when they reach different server
-// lifetimes (a session lingering across a server restart) or, in future, different upstreams.
+// NOTE: two live sessions can share an upstream pid when they reach different server lifetimes
+// (a session lingering across a server restart), when the OS reuses the pid of a backend that
+// ended before pgseal's session for it has (a short window, wider with a small pid_max), or, in
+// future, when they reach different upstreams.
 // The newcomer then gets a synthetic pid (see syntheticPIDBase) rather than replacing the older
 // entry: replacing would silently make a possibly live session uncancellable, while the synthetic
 // pid only costs the newcomer pg_backend_pid() agreement, as before issue 11.

@@ -125,6 +125,7 @@ func TestRealBackendKeys(t *testing.T) {
 			t.Run("pg_backend_pid() is the pid the client holds", func(t *testing.T) { k.checkPID(t, s.fast) })
 			t.Run("a context cancel cancels the session's query", k.checkCancel)
 			t.Run("a forged cancel key does nothing", k.checkForgedCancel)
+			t.Run("a synthetic pid given on a collision cancels the right query", k.checkSyntheticCancel)
 			t.Run("pg_terminate_backend(pid) reaches the client as 57P01", k.checkTerminate)
 		})
 	}
@@ -209,6 +210,22 @@ func (k realKeyEnv) checkForgedCancel(t *testing.T) {
 	k.whenSleeping(t, pid, func() { k.sendCancel(t, pid, secret) })
 	if _, err := c.Exec(ctxT(t), "SELECT pg_sleep(10)"); sqlstate(err) != "57014" {
 		t.Fatalf("Exec(pg_sleep(10)) with the client's own key sent = %v, want SQLSTATE 57014", err)
+	}
+}
+
+// checkSyntheticCancel registers the session's upstream key a second time, as a session whose
+// upstream pid collided would, and cancels through the synthetic key that gives.
+func (k realKeyEnv) checkSyntheticCancel(t *testing.T) {
+	c := k.connect(t)
+	up, _ := k.p.srv.keys.lookup(backendKey{pid: c.PgConn().PID(), secret: c.PgConn().SecretKey()})
+	syn, err := k.p.srv.keys.add(up)
+	if err != nil || syn.pid < syntheticPIDBase {
+		t.Fatalf("add(a live upstream key) = pid %d, %v, want a synthetic pid", syn.pid, err)
+	}
+	defer k.p.srv.keys.remove(syn)
+	k.whenSleeping(t, c.PgConn().PID(), func() { k.sendCancel(t, syn.pid, syn.secret) })
+	if _, err := c.Exec(ctxT(t), "SELECT pg_sleep(10)"); sqlstate(err) != "57014" {
+		t.Fatalf("Exec(pg_sleep(10)) with the synthetic key sent = %v, want SQLSTATE 57014", err)
 	}
 }
 

@@ -23,10 +23,11 @@
 //     in constant time, and only a match is forwarded upstream, on a new connection, with the
 //     upstream's real secret; anything else is dropped without a reply, as PostgreSQL does. A
 //     client never learns a real secret, so it can cancel only its own session. Should a live
-//     entry already hold the upstream's pid (a session lingering across a server restart, or
-//     several upstreams in future), the newcomer gets a synthetic pid in [2^30, 2^31), above any
-//     real pid, and loses only pg_backend_pid() agreement; the older entry is never replaced,
-//     since its session may still be live and cancellable.
+//     entry already hold the upstream's pid (a session lingering across a server restart, a pid
+//     the OS reused before the session of the backend that had it ended, several upstreams in
+//     future), the newcomer gets a synthetic pid in [2^30, 2^31), above any real pid, and loses
+//     only pg_backend_pid() agreement; the older entry is never replaced, since its session may
+//     still be live and cancellable.
 //   - Relay (relay.go, serverloop.go, frame.go): two loops; messages are framed by their 5-byte
 //     header, checked against max_message_size, and forwarded as raw bytes (large ones streamed)
 //     unless an Interceptor asked to see their type. Each loop flushes only when its input buffer
