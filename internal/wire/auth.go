@@ -200,7 +200,7 @@ func (s *session) checkSCRAMInitial(body []byte) error {
 	return nil
 }
 
-// afterAuth relays ParameterStatus, BackendKeyData (replaced by a pgseal key) and notices up to
+// afterAuth relays ParameterStatus, BackendKeyData (its secret replaced by pgseal's) and notices up to
 // the first ReadyForQuery, then clears the startup deadlines.
 func (s *session) afterAuth() error {
 	s.info.ServerParams = map[string]string{}
@@ -238,7 +238,9 @@ func (s *session) afterAuth() error {
 	}
 }
 
-// swapBackendKey keeps the upstream's key data and gives the client a pgseal key instead.
+// swapBackendKey keeps the upstream's key data and gives the client the upstream's pid with a
+// pgseal secret (cancel.go). It runs before the relay is chosen, so the fast and the goroutine
+// relay serve the same key.
 func (s *session) swapBackendKey() error {
 	body, err := s.sr.load()
 	if err != nil {

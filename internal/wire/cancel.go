@@ -17,14 +17,28 @@ type backendKey struct {
 	secret []byte
 }
 
-// cancelMap maps the keys pgseal gave clients to the upstream's real keys. A client never sees a
-// real key, so it can cancel only its own session, and only through pgseal.
+// cancelMap maps the keys pgseal gave clients to the upstream's real keys. A client gets the
+// upstream's real process id (so pg_backend_pid(), pg_terminate_backend and pg_stat_activity agree
+// with what the client holds) but a secret of pgseal's: it never sees a real secret, so it can
+// cancel only its own session, and only through pgseal.
+//
+// NOTE: two live sessions can share an upstream pid when they reach different server lifetimes
+// (a session lingering across a server restart), when the OS reuses the pid of a backend that
+// ended before pgseal's session for it has (a short window, wider with a small pid_max), or, in
+// future, when they reach different upstreams.
+// The newcomer then gets a synthetic pid (see syntheticPIDBase) rather than replacing the older
+// entry: replacing would silently make a possibly live session uncancellable, while the synthetic
+// pid only costs the newcomer pg_backend_pid() agreement, as before issue 11.
 type cancelMap struct {
 	mu struct {
 		sync.Mutex
-		m map[uint32]cancelEntry // by proxy pid
+		m map[uint32]cancelEntry // by the pid given to the client
 	}
 }
+
+// syntheticPIDBase is where pids pgseal makes up start: above Linux's PID_MAX_LIMIT (2^22) and the
+// BSDs' and macOS's 99999, so a made-up pid never takes the place of a real one.
+const syntheticPIDBase = 1 << 30
 
 type cancelEntry struct {
 	secret   []byte     // proxy secret given to the client
@@ -37,31 +51,44 @@ func newCancelMap() *cancelMap {
 	return c
 }
 
-// add registers upstream and returns the key to give the client. The secret has the upstream's
-// length (4 bytes in protocol 3.0; longer in 3.2), so the client's protocol expectations hold.
+// add registers upstream and returns the key to give the client: the upstream's pid when no live
+// entry holds it, else a synthetic one, and a fresh secret of the upstream secret's length (4
+// bytes in protocol 3.0; up to 256 in 3.2), at least 4, so the client's protocol expectations hold.
 func (c *cancelMap) add(upstream backendKey) (backendKey, error) {
-	n := max(len(upstream.secret), 4)
-	secret := make([]byte, n)
+	secret := make([]byte, max(len(upstream.secret), 4))
 	if _, err := rand.Read(secret); err != nil {
 		return backendKey{}, fmt.Errorf("cancel key: %w", err)
 	}
-	var pidb [4]byte
+	e := cancelEntry{secret: secret, upstream: backendKey{pid: upstream.pid, secret: append([]byte(nil), upstream.secret...)}}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for {
-		if _, err := rand.Read(pidb[:]); err != nil {
-			return backendKey{}, fmt.Errorf("cancel key: %w", err)
+	pid := upstream.pid
+	if _, taken := c.mu.m[pid]; taken || pid == 0 {
+		var err error
+		if pid, err = c.syntheticPIDLocked(); err != nil {
+			return backendKey{}, err
 		}
-		pid := binary.BigEndian.Uint32(pidb[:]) &^ (1 << 31) // positive, like a real pid
-		if _, taken := c.mu.m[pid]; !taken && pid != 0 {
-			up := backendKey{pid: upstream.pid, secret: append([]byte(nil), upstream.secret...)}
-			c.mu.m[pid] = cancelEntry{secret: secret, upstream: up}
-			return backendKey{pid: pid, secret: secret}, nil
+	}
+	c.mu.m[pid] = e
+	return backendKey{pid: pid, secret: secret}, nil
+}
+
+// syntheticPIDLocked draws a free pid in [syntheticPIDBase, 2^31): positive, like a real one.
+func (c *cancelMap) syntheticPIDLocked() (uint32, error) {
+	var b [4]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return 0, fmt.Errorf("cancel key: %w", err)
+		}
+		pid := syntheticPIDBase | binary.BigEndian.Uint32(b[:])&(syntheticPIDBase-1)
+		if _, taken := c.mu.m[pid]; !taken {
+			return pid, nil
 		}
 	}
 }
 
-// lookup returns the upstream key for a client's cancel key; the secret is compared in constant time.
+// lookup returns the upstream key for a client's cancel key; the secret is compared in constant
+// time (a length mismatch fails at once, which tells nothing about the secret's bytes).
 func (c *cancelMap) lookup(k backendKey) (backendKey, bool) {
 	c.mu.Lock()
 	e, ok := c.mu.m[k.pid]
@@ -72,10 +99,15 @@ func (c *cancelMap) lookup(k backendKey) (backendKey, bool) {
 	return e.upstream, true
 }
 
-func (c *cancelMap) remove(pid uint32) {
+// remove drops the entry of key k, the key a session gave its client. add never hands out a pid
+// that is in use, so the entry is k's own; the secret check keeps it that way should add ever
+// change to replace entries.
+func (c *cancelMap) remove(k backendKey) {
 	c.mu.Lock()
-	delete(c.mu.m, pid)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if e, ok := c.mu.m[k.pid]; ok && subtle.ConstantTimeCompare(e.secret, k.secret) == 1 {
+		delete(c.mu.m, k.pid)
+	}
 }
 
 func (c *cancelMap) len() int {

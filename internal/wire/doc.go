@@ -13,8 +13,21 @@
 //   - Authentication (auth.go): the server's exchange is relayed message by message (trust,
 //     cleartext, md5, SCRAM-SHA-256) with a round-trip cap; pgseal stores no passwords.
 //     SCRAM-SHA-256-PLUS is removed from the server's mechanism list unless pgseal presents the
-//     server's own certificate (then channel binding holds end to end). BackendKeyData is replaced
-//     by a pgseal key (cancel.go) that maps to the upstream's real key.
+//     server's own certificate (then channel binding holds end to end). BackendKeyData keeps the
+//     upstream's real process id, so pg_backend_pid(), pg_stat_activity and pg_terminate_backend
+//     agree with the key the client holds (pgx's pool health checks rely on it), but its secret is
+//     replaced by a fresh random one of pgseal's, of the upstream secret's length (at least 4
+//     bytes). The swap happens before the relay is chosen, so the fast and the goroutine relay
+//     serve the same key.
+//   - Cancel (cancel.go): a CancelRequest is looked up by (pid, pgseal secret), the secret compared
+//     in constant time, and only a match is forwarded upstream, on a new connection, with the
+//     upstream's real secret; anything else is dropped without a reply, as PostgreSQL does. A
+//     client never learns a real secret, so it can cancel only its own session. Should a live
+//     entry already hold the upstream's pid (a session lingering across a server restart, a pid
+//     the OS reused before the session of the backend that had it ended, several upstreams in
+//     future), the newcomer gets a synthetic pid in [2^30, 2^31), above any real pid, and loses
+//     only pg_backend_pid() agreement; the older entry is never replaced, since its session may
+//     still be live and cancellable.
 //   - Relay (relay.go, serverloop.go, frame.go): two loops; messages are framed by their 5-byte
 //     header, checked against max_message_size, and forwarded as raw bytes (large ones streamed)
 //     unless an Interceptor asked to see their type. Each loop flushes only when its input buffer

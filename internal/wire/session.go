@@ -187,7 +187,7 @@ func (s *session) finish(err error) {
 	}
 	_ = s.client.Close()
 	if s.hasKey {
-		s.srv.keys.remove(s.key.pid)
+		s.srv.keys.remove(s.key)
 	}
 	if s.admitted {
 		s.srv.active.Add(-1)
