@@ -142,3 +142,85 @@ func (r *oddReader) Read(p []byte) (int, error) {
 	r.b = r.b[n:]
 	return n, nil
 }
+
+// sealBinaryStream renders a binary COPY stream of (id int4, c_int4, c_text) tuples from raw
+// field bytes (nil = NULL).
+func sealBinaryStream(tuples ...[][]byte) []byte {
+	b := copyBinHeaderBytes()
+	for _, tu := range tuples {
+		b = append(b, copyBinTuple(tu...)...)
+	}
+	return append(b, copyBinTrailer...)
+}
+
+func TestSealCopyBinaryRefusesMalformedStreams(t *testing.T) {
+	pgtest.Shared(t)
+	checkGoroutines(t)
+	e, _ := sealBinaryEnv(t)
+	conn := e.connect(t, "", "acme")
+	direct := e.direct(t)
+	ctx := ctxT(t)
+	one := [][]byte{{0, 0, 0, 1}, {0, 0, 0, 42}, []byte("secret-text")}
+	good := sealBinaryStream(one)
+	hdr := len(copyBinHeaderBytes())
+	tests := []struct {
+		name string
+		data []byte
+		code string // what PostgreSQL says for the same data into the plaintext table
+	}{
+		{"a stream cut inside a value", good[:len(good)-6], "22P04"},
+		{"a stream cut inside a field length", good[:hdr+2+4+4+2], "22P04"},
+		{"a field length below -1", append(append(sealBinaryStream()[:hdr], 0, 3, 0, 0, 0, 4, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xf0), copyBinTrailer...), "22P04"},
+		{"a wrong field count", sealBinaryStream(one[:2]), "22P04"},
+		{"a wrong signature", append([]byte("PGCOPY\n\377\r\n\001"), good[11:]...), "22P04"},
+		{"data after the trailer", append(good, 0, 3), "22P04"},
+		{"an int4 of five bytes in the second tuple", sealBinaryStream(one, [][]byte{{0, 0, 0, 2}, {0, 0, 0, 0, 1}, nil}), "22P03"},
+		{"a bad first tuple followed by much more data", append(sealBinaryStream([][]byte{{0, 0, 0, 2}, {0, 0, 0, 0, 1}, nil}), bytes.Repeat(copyBinTuple(one...), 40000)...), "22P03"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := direct.PgConn().CopyFrom(ctx, bytes.NewReader(tc.data), "COPY pt (id, c_int4, c_text) FROM STDIN (FORMAT binary)")
+			if got := sqlstate(err); got != tc.code {
+				t.Fatalf("direct CopyFrom() = %v, want SQLSTATE %s (the test's premise)", err, tc.code)
+			}
+			_, err = conn.PgConn().CopyFrom(ctx, &oddReader{b: tc.data}, "COPY enc (id, c_int4, c_text) FROM STDIN (FORMAT binary)")
+			if got := sqlstate(err); got != tc.code {
+				t.Fatalf("CopyFrom() = %v, want SQLSTATE %s as PostgreSQL says", err, tc.code)
+			}
+			if strings.Contains(err.Error(), "secret") || strings.Contains(pgError(err).Detail, "secret") {
+				t.Fatalf("CopyFrom() error %q holds a value", err)
+			}
+			var n int
+			if err := conn.QueryRow(ctx, "SELECT count(*) FROM enc").Scan(&n); err != nil || n != 0 {
+				t.Fatalf("SELECT count(*) after the COPY = %d, %v, want 0 and a usable session", n, err)
+			}
+		})
+	}
+	t.Run("an int4 of three bytes is a bad binary value", func(t *testing.T) {
+		// PostgreSQL says 08P01 "insufficient data left in message" here (int4recv's pq_getmsgint);
+		// pgseal's value package reports the data error 22P03, and the session stays usable.
+		_, err := conn.PgConn().CopyFrom(ctx, bytes.NewReader(sealBinaryStream([][]byte{{0, 0, 0, 2}, {0, 0, 1}, nil})),
+			"COPY enc (id, c_int4, c_text) FROM STDIN (FORMAT binary)")
+		if got := sqlstate(err); got != "22P03" {
+			t.Fatalf("CopyFrom() = %v, want SQLSTATE 22P03", err)
+		}
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM enc").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("SELECT count(*) after the COPY = %d, %v, want 0", n, err)
+		}
+	})
+	t.Run("a row of another keyset fails binary COPY TO and the session stays usable", func(t *testing.T) {
+		g := e.connect(t, "", "globex")
+		if _, err := g.Exec(ctx, "INSERT INTO enc (id, c_text) VALUES (9, 'g')"); err != nil {
+			t.Fatalf("INSERT as globex = %v", err)
+		}
+		_, err := conn.PgConn().CopyTo(ctx, &bytes.Buffer{}, "COPY enc (id, c_text) TO STDOUT (FORMAT binary)")
+		if got := sqlstate(err); got != "42501" {
+			t.Fatalf("CopyTo() = %v, want SQLSTATE 42501", err)
+		}
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM enc").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("SELECT count(*) after the COPY = %d, %v, want 1", n, err)
+		}
+	})
+}
