@@ -196,6 +196,13 @@ func TestSealCopyBinaryRefusesMalformedStreams(t *testing.T) {
 			}
 		})
 	}
+	t.Run("binary COPY in the extended protocol is refused", func(t *testing.T) {
+		for _, sql := range []string{"COPY enc FROM STDIN (FORMAT binary)", "COPY enc TO STDOUT (FORMAT binary)"} {
+			if _, err := conn.PgConn().Prepare(ctx, "", sql, nil); sqlstate(err) != "0A000" {
+				t.Fatalf("Prepare(%s) = %v, want SQLSTATE 0A000", sql, err)
+			}
+		}
+	})
 	t.Run("an int4 of three bytes is a bad binary value", func(t *testing.T) {
 		// PostgreSQL says 08P01 "insufficient data left in message" here (int4recv's pq_getmsgint);
 		// pgseal's value package reports the data error 22P03, and the session stays usable.
