@@ -7,7 +7,7 @@ import (
 )
 
 // copyStmt describes COPY for the wire. COPY of an encrypted table only works through the
-// client (STDIN/STDOUT), in text or CSV, where the wire can encrypt or decrypt each field.
+// client (STDIN/STDOUT), in text, CSV or binary, where the wire can encrypt or decrypt each field.
 func (a *analyzer) copyStmt(c *pg.CopyStmt, pos int) error {
 	cp := &Copy{From: c.IsFrom}
 	if err := copyOptions(cp, c.Options); err != nil {
@@ -76,9 +76,6 @@ func (a *analyzer) checkCopyFields(c *pg.CopyStmt, cp *Copy, fields []*Column, p
 	cp.Fields = fields
 	if c.Filename != "" || c.IsProgram {
 		return unsupported(enc, "COPY to or from a server file or program", pos)
-	}
-	if cp.Format == "binary" {
-		return unsupported(enc, "binary COPY", pos)
 	}
 	for i, f := range fields {
 		if f == nil {

@@ -54,9 +54,10 @@ func copyErrorf(code, format string, args ...any) *ProxyError {
 	return &ProxyError{Severity: SeverityError, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// copyFormat is a COPY's data format (from rewrite.Copy: Format "text"|"csv", Delimiter, Null,
+// copyFormat is a COPY's data format (from rewrite.Copy: Format "text"|"csv"|"binary", Delimiter, Null,
 // Quote, Escape, Header).
 type copyFormat struct {
+	binary bool // PostgreSQL's binary format (copy_binary.go); the other fields are unused
 	csv    bool
 	delim  byte
 	null   string
@@ -67,7 +68,6 @@ type copyFormat struct {
 
 // newCopyFormat checks the options the way PostgreSQL's ProcessCopyOptions does (the ones that
 // matter for parsing), so the stream never works with a format the server would read otherwise.
-// Binary format is an error with SQLSTATE 0A000.
 func newCopyFormat(c *rewrite.Copy) (copyFormat, error) {
 	if c == nil {
 		return copyFormat{}, copyErrorf(CodeInternalError, "COPY: no description of the COPY")
@@ -78,7 +78,7 @@ func newCopyFormat(c *rewrite.Copy) (copyFormat, error) {
 	case "csv":
 		f.csv = true
 	case "binary":
-		return f, copyErrorf(CodeFeatureNotSupported, "binary COPY of encrypted columns is not supported")
+		return copyFormat{binary: true}, nil
 	default:
 		return f, copyErrorf(copyCodeInvalidParam, "COPY format %q not recognized", c.Format)
 	}

@@ -88,7 +88,7 @@ func TestCopyFormatChecksOptions(t *testing.T) {
 		{"text defaults are valid", copyText(), ""},
 		{"CSV defaults are valid", copyCSV(), ""},
 		{"an empty format means text", copyWith(copyText(), func(c *rewrite.Copy) { c.Format = "" }), ""},
-		{"binary is refused as unsupported", &rewrite.Copy{Format: "binary"}, CodeFeatureNotSupported},
+		{"binary is accepted (copy_binary.go)", &rewrite.Copy{Format: "binary"}, ""},
 		{"an unknown format is refused", &rewrite.Copy{Format: "xml", Delimiter: ","}, copyCodeInvalidParam},
 		{"a two-byte delimiter is refused", copyWith(copyText(), func(c *rewrite.Copy) { c.Delimiter = "||" }), copyCodeInvalidParam},
 		{"a multibyte delimiter is refused", copyWith(copyText(), func(c *rewrite.Copy) { c.Delimiter = "é" }), copyCodeInvalidParam},

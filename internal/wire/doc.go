@@ -191,21 +191,29 @@
 //     get a plan for it; a hidden field met without a plan is refused as a schema change (the
 //     retry is planned). Bind result formats given per visible column get a text code at each
 //     hidden position, from the statement's description (or an earlier one of the same text).
-//   - COPY (seal_copy.go over copy.go's streaming transformer, copyin.go): COPY … FROM STDIN in
-//     text or CSV, sent as a simple Query and alone in it, gets a CopyIn (Verdict.CopyIn): while it
-//     is active the client loop decodes the client's CopyData (only then: the pure relay never
-//     does) and forwards whole rows whose encrypted fields are value.Encode'd as the column's type,
-//     sealed under the keyset chosen (and checked) when the COPY was sent, and written as bytea hex.
-//     A bad field (or a keyset failure) sends CopyFail upstream, never a partial row; the server's
-//     ErrorResponse to it is swapped for pgseal's error (the line and field in Detail) and the
-//     client's remaining copy data is dropped. COPY t TO STDOUT and COPY (query) TO STDOUT decrypt
-//     each server CopyData between CopyOutResponse and CopyDone (keyset check, Open, value.Decode
-//     in text format); a failure replaces the rest of the response, as for DataRow. Refused
-//     (0A000): binary COPY and FORCE_QUOTE/FORCE_NOT_NULL/FORCE_NULL on encrypted columns
-//     (rewrite), COPY of encrypted columns in the extended protocol (drivers send COPY as a simple
-//     query), and a COPY FROM STDIN of encrypted columns with other statements in its Query (the
-//     copy data must belong to it for certain). Known limit: COPY TO of a column that became
-//     bytea after the catalog was read is not noticed (CopyOutResponse names no types).
+//   - COPY (seal_copy.go over copy.go's text/CSV and copy_binary.go's binary streaming
+//     transformers, copyin.go): COPY … FROM STDIN in text, CSV or binary, sent as a simple Query
+//     and alone in it, gets a CopyIn (Verdict.CopyIn): while it is active the client loop decodes
+//     the client's CopyData (only then: the pure relay never does) and forwards whole rows whose
+//     encrypted fields are value.Encode'd as the column's type (text/CSV: text format; binary: the
+//     type's binary send format), sealed under the keyset chosen (and checked) when the COPY was
+//     sent, and written as bytea (hex text, or the envelope's raw bytes in binary). CopyData
+//     boundaries may fall anywhere, in a row, a binary header or a field length. A bad field, a
+//     malformed stream (binary: signature, flags, field count, field length, truncation, data
+//     after the trailer, checked with PostgreSQL's own messages and 22P04) or a keyset failure
+//     sends CopyFail upstream, never a partial row; the server's ErrorResponse to it is swapped
+//     for pgseal's error (the line and field in Detail) and the client's remaining copy data is
+//     dropped. COPY t TO STDOUT and COPY (query) TO STDOUT decrypt each server CopyData between
+//     CopyOutResponse and CopyDone (keyset check, Open, value.Decode in the COPY's format, so
+//     binary output is byte-identical to a plaintext column's); a failure replaces the rest of the
+//     response, as for DataRow. Refused (0A000): FORCE_QUOTE/FORCE_NOT_NULL/FORCE_NULL on
+//     encrypted columns (rewrite), COPY of encrypted columns in the extended protocol (drivers
+//     send COPY as a simple query; pgx, psycopg 3, asyncpg and JDBC's CopyManager all do), and a
+//     COPY FROM STDIN of encrypted columns with other statements in its Query (the copy data must
+//     belong to it for certain). Known limits: COPY TO of a column that became bytea after the
+//     catalog was read is not noticed (CopyOutResponse names no types); a binary value of the
+//     wrong length for a fixed-size type is 22P03 where PostgreSQL says 08P01 ("insufficient data
+//     left in message") for a short one.
 //
 // # What it leaves out
 //

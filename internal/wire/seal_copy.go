@@ -23,7 +23,11 @@ import (
 //     CopyData between CopyOutResponse and CopyDone (copyOut): bytea text -> envelope -> keyset
 //     check and Open (as for DataRow) -> value.Decode in text format.
 //
-// Binary COPY and FORCE_* options on encrypted columns are refused by rewrite; a COPY with
+// Binary COPY (copy_binary.go) works the same way on raw field bytes: FROM STDIN, a field is the
+// client's binary send format of the plaintext type (value.Encode, binary) and is written as the
+// envelope's raw bytes (bytea's binary form); TO STDOUT, the envelope's bytes are opened and
+// written in the type's binary send format (value.Decode, binary), which is byte-identical to a
+// plaintext column's. FORCE_* options on encrypted columns are refused by rewrite; a COPY with
 // encrypted fields in the extended protocol is refused here.
 
 // copyPlan is the COPY part of a statement with encrypted fields.
@@ -95,7 +99,8 @@ type sealCopyIn struct {
 	ss     *sealSession
 	ks     keysetRef
 	vs     value.Session
-	stream *copyStream
+	stream copyCoder
+	format int16 // value.FormatBinary for a binary COPY
 
 	send             func([]byte) error
 	buf              []byte // transformed rows not sent yet
@@ -104,7 +109,10 @@ type sealCopyIn struct {
 }
 
 func (ss *sealSession) newCopyIn(cp *copyPlan, se *stmtExec, vs value.Session) *sealCopyIn {
-	c := &sealCopyIn{ss: ss, ks: se.ks, vs: vs}
+	c := &sealCopyIn{ss: ss, ks: se.ks, vs: vs, format: value.FormatText}
+	if cp.format.binary {
+		c.format = value.FormatBinary
+	}
 	tr := make([]copyField, len(cp.cols))
 	for i, col := range cp.cols {
 		if col != nil {
@@ -112,24 +120,28 @@ func (ss *sealSession) newCopyIn(cp *copyPlan, se *stmtExec, vs value.Session) *
 			tr[i] = func(_ int, in []byte, null bool) ([]byte, bool, error) { return c.seal(col, in, null) }
 		}
 	}
-	c.stream = newCopyStream(cp.format, tr, int(ss.sl.cfg.Server.MaxMessageSize))
+	c.stream = newCopyCoder(cp.format, tr, int(ss.sl.cfg.Server.MaxMessageSize))
 	return c
 }
 
-// seal turns one field's plaintext (text format) into the hex text of its envelope.
+// seal turns one field's plaintext into its envelope: in text format the hex text of a bytea, in
+// binary format the envelope's bytes.
 func (c *sealCopyIn) seal(col migrate.Column, in []byte, null bool) ([]byte, bool, error) {
 	if null {
 		return nil, true, nil
 	}
 	var err error
-	if c.plain, err = value.Encode(c.plain[:0], col.Type, value.FormatText, in, &c.vs); err != nil {
+	if c.plain, err = value.Encode(c.plain[:0], col.Type, c.format, in, &c.vs); err != nil {
 		return nil, false, valueRefusal(err)
 	}
 	if c.env, err = migrate.SealValue(c.env[:0], c.ks.ks, col, c.plain); err != nil {
 		return nil, false, valueRefusal(keyError(err))
 	}
-	c.text = copyByteaHex(c.text[:0], c.env)
 	c.n++
+	if c.format == value.FormatBinary {
+		return c.env, false, nil
+	}
+	c.text = copyByteaHex(c.text[:0], c.env)
 	return c.text, false, nil
 }
 
@@ -195,7 +207,8 @@ func (ss *sealSession) copyInVerdict(v *Verdict, qp *queryPlan) *ProxyError {
 
 // copyOut decrypts the rows of one COPY … TO STDOUT (server loop).
 type copyOut struct {
-	stream   *copyStream
+	stream   copyCoder
+	format   int16 // value.FormatBinary for a binary COPY
 	snap     *keyring.Snapshot
 	msg      pgproto3.CopyData
 	buf      []byte
@@ -204,7 +217,10 @@ type copyOut struct {
 }
 
 func (ss *sealSession) newCopyOut(cp *copyPlan, se *stmtExec) *copyOut {
-	co := &copyOut{}
+	co := &copyOut{format: value.FormatText}
+	if cp.format.binary {
+		co.format = value.FormatBinary
+	}
 	tr := make([]copyField, len(cp.cols))
 	for i, col := range cp.cols {
 		if col == nil {
@@ -213,24 +229,27 @@ func (ss *sealSession) newCopyOut(cp *copyPlan, se *stmtExec) *copyOut {
 		rc, t := cp.rcols[i], col.Type
 		tr[i] = func(_ int, in []byte, null bool) ([]byte, bool, error) { return co.open(ss, se, rc, t, in, null) }
 	}
-	co.stream = newCopyStream(cp.format, tr, 0)
+	co.stream = newCopyCoder(cp.format, tr, 0)
 	return co
 }
 
-// open turns one field (the bytea text of an envelope) into the plaintext's text form.
+// open turns one field (the bytea text of an envelope, or its bytes in binary format) into the
+// plaintext's form in the COPY's format.
 func (co *copyOut) open(ss *sealSession, se *stmtExec, col *rewrite.Column, t value.Type, in []byte, null bool) ([]byte, bool, error) {
 	if null {
 		return nil, true, nil
 	}
 	var err error
-	if co.env, err = copyByteaDecode(co.env[:0], in); err != nil {
+	if co.format == value.FormatBinary {
+		co.env = append(co.env[:0], in...)
+	} else if co.env, err = copyByteaDecode(co.env[:0], in); err != nil {
 		return nil, false, corruptValue(col)
 	}
 	plain, pe := ss.scratch.open(ss, co.snap, co.env, col, se)
 	if pe != nil {
 		return nil, false, pe
 	}
-	if co.val, err = value.Decode(co.val[:0], t, plain, value.FormatText, &ss.vs); err != nil {
+	if co.val, err = value.Decode(co.val[:0], t, plain, co.format, &ss.vs); err != nil {
 		return nil, false, valueRefusal(err)
 	}
 	co.n++
@@ -253,8 +272,8 @@ func (ss *sealSession) copyOutStart(plan Plan, m *pgproto3.CopyOutResponse) (pgp
 	if se == nil || se.copy == nil || se.copy.from {
 		return m, nil
 	}
-	if m.OverallFormat != 0 {
-		return ss.failResult(&ProxyError{Code: CodeFeatureNotSupported, Message: "binary COPY of encrypted columns is not supported"})
+	if (m.OverallFormat != 0) != se.copy.format.binary {
+		return ss.failResult(&ProxyError{Code: CodeInternalError, Message: "COPY data format differs from the one pgseal read in the statement"})
 	}
 	p.out = ss.newCopyOut(se.copy, se)
 	return m, nil

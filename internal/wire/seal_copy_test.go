@@ -203,7 +203,7 @@ func TestSealCopyRefusals(t *testing.T) {
 		{"a row with too few fields fails the COPY", "acme", "COPY users (tenant, email, age) FROM STDIN (FORMAT csv)", "acme,a@x\n", "22P04"},
 		{"a tenant without a grant is refused", "initech", "COPY users (tenant, email) FROM STDIN (FORMAT csv)", "acme,a@x\n", "42501"},
 		{"no tenant is refused in multi mode", "", "COPY users (tenant, email) FROM STDIN (FORMAT csv)", "acme,a@x\n", "42501"},
-		{"binary COPY is refused", "acme", "COPY users FROM STDIN (FORMAT binary)", "", "0A000"},
+		{"an empty binary COPY has no signature", "acme", "COPY users FROM STDIN (FORMAT binary)", "", "22P04"},
 		{"FORCE_NULL on an encrypted column is refused", "acme", "COPY users (tenant, email) FROM STDIN (FORMAT csv, FORCE_NULL (email))", "acme,a@x\n", "0A000"},
 		{"COPY FROM with another statement is refused", "acme", "SELECT 1; COPY users (tenant, email) FROM STDIN (FORMAT csv)", "acme,a@x\n", "0A000"},
 	} {
@@ -228,12 +228,6 @@ func TestSealCopyRefusals(t *testing.T) {
 			}
 		})
 	}
-	t.Run("binary COPY TO is refused", func(t *testing.T) {
-		_, err := conn.PgConn().CopyTo(ctx, &bytes.Buffer{}, "COPY users TO STDOUT (FORMAT binary)")
-		if got := sqlstate(err); got != "0A000" {
-			t.Fatalf("CopyTo() = %v, want SQLSTATE 0A000", err)
-		}
-	})
 	t.Run("a row of another keyset fails COPY TO and the session stays usable", func(t *testing.T) {
 		g := e.connect(t, "", "globex")
 		if _, err := g.Exec(ctx, "INSERT INTO users (tenant, email) VALUES ('globex', 'g@x')"); err != nil {

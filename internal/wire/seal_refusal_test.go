@@ -20,7 +20,7 @@ func TestSealRefusalsKeepTheSessionUsable(t *testing.T) {
 		{"lower(email) = … is not supported", "SELECT id FROM users WHERE lower(email) = 'a'", CodeFeatureNotSupported, 34},
 		{"ORDER BY an encrypted column is not supported", "SELECT id FROM users ORDER BY email", CodeFeatureNotSupported, 0},
 		{"a syntax error keeps its position", "SELECT id FROM users WHERE email = = 'x'", "42601", 0},
-		{"COPY of an encrypted column in binary format is refused", "COPY users (email) TO STDOUT (FORMAT binary)", CodeFeatureNotSupported, 0},
+		{"COPY of an encrypted column to a server file is refused", "COPY users (email) TO '/tmp/pgseal-refused'", CodeFeatureNotSupported, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

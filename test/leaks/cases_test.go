@@ -441,6 +441,14 @@ var statementCases = []sqlCase{
 	{name: "COPY into the inheritance child users_child", copyIn: []copyStep{{"COPY users_child (tenant, note) FROM STDIN", "acme\tMK\n"}}},
 	{name: "COPY into accounts through search_path", sqls: []string{"SET search_path = sec"},
 		copyIn: []copyStep{{"COPY accounts (email, name) FROM STDIN", "MK\tn\n"}}},
+	{name: "COPY users FROM STDIN in binary (pgx CopyFrom)", user: pgtest.Superuser,
+		run: func(t *testing.T, c *pgx.Conn, mk string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if _, err := c.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"tenant", "note"}, pgx.CopyFromRows([][]any{{"acme", mk}})); err != nil {
+				t.Logf("binary CopyFrom → %v", err)
+			}
+		}},
 }
 
 const insertGlobex = "INSERT INTO users (tenant, note) VALUES ('globex', 'MK')"

@@ -1,0 +1,1 @@
+COPY users (id, email) TO STDOUT WITH BINARY
