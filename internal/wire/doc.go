@@ -155,8 +155,9 @@
 //     (0A000). Bind encrypts text or binary parameters into binary bytea (arrays: each element's
 //     term; a binary array must name the declared element type, as array_recv requires).
 //     ParameterDescription shows, as PostgreSQL does for a plaintext column, the type the client
-//     declared in Parse, or when it declared none (0) the type PostgreSQL infers: the column's
-//     where the value is assigned, text (text[]) where a varchar column is compared (known limit:
+//     declared in Parse, or when it declared none (0) the type PostgreSQL infers: the cast's
+//     (`$1::varchar`, which rewrite removes), the column's where the value is assigned, text
+//     (text[]) where a varchar column is compared (known limit:
 //     an IN list of two or more items on a varchar column is varchar in PostgreSQL, text here).
 //     JDBC fails a batch when the description differs from its declared varchar. RowDescription
 //     shows plaintext types. When an Execute's rows would arrive with no Describe of the statement or

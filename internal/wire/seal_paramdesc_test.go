@@ -57,16 +57,19 @@ func TestSealParameterDescriptionMatchesPostgreSQL(t *testing.T) {
 		name, sql string
 		array     bool
 	}{
-		{"INSERT … VALUES ($1)", "INSERT INTO %s (id, %s) VALUES (1, $1)", false},
-		{"INSERT … VALUES ($1), (NULL)", "INSERT INTO %s (id, %s) VALUES (1, $1), (2, NULL)", false},
-		{"INSERT … SELECT $1", "INSERT INTO %s (id, %s) SELECT 1, $1", false},
-		{"WHERE $1 = col", "SELECT id FROM %s WHERE $1 = %s", false},
-		{"WHERE col IN ($1, NULL)", "SELECT id FROM %s WHERE %s IN ($1, NULL)", false},
-		{"WHERE col <> $1", "SELECT id FROM %s WHERE %s <> $1", false},
-		{"WHERE col IS NOT DISTINCT FROM $1", "SELECT id FROM %s WHERE %s IS NOT DISTINCT FROM $1", false},
-		{"UPDATE … SET col = $1", "UPDATE %s SET %s = $1 WHERE id = 1", false},
-		{"WHERE col = $1", "SELECT id FROM %s WHERE %s = $1", false},
-		{"WHERE col = ANY($1)", "SELECT id FROM %s WHERE %s = ANY($1)", true},
+		{"INSERT … VALUES ($1)", "INSERT INTO %[1]s (id, %[2]s) VALUES (1, $1)", false},
+		{"INSERT … VALUES ($1::type)", "INSERT INTO %[1]s (id, %[2]s) VALUES (1, $1::%[3]s)", false},
+		{"INSERT … VALUES ($1), (NULL)", "INSERT INTO %[1]s (id, %[2]s) VALUES (1, $1), (2, NULL)", false},
+		{"INSERT … SELECT $1", "INSERT INTO %[1]s (id, %[2]s) SELECT 1, $1", false},
+		{"UPDATE … SET col = $1", "UPDATE %[1]s SET %[2]s = $1 WHERE id = 1", false},
+		{"WHERE col = $1", "SELECT id FROM %[1]s WHERE %[2]s = $1", false},
+		{"WHERE col = $1::type", "SELECT id FROM %[1]s WHERE %[2]s = $1::%[3]s", false},
+		{"WHERE $1 = col", "SELECT id FROM %[1]s WHERE $1 = %[2]s", false},
+		{"WHERE col IN ($1, NULL)", "SELECT id FROM %[1]s WHERE %[2]s IN ($1, NULL)", false},
+		{"WHERE col <> $1", "SELECT id FROM %[1]s WHERE %[2]s <> $1", false},
+		{"WHERE col IS NOT DISTINCT FROM $1", "SELECT id FROM %[1]s WHERE %[2]s IS NOT DISTINCT FROM $1", false},
+		{"WHERE col = ANY($1)", "SELECT id FROM %[1]s WHERE %[2]s = ANY($1)", true},
+		{"WHERE col = ANY($1::type[])", "SELECT id FROM %[1]s WHERE %[2]s = ANY($1::%[3]s[])", true},
 	}
 	for _, c := range paramDescColumns {
 		for _, st := range stmts {
@@ -83,8 +86,8 @@ func TestSealParameterDescriptionMatchesPostgreSQL(t *testing.T) {
 						// the plan does not tell pgseal which construct a ParamTerm came from.
 						t.Skip("known limit: pgseal describes an undeclared IN-list parameter of a varchar column as text; PostgreSQL says varchar")
 					}
-					want, werr := direct.Prepare(ctx, "", fmt.Sprintf(st.sql, "pt", col), []uint32{oid})
-					got, gerr := proxy.Prepare(ctx, "", fmt.Sprintf(st.sql, "enc", col), []uint32{oid})
+					want, werr := direct.Prepare(ctx, "", fmt.Sprintf(st.sql, "pt", col, c.typ), []uint32{oid})
+					got, gerr := proxy.Prepare(ctx, "", fmt.Sprintf(st.sql, "enc", col, c.typ), []uint32{oid})
 					if oid != 0 && !slices.Contains(accepted, oid) {
 						if code := sqlstate(gerr); code != CodeDatatypeMismatch {
 							t.Fatalf("Prepare() through pgseal = %v, want 42804", gerr)

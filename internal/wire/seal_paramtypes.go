@@ -2,6 +2,7 @@ package wire
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/value"
@@ -35,8 +36,13 @@ func (ss *sealSession) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *P
 				Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, declared, p.Column.Table, p.Column.Name, col.Type)}
 		}
 		// ParameterDescription shows what PostgreSQL would: the declared type, or the one it
-		// infers when the client left it to the server (0).
-		if declared == 0 {
+		// infers when the client left it to the server (0): the cast's, when rewrite removed
+		// one (always to the column's plaintext type), else by where the parameter stands.
+		switch {
+		case declared != 0:
+		case castParam(sp.plan, i+1):
+			declared = want
+		default:
 			declared = inferredOID(p.Kind, col.Type)
 		}
 		oids[i], sp.types[i], sp.clientOIDs[i] = force, col.Type, declared
@@ -84,6 +90,19 @@ func inferredOID(kind rewrite.ParamKind, t value.Type) uint32 {
 		return t.ArrayOID()
 	}
 	return t.OID()
+}
+
+// castParam reports whether the plan removes a cast around $n: rewrite does that (an EditStatic
+// that is just "$n") only for casts to the column's plaintext type, so that PostgreSQL infers
+// bytea; PostgreSQL would have typed $n by the cast.
+func castParam(plan *rewrite.Plan, n int) bool {
+	text := "$" + strconv.Itoa(n)
+	for _, e := range plan.Edits {
+		if e.Kind == rewrite.EditStatic && e.Text == text {
+			return true
+		}
+	}
+	return false
 }
 
 // elementOID is the element type a binary array parameter declared as arrayOID must name (array_recv
