@@ -153,7 +153,7 @@
 //     wire; int4 for an int8 column and the like stay refused, though PostgreSQL converts them);
 //     literals are sealed under the keyset at Parse, and a Bind under another keyset is refused
 //     (0A000). Bind encrypts text or binary parameters into binary bytea (arrays: each element's
-//     term; a binary array must name the declared element type, as array_recv requires).
+//     term; a binary array of a text or varchar column may name either element type).
 //     ParameterDescription shows, as PostgreSQL does for a plaintext column, the type the client
 //     declared in Parse, or when it declared none (0) the type PostgreSQL infers: the cast's
 //     (`$1::varchar`, which rewrite removes), the column's where the value is assigned, text

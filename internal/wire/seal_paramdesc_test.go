@@ -150,25 +150,45 @@ func TestInferredOID(t *testing.T) {
 	}
 }
 
-func TestElementOID(t *testing.T) {
+func TestDescribedOID(t *testing.T) {
+	cast := &rewrite.Plan{Edits: []rewrite.Edit{{Kind: rewrite.EditStatic, Text: "$1"}}}
+	bare := &rewrite.Plan{}
 	cases := []struct {
-		name  string
-		typ   value.Type
-		array uint32
-		want  uint32
+		name     string
+		plan     *rewrite.Plan
+		declared uint32
+		want     uint32
 	}{
-		{"text[] for a text column has text elements", value.Text, oidTextArr, oidText},
-		{"varchar[] for a text column has varchar elements", value.Text, oidVarcharArr, oidVarchar},
-		{"text[] for a varchar column has text elements", value.Varchar, oidTextArr, oidText},
-		{"varchar[] for a varchar column has varchar elements", value.Varchar, oidVarcharArr, oidVarchar},
-		{"int4[] for an int4 column has int4 elements", value.Int4, oidInt4Arr, oidInt4},
-		{"an unrelated array type falls back to the column's type", value.Int8, oidTextArr, oidInt8},
+		{"a declared type is shown as declared", bare, oidVarchar, oidVarchar},
+		{"a declared type wins over a cast", cast, oidVarchar, oidVarchar},
+		{"an undeclared parameter with a cast has the cast's type", cast, 0, oidVarchar},
+		{"an undeclared parameter without a cast has the inferred type", bare, 0, oidText},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := elementOID(c.typ, c.array); got != c.want {
-				t.Fatalf("elementOID(%s, %d) = %d, want %d", c.typ, c.array, got, c.want)
+			if got := describedOID(c.plan, 1, rewrite.ParamTerm, value.Varchar, c.declared, oidVarchar); got != c.want {
+				t.Fatalf("describedOID(declared %d) = %d, want %d", c.declared, got, c.want)
 			}
 		})
+	}
+}
+
+func TestBinaryArrayTakesTextAndVarcharElementsForEachOther(t *testing.T) {
+	m := pgtype.NewMap()
+	for _, c := range []struct{ arrayOID, elemOID uint32 }{{oidVarcharArr, oidText}, {oidTextArr, oidVarchar}} {
+		b, err := m.Encode(c.arrayOID, pgtype.BinaryFormatCode, []string{"a", "b"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := binaryArray(b, c.elemOID); err != nil || len(got) != 2 || string(got[1]) != "b" {
+			t.Fatalf("binaryArray(array %d, element %d) = %q, %v, want [a b]", c.arrayOID, c.elemOID, got, err)
+		}
+	}
+	b, err := m.Encode(oidInt4Arr, pgtype.BinaryFormatCode, []int32{1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := binaryArray(b, oidInt8); err == nil {
+		t.Fatalf("binaryArray(int4[], element int8) = nil error, want 42804")
 	}
 }

@@ -46,7 +46,7 @@ func (ss *sealSession) encryptBind(m *pgproto3.Bind, sp *stmtPlan, ks keysetRef,
 		if err != nil {
 			return nil, valueRefusal(err)
 		}
-		enc, count, err := encryptParam(p.Kind, col, sp.clientOIDs[i], ks, f, v, vs)
+		enc, count, err := encryptParam(p.Kind, col, ks, f, v, vs)
 		if err != nil {
 			return nil, paramRefusal(i+1, err)
 		}
@@ -66,12 +66,10 @@ func paramRefusal(n int, err error) *ProxyError {
 	return pe
 }
 
-// encryptParam converts one client value (format f, of the type the client sees: clientOID) to the
-// binary bytea it becomes. The declared types pgseal accepts have the column type's encoding
-// (sameWireType), except for the element OID inside a binary array.
-func encryptParam(kind rewrite.ParamKind, col migrate.Column, clientOID uint32, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+// encryptParam converts one client value (format f) to the binary bytea it becomes.
+func encryptParam(kind rewrite.ParamKind, col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	if kind == rewrite.ParamTermArray {
-		return termArray(col, elementOID(col.Type, clientOID), ks, f, v, vs)
+		return termArray(col, ks, f, v, vs)
 	}
 	plain, err := value.Encode(nil, col.Type, f, v, vs)
 	if err != nil {
@@ -89,15 +87,14 @@ func encryptParam(kind rewrite.ParamKind, col migrate.Column, clientOID uint32, 
 	return out, 1, nil
 }
 
-// termArray turns a client array of plaintext values (text `{…}` or binary with elements of type
-// elemOID) into a binary bytea[] of equality terms, for `col = ANY($1)`. NULL elements stay NULL
-// (they match nothing).
-func termArray(col migrate.Column, elemOID uint32, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+// termArray turns a client array of plaintext values (text `{…}` or binary) into a binary
+// bytea[] of equality terms, for `col = ANY($1)`. NULL elements stay NULL (they match nothing).
+func termArray(col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	var elems [][]byte
 	var err error
 	ef := f
 	if f == 1 {
-		elems, err = binaryArray(v, elemOID)
+		elems, err = binaryArray(v, col.Type.OID())
 	} else {
 		elems, err = textArray(string(v), col.Type)
 	}
@@ -198,7 +195,8 @@ func isArraySpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
-// binaryArray parses array_send output of one dimension whose elements have type elemOID.
+// binaryArray parses array_send output of one dimension whose elements have type elemOID (text and
+// varchar elements are taken for each other: the client may have declared either's array).
 func binaryArray(b []byte, elemOID uint32) ([][]byte, error) {
 	bad := &value.Error{Code: "22P03", Message: "incorrect binary data format in array"}
 	if len(b) < 12 {
@@ -212,7 +210,7 @@ func binaryArray(b []byte, elemOID uint32) ([][]byte, error) {
 	if ndim != 1 {
 		return nil, &value.Error{Code: CodeFeatureNotSupported, Message: "only one-dimensional arrays are supported for encrypted columns"}
 	}
-	if oid != elemOID {
+	if oid != elemOID && !sameStringOID(oid, elemOID) {
 		return nil, &value.Error{Code: CodeDatatypeMismatch, Message: "array element type does not match the encrypted column"}
 	}
 	if len(b) < 20 {

@@ -1,74 +1,26 @@
 package wire
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/value"
 )
 
-// paramTypes forces the OIDs of encrypted parameters to bytea (bytea[]) and checks what the client
-// declared; sp.clientOIDs gets what ParameterDescription shows the client for each of them, which
-// is what PostgreSQL shows for a plaintext column (Describe S: the declared type if non-zero, else
-// the type it infers; protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY).
-func (ss *sealSession) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *ProxyError) {
-	n := max(len(declared), len(sp.plan.Params))
-	oids := make([]uint32, n)
-	copy(oids, declared)
-	sp.types = make([]value.Type, n)
-	sp.clientOIDs = make([]uint32, n)
-	for i, p := range sp.plan.Params {
-		if p.Kind == rewrite.ParamPass || p.Column == nil {
-			continue
-		}
-		col, err := migrateColumn(p.Column, sp.ent)
-		if err != nil {
-			return nil, valueRefusal(err)
-		}
-		want, force := col.Type.OID(), uint32(oidBytea)
-		if p.Kind == rewrite.ParamTermArray {
-			want, force = col.Type.ArrayOID(), oidByteaArray
-		}
-		declared := oids[i]
-		if declared != 0 && declared != want && !sameWireType(declared, col.Type, p.Kind == rewrite.ParamTermArray) {
-			return nil, &ProxyError{Code: CodeDatatypeMismatch,
-				Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, declared, p.Column.Table, p.Column.Name, col.Type)}
-		}
-		// ParameterDescription shows what PostgreSQL would: the declared type, or the one it
-		// infers when the client left it to the server (0): the cast's, when rewrite removed
-		// one (always to the column's plaintext type), else by where the parameter stands.
-		switch {
-		case declared != 0:
-		case castParam(sp.plan, i+1):
-			declared = want
-		default:
-			declared = inferredOID(p.Kind, col.Type)
-		}
-		oids[i], sp.types[i], sp.clientOIDs[i] = force, col.Type, declared
+// describedOID is what ParameterDescription shows the client for encrypted parameter $n (Parse
+// sends bytea): what PostgreSQL shows for a plaintext column (Describe S; protocol-flow.html,
+// "Extended Query"), which is the type the client declared in Parse when it is not 0, else the
+// type PostgreSQL infers: the cast's (cast, the column's type) when rewrite removed a cast around
+// $n, else by where $n stands (inferredOID). JDBC fails a batch ("Can't change resolved type")
+// when the described type is not the one it declared.
+func describedOID(plan *rewrite.Plan, n int, kind rewrite.ParamKind, t value.Type, declared, cast uint32) uint32 {
+	switch {
+	case declared != 0:
+		return declared
+	case castParam(plan, n):
+		return cast
 	}
-	return oids, nil
-}
-
-// sameWireType accepts a declared type whose values are byte-identical on the wire, in text and
-// binary, to the column's plaintext type: varchar for text and text for varchar (JDBC declares
-// strings as varchar by default); their arrays differ only in the element OID (elementOID).
-// Other declared types are refused even where PostgreSQL would convert (int4 for an int8 column):
-// their values would have to be encoded as the declared type, not the column's.
-func sameWireType(oid uint32, t value.Type, array bool) bool {
-	var other value.Type
-	switch t {
-	case value.Text:
-		other = value.Varchar
-	case value.Varchar:
-		other = value.Text
-	default:
-		return false
-	}
-	if array {
-		return oid == other.ArrayOID()
-	}
-	return oid == other.OID()
+	return inferredOID(kind, t)
 }
 
 // inferredOID is the type PostgreSQL infers for an undeclared parameter where the column has its
@@ -105,13 +57,9 @@ func castParam(plan *rewrite.Plan, n int) bool {
 	return false
 }
 
-// elementOID is the element type a binary array parameter declared as arrayOID must name (array_recv
-// checks it): the column's type, or the other string type when the client declared that one's array.
-func elementOID(t value.Type, arrayOID uint32) uint32 {
-	for _, o := range []value.Type{value.Text, value.Varchar} {
-		if arrayOID == o.ArrayOID() && sameWireType(arrayOID, t, true) {
-			return o.OID()
-		}
-	}
-	return t.OID()
+// sameStringOID reports whether a and b are text and varchar, in either order: their values are
+// the same bytes in text and binary format.
+func sameStringOID(a, b uint32) bool {
+	t, v := value.Text.OID(), value.Varchar.OID()
+	return (a == t && b == v) || (a == v && b == t)
 }
