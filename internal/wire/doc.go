@@ -157,11 +157,11 @@
 //     ParameterDescription shows, as PostgreSQL does for a plaintext column, the type the client
 //     declared in Parse, or when it declared none (0) the type PostgreSQL infers: the cast's
 //     (`$1::varchar`, which rewrite removes), the column's where the value is assigned, text
-//     (text[]) where a varchar column is compared (known limit:
-//     an IN list of two or more items on a varchar column is varchar in PostgreSQL, text here).
-//     JDBC fails a batch when the description differs from its declared varchar. RowDescription
-//     shows plaintext types. When an Execute's rows would arrive with no Describe of the statement or
-//     portal, pgseal sends a Describe P before it and consumes the answer (Verdict.Before).
+//     (text[]) where a varchar column is compared (known limit: an IN list of two or more items
+//     on a varchar column is varchar in PostgreSQL, text here). JDBC fails a batch when the
+//     description differs from its declared varchar. RowDescription shows plaintext types. When
+//     an Execute's rows would arrive with no Describe of the statement or portal, pgseal sends a
+//     Describe P before it and consumes the answer (Verdict.Before).
 //   - Results (seal_result.go): fields whose origin is an encrypted column, or whose position the
 //     plan names, are decrypted: bytea text (hex or escape) or binary, header keyset = the
 //     statement's (else 42501 and one audit line: client, keysets, column, never a value), Open
