@@ -160,13 +160,21 @@
 //     runs under (settings of earlier statements of the same Query count); an array literal
 //     compared with = ANY / <> ALL (pgx's simple protocol inlines `= ANY($1)` as '{…}') becomes
 //     ARRAY[term, …]::bytea[] of its elements' terms (NULL elements stay NULL).
-//   - Extended protocol (seal_extended.go, seal_params.go): Parse forces encrypted parameters to
-//     bytea (bytea[] for = ANY) and refuses other declared types (42804; varchar and text are
-//     accepted for each other, being the same bytes on the wire); literals are sealed under
-//     the keyset at Parse, and a Bind under another keyset is refused (0A000). Bind encrypts text or
-//     binary parameters into binary bytea (arrays: each element's term). Describe responses show
-//     plaintext types. When an Execute's rows would arrive with no Describe of the statement or
-//     portal, pgseal sends a Describe P before it and consumes the answer (Verdict.Before).
+//   - Extended protocol (seal_extended.go, seal_paramtypes.go, seal_params.go): Parse forces
+//     encrypted parameters to bytea (bytea[] for = ANY) and refuses other declared types (42804;
+//     varchar and text, and their arrays, are accepted for each other, being the same bytes on the
+//     wire; int4 for an int8 column and the like stay refused, though PostgreSQL converts them);
+//     literals are sealed under the keyset at Parse, and a Bind under another keyset is refused
+//     (0A000). Bind encrypts text or binary parameters into binary bytea (arrays: each element's
+//     term; a binary array of a text or varchar column may name either element type).
+//     ParameterDescription shows, as PostgreSQL does for a plaintext column, the type the client
+//     declared in Parse, or when it declared none (0) the type PostgreSQL infers: the cast's
+//     (`$1::varchar`, which rewrite removes), the column's where the value is assigned, text
+//     (text[]) where a varchar column is compared (known limit: an IN list of two or more items
+//     on a varchar column is varchar in PostgreSQL, text here). JDBC fails a batch when the
+//     description differs from its declared varchar. RowDescription shows plaintext types. When
+//     an Execute's rows would arrive with no Describe of the statement or portal, pgseal sends a
+//     Describe P before it and consumes the answer (Verdict.Before).
 //   - Results (seal_result.go): fields whose origin is an encrypted column, or whose position the
 //     plan names, are decrypted: bytea text (hex or escape) or binary, header keyset = the
 //     statement's (else 42501 and one audit line: client, keysets, column, never a value), Open

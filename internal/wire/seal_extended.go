@@ -24,7 +24,7 @@ type stmtPlan struct {
 	ent        *catalogEntry
 	exec       stmtExec     // st, sql, outputs, settings (unresolved parameters)
 	types      []value.Type // per parameter: plaintext type of encrypted ones
-	clientOIDs []uint32     // per parameter: the OID the client sees (0 = as the server says)
+	clientOIDs []uint32     // per parameter: the OID the client sees (0 = as the server says; describedOID)
 	litKS      *crypto.KeysetID
 	hide       bool                       // may return a migration shadow column
 	hidden     atomic.Pointer[hiddenCols] // from the server loop's Describe S
@@ -140,7 +140,7 @@ func (ss *sealSession) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *P
 			return nil, &ProxyError{Code: CodeDatatypeMismatch,
 				Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, col.Type)}
 		}
-		oids[i], sp.types[i], sp.clientOIDs[i] = force, col.Type, want
+		oids[i], sp.types[i], sp.clientOIDs[i] = force, col.Type, describedOID(sp.plan, i+1, p.Kind, col.Type, oids[i], want)
 	}
 	return oids, nil
 }
@@ -360,7 +360,8 @@ func (ss *sealSession) execute(m *pgproto3.Execute) Verdict {
 
 // sameWireType accepts a declared type whose values are byte-identical on the wire, in text and
 // binary, to the column's plaintext type: varchar for text and text for varchar (JDBC declares
-// strings as varchar by default).
+// strings as varchar by default). Other declared types are refused even where PostgreSQL would
+// convert (int4 for an int8 column): their values would have to be encoded as the declared type.
 func sameWireType(oid uint32, t value.Type, array bool) bool {
 	var other value.Type
 	switch t {

@@ -195,7 +195,8 @@ func isArraySpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
-// binaryArray parses array_send output of one dimension whose elements have type elemOID.
+// binaryArray parses array_send output of one dimension whose elements have type elemOID (text and
+// varchar elements are taken for each other: the client may have declared either's array).
 func binaryArray(b []byte, elemOID uint32) ([][]byte, error) {
 	bad := &value.Error{Code: "22P03", Message: "incorrect binary data format in array"}
 	if len(b) < 12 {
@@ -209,7 +210,7 @@ func binaryArray(b []byte, elemOID uint32) ([][]byte, error) {
 	if ndim != 1 {
 		return nil, &value.Error{Code: CodeFeatureNotSupported, Message: "only one-dimensional arrays are supported for encrypted columns"}
 	}
-	if oid != elemOID {
+	if oid != elemOID && !sameStringOID(oid, elemOID) {
 		return nil, &value.Error{Code: CodeDatatypeMismatch, Message: "array element type does not match the encrypted column"}
 	}
 	if len(b) < 20 {

@@ -225,7 +225,8 @@ func (ss *sealSession) buildLayout(rd *pgproto3.RowDescription, outputs []rewrit
 	return lay, true
 }
 
-// paramDescription shows the client the plaintext types of encrypted parameters.
+// paramDescription shows the client, for encrypted parameters, the types PostgreSQL would show for
+// plaintext columns (stmtPlan.clientOIDs: declared, else inferred) instead of bytea.
 func (ss *sealSession) paramDescription(plan Plan, pd *pgproto3.ParameterDescription) pgproto3.BackendMessage {
 	d, ok := plan.(*describePlan)
 	if !ok {

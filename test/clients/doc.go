@@ -35,6 +35,12 @@
 // fails, because a CI run that silently skips a client proves nothing for it. node-postgres is
 // installed by `.ci/run` (`npm install` in node/, from the committed package-lock.json).
 //
+// TestJDBCBatchWithSetString (batch_test.go, java/Batch.java) runs JDBC batches with setString, which
+// declares varchar, on an encrypted text column and an encrypted varchar column, directly on
+// plaintext columns and through pgseal; the transcripts must be the same and the stored values
+// ciphertext. For a batch the driver describes the statement and fails when a parameter's described
+// type is not the one it declared.
+//
 // What it leaves out: pgx (the Go tests of internal/wire cover it in-process), TLS between client
 // and proxy, and authentication methods other than trust (internal/wire tests those).
 package clients

@@ -45,11 +45,7 @@ var clients = []client{
 	{name: "jdbc", base: 6000, available: needJava, command: func(t *testing.T, s *suite) []string {
 		dir := s.compileJava(t)
 		return []string{"java", "-cp", dir + string(os.PathListSeparator) + jdbcJar, "Scenario"}
-	},
-	// PreparedStatement.setString declares its parameters varchar (OID 1043); PostgreSQL
-	// accepts that for a text column, pgseal refuses it (42804) instead of treating varchar
-	// as text.
-	},
+	}},
 }
 
 func needBinary(name string) func() string {
@@ -94,15 +90,15 @@ func needJava() string {
 	return ""
 }
 
-// compileJava compiles java/Scenario.java once per suite, into the suite's directory; the
-// parallel subtests that need it wait for the first.
+// compileJava compiles java/Scenario.java and java/Batch.java (batch_test.go) once per suite, into
+// the suite's directory; the parallel subtests that need it wait for the first.
 func (s *suite) compileJava(t *testing.T) string {
 	t.Helper()
 	s.javaOnce.Do(func() {
 		dir := filepath.Join(s.dir, "java")
-		out, err := exec.Command("javac", "-d", dir, "-cp", jdbcJar, abs("java/Scenario.java")).CombinedOutput()
+		out, err := exec.Command("javac", "-d", dir, "-cp", jdbcJar, abs("java/Scenario.java"), abs("java/Batch.java")).CombinedOutput()
 		if err != nil {
-			s.javaErr = fmt.Errorf("javac Scenario.java: %v\n%s", err, out)
+			s.javaErr = fmt.Errorf("javac: %v\n%s", err, out)
 		}
 		s.javaDir = dir
 	})
