@@ -50,8 +50,15 @@
 //     configured table are refused (fail closed). Every session LISTENs pgseal_catalog (the
 //     migration tool's cut-over notifies it) and a notification marks its catalog stale, so idle
 //     sessions switch before their next statement (seal_notify.go: the channel's notifications are
-//     swallowed unless the client LISTENs it too; after the client's UNLISTEN or DISCARD ALL pgseal
-//     LISTENs again; a standby that refuses LISTEN is logged, not fatal). A statement sent before
+//     swallowed unless the client LISTENs it too; a standby that refuses LISTEN is logged, not fatal).
+//     After the client's UNLISTEN or DISCARD ALL (a pool's reset), pgseal LISTENs again lazily,
+//     before the session's next statement and outside a block, and reads the catalog marker
+//     (catalog.MarkerQuery: an md5 of the xmin of the pg_class and pg_attribute rows of the
+//     configured tables and their descendants, which every cut-over rewrites) in the same round
+//     trip, as a second pipelined Query (so its snapshot follows the LISTEN's commit: a change
+//     committed later is notified, an earlier one is in the marker). The catalog is read again
+//     only if the marker differs from the one read just before it; a reset per pooled request
+//     costs one round trip (LISTEN + marker), no catalog read. A statement sent before
 //     the notification arrived still runs on the old catalog: the envelope CHECK the migration
 //     installs is what stops plaintext in that window. Catalog errors at session start are a FATAL with
 //     a one-line reason. Pending columns (configured, not bytea yet) are relayed as plaintext and

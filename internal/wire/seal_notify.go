@@ -39,18 +39,24 @@ func (sl *sealer) listen(info *SessionInfo) error {
 // round trip. The rows come before a LISTEN a standby refuses.
 func (sl *sealer) listenAfter(info *SessionInfo, sql string) ([][][]byte, error) {
 	rows, err := info.Exec(sql + listenSQL)
-	if err == nil {
-		return rows, nil
+	if err != nil && !sl.listenRefused(info, err) {
+		return nil, err
 	}
+	return rows, nil
+}
+
+// listenRefused reports whether err is the server's refusal of pgseal's LISTEN (logged once per
+// database), rather than a broken upstream, a ProxyError or a busy session.
+func (sl *sealer) listenRefused(info *SessionInfo, err error) bool {
 	var se *serverError
 	if _, ok := asProxyError(err); ok || errors.As(err, &se) || errors.Is(err, ErrNotIdle) {
-		return nil, err
+		return false
 	}
 	if _, dup := sl.warned.LoadOrStore("listen\x00"+info.Database, struct{}{}); !dup {
 		sl.log.Warn("catalog: LISTEN refused; schema changes are noticed without notifications (logged once)",
 			zap.String("database", info.Database), zap.Error(err))
 	}
-	return rows, nil
+	return true
 }
 
 // notification (server loop) consumes catalog notifications: the catalog is reloaded before the
@@ -89,10 +95,18 @@ func (ss *sealSession) noteListen(sql string) {
 	}
 }
 
-// relistenIfLost registers again after the client's UNLISTEN or DISCARD ALL, at a safe point
-// outside a transaction block (a LISTEN inside the client's block would share its fate). A
-// prepared UNLISTEN executed again later without a Parse is not noticed (a known limit).
-func (ss *sealSession) relistenIfLost() {
+// relistenIfLost registers again after the client's UNLISTEN or DISCARD ALL, lazily: before the
+// session's next statement, at a safe point outside a transaction block (a LISTEN inside the
+// client's block would share its fate). A prepared UNLISTEN executed again later without a Parse
+// is not noticed (a known limit).
+//
+// While pgseal was not listening, a cut-over's notification may have been missed. So the catalog
+// marker (catalog.MarkerQuery) is read in the same round trip, as a Query of its own after the
+// LISTEN's: its snapshot is taken after the LISTEN committed, so a change committed later is
+// notified and one committed earlier is in the marker. The catalog is reloaded only when the
+// marker differs from the one read with cur: a pool that runs DISCARD ALL at every release costs
+// one injected round trip per request, not a catalog read too.
+func (ss *sealSession) relistenIfLost(cur *catalogEntry) {
 	if !ss.relisten.Load() {
 		return
 	}
@@ -102,10 +116,22 @@ func (ss *sealSession) relistenIfLost() {
 	if inBlock {
 		return
 	}
-	if err := ss.sl.listen(ss.info); err == nil {
-		ss.relisten.Store(false)
-		ss.stale.Store(true) // changes may have been missed meanwhile
+	rows, err := ss.info.ExecEach(listenSQL, ss.sl.markerSQL)
+	if err != nil && !ss.sl.listenRefused(ss.info, err) {
+		return // not idle or a broken upstream: try again at the next statement
 	}
+	ss.relisten.Store(false)
+	if m, ok := markerOf(rows); err != nil || !ok || cur.private || m != cur.marker {
+		ss.stale.Store(true) // changed (or unknown) meanwhile
+	}
+}
+
+// markerOf returns the catalog marker: the first row of rows, one non-NULL field.
+func markerOf(rows [][][]byte) (string, bool) {
+	if len(rows) == 0 || len(rows[0]) != 1 || rows[0][0] == nil {
+		return "", false
+	}
+	return string(rows[0][0]), true
 }
 
 // containsFold reports whether s contains the lower-case ASCII word sub, ignoring ASCII case,
