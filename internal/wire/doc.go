@@ -31,7 +31,12 @@
 //   - Refusals (refuse.go): an Interceptor can refuse a Query, Parse, Bind or FunctionCall; the
 //     server is made to fail it at the same protocol point (a FunctionCall is replaced by a failing
 //     Query: both are answered by ErrorResponse and ReadyForQuery) and pgseal swaps in its own
-//     error, so transaction state and response order stay PostgreSQL's own.
+//     error, so transaction state and response order stay PostgreSQL's own. The stand-ins make the
+//     server's log say "pgseal refused a statement (SQLSTATE xxxxx)" (no client value): a DO block
+//     raising it for a Query, a Parse whose analysis fails casting that text to pg_catalog.int4, a
+//     Bind of the (non-existent, reserved) statement of that name. None depends on the session's
+//     search_path or settings. Inside an already failed block the Query and Parse stand-ins get
+//     the server's 25P02, which passes through as it would for the refused statement itself.
 //   - Errors (errors.go): ProxyError and its one conversion to an ErrorResponse; SQLSTATE constants.
 //   - Encryption (seal*.go): when [[encrypt]] columns are configured, NewServer installs the
 //     encryption interceptor (below); without them the session is a pure relay at full speed.
