@@ -63,7 +63,10 @@
 //     trip, as a second pipelined Query (so its snapshot follows the LISTEN's commit: a change
 //     committed later is notified, an earlier one is in the marker). The catalog is read again
 //     only if the marker differs from the one read just before it; a reset per pooled request
-//     costs one round trip (LISTEN + marker), no catalog read. A statement sent before
+//     costs one round trip (LISTEN + marker), no catalog read. While the LISTEN cannot be made
+//     again (requests in flight, e.g. a statement pipelined behind the DISCARD ALL, or inside a
+//     transaction block), statements naming a configured table are refused with XX000 "schema
+//     changed; retry" (fail closed). A statement sent before
 //     the notification arrived still runs on the old catalog: the envelope CHECK the migration
 //     installs is what stops plaintext in that window. Catalog errors at session start are a FATAL with
 //     a one-line reason. Pending columns (configured, not bytea yet) are relayed as plaintext and

@@ -97,8 +97,9 @@ func (ss *sealSession) noteListen(sql string) {
 
 // relistenIfLost registers again after the client's UNLISTEN or DISCARD ALL, lazily: before the
 // session's next statement, at a safe point outside a transaction block (a LISTEN inside the
-// client's block would share its fate). A prepared UNLISTEN executed again later without a Parse
-// is not noticed (a known limit).
+// client's block would share its fate). It reports whether pgseal is registered (or reads the
+// catalog again anyway) now; if not, the caller refuses statements naming a configured table. A
+// prepared UNLISTEN executed again later without a Parse is not noticed (a known limit).
 //
 // While pgseal was not listening, a cut-over's notification may have been missed. So the catalog
 // marker (catalog.MarkerQuery) is read in the same round trip, as a Query of its own after the
@@ -106,24 +107,33 @@ func (ss *sealSession) noteListen(sql string) {
 // notified and one committed earlier is in the marker. The catalog is reloaded only when the
 // marker differs from the one read with cur: a pool that runs DISCARD ALL at every release costs
 // one injected round trip per request, not a catalog read too.
-func (ss *sealSession) relistenIfLost(cur *catalogEntry) {
+func (ss *sealSession) relistenIfLost(cur *catalogEntry) bool {
 	if !ss.relisten.Load() {
-		return
+		return true
 	}
 	ss.mu.Lock()
 	inBlock := ss.mu.explicit
 	ss.mu.Unlock()
 	if inBlock {
-		return
+		return false
 	}
 	rows, err := ss.info.ExecEach(listenSQL, ss.sl.markerSQL)
 	if err != nil && !ss.sl.listenRefused(ss.info, err) {
-		return // not idle or a broken upstream: try again at the next statement
+		return false // not idle or a broken upstream: try again at the next statement
 	}
 	ss.relisten.Store(false)
 	if m, ok := markerOf(rows); err != nil || !ok || cur.private || m != cur.marker {
 		ss.stale.Store(true) // changed (or unknown) meanwhile
 	}
+	return true
+}
+
+// notListening is the refusal of a statement naming a configured table while pgseal's LISTEN is
+// lost and cannot be made again yet (requests in flight, or inside a transaction block): a
+// cut-over's notification could be missed.
+func notListening() *ProxyError {
+	return &ProxyError{Code: CodeInternalError, Message: CodeSchemaChangedMessage,
+		Hint: "pgseal lost its LISTEN pgseal_catalog (UNLISTEN or DISCARD ALL) and listens again at the next statement outside a transaction block and a pipeline. Run the statement again then."}
 }
 
 // markerOf returns the catalog marker: the first row of rows, one non-NULL field.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/pgtest"
@@ -45,6 +46,25 @@ func TestSealCatalogNotificationMissedAfterPoolReset(t *testing.T) {
 				t.Fatalf("stored body = %x (%v), want an envelope of acme", raw, err)
 			}
 		})
+	}
+}
+
+// A statement naming a configured table, pipelined behind the client's DISCARD ALL, cannot wait
+// for pgseal's LISTEN (the DISCARD ALL is in flight): it is refused (retry), not planned on a
+// catalog that may have missed a notification; the next one, at a safe point, runs.
+func TestSealCatalogStatementPipelinedBehindDiscardAllIsRefused(t *testing.T) {
+	pgtest.Shared(t)
+	checkGoroutines(t)
+	e := newSealEnv(t, "multi", sealSchema, sealColumns)
+	rc := e.p.dialRawTenant(t, "acme")
+	rc.send(&pgproto3.Query{String: "DISCARD ALL"}, &pgproto3.Query{String: "SELECT id FROM notes"},
+		&pgproto3.Query{String: "SELECT 1"})
+	if got := rc.until('Z') + rc.until('Z') + rc.until('Z'); got != "CZEZTDCZ" {
+		t.Fatalf("responses = %q, want CZ (DISCARD ALL), EZ (refused), TDCZ (SELECT 1)", got)
+	}
+	rc.send(&pgproto3.Query{String: "SELECT id FROM notes"})
+	if got := rc.until('Z'); got != "TCZ" {
+		t.Fatalf("responses at a safe point = %q, want TCZ", got)
 	}
 }
 

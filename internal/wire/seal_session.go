@@ -144,7 +144,9 @@ func (ss *sealSession) Request(msg pgproto3.FrontendMessage) Verdict {
 // session's own while the block lasts, and read again after it.
 func (ss *sealSession) catalogFor(sql string) (*catalogEntry, *ProxyError) {
 	cur := ss.currentCatalog()
-	ss.relistenIfLost(cur)
+	if !ss.relistenIfLost(cur) && ss.mentionsConfigured(sql) {
+		return nil, notListening()
+	}
 	if !ss.stale.Load() {
 		return cur, nil
 	}
