@@ -76,8 +76,9 @@
 //     every function, operator and type with its schema (pg_catalog.format_type,
 //     OPERATOR(pg_catalog.=), no IN/row comparisons), quotes literals as E'…', and tests bytea by
 //     type OID: a session's search_path, shadowing functions or operators and settings
-//     (quote_all_identifiers, standard_conforming_strings) do not change its answer. LISTEN
-//     pgseal_catalog names no object. (2) A read made while the session is inside a transaction
+//     (quote_all_identifiers, standard_conforming_strings) do not change its answer; the marker
+//     read with it (catalog.MarkerQuery) follows the same rules. LISTEN pgseal_catalog names no
+//     object. (2) A read made while the session is inside a transaction
 //     block (its own uncommitted DDL is visible) serves that session only while the block lasts
 //     (a private entry with its own plan-cache version); the first statement after the block
 //     reads again, and only reads outside a block are published. (3) "Pending" cannot be
