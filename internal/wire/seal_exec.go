@@ -87,6 +87,9 @@ func (s *session) openInterceptor() error {
 // exec runs simple queries for the interceptor, one Query message each, pipelined in one write,
 // and returns their rows.
 func (s *session) exec(sqls ...string) ([][][]byte, error) {
+	if len(sqls) == 0 {
+		return nil, nil // nothing would ever close done
+	}
 	if !s.relaying {
 		return s.execDirect(sqls)
 	}
