@@ -44,7 +44,12 @@
 //   - Refusals (refuse.go): an Interceptor can refuse a Query, Parse, Bind or FunctionCall; the
 //     server is made to fail it at the same protocol point (a FunctionCall is replaced by a failing
 //     Query: both are answered by ErrorResponse and ReadyForQuery) and pgseal swaps in its own
-//     error, so transaction state and response order stay PostgreSQL's own.
+//     error, so transaction state and response order stay PostgreSQL's own. The stand-ins make the
+//     server's log say "pgseal refused a statement (SQLSTATE xxxxx)" (no client value): a DO block
+//     raising it for a Query, a Parse whose analysis fails casting that text to pg_catalog.int4, a
+//     Bind of the (non-existent, reserved) statement of that name. None depends on the session's
+//     search_path or settings. Inside an already failed block the Query and Parse stand-ins get
+//     the server's 25P02, which passes through as it would for the refused statement itself.
 //   - Errors (errors.go): ProxyError and its one conversion to an ErrorResponse; SQLSTATE constants.
 //   - Encryption (seal*.go): when [[encrypt]] columns are configured, NewServer installs the
 //     encryption interceptor (below); without them the session is a pure relay at full speed.
@@ -63,8 +68,18 @@
 //     configured table are refused (fail closed). Every session LISTENs pgseal_catalog (the
 //     migration tool's cut-over notifies it) and a notification marks its catalog stale, so idle
 //     sessions switch before their next statement (seal_notify.go: the channel's notifications are
-//     swallowed unless the client LISTENs it too; after the client's UNLISTEN or DISCARD ALL pgseal
-//     LISTENs again; a standby that refuses LISTEN is logged, not fatal). A statement sent before
+//     swallowed unless the client LISTENs it too; a standby that refuses LISTEN is logged, not fatal).
+//     After the client's UNLISTEN or DISCARD ALL (a pool's reset), pgseal LISTENs again lazily,
+//     before the session's next statement and outside a block, and reads the catalog marker
+//     (catalog.MarkerQuery: an md5 of the xmin of the pg_class and pg_attribute rows of the
+//     configured tables and their descendants, which every cut-over rewrites) in the same round
+//     trip, as a second pipelined Query (so its snapshot follows the LISTEN's commit: a change
+//     committed later is notified, an earlier one is in the marker). The catalog is read again
+//     only if the marker differs from the one read just before it; a reset per pooled request
+//     costs one round trip (LISTEN + marker), no catalog read. While the LISTEN cannot be made
+//     again (requests in flight, e.g. a statement pipelined behind the DISCARD ALL, or inside a
+//     transaction block), statements naming a configured table are refused with XX000 "schema
+//     changed; retry" (fail closed). A statement sent before
 //     the notification arrived still runs on the old catalog: the envelope CHECK the migration
 //     installs is what stops plaintext in that window. Catalog errors at session start are a FATAL with
 //     a one-line reason. Pending columns (configured, not bytea yet) are relayed as plaintext and
@@ -74,8 +89,9 @@
 //     every function, operator and type with its schema (pg_catalog.format_type,
 //     OPERATOR(pg_catalog.=), no IN/row comparisons), quotes literals as E'…', and tests bytea by
 //     type OID: a session's search_path, shadowing functions or operators and settings
-//     (quote_all_identifiers, standard_conforming_strings) do not change its answer. LISTEN
-//     pgseal_catalog names no object. (2) A read made while the session is inside a transaction
+//     (quote_all_identifiers, standard_conforming_strings) do not change its answer; the marker
+//     read with it (catalog.MarkerQuery) follows the same rules. LISTEN pgseal_catalog names no
+//     object. (2) A read made while the session is inside a transaction
 //     block (its own uncommitted DDL is visible) serves that session only while the block lasts
 //     (a private entry with its own plan-cache version); the first statement after the block
 //     reads again, and only reads outside a block are published. (3) "Pending" cannot be

@@ -45,6 +45,11 @@ type SessionInfo struct {
 	// (text format, copied). The client sees nothing of it. During the relay it works only at a safe
 	// point, when no request is in flight (else ErrNotIdle); it then waits for the answer.
 	Exec func(sql string) ([][][]byte, error)
+	// ExecEach is Exec for several queries, each its own Query message (so each ends its own
+	// implicit transaction before the next begins), pipelined in one write: one round trip. It
+	// returns the rows of all of them in order and the first error; a failed query does not stop
+	// the later ones.
+	ExecEach func(sqls ...string) ([][][]byte, error)
 	// TxStatus is the transaction status of the session's last ReadyForQuery ('I', 'T', 'E'),
 	// the one of Exec's own query right after it.
 	TxStatus func() byte

@@ -13,34 +13,73 @@ import (
 // FIFO entry records that the error is ours. The server then does everything right by itself;
 // the server loop only swaps the fields of that ErrorResponse for pgseal's.
 //
-//   - Query -> a Query that is a syntax error.
-//   - Parse -> a Parse of the same name with SQL that is a syntax error.
-//   - Bind  -> a Bind naming refusedStatement, which no client can create (its Parse is refused).
-//   - FunctionCall -> a Query that is a syntax error (tracked as the FunctionCall).
+// Operators read the server's log, so each stand-in makes it say what happened, with a fixed
+// text (refusedText: "pgseal refused a statement (SQLSTATE xxxxx)", no value of the client's):
 //
-// If the server reports 25P02 (the transaction was already aborted) instead, that error is passed
-// through: PostgreSQL would have ignored the statement too.
-const (
-	refusedSQL       = "pgseal refused this statement"
-	refusedStatement = "pgseal\x01refused"
-)
+//   - Query -> a DO block that raises it (ERROR: pgseal refused a statement …). A simple Query
+//     fails with ErrorResponse and ReadyForQuery wherever the error arises in it.
+//   - Parse -> a Parse of the same name whose parse analysis fails: the text cast to
+//     pg_catalog.int4 (ERROR: invalid input syntax for type integer: "pgseal refused …"). A DO
+//     would fail only at Execute, a later protocol point.
+//   - Bind  -> a Bind naming the statement "pgseal refused a statement (SQLSTATE xxxxx)", which
+//     does not exist (ERROR: prepared statement "pgseal refused …" does not exist): the statement
+//     lookup is the first thing Bind does. Parse of a name starting with refusedStatement is
+//     refused, so a client cannot create it through pgseal's Parse (a SQL PREPARE of such a name
+//     is not checked: a known limit).
+//   - FunctionCall -> the Query's DO block (tracked as the FunctionCall).
+//
+// Nothing in them depends on the session's search_path or settings: the DO block calls nothing,
+// the cast names its type with its schema, and no literal has a backslash. Inside a transaction
+// that already failed, the Query and Parse stand-ins get 25P02, as the refused statement would
+// have: that error is passed through (PostgreSQL would have ignored the statement too). The Bind
+// stand-in still fails at the lookup, before PostgreSQL's 25P02 check, and is swapped as before.
+const refusedStatement = "pgseal refused a statement"
+
+// refusedText is the stand-ins' text for a refusal with code: refusedStatement and the SQLSTATE
+// (pgseal's own constants; anything else is shown as XX000). It is at most 43 bytes, under
+// PostgreSQL's 63-byte identifier limit (the Bind stand-in uses it as a statement name).
+func refusedText(code string) string {
+	if !validSQLState(code) {
+		code = CodeInternalError
+	}
+	return refusedStatement + " (SQLSTATE " + code + ")"
+}
+
+// validSQLState reports whether code is five digits or upper-case ASCII letters.
+func validSQLState(code string) bool {
+	if len(code) != 5 {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// refusedQuery is the Query stand-in: a DO block raising text.
+func refusedQuery(text string) *pgproto3.Query {
+	return &pgproto3.Query{String: "DO $pgseal$BEGIN RAISE EXCEPTION '" + text + "'; END$pgseal$"}
+}
 
 // refuse sends the replacement for a refused client message and records the refusal on the FIFO.
 func (s *session) refuse(typ byte, names [2]string, v Verdict) error {
 	pe := *v.Refuse
 	pe.Severity = SeverityError
+	text := refusedText(pe.Code)
 	var repl encoder
 	switch typ {
 	case 'Q':
-		repl = &pgproto3.Query{String: refusedSQL}
+		repl = refusedQuery(text)
 	case 'P':
-		repl = &pgproto3.Parse{Name: names[0], Query: refusedSQL}
+		repl = &pgproto3.Parse{Name: names[0], Query: "SELECT '" + text + "'::pg_catalog.int4"}
 	case 'B':
-		repl = &pgproto3.Bind{DestinationPortal: names[0], PreparedStatement: refusedStatement}
+		repl = &pgproto3.Bind{DestinationPortal: names[0], PreparedStatement: text}
 	case 'F':
 		// A failed FunctionCall is answered by ErrorResponse and ReadyForQuery, as a Query is,
 		// and fails the transaction block the same way.
-		repl = &pgproto3.Query{String: refusedSQL}
+		repl = refusedQuery(text)
 	default:
 		// Only these have a certain-to-fail stand-in; fail closed.
 		return fatal(CodeInternalError, "internal error in pgseal: cannot refuse message type %q", typ)

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -119,7 +120,7 @@ func (s *session) request(typ byte) error {
 			return fatal(CodeProtocolViolation, "invalid frontend message type %q", typ)
 		}
 	}
-	if typ == 'P' && names[0] == refusedStatement {
+	if typ == 'P' && strings.HasPrefix(names[0], refusedStatement) {
 		v.Refuse = &ProxyError{Code: CodeFeatureNotSupported, Message: "prepared statement name is reserved by pgseal"}
 	}
 	if v.Refuse != nil {

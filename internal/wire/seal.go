@@ -37,6 +37,9 @@ type sealer struct {
 	m      *metrics.Metrics
 	policy tenancy.Policy
 	tables []string // lower-case configured table names, for the stale-catalog check
+	// catalogSQL reads the catalog marker (seal_notify.go), then the catalog: the marker is never
+	// newer than the catalog read with it.
+	catalogSQL, markerSQL string
 
 	cats   catalogCache
 	plans  *planCache
@@ -67,6 +70,8 @@ func newSealer(cfg *config.Config, kr *keyring.Keyring, log *zap.Logger, m *metr
 			sl.tables = append(sl.tables, name)
 		}
 	}
+	sl.markerSQL = catalog.MarkerQuery(catalog.Tables(cfg.Encrypt))
+	sl.catalogSQL = sl.markerSQL + ";\n" + catalog.Query(catalog.Tables(cfg.Encrypt))
 	sl.encSeconds = m.CryptoSeconds.WithLabelValues("encrypt")
 	sl.decSeconds = m.CryptoSeconds.WithLabelValues("decrypt")
 	sl.hit = m.AnalyzeCache.WithLabelValues("hit")
@@ -125,7 +130,8 @@ type catalogEntry struct {
 	shadowTables []string // tables with a migration shadow column (seal_shadow.go)
 	version      uint64   // unique across databases and reloads: part of the plan cache key
 	loaded       time.Time
-	private      bool // read inside the session's transaction block: never shared (seal_catalog.go)
+	private      bool   // read inside the session's transaction block: never shared (seal_catalog.go)
+	marker       string // catalog.MarkerQuery's value, read just before info (seal_notify.go)
 }
 
 // catalogCache holds the newest catalog per database. Every statement of every session reads it,
@@ -143,11 +149,11 @@ func (c *catalogCache) get(db string) *catalogEntry {
 	return nil
 }
 
-func (c *catalogCache) put(db string, info *catalog.Info) *catalogEntry {
+func (c *catalogCache) put(db string, info *catalog.Info, marker string) *catalogEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.next++
-	e := &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now()}
+	e := &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), marker: marker}
 	m := map[string]*catalogEntry{db: e}
 	if old := c.byDB.Load(); old != nil {
 		for k, v := range *old {
@@ -162,11 +168,11 @@ func (c *catalogCache) put(db string, info *catalog.Info) *catalogEntry {
 
 // private returns an entry for one session only: it gets a version of its own (plans analysed
 // under it are cached apart) but is not published.
-func (c *catalogCache) private(info *catalog.Info) *catalogEntry {
+func (c *catalogCache) private(info *catalog.Info, marker string) *catalogEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.next++
-	return &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), private: true}
+	return &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), private: true, marker: marker}
 }
 
 // analyze returns the plan of sql under the catalog. A text the prefilter skips costs nothing to

@@ -25,7 +25,7 @@ import (
 // loadCatalog reads the configured tables' columns with info.Exec and returns a new entry,
 // published for every session unless the read ran inside a transaction block.
 func (sl *sealer) loadCatalog(info *SessionInfo) (*catalogEntry, error) {
-	ci, err := sl.readCatalog(info)
+	ci, marker, err := sl.readCatalog(info)
 	if err != nil {
 		return nil, err
 	}
@@ -42,27 +42,31 @@ func (sl *sealer) loadCatalog(info *SessionInfo) (*catalogEntry, error) {
 	}
 	sl.prepareSchema(ci.Schema)
 	if !shared {
-		return sl.cats.private(ci), nil
+		return sl.cats.private(ci, marker), nil
 	}
-	return sl.cats.put(info.Database, ci), nil
+	return sl.cats.put(info.Database, ci, marker), nil
 }
 
-// readCatalog runs the catalog query and builds the Info.
-func (sl *sealer) readCatalog(info *SessionInfo) (*catalog.Info, error) {
-	rows, err := info.Exec(catalog.Query(catalog.Tables(sl.cfg.Encrypt)))
+// readCatalog runs the catalog query and builds the Info; the marker comes first (its own row).
+func (sl *sealer) readCatalog(info *SessionInfo) (*catalog.Info, string, error) {
+	rows, err := info.Exec(sl.catalogSQL)
 	if err != nil {
 		var pe *ProxyError
 		if errors.As(err, &pe) || errors.Is(err, ErrNotIdle) {
-			return nil, err
+			return nil, "", err
 		}
 		sl.log.Error("catalog: read failed", zap.String("database", info.Database), zap.Error(err))
-		return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog of the encrypted columns"}
+		return nil, "", &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog of the encrypted columns"}
+	}
+	marker, ok := markerOf(rows)
+	if !ok {
+		return nil, "", &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
 	}
 	var out []catalog.Row
-	for _, r := range rows {
+	for _, r := range rows[1:] {
 		row, err := catalog.ParseRow(r)
 		if err != nil {
-			return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
+			return nil, "", &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
 		}
 		out = append(out, row)
 	}
@@ -70,9 +74,9 @@ func (sl *sealer) readCatalog(info *SessionInfo) (*catalog.Info, error) {
 	if err != nil {
 		reason := firstLine(err.Error())
 		sl.log.Error("catalog: encrypted columns do not match the database", zap.String("database", info.Database), zap.Error(err))
-		return nil, &ProxyError{Code: CodeInternalError, Message: "pgseal: encrypted column configuration does not match the database: " + reason}
+		return nil, "", &ProxyError{Code: CodeInternalError, Message: "pgseal: encrypted column configuration does not match the database: " + reason}
 	}
-	return ci, nil
+	return ci, marker, nil
 }
 
 // distrustDemoted refuses the tables of pending columns that an earlier shared read found bytea,

@@ -12,11 +12,13 @@ import (
 // connection (the catalog), messages it adds to the client's stream, and opening the interceptor
 // before the client sees its first ReadyForQuery.
 
-// internalQuery is a simple query of pgseal's own in flight during the relay. The server loop
-// collects its answer and never forwards it; the client loop waits on done.
+// internalQuery is one or more simple queries of pgseal's own in flight during the relay. The
+// server loop collects their answers (rows in order, the first error) and never forwards them;
+// the client loop waits on done, closed at the last one's ReadyForQuery.
 type internalQuery struct {
 	rows [][][]byte
 	err  error
+	left int // ReadyForQuery still to come
 	done chan struct{}
 }
 
@@ -56,7 +58,8 @@ func (s *session) openInterceptor() error {
 	if s.srv.icpt == nil {
 		return nil
 	}
-	s.info.Exec = s.exec
+	s.info.Exec = func(sql string) ([][][]byte, error) { return s.exec(sql) }
+	s.info.ExecEach = s.exec
 	s.info.TxStatus = s.st.TxStatus
 	s.info.StatementPlan = s.st.statementPlan
 	s.info.PortalPlan = s.st.portalPlan
@@ -81,19 +84,25 @@ func (s *session) openInterceptor() error {
 	return nil
 }
 
-// exec runs one simple query for the interceptor and returns its rows.
-func (s *session) exec(sql string) ([][][]byte, error) {
+// exec runs simple queries for the interceptor, one Query message each, pipelined in one write,
+// and returns their rows.
+func (s *session) exec(sqls ...string) ([][][]byte, error) {
+	if len(sqls) == 0 {
+		return nil, nil // nothing would ever close done
+	}
 	if !s.relaying {
-		return s.execDirect(sql)
+		return s.execDirect(sqls)
 	}
 	if !s.st.idle() {
 		return nil, ErrNotIdle
 	}
-	iq := &internalQuery{done: make(chan struct{})}
+	iq := &internalQuery{left: len(sqls), done: make(chan struct{})}
 	s.internal.Store(iq)
-	s.st.push(pending{kind: reqQuery})
-	if err := s.sw.send(&pgproto3.Query{String: sql}); err != nil {
-		return nil, &serverError{err}
+	for _, sql := range sqls {
+		s.st.push(pending{kind: reqQuery})
+		if err := s.sw.send(&pgproto3.Query{String: sql}); err != nil {
+			return nil, &serverError{err}
+		}
 	}
 	if err := s.sw.flush(); err != nil {
 		return nil, &serverError{err}
@@ -106,15 +115,17 @@ func (s *session) exec(sql string) ([][][]byte, error) {
 	}
 }
 
-// execDirect runs a query before the relay starts, reading the answer on this goroutine.
-func (s *session) execDirect(sql string) ([][][]byte, error) {
-	if err := s.sw.send(&pgproto3.Query{String: sql}); err != nil {
-		return nil, &serverError{err}
+// execDirect runs queries before the relay starts, reading the answers on this goroutine.
+func (s *session) execDirect(sqls []string) ([][][]byte, error) {
+	for _, sql := range sqls {
+		if err := s.sw.send(&pgproto3.Query{String: sql}); err != nil {
+			return nil, &serverError{err}
+		}
 	}
 	if err := s.sw.flush(); err != nil {
 		return nil, &serverError{err}
 	}
-	iq := &internalQuery{}
+	iq := &internalQuery{left: len(sqls)}
 	for {
 		typ, err := s.sr.next()
 		if err != nil {
@@ -125,7 +136,9 @@ func (s *session) execDirect(sql string) ([][][]byte, error) {
 			return nil, err
 		}
 		if done {
-			return iq.rows, iq.err
+			if iq.left--; iq.left <= 0 {
+				return iq.rows, iq.err
+			}
 		}
 	}
 }
@@ -149,8 +162,10 @@ func (s *session) internalMessage(typ byte) error {
 			return fatal(CodeProtocolViolation, "invalid ReadyForQuery from the server")
 		}
 		s.st.ready(body[0])
-		s.internal.Store(nil)
-		close(iq.done)
+		if iq.left--; iq.left <= 0 {
+			s.internal.Store(nil)
+			close(iq.done)
+		}
 		return nil
 	}
 	if typ == 'E' {
@@ -195,6 +210,9 @@ func (s *session) collect(iq *internalQuery, typ byte) (bool, error) {
 				return false, s.clientSideErr(err)
 			}
 			return false, &serverError{fmt.Errorf("server ended the session: %s", er.Code)}
+		}
+		if iq.err != nil {
+			return false, nil // the first error is the one to report
 		}
 		iq.err = fmt.Errorf("pgseal's own query failed: SQLSTATE %s: %s", er.Code, er.Message)
 		return false, nil

@@ -42,9 +42,14 @@ var sealColumns = []config.Encrypt{
 
 func newSealEnv(t testing.TB, mode, schema string, cols []config.Encrypt) *sealEnv {
 	t.Helper()
+	return newSealEnvIn(t, pgtest.New(t), mode, schema, cols)
+}
+
+// newSealEnvIn is newSealEnv in a database of the test's choice (e.g. of a private server).
+func newSealEnvIn(t testing.TB, db *pgtest.DB, mode, schema string, cols []config.Encrypt) *sealEnv {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	db := pgtest.New(t)
 	db.Exec(t, schema)
 	key := base64.StdEncoding.EncodeToString(crypto.RandomSecret().Bytes())
 	kcfg := config.Keyring{Store: "file", Path: filepath.Join(t.TempDir(), "keyring.json"), MasterKeyEnv: "K"}

@@ -39,18 +39,24 @@ func (sl *sealer) listen(info *SessionInfo) error {
 // round trip. The rows come before a LISTEN a standby refuses.
 func (sl *sealer) listenAfter(info *SessionInfo, sql string) ([][][]byte, error) {
 	rows, err := info.Exec(sql + listenSQL)
-	if err == nil {
-		return rows, nil
+	if err != nil && !sl.listenRefused(info, err) {
+		return nil, err
 	}
+	return rows, nil
+}
+
+// listenRefused reports whether err is the server's refusal of pgseal's LISTEN (logged once per
+// database), rather than a broken upstream, a ProxyError or a busy session.
+func (sl *sealer) listenRefused(info *SessionInfo, err error) bool {
 	var se *serverError
 	if _, ok := asProxyError(err); ok || errors.As(err, &se) || errors.Is(err, ErrNotIdle) {
-		return nil, err
+		return false
 	}
 	if _, dup := sl.warned.LoadOrStore("listen\x00"+info.Database, struct{}{}); !dup {
 		sl.log.Warn("catalog: LISTEN refused; schema changes are noticed without notifications (logged once)",
 			zap.String("database", info.Database), zap.Error(err))
 	}
-	return rows, nil
+	return true
 }
 
 // notification (server loop) consumes catalog notifications: the catalog is reloaded before the
@@ -89,23 +95,53 @@ func (ss *sealSession) noteListen(sql string) {
 	}
 }
 
-// relistenIfLost registers again after the client's UNLISTEN or DISCARD ALL, at a safe point
-// outside a transaction block (a LISTEN inside the client's block would share its fate). A
+// relistenIfLost registers again after the client's UNLISTEN or DISCARD ALL, lazily: before the
+// session's next statement, at a safe point outside a transaction block (a LISTEN inside the
+// client's block would share its fate). It reports whether pgseal is registered (or reads the
+// catalog again anyway) now; if not, the caller refuses statements naming a configured table. A
 // prepared UNLISTEN executed again later without a Parse is not noticed (a known limit).
-func (ss *sealSession) relistenIfLost() {
+//
+// While pgseal was not listening, a cut-over's notification may have been missed. So the catalog
+// marker (catalog.MarkerQuery) is read in the same round trip, as a Query of its own after the
+// LISTEN's: its snapshot is taken after the LISTEN committed, so a change committed later is
+// notified and one committed earlier is in the marker. The catalog is reloaded only when the
+// marker differs from the one read with cur: a pool that runs DISCARD ALL at every release costs
+// one injected round trip per request, not a catalog read too.
+func (ss *sealSession) relistenIfLost(cur *catalogEntry) bool {
 	if !ss.relisten.Load() {
-		return
+		return true
 	}
 	ss.mu.Lock()
 	inBlock := ss.mu.explicit
 	ss.mu.Unlock()
 	if inBlock {
-		return
+		return false
 	}
-	if err := ss.sl.listen(ss.info); err == nil {
-		ss.relisten.Store(false)
-		ss.stale.Store(true) // changes may have been missed meanwhile
+	rows, err := ss.info.ExecEach(listenSQL, ss.sl.markerSQL)
+	if err != nil && !ss.sl.listenRefused(ss.info, err) {
+		return false // not idle or a broken upstream: try again at the next statement
 	}
+	ss.relisten.Store(false)
+	if m, ok := markerOf(rows); err != nil || !ok || cur.private || m != cur.marker {
+		ss.stale.Store(true) // changed (or unknown) meanwhile
+	}
+	return true
+}
+
+// notListening is the refusal of a statement naming a configured table while pgseal's LISTEN is
+// lost and cannot be made again yet (requests in flight, or inside a transaction block): a
+// cut-over's notification could be missed.
+func notListening() *ProxyError {
+	return &ProxyError{Code: CodeInternalError, Message: CodeSchemaChangedMessage,
+		Hint: "pgseal lost its LISTEN pgseal_catalog (UNLISTEN or DISCARD ALL) and listens again at the next statement outside a transaction block and a pipeline. Run the statement again then."}
+}
+
+// markerOf returns the catalog marker: the first row of rows, one non-NULL field.
+func markerOf(rows [][][]byte) (string, bool) {
+	if len(rows) == 0 || len(rows[0]) != 1 || rows[0][0] == nil {
+		return "", false
+	}
+	return string(rows[0][0]), true
 }
 
 // containsFold reports whether s contains the lower-case ASCII word sub, ignoring ASCII case,

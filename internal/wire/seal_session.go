@@ -143,15 +143,9 @@ func (ss *sealSession) Request(msg pgproto3.FrontendMessage) Verdict {
 // refused (fail closed) until it succeeds. A catalog read inside a transaction block is the
 // session's own while the block lasts, and read again after it.
 func (ss *sealSession) catalogFor(sql string) (*catalogEntry, *ProxyError) {
-	ss.relistenIfLost()
-	cur := ss.cat.Load()
-	inBlock := ss.inBlock()
-	if cur.private && !inBlock {
-		ss.stale.Store(true) // the block's own view ended with it (seal_catalog.go)
-	}
-	if e := ss.sl.cats.get(ss.info.Database); e != nil && e.version > cur.version && !(cur.private && inBlock) {
-		ss.cat.Store(e)
-		cur = e
+	cur := ss.currentCatalog()
+	if !ss.relistenIfLost(cur) && ss.mentionsConfigured(sql) {
+		return nil, notListening()
 	}
 	if !ss.stale.Load() {
 		return cur, nil
@@ -169,6 +163,21 @@ func (ss *sealSession) catalogFor(sql string) (*catalogEntry, *ProxyError) {
 		return nil, pe
 	}
 	return nil, schemaChanged()
+}
+
+// currentCatalog returns the session's catalog, adopting a newer shared one unless the session
+// uses a catalog of its own inside its transaction block.
+func (ss *sealSession) currentCatalog() *catalogEntry {
+	cur := ss.cat.Load()
+	inBlock := ss.inBlock()
+	if cur.private && !inBlock {
+		ss.stale.Store(true) // the block's own view ended with it (seal_catalog.go)
+	}
+	if e := ss.sl.cats.get(ss.info.Database); e != nil && e.version > cur.version && !(cur.private && inBlock) {
+		ss.cat.Store(e)
+		cur = e
+	}
+	return cur
 }
 
 func schemaChanged() *ProxyError {
