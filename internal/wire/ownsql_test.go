@@ -36,6 +36,9 @@ func TestOwnSQLIsImmuneToTheSessionsSearchPath(t *testing.T) {
 		"the catalog query":       catalog.Query(catalog.Tables(cols)),
 		"the tenancy seed":        sl.tenancySQL() + listenSQL,
 		"the envelope CHECK read": migrate.EnvelopeCheckQuery(mcols),
+		"the catalog marker":      catalog.MarkerQuery(catalog.Tables(cols)),
+		"the refusal stand-in":    refusedQuery(refusedText(CodeFeatureNotSupported)).String,
+		"the Parse stand-in":      refusedParse("", refusedText(CodeFeatureNotSupported)).Query,
 	} {
 		t.Run(name+" qualifies every name", func(t *testing.T) {
 			js, err := pg_query.ParseToJSON(sql)

@@ -63,6 +63,12 @@ func refusedQuery(text string) *pgproto3.Query {
 	return &pgproto3.Query{String: "DO $pgseal$BEGIN RAISE EXCEPTION '" + text + "'; END$pgseal$"}
 }
 
+// refusedParse is the Parse stand-in: a constant that fails its cast while the Parse is
+// analysed, so the server fails the Parse itself (a DO block would only fail at Execute).
+func refusedParse(name, text string) *pgproto3.Parse {
+	return &pgproto3.Parse{Name: name, Query: "SELECT '" + text + "'::pg_catalog.int4"}
+}
+
 // refuse sends the replacement for a refused client message and records the refusal on the FIFO.
 func (s *session) refuse(typ byte, names [2]string, v Verdict) error {
 	pe := *v.Refuse
@@ -73,7 +79,7 @@ func (s *session) refuse(typ byte, names [2]string, v Verdict) error {
 	case 'Q':
 		repl = refusedQuery(text)
 	case 'P':
-		repl = &pgproto3.Parse{Name: names[0], Query: "SELECT '" + text + "'::pg_catalog.int4"}
+		repl = refusedParse(names[0], text)
 	case 'B':
 		repl = &pgproto3.Bind{DestinationPortal: names[0], PreparedStatement: text}
 	case 'F':
