@@ -1,0 +1,104 @@
+package value
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgseal/pgseal/internal/pgtest"
+)
+
+// convertCases are (cast type, column type, input) triples: `'in'::from` stored into a column
+// of type to. Each is checked against the server, value and SQLSTATE.
+var convertCases = []struct {
+	from, to Type
+	in       string
+}{
+	{Varchar, Text, "a@x"}, {Text, Varchar, "héllo "}, {Varchar, Text, ""},
+	{Int8, Int4, "5"}, {Int8, Int4, "-2147483648"}, {Int8, Int4, "2147483648"}, {Int8, Int4, "9999999999"},
+	{Int8, Int2, "32767"}, {Int8, Int2, "32768"}, {Int4, Int2, "-32769"}, {Int4, Int2, " 12 "},
+	{Int2, Int8, "-32768"}, {Int2, Int8, "40000"}, {Int4, Int8, "2147483647"}, {Int4, Int8, "3000000000"},
+	{Int8, Int4, "abc"}, {Int8, Int4, "99999999999999999999"}, {Int2, Int4, "1.5"},
+}
+
+// TestEncodeAsMatchesServerCasts checks EncodeAs against `SELECT ($1::from)::to`, which runs the
+// same cast functions as an assignment of `$1::from` to a column of type to.
+func TestEncodeAsMatchesServerCasts(t *testing.T) {
+	pc := pgtest.New(t).Conn(t).PgConn()
+	for _, c := range convertCases {
+		t.Run(fmt.Sprintf("%q cast to %s into %s", c.in, c.from, c.to), func(t *testing.T) {
+			want, wantCode := pgConvert(t, pc, c.from, c.to, c.in)
+			got, err := EncodeAs(nil, c.to, c.from, FormatText, []byte(c.in), nil)
+			if wantCode != "" {
+				var e *Error
+				if !errors.As(err, &e) || e.Code != wantCode {
+					t.Fatalf("EncodeAs() error = %v, want SQLSTATE %s", err, wantCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("EncodeAs() = %v, want success", err)
+			}
+			if dec, err := Decode(nil, c.to, got, FormatBinary, nil); err != nil || !bytes.Equal(dec, want) {
+				t.Errorf("EncodeAs() decodes to %x, %v, want %x", dec, err, want)
+			}
+		})
+	}
+}
+
+// pgConvert asks the server for ($1::from)::to in binary, or for its SQLSTATE.
+func pgConvert(t *testing.T, pc *pgconn.PgConn, from, to Type, in string) ([]byte, string) {
+	t.Helper()
+	sql := fmt.Sprintf("SELECT ($1::%s)::%s", from, to)
+	res := pc.ExecParams(context.Background(), sql, [][]byte{[]byte(in)}, nil, []int16{0}, []int16{1}).Read()
+	if res.Err != nil {
+		var pgErr *pgconn.PgError
+		if !errors.As(res.Err, &pgErr) {
+			t.Fatalf("server: %v", res.Err)
+		}
+		return nil, pgErr.Code
+	}
+	return res.Rows[0][0], ""
+}
+
+func TestConvertRefusesOtherPairsAndBadInput(t *testing.T) {
+	date, err := Encode(nil, Date, FormatText, []byte("2024-01-02"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		to    Type
+		plain []byte
+		code  string
+	}{
+		{"a date into a timestamptz depends on TimeZone", Timestamptz, date, CodeFeatureNotSupported},
+		{"a date into text is not a conversion pgseal makes", Text, date, CodeFeatureNotSupported},
+		{"an empty plaintext has no tag", Int4, nil, CodeDataCorrupted},
+		{"an int8 tag with four bytes is corrupt", Int4, []byte{byte(Int8), 0, 0, 0, 1}, CodeDataCorrupted},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Convert(nil, tc.to, tc.plain)
+			var e *Error
+			if !errors.As(err, &e) || e.Code != tc.code {
+				t.Errorf("Convert() = %v, want SQLSTATE %s", err, tc.code)
+			}
+		})
+	}
+}
+
+func TestConvertibleIsTextOrIntegerPairs(t *testing.T) {
+	for from := Text; from <= Bytea; from++ {
+		for to := Text; to <= Bytea; to++ {
+			want := from == to || textual(from) && textual(to) || integral(from) && integral(to)
+			if got := Convertible(from, to); got != want {
+				t.Errorf("Convertible(%s, %s) = %v, want %v", from, to, got, want)
+			}
+		}
+	}
+}
