@@ -104,6 +104,10 @@ type Output struct {
 type Param struct {
 	Kind   ParamKind
 	Column *Column `json:",omitempty"`
+	// Cast is the type a removed cast gave the parameter when it differs from the column's
+	// plaintext type (`$1::varchar` for a text column): the client's value has that type and the
+	// wire converts it (value.EncodeAs). Empty: the column's type.
+	Cast string `json:",omitempty"`
 }
 
 // Edit is one replacement of SQL[Start:End].
@@ -112,6 +116,7 @@ type Edit struct {
 	Kind       EditKind
 	Text       string  `json:",omitempty"` // EditStatic: replacement text
 	Literal    string  `json:",omitempty"` // dynamic: the literal's decoded value
+	Cast       string  `json:",omitempty"` // dynamic: the literal's type when cast to another than the column's (see Param.Cast)
 	Column     *Column `json:",omitempty"` // dynamic: which column's keys and type
 }
 

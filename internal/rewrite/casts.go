@@ -1,0 +1,70 @@
+package rewrite
+
+import (
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v5"
+)
+
+// castFamily groups the plaintext types between which the wire converts a cast constant or
+// parameter exactly as PostgreSQL would (value.Convertible; TestCastFamiliesMatchValue keeps the
+// two in step): text and varchar share their bytes; integers convert by value, range-checked.
+// Date and time casts are absent on purpose: timestamptz crossings follow the session TimeZone.
+var castFamily = map[string]string{
+	"text": "text", "varchar": "text",
+	"int2": "int", "int4": "int", "int8": "int",
+}
+
+var intWidth = map[string]int{"int2": 2, "int4": 4, "int8": 8}
+
+// conversion accepts `x::got` for a column whose plaintext type is want when the wire can
+// reproduce PostgreSQL's conversion (castFamily), recording got in o.from; otherwise it refuses.
+// The cast's argument must be a parameter or a constant of a kind that PostgreSQL turns into got
+// the way value.Encode parses its text: a string for text types; a string or an integer for
+// integer types (`1.5::int8` rounds a numeric, `true::int4` is a bool cast).
+func (a *analyzer) conversion(o *operand, tc *pg.TypeCast, c *Column, got, want string) error {
+	fam := castFamily[got]
+	ok := fam != "" && fam == castFamily[want] && o.from == ""
+	if ok && o.kind == opLiteral {
+		switch fam {
+		case "text":
+			ok = o.constKind == 's'
+		case "int":
+			ok = o.constKind == 's' || o.constKind == 'i' || o.constKind == 'f' && isDigits(o.literal)
+		}
+	}
+	if !ok {
+		return unsupported(c, "a cast to "+castName(tc.TypeName)+" (its plaintext type is "+c.Type+")", int(tc.Location))
+	}
+	o.from = got
+	return nil
+}
+
+// narrowing reports a cast to an integer type wider than c's: in a comparison PostgreSQL uses a
+// cross-type operator instead of converting, so the value need not fit c's type.
+func narrowing(from string, c *Column) bool {
+	return from != "" && intWidth[from] > intWidth[canonicalType(c.Type)]
+}
+
+// castName names a cast target for messages, with its modifiers as "(n)" (never their values'
+// text beyond the type name: `varchar(3)` says varchar(n)).
+func castName(tn *pg.TypeName) string {
+	name := typeName(tn)
+	if len(tn.Typmods) > 0 {
+		name += "(n)"
+	}
+	return name + strings.Repeat("[]", len(tn.ArrayBounds))
+}
+
+func isDigits(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
