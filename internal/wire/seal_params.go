@@ -46,7 +46,7 @@ func (ss *sealSession) encryptBind(m *pgproto3.Bind, sp *stmtPlan, ks keysetRef,
 		if err != nil {
 			return nil, valueRefusal(err)
 		}
-		enc, count, err := encryptParam(p.Kind, col, ks, f, v, vs)
+		enc, count, err := encryptParam(p, col, ks, f, v, vs)
 		if err != nil {
 			return nil, paramRefusal(i+1, err)
 		}
@@ -67,16 +67,17 @@ func paramRefusal(n int, err error) *ProxyError {
 }
 
 // encryptParam converts one client value (format f) to the binary bytea it becomes.
-func encryptParam(kind rewrite.ParamKind, col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
-	if kind == rewrite.ParamTermArray {
+// A parameter the statement cast to another type of the column's family has that type (p.Cast).
+func encryptParam(p rewrite.Param, col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+	if p.Kind == rewrite.ParamTermArray {
 		return termArray(col, ks, f, v, vs)
 	}
-	plain, err := value.Encode(nil, col.Type, f, v, vs)
+	plain, err := encodeCast(p.Cast, col.Type, f, v, vs)
 	if err != nil {
 		return nil, 0, err
 	}
 	var out []byte
-	if kind == rewrite.ParamTerm {
+	if p.Kind == rewrite.ParamTerm {
 		out, err = migrate.TermOf(ks.ks, col, plain)
 	} else {
 		out, err = migrate.SealValue(nil, ks.ks, col, plain)

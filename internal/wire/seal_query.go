@@ -160,7 +160,7 @@ func (ss *sealSession) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, 
 	if e.Kind == rewrite.EditTermArray {
 		return ss.termArrayLiteral(e.Literal, se, col, vs)
 	}
-	plain, err := value.Encode(nil, col.Type, value.FormatText, []byte(e.Literal), vs)
+	plain, err := encodeCast(e.Cast, col.Type, value.FormatText, []byte(e.Literal), vs)
 	if err != nil {
 		return "", err
 	}

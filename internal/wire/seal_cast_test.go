@@ -1,0 +1,182 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/crypto"
+)
+
+// castColumns are the encrypted columns of the cast tests with their plaintext types.
+var castColumns = []struct{ name, typ string }{
+	{"t", "text"}, {"v", "varchar"}, {"s2", "int2"}, {"s4", "int4"}, {"s8", "int8"}, {"d", "date"},
+}
+
+// castCase is one statement run on the encrypted table enc through pgseal and on the plaintext
+// table pt directly; %[1]s is the table. params nil: simple protocol.
+type castCase struct {
+	name    string
+	id      int // the row an INSERT or UPDATE writes (0: none)
+	sql     string
+	params  [][]byte
+	formats []int16
+}
+
+func int8Bytes(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
+
+// newCastEnv makes enc (bytea columns, encrypted with equality search) and pt (plaintext).
+func newCastEnv(t *testing.T) (*sealEnv, *pgconn.PgConn, *pgconn.PgConn) {
+	var enc, plain []string
+	var cols []config.Encrypt
+	for _, c := range castColumns {
+		enc = append(enc, c.name+" bytea")
+		plain = append(plain, c.name+" "+c.typ)
+		cols = append(cols, config.Encrypt{Table: "enc", Column: c.name, Type: c.typ, Search: []string{"eq"}})
+	}
+	schema := fmt.Sprintf("CREATE TABLE enc (id int, %s); CREATE TABLE pt (id int, %s);", strings.Join(enc, ", "), strings.Join(plain, ", "))
+	e := newSealEnv(t, "multi", schema, cols)
+	return e, e.connect(t, "", "acme").PgConn(), e.direct(t).PgConn()
+}
+
+// runOn runs c on table (simple protocol without params) and returns its rows in result format
+// rf, or the SQLSTATE of its error.
+func runOn(t *testing.T, pc *pgconn.PgConn, c castCase, table string, rf int16) ([][][]byte, string) {
+	t.Helper()
+	sql := fmt.Sprintf(c.sql, table)
+	if c.params == nil {
+		res, err := pc.Exec(ctxT(t), sql).ReadAll()
+		if err != nil {
+			return nil, sqlstateOf(t, err)
+		}
+		return res[len(res)-1].Rows, ""
+	}
+	res := pc.ExecParams(ctxT(t), sql, c.params, nil, c.formats, []int16{rf}).Read()
+	if res.Err != nil {
+		return nil, sqlstateOf(t, res.Err)
+	}
+	return res.Rows, ""
+}
+
+func sqlstateOf(t *testing.T, err error) string {
+	t.Helper()
+	pe := pgError(err)
+	if pe.Code == "" {
+		t.Fatalf("not a server error: %v", err)
+	}
+	return pe.Code
+}
+
+// sameAsPlain runs c on both tables and fails unless both give the same rows or the same SQLSTATE.
+func sameAsPlain(t *testing.T, proxy, direct *pgconn.PgConn, c castCase) string {
+	t.Helper()
+	got, gotCode := runOn(t, proxy, c, "enc", 0)
+	want, wantCode := runOn(t, direct, c, "pt", 0)
+	if gotCode != wantCode || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("through pgseal = %q, SQLSTATE %q; plaintext table = %q, SQLSTATE %q", got, gotCode, want, wantCode)
+	}
+	return gotCode
+}
+
+// sameRow compares row id of enc (through pgseal) and pt (directly), text and binary, and checks
+// that PostgreSQL holds only envelopes for it.
+func sameRow(t *testing.T, proxy, direct *pgconn.PgConn, id int) {
+	t.Helper()
+	var names []string
+	for _, c := range castColumns {
+		names = append(names, c.name)
+	}
+	read := castCase{sql: "SELECT " + strings.Join(names, ", ") + " FROM %s WHERE id = $1", params: [][]byte{[]byte(fmt.Sprint(id))}}
+	for rf := int16(0); rf <= 1; rf++ {
+		got, gotCode := runOn(t, proxy, read, "enc", rf)
+		want, wantCode := runOn(t, direct, read, "pt", rf)
+		if gotCode != "" || wantCode != "" || len(got) != 1 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("row %d format %d = %q (%s), want %q (%s)", id, rf, got, gotCode, want, wantCode)
+		}
+	}
+	raw, code := runOn(t, direct, read, "enc", 1)
+	if code != "" || len(raw) != 1 {
+		t.Fatalf("direct read of enc row %d: %s, %d rows", id, code, len(raw))
+	}
+	for i, v := range raw[0] {
+		if _, err := crypto.ParseHeader(v); v != nil && err != nil {
+			t.Errorf("enc.%s of row %d = %x, want an envelope", names[i], id, v)
+		}
+	}
+}
+
+// TestSealCastsMatchPostgreSQL writes values cast to another type of the column's family (text
+// and varchar; int2, int4 and int8) through pgseal and checks that what is stored and read back,
+// and every error's SQLSTATE, match the same statement on a plaintext table.
+func TestSealCastsMatchPostgreSQL(t *testing.T) {
+	_, proxy, direct := newCastEnv(t)
+	inserts := []castCase{
+		{"CAST AS varchar into text and varchar", 1, "INSERT INTO %s (id, t, v) VALUES (1, CAST('a@x' AS varchar), 'héllo '::text)", nil, nil},
+		{"typed literal varchar 'b' into text", 2, "INSERT INTO %s (id, t) VALUES (2, varchar 'b')", nil, nil},
+		{"$N::varchar into text", 3, "INSERT INTO %s (id, t, v) VALUES ($1, $2::varchar, CAST($3 AS text))", [][]byte{[]byte("3"), []byte("x y"), []byte("z")}, nil},
+		{"widening int2 and int4 literals", 4, "INSERT INTO %s (id, s4, s8) VALUES (4, '-32768'::int2, 2147483647::int4)", nil, nil},
+		{"narrowing int8 literals that fit", 5, "INSERT INTO %s (id, s2, s4) VALUES (5, '32767'::int8, '-2147483648'::bigint)", nil, nil},
+		{"narrowing an int8 literal out of int4 range", 6, "INSERT INTO %s (id, s4) VALUES (6, '2147483648'::int8)", nil, nil},
+		{"narrowing an int4 literal out of int2 range", 7, "INSERT INTO %s (id, s2) VALUES (7, 40000::int4)", nil, nil},
+		{"an int2 cast out of its own range into int8", 8, "INSERT INTO %s (id, s8) VALUES (8, '40000'::int2)", nil, nil},
+		{"an invalid int8 literal into int4", 9, "INSERT INTO %s (id, s4) VALUES (9, 'abc'::int8)", nil, nil},
+		{"$N::int8 into int4 and int2 (text)", 10, "INSERT INTO %s (id, s4, s2) VALUES ($1, $2::int8, $3::int8)", [][]byte{[]byte("10"), []byte("-5"), []byte("12")}, nil},
+		{"$N::int8 out of int4 range (text)", 11, "INSERT INTO %s (id, s4) VALUES ($1, $2::int8)", [][]byte{[]byte("11"), []byte("3000000000")}, nil},
+		{"$N::int8 into int4 (binary)", 12, "INSERT INTO %s (id, s4) VALUES ($1, $2::int8)", [][]byte{[]byte("12"), int8Bytes(77)}, []int16{0, 1}},
+		{"$N::int8 out of int4 range (binary)", 13, "INSERT INTO %s (id, s4) VALUES ($1, $2::int8)", [][]byte{[]byte("13"), int8Bytes(1 << 40)}, []int16{0, 1}},
+		{"$N::int2 into int8, out of int2 range", 14, "INSERT INTO %s (id, s8) VALUES ($1, $2::int2)", [][]byte{[]byte("14"), []byte("40000")}, nil},
+		{"UPDATE SET with casts", 4, "UPDATE %s SET s4 = $2::int8, t = $3::varchar WHERE id = $1", [][]byte{[]byte("4"), []byte("9"), []byte("u")}, nil},
+	}
+	for _, c := range inserts {
+		t.Run(c.name, func(t *testing.T) {
+			if sameAsPlain(t, proxy, direct, c) == "" {
+				sameRow(t, proxy, direct, c.id)
+			}
+		})
+	}
+	selects := []castCase{
+		{"text = literal::varchar", 0, "SELECT id FROM %s WHERE t = 'a@x'::varchar ORDER BY id", nil, nil},
+		{"varchar = $N::text", 0, "SELECT id FROM %s WHERE v = $1::text ORDER BY id", [][]byte{[]byte("héllo ")}, nil},
+		{"text IN (CAST AS varchar)", 0, "SELECT id FROM %s WHERE t IN (CAST($1 AS VARCHAR), 'b'::varchar) ORDER BY id", [][]byte{[]byte("x y")}, nil},
+		{"int8 = literal::int4", 0, "SELECT id FROM %s WHERE s8 = '2147483647'::int4 ORDER BY id", nil, nil},
+		{"int4 = $N::int2", 0, "SELECT id FROM %s WHERE s4 = $1::int2 ORDER BY id", [][]byte{[]byte("9")}, nil},
+		{"int4 = $N::int2 out of int2 range", 0, "SELECT id FROM %s WHERE s4 = $1::int2 ORDER BY id", [][]byte{[]byte("40000")}, nil},
+		{"int8 <> $N::int4", 0, "SELECT id FROM %s WHERE s8 <> $1::int4 ORDER BY id", [][]byte{[]byte("5")}, nil},
+	}
+	for _, c := range selects {
+		t.Run(c.name, func(t *testing.T) { sameAsPlain(t, proxy, direct, c) })
+	}
+}
+
+// TestSealCastsPgsealCannotFollowAreRefused checks that casts whose result pgseal cannot
+// reproduce exactly are refused with 0A000, and logs what PostgreSQL does with them.
+func TestSealCastsPgsealCannotFollowAreRefused(t *testing.T) {
+	_, proxy, direct := newCastEnv(t)
+	cases := []castCase{
+		{"varchar(n) truncates an explicit cast", 0, "INSERT INTO %s (id, t) VALUES (1, 'abcdef'::varchar(3))", nil, nil},
+		{"int4 = $N::int8 compares without converting", 0, "SELECT id FROM %s WHERE s4 = $1::int8", [][]byte{[]byte("3000000000")}, nil},
+		{"a numeric cast to int8 rounds", 0, "INSERT INTO %s (id, s4) VALUES (2, 1.5::int8)", nil, nil},
+		{"timestamptz into date follows TimeZone", 0, "INSERT INTO %s (id, d) VALUES (3, '2024-01-02 23:00+00'::timestamptz)", nil, nil},
+		{"bpchar drops trailing spaces", 0, "INSERT INTO %s (id, t) VALUES (4, 'a  '::bpchar)", nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, code := runOn(t, proxy, c, "enc", 0)
+			if code != CodeFeatureNotSupported {
+				t.Fatalf("through pgseal: SQLSTATE %q, want 0A000", code)
+			}
+			rows, want := runOn(t, direct, c, "pt", 0)
+			t.Logf("PostgreSQL on a plaintext table: rows %q, SQLSTATE %q", rows, want)
+		})
+	}
+	// For the record (doc.go): an explicit varchar(n) cast truncates, an assignment errors.
+	for _, sql := range []string{"SELECT t FROM pt WHERE id = 1", "SELECT s4 FROM pt WHERE id = 2", "SELECT d FROM pt WHERE id = 3",
+		"CREATE TEMP TABLE v3 (v varchar(3)); INSERT INTO v3 VALUES ('abcdef')"} {
+		rows, code := runOn(t, direct, castCase{sql: sql + "%.0s"}, "", 0)
+		t.Logf("PostgreSQL: %s = %q, SQLSTATE %q", sql, rows, code)
+	}
+}
