@@ -180,3 +180,36 @@ func TestSealCastsPgsealCannotFollowAreRefused(t *testing.T) {
 		t.Logf("PostgreSQL: %s = %q, SQLSTATE %q", sql, rows, code)
 	}
 }
+
+// TestSealCastParamsInEveryPgxMode runs cast parameters through pgx's query modes: the modes
+// that describe first encode Go values by the parameter types pgseal reports (the cast's type,
+// as PostgreSQL would), so an int64 for `$2::int8` reaches an int4 column with its range checked.
+func TestSealCastParamsInEveryPgxMode(t *testing.T) {
+	e, _, _ := newCastEnv(t)
+	proxy := e.connect(t, "", "acme")
+	direct := e.direct(t)
+	ctx := ctxT(t)
+	for i, mode := range allModes {
+		t.Run(mode.String(), func(t *testing.T) {
+			for _, v := range []int64{-5, 3000000000} {
+				sql := "INSERT INTO %s (id, s4, t) VALUES ($1, $2::int8, $3::varchar)"
+				_, gotErr := proxy.Exec(ctx, fmt.Sprintf(sql, "enc"), mode, i, v, "m")
+				_, wantErr := direct.Exec(ctx, fmt.Sprintf(sql, "pt"), mode, i, v, "m")
+				if pgError(gotErr).Code != pgError(wantErr).Code || (gotErr == nil) != (wantErr == nil) {
+					t.Fatalf("INSERT %d = %v, want %v", v, gotErr, wantErr)
+				}
+			}
+			var got, want int32
+			sql := "SELECT s4 FROM %s WHERE id = $1 AND t = $2::varchar AND s4 = $3::int2"
+			if err := proxy.QueryRow(ctx, fmt.Sprintf(sql, "enc"), mode, i, "m", int16(-5)).Scan(&got); err != nil {
+				t.Fatalf("SELECT through pgseal = %v", err)
+			}
+			if err := direct.QueryRow(ctx, fmt.Sprintf(sql, "pt"), mode, i, "m", int16(-5)).Scan(&want); err != nil {
+				t.Fatalf("SELECT direct = %v", err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("SELECT = %v, want %v", got, want)
+			}
+		})
+	}
+}
