@@ -15,10 +15,11 @@ var castFamily = map[string]string{
 	"int2": "int", "int4": "int", "int8": "int",
 }
 
-var intWidth = map[string]int{"int2": 2, "int4": 4, "int8": 8}
-
 // conversion accepts `x::got` for a column whose plaintext type is want when the wire can
 // reproduce PostgreSQL's conversion (castFamily), recording got in o.from; otherwise it refuses.
+// In a comparison, an integer cast wider than the column is compared by PostgreSQL without
+// conversion (int4col = x::int8 runs int48eq): the wire makes a value out of the column's range a
+// term that matches nothing, so = is false and <> true, as there.
 // The cast's argument must be a parameter or a constant of a kind that PostgreSQL turns into got
 // the way value.Encode parses its text: a string for text types; a string or an integer for
 // integer types (`1.5::int8` rounds a numeric, `true::int4` is a bool cast).
@@ -38,12 +39,6 @@ func (a *analyzer) conversion(o *operand, tc *pg.TypeCast, c *Column, got, want 
 	}
 	o.from = got
 	return nil
-}
-
-// narrowing reports a cast to an integer type wider than c's: in a comparison PostgreSQL uses a
-// cross-type operator instead of converting, so the value need not fit c's type.
-func narrowing(from string, c *Column) bool {
-	return from != "" && intWidth[from] > intWidth[canonicalType(c.Type)]
 }
 
 // castName names a cast target for messages, with its modifiers as "(n)" (never their values'

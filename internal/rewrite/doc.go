@@ -60,10 +60,11 @@
 //     int8 among themselves (`CAST(? AS VARCHAR)`, `$1::varchar`, `'5'::int8` for an int4 column).
 //     Edit.Cast / Param.Cast name the cast's type; the wire parses the value as that type (its
 //     syntax and range errors) and converts it to the column's like PostgreSQL's int84/int82/int42
-//     (22003 "integer out of range"), and reports that type in ParameterDescription. Refused
-//     (0A000), because pgseal would store or compare something else than PostgreSQL:
-//     an integer cast wider than the column in a comparison (`int4col = $1::int8` uses int48eq:
-//     no conversion, no range error, no match), varchar(n) (an explicit cast truncates to n
+//     (22003 "integer out of range"), and reports that type in ParameterDescription. In a
+//     comparison PostgreSQL does not convert (`int4col = $1::int8` runs int48eq): a value out of
+//     the column's range becomes an empty term, which no stored term equals (= false, <> true).
+//     Refused (0A000), because pgseal would store or compare something else than PostgreSQL:
+//     varchar(n) (an explicit cast truncates to n
 //     characters of the database encoding; assigning to a varchar(n) column raises 22001), bpchar
 //     and char (trailing spaces, char means char(1)), date/timestamp/timestamptz crossings (they
 //     follow the session TimeZone), casts of constants PostgreSQL converts by another route

@@ -125,10 +125,6 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 	if o.kind == opNull {
 		return true, nil
 	}
-	if narrowing(o.from, c) {
-		// int4col = x::int8 uses int48eq: no conversion, so no range error and no match.
-		return false, unsupported(c, op+" with a value cast to "+o.from+" (wider than its plaintext type "+c.Type+")", loc)
-	}
 	switch o.kind {
 	case opParam:
 		return false, a.paramAs(o, Param{Kind: ParamTerm, Column: c})

@@ -1,6 +1,10 @@
 package wire
 
 import (
+	"errors"
+
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/migrate"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/value"
 )
@@ -15,17 +19,45 @@ func castType(cast string, col value.Type) (value.Type, error) {
 	return value.ParseType(cast)
 }
 
-// encodeCast parses v as the cast's type and converts it to the column's, as PostgreSQL parses
-// the cast's argument and then assigns (or compares) it: the same value, the same range errors.
-func encodeCast(cast string, col value.Type, f int16, v []byte, vs *value.Session) ([]byte, error) {
-	from, err := castType(cast, col)
-	if err != nil {
-		return nil, err
-	}
-	return value.EncodeAs(nil, col, from, f, v, vs)
-}
-
 // paramCastType is castType for a parameter.
 func paramCastType(p rewrite.Param, col value.Type) (value.Type, error) {
 	return castType(p.Cast, col)
+}
+
+// sealCast returns what one literal or parameter value v (format f) becomes: the envelope of its
+// plaintext when assigned, its equality term when compared (term). v is parsed as the cast's type
+// and converted to the column's, as PostgreSQL parses a cast's argument and then assigns it: the
+// same value, the same syntax and range errors.
+func sealCast(ks *keyring.Keyset, col migrate.Column, term bool, cast string, f int16, v []byte, vs *value.Session) ([]byte, error) {
+	from, err := castType(cast, col.Type)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := value.Encode(nil, from, f, v, vs)
+	if err != nil {
+		return nil, err
+	}
+	if from != col.Type {
+		conv, err := value.Convert(nil, col.Type, plain)
+		var ve *value.Error
+		if term && errors.As(err, &ve) && ve.Code == value.CodeNumericValueOutOfRange {
+			// `int4col = $1::int8` runs int48eq, no conversion: a value outside the column's range
+			// equals none of its values (and <> all). An empty term is never a stored 16-byte one.
+			return []byte{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		plain = conv
+	}
+	var out []byte
+	if term {
+		out, err = migrate.TermOf(ks, col, plain)
+	} else {
+		out, err = migrate.SealValue(nil, ks, col, plain)
+	}
+	if err != nil {
+		return nil, keyError(err)
+	}
+	return out, nil
 }

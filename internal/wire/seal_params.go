@@ -72,18 +72,9 @@ func encryptParam(p rewrite.Param, col migrate.Column, ks keysetRef, f int16, v 
 	if p.Kind == rewrite.ParamTermArray {
 		return termArray(col, ks, f, v, vs)
 	}
-	plain, err := encodeCast(p.Cast, col.Type, f, v, vs)
+	out, err := sealCast(ks.ks, col, p.Kind == rewrite.ParamTerm, p.Cast, f, v, vs)
 	if err != nil {
 		return nil, 0, err
-	}
-	var out []byte
-	if p.Kind == rewrite.ParamTerm {
-		out, err = migrate.TermOf(ks.ks, col, plain)
-	} else {
-		out, err = migrate.SealValue(nil, ks.ks, col, plain)
-	}
-	if err != nil {
-		return nil, 0, keyError(err)
 	}
 	return out, 1, nil
 }
