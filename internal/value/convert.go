@@ -70,3 +70,32 @@ func intRange(t Type) (int64, int64) {
 	}
 	return math.MinInt64, math.MaxInt64
 }
+
+// TruncateChars applies an explicit cast to varchar(n) to a text or varchar plaintext, as
+// PostgreSQL's varchar() does with isExplicit: a value longer than n characters of the database
+// encoding is cut to its first n, whatever they are (an assignment to a varchar(n) column raises
+// 22001 instead; pgseal does not apply column typmods). Without a known server_encoding it fails
+// with 0A000.
+func TruncateChars(plain []byte, n int, s *Session) ([]byte, error) {
+	if len(plain) == 0 || !textual(Type(plain[0])) || n < 1 {
+		return nil, &Error{Code: CodeFeatureNotSupported, Message: "a length limit applies only to text values"}
+	}
+	body := plain[1:]
+	switch s.encoding() {
+	case encBytes:
+		if len(body) > n {
+			body = body[:n]
+		}
+	case encChars:
+		for i := range string(body) {
+			if n == 0 {
+				body = body[:i]
+				break
+			}
+			n--
+		}
+	default:
+		return nil, &Error{Code: CodeFeatureNotSupported, Message: "server_encoding is unknown: varchar(n) casts are not supported"}
+	}
+	return append([]byte{plain[0]}, body...), nil
+}

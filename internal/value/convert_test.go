@@ -102,3 +102,43 @@ func TestConvertibleIsTextOrIntegerPairs(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncateCharsMatchesServer checks TruncateChars against `SELECT $1::varchar(n)` under the
+// test server's encoding, and that an unknown encoding fails closed.
+func TestTruncateCharsMatchesServer(t *testing.T) {
+	pc := pgtest.New(t).Conn(t).PgConn()
+	s := &Session{}
+	s.Set("server_encoding", pc.ParameterStatus("server_encoding"))
+	for _, c := range []struct {
+		in string
+		n  int
+	}{{"abcdef", 3}, {"abc", 3}, {"ab", 3}, {"héllo", 2}, {"日本語テキスト", 4}, {"a   ", 2}, {"", 1}} {
+		t.Run(fmt.Sprintf("%q as varchar(%d)", c.in, c.n), func(t *testing.T) {
+			res := pc.ExecParams(context.Background(), fmt.Sprintf("SELECT $1::varchar(%d)", c.n), [][]byte{[]byte(c.in)}, nil, nil, nil).Read()
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			plain, err := Encode(nil, Varchar, FormatText, []byte(c.in), s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := TruncateChars(plain, c.n, s)
+			if err != nil || string(got[1:]) != string(res.Rows[0][0]) || got[0] != byte(Varchar) {
+				t.Errorf("TruncateChars() = %q, %v, want %q", got, err, res.Rows[0][0])
+			}
+		})
+	}
+	t.Run("an unknown server_encoding fails closed", func(t *testing.T) {
+		var e *Error
+		if _, err := TruncateChars([]byte{byte(Text), 'a'}, 1, &Session{}); !errors.As(err, &e) || e.Code != CodeFeatureNotSupported {
+			t.Errorf("TruncateChars() = %v, want 0A000", err)
+		}
+	})
+	t.Run("SQL_ASCII counts bytes", func(t *testing.T) {
+		ascii := &Session{}
+		ascii.Set("server_encoding", "SQL_ASCII")
+		if got, err := TruncateChars([]byte("\x01héllo"), 2, ascii); err != nil || string(got[1:]) != "h\xc3" {
+			t.Errorf("TruncateChars() = %q, %v, want %q", got, err, "h\xc3")
+		}
+	})
+}
