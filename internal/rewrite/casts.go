@@ -41,6 +41,32 @@ func (a *analyzer) conversion(o *operand, tc *pg.TypeCast, c *Column, got, want 
 	return nil
 }
 
+// maxVarcharLen is PostgreSQL's limit (MaxAttrSize); a longer typmod is its error, not ours.
+const maxVarcharLen = 10 * 1024 * 1024
+
+// varcharLen returns the canonical name of tc's type, reading `varchar(n)` (character varying(n))
+// for a column of the text family as varchar with o.castLen = n: the wire truncates like
+// PostgreSQL's explicit cast. One length per value; a constant must be a string (`5::varchar(1)`
+// is an int4 output, refused by conversion). n is a constant of the text, so the plan depends on
+// its value (no template).
+func (a *analyzer) varcharLen(o *operand, tc *pg.TypeCast, want string) string {
+	got := castType(tc.TypeName)
+	tn := tc.TypeName
+	if got != "varchar(…)" || castFamily[want] != "text" || o.castLen != 0 || len(tn.Typmods) != 1 {
+		return got
+	}
+	k := tn.Typmods[0].GetAConst()
+	if k == nil || k.GetIval() == nil || k.GetIval().Ival < 1 || k.GetIval().Ival > maxVarcharLen {
+		return got
+	}
+	if o.kind == opLiteral && o.constKind != 's' {
+		return got
+	}
+	o.castLen = int(k.GetIval().Ival)
+	a.plan.valueDep = true
+	return "varchar"
+}
+
 // castName names a cast target for messages, with its modifiers as "(n)" (never their values'
 // text beyond the type name: `varchar(3)` says varchar(n)).
 func castName(tn *pg.TypeName) string {

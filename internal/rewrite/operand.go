@@ -27,6 +27,7 @@ type operand struct {
 	literal    string
 	constKind  byte   // 's' string, 'i' integer, 'f' other number, 'b' boolean (literals)
 	from       string // a cast converts the value from this type to the column's (casts.go)
+	castLen    int    // an explicit varchar(n) cast truncates the value to n characters
 	col        *Column
 }
 
@@ -138,7 +139,8 @@ func (a *analyzer) cast(tc *pg.TypeCast, sc *scope, c *Column, want string) (ope
 	default:
 		return operand{}, nil
 	}
-	if got := castType(tc.TypeName); got != want {
+	got := a.varcharLen(&inner, tc, want)
+	if got != want {
 		if err := a.conversion(&inner, tc, c, got, want); err != nil {
 			return operand{}, err
 		}
@@ -205,7 +207,7 @@ func castType(tn *pg.TypeName) string {
 // paramAs records what a parameter becomes; a cast around it is removed so that PostgreSQL
 // infers bytea (or bytea[]) for it.
 func (a *analyzer) paramAs(o operand, p Param) error {
-	p.Cast = o.from
+	p.Cast, p.CastLen = o.from, o.castLen
 	if err := a.useParam(o.param, p, o.start); err != nil {
 		return err
 	}
@@ -230,7 +232,7 @@ func (a *analyzer) assign(c *Column, n *pg.Node, sc *scope, construct string, po
 	case opParam:
 		return a.paramAs(o, Param{Kind: ParamEncrypt, Column: c})
 	case opLiteral:
-		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditEncrypt, Literal: o.literal, Cast: o.from, Column: c})
+		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditEncrypt, Literal: o.literal, Cast: o.from, CastLen: o.castLen, Column: c})
 		return nil
 	case opColumn:
 		if sameColumn(c, o.col) {

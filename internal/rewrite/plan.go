@@ -108,6 +108,9 @@ type Param struct {
 	// plaintext type (`$1::varchar` for a text column): the client's value has that type and the
 	// wire converts it (value.EncodeAs). Empty: the column's type.
 	Cast string `json:",omitempty"`
+	// CastLen > 0: an explicit varchar(CastLen) cast, which truncates the value to that many
+	// characters (value.TruncateChars) before it meets the column.
+	CastLen int `json:",omitempty"`
 }
 
 // Edit is one replacement of SQL[Start:End].
@@ -117,6 +120,7 @@ type Edit struct {
 	Text       string  `json:",omitempty"` // EditStatic: replacement text
 	Literal    string  `json:",omitempty"` // dynamic: the literal's decoded value
 	Cast       string  `json:",omitempty"` // dynamic: the literal's type when cast to another than the column's (see Param.Cast)
+	CastLen    int     `json:",omitempty"` // dynamic: varchar(CastLen) truncates the literal (see Param.CastLen)
 	Column     *Column `json:",omitempty"` // dynamic: which column's keys and type
 }
 

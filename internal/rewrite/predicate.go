@@ -129,7 +129,7 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 	case opParam:
 		return false, a.paramAs(o, Param{Kind: ParamTerm, Column: c})
 	case opLiteral:
-		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditTerm, Literal: o.literal, Cast: o.from, Column: c})
+		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditTerm, Literal: o.literal, Cast: o.from, CastLen: o.castLen, Column: c})
 		return false, nil
 	case opColumn:
 		if err := compatible(c, o.col, loc); err != nil {

@@ -24,12 +24,18 @@ func paramCastType(p rewrite.Param, col value.Type) (value.Type, error) {
 	return castType(p.Cast, col)
 }
 
+// valueCast is the cast rewrite removed around a value: Edit/Param Cast and CastLen.
+type valueCast struct {
+	typ string // "" when the cast is to the column's type
+	len int    // > 0: varchar(len)
+}
+
 // sealCast returns what one literal or parameter value v (format f) becomes: the envelope of its
 // plaintext when assigned, its equality term when compared (term). v is parsed as the cast's type
 // and converted to the column's, as PostgreSQL parses a cast's argument and then assigns it: the
 // same value, the same syntax and range errors.
-func sealCast(ks *keyring.Keyset, col migrate.Column, term bool, cast string, f int16, v []byte, vs *value.Session) ([]byte, error) {
-	from, err := castType(cast, col.Type)
+func sealCast(ks *keyring.Keyset, col migrate.Column, term bool, cast valueCast, f int16, v []byte, vs *value.Session) ([]byte, error) {
+	from, err := castType(cast.typ, col.Type)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +55,11 @@ func sealCast(ks *keyring.Keyset, col migrate.Column, term bool, cast string, f 
 			return nil, err
 		}
 		plain = conv
+	}
+	if cast.len > 0 {
+		if plain, err = value.TruncateChars(plain, cast.len, vs); err != nil {
+			return nil, err
+		}
 	}
 	var out []byte
 	if term {

@@ -72,7 +72,7 @@ func encryptParam(p rewrite.Param, col migrate.Column, ks keysetRef, f int16, v 
 	if p.Kind == rewrite.ParamTermArray {
 		return termArray(col, ks, f, v, vs)
 	}
-	out, err := sealCast(ks.ks, col, p.Kind == rewrite.ParamTerm, p.Cast, f, v, vs)
+	out, err := sealCast(ks.ks, col, p.Kind == rewrite.ParamTerm, valueCast{p.Cast, p.CastLen}, f, v, vs)
 	if err != nil {
 		return nil, 0, err
 	}
