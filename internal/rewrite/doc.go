@@ -63,13 +63,15 @@
 //     (22003 "integer out of range"), and reports that type in ParameterDescription. In a
 //     comparison PostgreSQL does not convert (`int4col = $1::int8` runs int48eq): a value out of
 //     the column's range becomes an empty term, which no stored term equals (= false, <> true).
-//     Refused (0A000), because pgseal would store or compare something else than PostgreSQL:
-//     varchar(n) (an explicit cast truncates to n
-//     characters of the database encoding; assigning to a varchar(n) column raises 22001), bpchar
-//     and char (trailing spaces, char means char(1)), date/timestamp/timestamptz crossings (they
-//     follow the session TimeZone), casts of constants PostgreSQL converts by another route
-//     (`1.5::int8` rounds a numeric, `true::int4`, `5::varchar`), a conversion inside another
-//     (`'5'::int2::int8`), and array casts other than to the column's own array type.
+//     An explicit varchar(n) cast for a text or varchar column truncates to n characters of the
+//     database encoding, as PostgreSQL's does (CastLen; value.TruncateChars; assigning a longer
+//     value to a varchar(n) column raises 22001 in PostgreSQL, and pgseal, which knows no column
+//     typmods, stores it whole, with or without a cast). Refused (0A000), because pgseal would
+//     store or compare something else than PostgreSQL: bpchar and char (trailing spaces; char is
+//     char(1)), date/timestamp/timestamptz crossings (they follow the session TimeZone), casts of
+//     constants PostgreSQL converts by another route (`1.5::int8` rounds a numeric, `true::int4`,
+//     `5::varchar`), a conversion or length inside another (`'5'::int2::int8`), and array casts
+//     other than to the column's own array type.
 //   - The equality term lives at bytes 24..39 of the envelope; TermExpr is the one canonical SQL
 //     expression for it (substring(col from 24 for 16)), matching expression indexes exactly, so
 //     ON CONFLICT (email) becomes ON CONFLICT ((substring(email from 24 for 16))).

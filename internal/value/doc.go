@@ -38,6 +38,7 @@
 //
 // What it leaves out: date/time input forms beyond ISO-like numeric dates (no month names,
 // Julian days, ISO week dates, or zone abbreviations that are not zoneinfo names such as "PST")
-// and typmods: varchar(n) length limits, numeric(p,s) rounding and timestamp(p) precision are not
-// applied here; the caller enforces or refuses them, and this package stores the value as sent.
+// and column typmods: varchar(n) length limits, numeric(p,s) rounding and timestamp(p) precision
+// are not applied here; the caller enforces or refuses them, and this package stores the value as
+// sent. TruncateChars applies an explicit varchar(n) cast, which truncates instead.
 package value
