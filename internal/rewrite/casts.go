@@ -8,11 +8,20 @@ import (
 
 // castFamily groups the plaintext types between which the wire converts a cast constant or
 // parameter exactly as PostgreSQL would (value.Convertible; TestCastFamiliesMatchValue keeps the
-// two in step): text and varchar share their bytes; integers convert by value, range-checked.
-// Date and time casts are absent on purpose: timestamptz crossings follow the session TimeZone.
+// two in step): text and varchar share their bytes; integers convert by value, range-checked;
+// date, timestamp and timestamptz convert in the session TimeZone (the wire's value.Session).
 var castFamily = map[string]string{
 	"text": "text", "varchar": "text",
 	"int2": "int", "int4": "int", "int8": "int",
+	"date": "datetime", "timestamp": "datetime", "timestamptz": "datetime",
+}
+
+// comparable reports whether a value converted from type from may be compared with c through
+// terms. PostgreSQL compares date, timestamp and timestamptz across types by converting the
+// date-like side up (datecol = x::timestamp is false unless x is midnight), not the value down
+// to the column's type, so those comparisons are refused.
+func comparable(from string) bool {
+	return from == "" || castFamily[from] != "datetime"
 }
 
 // conversion accepts `x::got` for a column whose plaintext type is want when the wire can
@@ -28,7 +37,7 @@ func (a *analyzer) conversion(o *operand, tc *pg.TypeCast, c *Column, got, want 
 	ok := fam != "" && fam == castFamily[want] && o.from == ""
 	if ok && o.kind == opLiteral {
 		switch fam {
-		case "text":
+		case "text", "datetime":
 			ok = o.constKind == 's'
 		case "int":
 			ok = o.constKind == 's' || o.constKind == 'i' || o.constKind == 'f' && isDigits(o.literal)

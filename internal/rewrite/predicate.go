@@ -125,6 +125,9 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 	if o.kind == opNull {
 		return true, nil
 	}
+	if !comparable(o.from) {
+		return false, unsupported(c, op+" with a value cast to "+o.from+" (its plaintext type is "+c.Type+")", loc)
+	}
 	switch o.kind {
 	case opParam:
 		return false, a.paramAs(o, Param{Kind: ParamTerm, Column: c})

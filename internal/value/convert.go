@@ -3,22 +3,23 @@ package value
 import "math"
 
 // Convertible reports whether Convert turns a plaintext of type from into one of type to. These
-// are the conversions whose result pgseal reproduces exactly, whatever the session: text and
-// varchar into each other (same bytes in every format) and integers into integers (PostgreSQL's
-// int2/int4/int8 casts: the value, range-checked). Casts that depend on the session (date and
-// timestamp crossings follow TimeZone) or that round (numeric to integer) are not here.
+// are the conversions whose result pgseal reproduces exactly: text and varchar into each other
+// (same bytes in every format), integers into integers (PostgreSQL's int2/int4/int8 casts: the
+// value, range-checked) and date, timestamp, timestamptz into each other (in the session's
+// TimeZone, like PostgreSQL's casts). Casts that round (numeric to integer) are not here.
 func Convertible(from, to Type) bool {
 	if from == to {
 		return from.Valid()
 	}
-	return textual(from) && textual(to) || integral(from) && integral(to)
+	return textual(from) && textual(to) || integral(from) && integral(to) || datetime(from) && datetime(to)
 }
 
 // Convert appends the plaintext of type to that PostgreSQL's assignment (or explicit) cast makes
 // of plain, a plaintext of the type in its tag: `'x'::varchar` stored into a text column, or
 // `'5'::int8` into an int4 column. Narrowing an integer range-checks like PostgreSQL's int84,
-// int82 and int42 (22003 "integer out of range"). A pair Convertible refuses is a 0A000 error.
-func Convert(dst []byte, to Type, plain []byte) ([]byte, error) {
+// int82 and int42 (22003 "integer out of range"); date and time casts follow s's TimeZone. A pair
+// Convertible refuses is a 0A000 error.
+func Convert(dst []byte, to Type, plain []byte, s *Session) ([]byte, error) {
 	if len(plain) == 0 || !Type(plain[0]).Valid() {
 		return dst, &Error{Code: CodeDataCorrupted, Message: "plaintext has no valid type tag"}
 	}
@@ -38,6 +39,8 @@ func Convert(dst []byte, to Type, plain []byte) ([]byte, error) {
 			return dst, &Error{Code: CodeNumericValueOutOfRange, Message: to.sqlName() + " out of range"}
 		}
 		return appendInt(append(dst, byte(to)), v, int(to.Size())), nil
+	case datetime(from) && datetime(to):
+		return convertDatetime(dst, from, to, body, s)
 	}
 	return dst, &Error{Code: CodeFeatureNotSupported, Message: "converting " + from.String() + " to " + to.String() + " is not supported for encrypted columns"}
 }
@@ -55,7 +58,7 @@ func EncodeAs(dst []byte, to, from Type, format int16, wire []byte, s *Session) 
 	if err != nil {
 		return dst, err
 	}
-	return Convert(dst, to, plain)
+	return Convert(dst, to, plain, s)
 }
 
 func textual(t Type) bool  { return t == Text || t == Varchar }

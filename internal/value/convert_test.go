@@ -76,14 +76,13 @@ func TestConvertRefusesOtherPairsAndBadInput(t *testing.T) {
 		plain []byte
 		code  string
 	}{
-		{"a date into a timestamptz depends on TimeZone", Timestamptz, date, CodeFeatureNotSupported},
 		{"a date into text is not a conversion pgseal makes", Text, date, CodeFeatureNotSupported},
 		{"an empty plaintext has no tag", Int4, nil, CodeDataCorrupted},
 		{"an int8 tag with four bytes is corrupt", Int4, []byte{byte(Int8), 0, 0, 0, 1}, CodeDataCorrupted},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Convert(nil, tc.to, tc.plain)
+			_, err := Convert(nil, tc.to, tc.plain, nil)
 			var e *Error
 			if !errors.As(err, &e) || e.Code != tc.code {
 				t.Errorf("Convert() = %v, want SQLSTATE %s", err, tc.code)
@@ -95,7 +94,7 @@ func TestConvertRefusesOtherPairsAndBadInput(t *testing.T) {
 func TestConvertibleIsTextOrIntegerPairs(t *testing.T) {
 	for from := Text; from <= Bytea; from++ {
 		for to := Text; to <= Bytea; to++ {
-			want := from == to || textual(from) && textual(to) || integral(from) && integral(to)
+			want := from == to || textual(from) && textual(to) || integral(from) && integral(to) || datetime(from) && datetime(to)
 			if got := Convertible(from, to); got != want {
 				t.Errorf("Convertible(%s, %s) = %v, want %v", from, to, got, want)
 			}
@@ -141,4 +140,56 @@ func TestTruncateCharsMatchesServer(t *testing.T) {
 			t.Errorf("TruncateChars() = %q, %v, want %q", got, err, "h\xc3")
 		}
 	})
+}
+
+// TestConvertDatetimeMatchesServer checks date, timestamp and timestamptz casts against
+// `SELECT ($1::from)::to` in several zones, around DST gaps (São Paulo had no midnight on
+// 2018-11-04; New York skips 02:00 on 2024-03-10 and repeats 01:00 on 2024-11-03), infinities and
+// the ends of the ranges.
+func TestConvertDatetimeMatchesServer(t *testing.T) {
+	conn := pgtest.New(t).Conn(t)
+	pc := conn.PgConn()
+	inputs := map[Type][]string{
+		Date:        {"2024-01-02", "2018-11-04", "2024-03-10", "infinity", "-infinity", "4714-11-24 BC", "294276-12-31", "294277-01-01", "5874897-12-31", "0044-03-15 BC"},
+		Timestamp:   {"2024-01-02 10:00", "2018-11-04 00:30", "2024-03-10 02:30", "2024-11-03 01:30", "infinity", "-infinity", "4714-11-24 00:00 BC", "294276-12-31 23:59:59.999999", "2024-01-02 23:59:59.5"},
+		Timestamptz: {"2024-01-02 23:00+00", "2018-11-04 02:30+00", "2024-03-10 07:30+00", "2024-11-03 05:30+00", "infinity", "-infinity", "4714-11-24 12:00+00 BC", "294276-12-31 20:00+00"},
+	}
+	for _, zone := range []string{"UTC", "America/Sao_Paulo", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati"} {
+		if _, err := conn.Exec(context.Background(), "SET TimeZone = '"+zone+"'"); err != nil {
+			t.Fatal(err)
+		}
+		s := &Session{}
+		s.Set("TimeZone", pc.ParameterStatus("TimeZone"))
+		for _, from := range []Type{Date, Timestamp, Timestamptz} {
+			for _, to := range []Type{Date, Timestamp, Timestamptz} {
+				if from == to {
+					continue
+				}
+				for _, in := range inputs[from] {
+					t.Run(fmt.Sprintf("%s %q as %s into %s", zone, in, from, to), func(t *testing.T) {
+						checkConvert(t, pc, s, from, to, in)
+					})
+				}
+			}
+		}
+	}
+}
+
+func checkConvert(t *testing.T, pc *pgconn.PgConn, s *Session, from, to Type, in string) {
+	t.Helper()
+	want, wantCode := pgConvert(t, pc, from, to, in)
+	got, err := EncodeAs(nil, to, from, FormatText, []byte(in), s)
+	if wantCode != "" {
+		var e *Error
+		if !errors.As(err, &e) || e.Code != wantCode {
+			t.Fatalf("EncodeAs() error = %v, want SQLSTATE %s", err, wantCode)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("EncodeAs() = %v, want success", err)
+	}
+	if dec, err := Decode(nil, to, got, FormatBinary, s); err != nil || !bytes.Equal(dec, want) {
+		t.Errorf("EncodeAs() decodes to %x, %v, want %x", dec, err, want)
+	}
 }

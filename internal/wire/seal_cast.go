@@ -44,7 +44,7 @@ func sealCast(ks *keyring.Keyset, col migrate.Column, term bool, cast valueCast,
 		return nil, err
 	}
 	if from != col.Type {
-		conv, err := value.Convert(nil, col.Type, plain)
+		conv, err := value.Convert(nil, col.Type, plain, vs)
 		var ve *value.Error
 		if term && errors.As(err, &ve) && ve.Code == value.CodeNumericValueOutOfRange {
 			// `int4col = $1::int8` runs int48eq, no conversion: a value outside the column's range
