@@ -56,22 +56,25 @@
 // Decisions:
 //   - Casts (casts.go): a constant or parameter assigned to or compared with an encrypted column may
 //     be cast to the column's plaintext type, or to another type of its family whose conversion
-//     the wire reproduces exactly (value.Convertible): text ↔ varchar (same bytes) and int2, int4,
-//     int8 among themselves (`CAST(? AS VARCHAR)`, `$1::varchar`, `'5'::int8` for an int4 column).
+//     the wire reproduces exactly (value.Convertible): text ↔ varchar (same bytes); int2, int4,
+//     int8 among themselves; date, timestamp, timestamptz among themselves (`CAST(? AS VARCHAR)`,
+//     `$1::varchar`, `'5'::int8` for an int4 column, `'2024-01-02'::timestamptz` for a date one).
 //     Edit.Cast / Param.Cast name the cast's type; the wire parses the value as that type (its
-//     syntax and range errors) and converts it to the column's like PostgreSQL's int84/int82/int42
-//     (22003 "integer out of range"), and reports that type in ParameterDescription. In a
-//     comparison PostgreSQL does not convert (`int4col = $1::int8` runs int48eq): a value out of
-//     the column's range becomes an empty term, which no stored term equals (= false, <> true).
-//     An explicit varchar(n) cast for a text or varchar column truncates to n characters of the
-//     database encoding, as PostgreSQL's does (CastLen; value.TruncateChars; assigning a longer
-//     value to a varchar(n) column raises 22001 in PostgreSQL, and pgseal, which knows no column
-//     typmods, stores it whole, with or without a cast). Refused (0A000), because pgseal would
-//     store or compare something else than PostgreSQL: bpchar and char (trailing spaces; char is
-//     char(1)), date/timestamp/timestamptz crossings (they follow the session TimeZone), casts of
-//     constants PostgreSQL converts by another route (`1.5::int8` rounds a numeric, `true::int4`,
-//     `5::varchar`), a conversion or length inside another (`'5'::int2::int8`), and array casts
-//     other than to the column's own array type.
+//     syntax and range errors), converts it to the column's like PostgreSQL's casts (int84 and
+//     co.: 22003 "integer out of range"; date_timestamptz and co. in the session TimeZone the
+//     wire follows from ParameterStatus, 22008 out of range), and reports the cast's type in
+//     ParameterDescription. In a comparison PostgreSQL does not convert integers
+//     (`int4col = $1::int8` runs int48eq): a value out of the column's range becomes an empty
+//     term, which no stored term equals (= false, <> true). Date/time comparisons across types
+//     convert the column's side (`datecol = x::timestamp` is false unless x is midnight) and are
+//     refused. An explicit varchar(n) cast for a text or varchar column truncates to n characters
+//     of the database encoding, as PostgreSQL's does (CastLen; value.TruncateChars); assigning a
+//     longer value to a varchar(n) column raises 22001 in PostgreSQL, while pgseal, which knows
+//     no column typmods, stores it whole, with or without a cast. Refused (0A000), because pgseal
+//     would store or compare something else than PostgreSQL: bpchar and char (trailing spaces;
+//     char is char(1)), casts of constants PostgreSQL converts by another route (`1.5::int8`
+//     rounds a numeric, `true::int4`, `5::varchar`), a conversion or length inside another
+//     (`'5'::int2::int8`), and array casts other than to the column's own array type.
 //   - The equality term lives at bytes 24..39 of the envelope; TermExpr is the one canonical SQL
 //     expression for it (substring(col from 24 for 16)), matching expression indexes exactly, so
 //     ON CONFLICT (email) becomes ON CONFLICT ((substring(email from 24 for 16))).

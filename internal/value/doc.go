@@ -33,8 +33,9 @@
 //     only EqualityForm merges them.
 //   - 'now', 'today', 'tomorrow', 'yesterday' use the conversion time, not the transaction start.
 //   - Convert/EncodeAs follow the casts a statement puts around a value for a column of another
-//     type of the same family (`$1::varchar` for text, `'5'::int8` for int4): text ↔ varchar and
-//     integer ↔ integer only, whose results do not depend on the session (Convertible).
+//     type of the same family (`$1::varchar` for text, `'5'::int8` for int4): text ↔ varchar,
+//     integer ↔ integer, and date/timestamp/timestamptz among themselves in the session TimeZone
+//     (Convertible); nothing that rounds.
 //
 // What it leaves out: date/time input forms beyond ISO-like numeric dates (no month names,
 // Julian days, ISO week dates, or zone abbreviations that are not zoneinfo names such as "PST")
