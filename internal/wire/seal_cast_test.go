@@ -159,6 +159,7 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"int2 IN literals cast to int4 and int8", 0, "SELECT id FROM %s WHERE s2 IN ('12'::int4, 70000::int4, '-9999999999'::int8) ORDER BY id", nil, nil},
 		{"int2 NOT IN out of range", 0, "SELECT id FROM %s WHERE s2 NOT IN ('70000'::int4) ORDER BY id", nil, nil},
 		{"int2 = ANY(ARRAY[…]) out of range", 0, "SELECT id FROM %s WHERE s2 = ANY(ARRAY['32767'::int8, 40000::int4]) ORDER BY id", nil, nil},
+		{"literal casts in an extended statement", 0, "SELECT id FROM %s WHERE s4 = '3000000000'::int8 OR t = 'abcdef'::varchar(3) OR v = $1::varchar ORDER BY id", [][]byte{[]byte("z")}, nil},
 		{"comparison in the output", 0, "SELECT id, s4 = $1::int8, s4 <> $1::int8 FROM %s ORDER BY id", [][]byte{[]byte("3000000000")}, nil},
 	}
 	for _, c := range selects {
