@@ -98,3 +98,31 @@ func isDigits(s string) bool {
 	}
 	return true
 }
+
+// nullCast covers `NULL::t` with t the column's type or of its family (a length too): the
+// operand's span then includes the cast, which dropNullCast removes. Kept, the typed NULL would
+// meet a bytea column (42804, or 42883 in a comparison) where PostgreSQL stores or compares NULL.
+func (a *analyzer) nullCast(tc *pg.TypeCast, inner operand, want string) operand {
+	k := tc.Arg.GetAConst()
+	got := strings.TrimSuffix(castType(tc.TypeName), "(…)")
+	if k == nil || !k.Isnull || got != want && (castFamily[got] == "" || castFamily[got] != castFamily[want]) {
+		return inner
+	}
+	start := int(k.Location)
+	end, ok := a.tokens().constEnd(start)
+	if !ok {
+		return inner
+	}
+	s, e, ok := a.castSpan(tc, operand{start: start, end: end})
+	if !ok {
+		return inner
+	}
+	return operand{kind: opNull, start: s, end: e, cast: true}
+}
+
+// dropNullCast replaces a NULL cast recognised by nullCast with a bare NULL.
+func (a *analyzer) dropNullCast(o operand) {
+	if o.kind == opNull && o.cast {
+		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditStatic, Text: "NULL"})
+	}
+}

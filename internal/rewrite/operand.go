@@ -134,7 +134,7 @@ func (a *analyzer) cast(tc *pg.TypeCast, sc *scope, c *Column, want string) (ope
 	}
 	switch inner.kind {
 	case opNull:
-		return inner, nil
+		return a.nullCast(tc, inner, want), nil
 	case opParam, opLiteral:
 	default:
 		return operand{}, nil
@@ -228,6 +228,7 @@ func (a *analyzer) assign(c *Column, n *pg.Node, sc *scope, construct string, po
 	}
 	switch o.kind {
 	case opNull, opDefault:
+		a.dropNullCast(o)
 		return nil
 	case opParam:
 		return a.paramAs(o, Param{Kind: ParamEncrypt, Column: c})

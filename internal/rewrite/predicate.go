@@ -123,6 +123,7 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 		return false, err
 	}
 	if o.kind == opNull {
+		a.dropNullCast(o)
 		return true, nil
 	}
 	if !comparable(o.from) {

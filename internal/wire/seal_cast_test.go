@@ -132,6 +132,8 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"$N::int2 into int8, out of int2 range", 14, "INSERT INTO %s (id, s8) VALUES ($1, $2::int2)", [][]byte{[]byte("14"), []byte("40000")}, nil},
 		{"varchar(n) truncates an explicit cast", 15, "INSERT INTO %s (id, t, v) VALUES (15, 'abcdef'::varchar(3), CAST('日本語テキスト' AS character varying(4)))", nil, nil},
 		{"$N::varchar(n) truncates", 16, "INSERT INTO %s (id, t, v) VALUES ($1, $2::varchar(2), $3::varchar(9))", [][]byte{[]byte("16"), []byte("héllo"), []byte("short")}, nil},
+		{"NULL cast to the column's family", 17, "INSERT INTO %s (id, t, v, s4, d) VALUES (17, NULL::varchar, CAST(NULL AS text), NULL::int8, NULL::timestamptz)", nil, nil},
+		{"NULL cast to the column's own type", 18, "INSERT INTO %s (id, t, s4) VALUES (18, NULL::text, NULL::int4)", nil, nil},
 		{"UPDATE SET with casts", 4, "UPDATE %s SET s4 = $2::int8, t = $3::varchar WHERE id = $1", [][]byte{[]byte("4"), []byte("9"), []byte("u")}, nil},
 	}
 	for _, c := range inserts {
@@ -160,6 +162,7 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"int2 NOT IN out of range", 0, "SELECT id FROM %s WHERE s2 NOT IN ('70000'::int4) ORDER BY id", nil, nil},
 		{"int2 = ANY(ARRAY[…]) out of range", 0, "SELECT id FROM %s WHERE s2 = ANY(ARRAY['32767'::int8, 40000::int4]) ORDER BY id", nil, nil},
 		{"literal casts in an extended statement", 0, "SELECT id FROM %s WHERE s4 = '3000000000'::int8 OR t = 'abcdef'::varchar(3) OR v = $1::varchar ORDER BY id", [][]byte{[]byte("z")}, nil},
+		{"= NULL cast to the column's family", 0, "SELECT id FROM %s WHERE t = NULL::varchar OR s4 = CAST(NULL AS int8) ORDER BY id", nil, nil},
 		{"comparison in the output", 0, "SELECT id, s4 = $1::int8, s4 <> $1::int8 FROM %s ORDER BY id", [][]byte{[]byte("3000000000")}, nil},
 	}
 	for _, c := range selects {
