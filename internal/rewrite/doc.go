@@ -70,11 +70,13 @@
 //     refused. An explicit varchar(n) cast for a text or varchar column truncates to n characters
 //     of the database encoding, as PostgreSQL's does (CastLen; value.TruncateChars); assigning a
 //     longer value to a varchar(n) column raises 22001 in PostgreSQL, while pgseal, which knows
-//     no column typmods, stores it whole, with or without a cast. Refused (0A000), because pgseal
-//     would store or compare something else than PostgreSQL: bpchar and char (trailing spaces;
-//     char is char(1)), casts of constants PostgreSQL converts by another route (`1.5::int8`
-//     rounds a numeric, `true::int4`, `5::varchar`), a conversion or length inside another
-//     (`'5'::int2::int8`), and array casts other than to the column's own array type.
+//     no column typmods, stores it whole, with or without a cast. A NULL cast to the column's type
+//     or family becomes a bare NULL (typed, it would meet the bytea column: 42804). Refused
+//     (0A000), because pgseal would store or compare something else than PostgreSQL: bpchar and
+//     char (trailing spaces; char is char(1)), casts of constants PostgreSQL converts by another
+//     route (`1.5::int8` rounds a numeric, `true::int4`, `5::varchar`), a conversion or length
+//     inside another (`'5'::int2::int8`), and array casts other than to the column's own array
+//     type.
 //   - The equality term lives at bytes 24..39 of the envelope; TermExpr is the one canonical SQL
 //     expression for it (substring(col from 24 for 16)), matching expression indexes exactly, so
 //     ON CONFLICT (email) becomes ON CONFLICT ((substring(email from 24 for 16))).
