@@ -193,3 +193,14 @@ func checkConvert(t *testing.T, pc *pgconn.PgConn, s *Session, from, to Type, in
 		t.Errorf("EncodeAs() decodes to %x, %v, want %x", dec, err, want)
 	}
 }
+
+func TestTypeByOIDInvertsOID(t *testing.T) {
+	for typ := Text; typ <= Bytea; typ++ {
+		if got, ok := TypeByOID(typ.OID()); !ok || got != typ {
+			t.Errorf("TypeByOID(%d) = %s, %v, want %s", typ.OID(), got, ok, typ)
+		}
+	}
+	if got, ok := TypeByOID(1042); ok {
+		t.Errorf("TypeByOID(bpchar) = %s, want none", got)
+	}
+}

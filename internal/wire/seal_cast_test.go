@@ -267,3 +267,63 @@ func TestSealDatetimeCastsFollowTimeZone(t *testing.T) {
 		}
 	}
 }
+
+// TestSealDeclaredParamTypesConvert declares parameter types in Parse (as JDBC does: int4 for
+// setInt, int8 for setLong) other than the statement's, and checks rows, SQLSTATEs and the
+// described parameter types against the same statements on a plaintext table.
+func TestSealDeclaredParamTypesConvert(t *testing.T) {
+	_, proxy, direct := newCastEnv(t)
+	const int2, int4, int8, tstz = 21, 23, 20, 1184
+	cases := []struct {
+		name   string
+		sql    string
+		oids   []uint32
+		params []string
+	}{
+		{"int4 declared for $N::int8 into int4", "INSERT INTO %s (id, s4) VALUES ($1, $2::int8)", []uint32{int4, int4}, []string{"1", "2147483647"}},
+		{"int8 declared into int4", "INSERT INTO %s (id, s4) VALUES ($1, $2)", []uint32{int4, int8}, []string{"2", "-7"}},
+		{"int8 declared into int4, out of range", "INSERT INTO %s (id, s4) VALUES ($1, $2)", []uint32{int4, int8}, []string{"3", "3000000000"}},
+		{"int2 declared into int8", "INSERT INTO %s (id, s8) VALUES ($1, $2)", []uint32{int4, int2}, []string{"4", "-32768"}},
+		{"timestamptz declared into date", "INSERT INTO %s (id, d) VALUES ($1, $2)", []uint32{int4, tstz}, []string{"5", "2024-01-02 23:30+00"}},
+		{"int4 = int8 declared, out of range", "SELECT id FROM %s WHERE s4 = $1 ORDER BY id", []uint32{int8}, []string{"3000000000"}},
+		{"int4 = int8 declared, in range", "SELECT id FROM %s WHERE s4 = $1 ORDER BY id", []uint32{int8}, []string{"-7"}},
+		{"int4 = int8 declared cast to int2, out of range", "SELECT id FROM %s WHERE s4 = $1::int2", []uint32{int8}, []string{"70000"}},
+		{"int8 <> int4 declared", "SELECT id FROM %s WHERE s8 <> $1 ORDER BY id", []uint32{int4}, []string{"5"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			params := make([][]byte, len(c.params))
+			for i, p := range c.params {
+				params[i] = []byte(p)
+			}
+			run := func(pc *pgconn.PgConn, table string) (string, []uint32) {
+				sql := fmt.Sprintf(c.sql, table)
+				sd, err := pc.Prepare(ctxT(t), "", sql, c.oids)
+				if err != nil {
+					return "error " + sqlstateOf(t, err), nil
+				}
+				res := pc.ExecParams(ctxT(t), sql, params, c.oids, nil, nil).Read()
+				if res.Err != nil {
+					return "error " + sqlstateOf(t, res.Err), sd.ParamOIDs
+				}
+				return fmt.Sprint(res.Rows), sd.ParamOIDs
+			}
+			got, gotOIDs := run(proxy, "enc")
+			want, wantOIDs := run(direct, "pt")
+			if got != want || fmt.Sprint(gotOIDs) != fmt.Sprint(wantOIDs) {
+				t.Fatalf("through pgseal = %s, parameter types %v; plaintext table = %s, %v", got, gotOIDs, want, wantOIDs)
+			}
+		})
+	}
+	for id := 1; id <= 5; id++ {
+		if id != 3 { // row 3 failed with 22003 on both
+			sameRow(t, proxy, direct, id)
+		}
+	}
+	t.Run("a declared timestamptz compared with a date column is refused", func(t *testing.T) {
+		_, err := proxy.Prepare(ctxT(t), "", "SELECT id FROM enc WHERE d = $1", []uint32{tstz})
+		if got := sqlstateOf(t, err); got != CodeDatatypeMismatch {
+			t.Fatalf("Prepare() SQLSTATE = %s, want 42804", got)
+		}
+	})
+}

@@ -140,11 +140,16 @@ func (ss *sealSession) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *P
 		if p.Kind == rewrite.ParamTermArray {
 			want, force = ct.ArrayOID(), oidByteaArray
 		}
+		client := ct
 		if oids[i] != 0 && oids[i] != want && !sameWireType(oids[i], ct, p.Kind == rewrite.ParamTermArray) {
-			return nil, &ProxyError{Code: CodeDatatypeMismatch,
-				Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, ct)}
+			dt, ok := declaredType(oids[i], ct, p.Kind)
+			if !ok {
+				return nil, &ProxyError{Code: CodeDatatypeMismatch,
+					Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, ct)}
+			}
+			client, want = dt, oids[i]
 		}
-		oids[i], sp.types[i], sp.clientOIDs[i] = force, ct, want
+		oids[i], sp.types[i], sp.clientOIDs[i] = force, client, want
 	}
 	return oids, nil
 }

@@ -46,7 +46,11 @@ func (ss *sealSession) encryptBind(m *pgproto3.Bind, sp *stmtPlan, ks keysetRef,
 		if err != nil {
 			return nil, valueRefusal(err)
 		}
-		enc, count, err := encryptParam(p, col, ks, f, v, vs)
+		var declared value.Type // the client's type when it differs from the statement's (paramTypes)
+		if i < len(sp.types) && sp.types[i] != col.Type {
+			declared = sp.types[i]
+		}
+		enc, count, err := encryptParam(p, declared, col, ks, f, v, vs)
 		if err != nil {
 			return nil, paramRefusal(i+1, err)
 		}
@@ -68,11 +72,11 @@ func paramRefusal(n int, err error) *ProxyError {
 
 // encryptParam converts one client value (format f) to the binary bytea it becomes.
 // A parameter the statement cast to another type of the column's family has that type (p.Cast).
-func encryptParam(p rewrite.Param, col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+func encryptParam(p rewrite.Param, declared value.Type, col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	if p.Kind == rewrite.ParamTermArray {
 		return termArray(col, ks, f, v, vs)
 	}
-	out, err := sealCast(ks.ks, col, p.Kind == rewrite.ParamTerm, valueCast{p.Cast, p.CastLen}, f, v, vs)
+	out, err := sealCast(ks.ks, col, p.Kind == rewrite.ParamTerm, valueCast{p.Cast, p.CastLen, declared}, f, v, vs)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -160,7 +160,7 @@ func (ss *sealSession) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, 
 	if e.Kind == rewrite.EditTermArray {
 		return ss.termArrayLiteral(e.Literal, se, col, vs)
 	}
-	out, err := sealCast(se.ks.ks, col, e.Kind == rewrite.EditTerm, valueCast{e.Cast, e.CastLen}, value.FormatText, []byte(e.Literal), vs)
+	out, err := sealCast(se.ks.ks, col, e.Kind == rewrite.EditTerm, valueCast{typ: e.Cast, len: e.CastLen}, value.FormatText, []byte(e.Literal), vs)
 	if err != nil {
 		return "", err
 	}
