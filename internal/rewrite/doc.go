@@ -64,9 +64,10 @@
 //     co.: 22003 "integer out of range"; date_timestamptz and co. in the session TimeZone the
 //     wire follows from ParameterStatus, 22008 out of range), and reports the cast's type in
 //     ParameterDescription (a type the client declared in Parse instead, if it converts the same
-//     way, is parsed as declared and converted: JDBC's int4 for `?::bigint`). In a comparison PostgreSQL does not convert integers
-//     (`int4col = $1::int8` runs int48eq): a value out of the column's range becomes an empty
-//     term, which no stored term equals (= false, <> true). Date/time comparisons across types
+//     way, is parsed as declared and converted: JDBC's int4 for `?::bigint`). In a comparison
+//     PostgreSQL does not convert integers (`int4col = $1::int8` runs int48eq): a value out of
+//     the column's range becomes an empty term, which no stored term equals (= false, <> true).
+//     Date/time comparisons across types
 //     convert the column's side (`datecol = x::timestamp` is false unless x is midnight) and are
 //     refused. An explicit varchar(n) cast for a text or varchar column truncates to n characters
 //     of the database encoding, as PostgreSQL's does (CastLen; value.TruncateChars); assigning a
