@@ -33,6 +33,10 @@ func comparable(from string) bool {
 // the way value.Encode parses its text: a string for text types; a string or an integer for
 // integer types (`1.5::int8` rounds a numeric, `true::int4` is a bool cast).
 func (a *analyzer) conversion(o *operand, tc *pg.TypeCast, c *Column, got, want string) error {
+	if elem, ok := strings.CutSuffix(got, "[]"); ok && strings.HasSuffix(want, "[]") && castFamily[elem] == "text" {
+		// `= ANY($1::varchar[])` for a text column: the elements are the same bytes.
+		got, want = elem, strings.TrimSuffix(want, "[]")
+	}
 	fam := castFamily[got]
 	ok := fam != "" && fam == castFamily[want] && o.from == ""
 	if ok && o.kind == opLiteral {

@@ -78,7 +78,7 @@
 //     char (trailing spaces; char is char(1)), casts of constants PostgreSQL converts by another
 //     route (`1.5::int8` rounds a numeric, `true::int4`, `5::varchar`), a conversion or length
 //     inside another (`'5'::int2::int8`), and array casts other than to the column's own array
-//     type.
+//     type or, for a text or varchar column, to text[] or varchar[] (`= ANY($1::varchar[])`).
 //   - The equality term lives at bytes 24..39 of the envelope; TermExpr is the one canonical SQL
 //     expression for it (substring(col from 24 for 16)), matching expression indexes exactly, so
 //     ON CONFLICT (email) becomes ON CONFLICT ((substring(email from 24 for 16))).

@@ -226,6 +226,16 @@ func TestSealCastParamsInEveryPgxMode(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("SELECT = %v, want %v", got, want)
 			}
+			any := "SELECT count(*) FROM %s WHERE t = ANY($1::varchar[]) AND id = $2"
+			if err := proxy.QueryRow(ctx, fmt.Sprintf(any, "enc"), mode, []string{"x", "m"}, i).Scan(&got); err != nil {
+				t.Fatalf("= ANY($1::varchar[]) through pgseal = %v", err)
+			}
+			if err := direct.QueryRow(ctx, fmt.Sprintf(any, "pt"), mode, []string{"x", "m"}, i).Scan(&want); err != nil {
+				t.Fatalf("= ANY($1::varchar[]) direct = %v", err)
+			}
+			if got != want || got != 1 {
+				t.Errorf("= ANY($1::varchar[]) count = %d, want %d (and 1)", got, want)
+			}
 		})
 	}
 }

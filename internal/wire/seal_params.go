@@ -74,7 +74,13 @@ func paramRefusal(n int, err error) *ProxyError {
 // A parameter the statement cast to another type of the column's family has that type (p.Cast).
 func encryptParam(p rewrite.Param, declared value.Type, col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	if p.Kind == rewrite.ParamTermArray {
-		return termArray(col, ks, f, v, vs)
+		// A cast to varchar[] for a text column (rewrite allows only the text family): the
+		// elements carry varchar's OID and text's bytes.
+		elem, err := castType(p.Cast, col.Type)
+		if err != nil {
+			return nil, 0, err
+		}
+		return termArray(col, elem.OID(), ks, f, v, vs)
 	}
 	out, err := sealCast(ks.ks, col, p.Kind == rewrite.ParamTerm, valueCast{p.Cast, p.CastLen, declared}, f, v, vs)
 	if err != nil {
@@ -85,12 +91,12 @@ func encryptParam(p rewrite.Param, declared value.Type, col migrate.Column, ks k
 
 // termArray turns a client array of plaintext values (text `{…}` or binary) into a binary
 // bytea[] of equality terms, for `col = ANY($1)`. NULL elements stay NULL (they match nothing).
-func termArray(col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+func termArray(col migrate.Column, elemOID uint32, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	var elems [][]byte
 	var err error
 	ef := f
 	if f == 1 {
-		elems, err = binaryArray(v, col.Type.OID())
+		elems, err = binaryArray(v, elemOID)
 	} else {
 		elems, err = textArray(string(v), col.Type)
 	}

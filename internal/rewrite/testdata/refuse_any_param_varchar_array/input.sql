@@ -1,1 +1,0 @@
-SELECT id FROM users WHERE email = ANY($1::varchar[])
