@@ -91,7 +91,7 @@ func TestConvertRefusesOtherPairsAndBadInput(t *testing.T) {
 	}
 }
 
-func TestConvertibleIsTextOrIntegerPairs(t *testing.T) {
+func TestConvertibleIsWithinOneFamily(t *testing.T) {
 	for from := Text; from <= Bytea; from++ {
 		for to := Text; to <= Bytea; to++ {
 			want := from == to || textual(from) && textual(to) || integral(from) && integral(to) || datetime(from) && datetime(to)
