@@ -110,7 +110,7 @@ func (a *analyzer) useParam(n int, p Param, pos int) error {
 		a.params = map[int]paramUse{}
 	}
 	if prev, ok := a.params[n]; ok {
-		if prev.p.Kind != p.Kind || prev.p.Column.idOrEmpty() != p.Column.idOrEmpty() {
+		if prev.p.Kind != p.Kind || prev.p.Column.idOrEmpty() != p.Column.idOrEmpty() || prev.p.Cast != p.Cast || prev.p.CastLen != p.CastLen {
 			c := p.Column
 			if c == nil {
 				c = prev.p.Column

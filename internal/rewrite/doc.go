@@ -13,7 +13,8 @@
 //     column become EditEncrypt, literals compared with one EditTerm (the wire fills in a bytea
 //     literal), an array literal compared with = ANY / <> ALL one EditTermArray (a bytea[] of
 //     terms); a compared column reference becomes TermExpr(ref); a cast of a parameter to the
-//     column's plaintext type is removed so that PostgreSQL infers bytea. Render applies them.
+//     column's plaintext type (or to a type it converts from, below) is removed so that
+//     PostgreSQL infers bytea. Render applies them.
 //   - Statements: kind, whether it touches an encrypted column, the result positions that carry an
 //     encrypted column unchanged (Outputs, to decrypt), setting changes (SET, SET LOCAL, RESET,
 //     RESET ALL, DISCARD ALL, set_config anywhere), COPY details, cursor and transaction info,
@@ -48,10 +49,36 @@
 //   - Rendered SQL parses again. Edits are sorted and never overlap (Analyze refuses otherwise).
 //   - Anything touching an encrypted column that is not understood is refused with 0A000 naming
 //     the column and the construct: functions, operators other than =/<>, ORDER BY, GROUP BY,
-//     DISTINCT, aggregates other than count, casts, unknown node types. Never a pass-through.
+//     DISTINCT, aggregates other than count, casts (except those under Casts), unknown node types.
+//     Never a pass-through.
 //   - Error messages never contain literal values (syntax errors drop the quoted token).
 //
 // Decisions:
+//   - Casts (casts.go): a constant or parameter assigned to or compared with an encrypted column may
+//     be cast to the column's plaintext type, or to another type of its family whose conversion
+//     the wire reproduces exactly (value.Convertible): text ↔ varchar (same bytes); int2, int4,
+//     int8 among themselves; date, timestamp, timestamptz among themselves (`CAST(? AS VARCHAR)`,
+//     `$1::varchar`, `'5'::int8` for an int4 column, `'2024-01-02'::timestamptz` for a date one).
+//     Edit.Cast / Param.Cast name the cast's type; the wire parses the value as that type (its
+//     syntax and range errors), converts it to the column's like PostgreSQL's casts (int84 and
+//     co.: 22003 "integer out of range"; date_timestamptz and co. in the session TimeZone the
+//     wire follows from ParameterStatus, 22008 out of range), and reports the cast's type in
+//     ParameterDescription (a type the client declared in Parse instead, if it converts the same
+//     way, is parsed as declared and converted: JDBC's int4 for `?::bigint`). In a comparison
+//     PostgreSQL does not convert integers (`int4col = $1::int8` runs int48eq): a value out of
+//     the column's range becomes an empty term, which no stored term equals (= false, <> true).
+//     Date/time comparisons across types
+//     convert the column's side (`datecol = x::timestamp` is false unless x is midnight) and are
+//     refused. An explicit varchar(n) cast for a text or varchar column truncates to n characters
+//     of the database encoding, as PostgreSQL's does (CastLen; value.TruncateChars); assigning a
+//     longer value to a varchar(n) column raises 22001 in PostgreSQL, while pgseal, which knows
+//     no column typmods, stores it whole, with or without a cast. A NULL cast to the column's type
+//     or family becomes a bare NULL (typed, it would meet the bytea column: 42804). Refused
+//     (0A000), because pgseal would store or compare something else than PostgreSQL: bpchar and
+//     char (trailing spaces; char is char(1)), casts of constants PostgreSQL converts by another
+//     route (`1.5::int8` rounds a numeric, `true::int4`, `5::varchar`), a conversion or length
+//     inside another (`'5'::int2::int8`), and array casts other than to the column's own array
+//     type or, for a text or varchar column, to text[] or varchar[] (`= ANY($1::varchar[])`).
 //   - The equality term lives at bytes 24..39 of the envelope; TermExpr is the one canonical SQL
 //     expression for it (substring(col from 24 for 16)), matching expression indexes exactly, so
 //     ON CONFLICT (email) becomes ON CONFLICT ((substring(email from 24 for 16))).

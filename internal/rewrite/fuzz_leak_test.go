@@ -222,7 +222,7 @@ func (g *leakGen) num() string {
 	g.n++
 	m := fmt.Sprintf("%s%04d", numMarker, g.n)
 	return g.pickWord(m, "-"+m, m+"::int8", m+"::bigint", "'"+m+"'", "'"+m+"'::int8", m+".0", "+"+m, "("+m+")",
-		"CAST("+m+" AS int8)", m+"::numeric", m+" + 0")
+		"CAST("+m+" AS int8)", m+"::numeric", m+" + 0", m+"::int4", "'"+m+"'::int2", "'"+m+"'::int8::int4")
 }
 
 // tbl spells the table users.
@@ -442,7 +442,7 @@ func (g *leakGen) val() string {
 	case 13:
 		return "lower('" + m + "')"
 	case 14:
-		return "'" + m + "'::varchar"
+		return g.pickWord("'"+m+"'::varchar", "'"+m+"'::varchar(40)", "CAST('"+m+"' AS character varying)", "varchar '"+m+"'")
 	case 15:
 		return "U&'" + m + "'"
 	case 16:

@@ -25,6 +25,9 @@ type operand struct {
 	param      int
 	cast       bool // the span includes a cast that must go away (parameters)
 	literal    string
+	constKind  byte   // 's' string, 'i' integer, 'f' other number, 'b' boolean (literals)
+	from       string // a cast converts the value from this type to the column's (casts.go)
+	castLen    int    // an explicit varchar(n) cast truncates the value to n characters
 	col        *Column
 }
 
@@ -104,13 +107,13 @@ func (a *analyzer) constant(k *pg.A_Const) (operand, error) {
 	o := operand{kind: opLiteral, start: start}
 	switch {
 	case k.GetSval() != nil:
-		o.literal = k.GetSval().Sval
+		o.literal, o.constKind = k.GetSval().Sval, 's'
 	case k.GetIval() != nil:
-		o.literal = strconv.Itoa(int(k.GetIval().Ival))
+		o.literal, o.constKind = strconv.Itoa(int(k.GetIval().Ival)), 'i'
 	case k.GetFval() != nil:
-		o.literal = k.GetFval().Fval
+		o.literal, o.constKind = k.GetFval().Fval, 'f'
 	case k.GetBoolval() != nil:
-		o.literal = strconv.FormatBool(k.GetBoolval().Boolval)
+		o.literal, o.constKind = strconv.FormatBool(k.GetBoolval().Boolval), 'b'
 	default:
 		return operand{}, nil // bit strings and anything new: not a value we encrypt
 	}
@@ -122,8 +125,8 @@ func (a *analyzer) constant(k *pg.A_Const) (operand, error) {
 	return o, nil
 }
 
-// cast handles `x::t`, `CAST(x AS t)` and `t 'x'` where x is a constant or parameter and t must
-// be want (the column's plaintext type).
+// cast handles `x::t`, `CAST(x AS t)` and `t 'x'` where x is a constant or parameter and t is
+// want (the column's plaintext type) or a type the wire converts to it exactly (casts.go).
 func (a *analyzer) cast(tc *pg.TypeCast, sc *scope, c *Column, want string) (operand, error) {
 	inner, err := a.classify(tc.Arg, sc, c)
 	if err != nil {
@@ -131,13 +134,16 @@ func (a *analyzer) cast(tc *pg.TypeCast, sc *scope, c *Column, want string) (ope
 	}
 	switch inner.kind {
 	case opNull:
-		return inner, nil
+		return a.nullCast(tc, inner, want), nil
 	case opParam, opLiteral:
 	default:
 		return operand{}, nil
 	}
-	if got := castType(tc.TypeName); got != want {
-		return operand{}, unsupported(c, "a cast to "+typeName(tc.TypeName)+" (its plaintext type is "+c.Type+")", int(tc.Location))
+	got := a.varcharLen(&inner, tc, want)
+	if got != want {
+		if err := a.conversion(&inner, tc, c, got, want); err != nil {
+			return operand{}, err
+		}
 	}
 	start, end, ok := a.castSpan(tc, inner)
 	if !ok {
@@ -201,6 +207,7 @@ func castType(tn *pg.TypeName) string {
 // paramAs records what a parameter becomes; a cast around it is removed so that PostgreSQL
 // infers bytea (or bytea[]) for it.
 func (a *analyzer) paramAs(o operand, p Param) error {
+	p.Cast, p.CastLen = o.from, o.castLen
 	if err := a.useParam(o.param, p, o.start); err != nil {
 		return err
 	}
@@ -221,11 +228,12 @@ func (a *analyzer) assign(c *Column, n *pg.Node, sc *scope, construct string, po
 	}
 	switch o.kind {
 	case opNull, opDefault:
+		a.dropNullCast(o)
 		return nil
 	case opParam:
 		return a.paramAs(o, Param{Kind: ParamEncrypt, Column: c})
 	case opLiteral:
-		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditEncrypt, Literal: o.literal, Column: c})
+		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditEncrypt, Literal: o.literal, Cast: o.from, CastLen: o.castLen, Column: c})
 		return nil
 	case opColumn:
 		if sameColumn(c, o.col) {

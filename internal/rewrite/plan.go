@@ -104,6 +104,13 @@ type Output struct {
 type Param struct {
 	Kind   ParamKind
 	Column *Column `json:",omitempty"`
+	// Cast is the type a removed cast gave the parameter when it differs from the column's
+	// plaintext type (`$1::varchar` for a text column): the client's value has that type and the
+	// wire converts it (value.EncodeAs). Empty: the column's type.
+	Cast string `json:",omitempty"`
+	// CastLen > 0: an explicit varchar(CastLen) cast, which truncates the value to that many
+	// characters (value.TruncateChars) before it meets the column.
+	CastLen int `json:",omitempty"`
 }
 
 // Edit is one replacement of SQL[Start:End].
@@ -112,6 +119,8 @@ type Edit struct {
 	Kind       EditKind
 	Text       string  `json:",omitempty"` // EditStatic: replacement text
 	Literal    string  `json:",omitempty"` // dynamic: the literal's decoded value
+	Cast       string  `json:",omitempty"` // dynamic: the literal's type when cast to another than the column's (see Param.Cast)
+	CastLen    int     `json:",omitempty"` // dynamic: varchar(CastLen) truncates the literal (see Param.CastLen)
 	Column     *Column `json:",omitempty"` // dynamic: which column's keys and type
 }
 

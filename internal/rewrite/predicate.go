@@ -122,13 +122,18 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 	if err != nil {
 		return false, err
 	}
-	switch o.kind {
-	case opNull:
+	if o.kind == opNull {
+		a.dropNullCast(o)
 		return true, nil
+	}
+	if !comparable(o.from) {
+		return false, unsupported(c, op+" with a value cast to "+o.from+" (its plaintext type is "+c.Type+")", loc)
+	}
+	switch o.kind {
 	case opParam:
 		return false, a.paramAs(o, Param{Kind: ParamTerm, Column: c})
 	case opLiteral:
-		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditTerm, Literal: o.literal, Column: c})
+		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditTerm, Literal: o.literal, Cast: o.from, CastLen: o.castLen, Column: c})
 		return false, nil
 	case opColumn:
 		if err := compatible(c, o.col, loc); err != nil {

@@ -32,9 +32,14 @@
 //   - float NaN payloads and the sign of zero are kept in the plaintext (PostgreSQL keeps them);
 //     only EqualityForm merges them.
 //   - 'now', 'today', 'tomorrow', 'yesterday' use the conversion time, not the transaction start.
+//   - Convert/EncodeAs follow the casts a statement puts around a value for a column of another
+//     type of the same family (`$1::varchar` for text, `'5'::int8` for int4): text ↔ varchar,
+//     integer ↔ integer, and date/timestamp/timestamptz among themselves in the session TimeZone
+//     (Convertible); nothing that rounds.
 //
 // What it leaves out: date/time input forms beyond ISO-like numeric dates (no month names,
 // Julian days, ISO week dates, or zone abbreviations that are not zoneinfo names such as "PST")
-// and typmods: varchar(n) length limits, numeric(p,s) rounding and timestamp(p) precision are not
-// applied here; the caller enforces or refuses them, and this package stores the value as sent.
+// and column typmods: varchar(n) length limits, numeric(p,s) rounding and timestamp(p) precision
+// are not applied here; the caller enforces or refuses them, and this package stores the value as
+// sent. TruncateChars applies an explicit varchar(n) cast, which truncates instead.
 package value

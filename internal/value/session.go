@@ -35,7 +35,18 @@ type Session struct {
 	ByteaEscape bool
 	// efd stores extra_float_digits minus 1, so that the zero value means PostgreSQL's default 1.
 	efd int8
+	// enc is what a character is in the database encoding (server_encoding), for varchar(n).
+	enc dbEncoding
 }
+
+// dbEncoding is how the database encoding counts characters of UTF-8 text from the client.
+type dbEncoding uint8
+
+const (
+	encUnknown dbEncoding = iota // not reported: length limits fail closed
+	encBytes                     // SQL_ASCII: every byte is a character
+	encChars                     // any real encoding: a character is a character (a UTF-8 rune)
+)
 
 // ExtraFloatDigits returns the session's extra_float_digits (PostgreSQL's default is 1).
 func (s *Session) ExtraFloatDigits() int {
@@ -55,6 +66,11 @@ func (s *Session) Set(name, value string) {
 		s.TimeZone, s.tzInvalid = loc, !ok
 	case "datestyle":
 		s.setDateStyle(value)
+	case "server_encoding":
+		s.enc = encChars
+		if strings.EqualFold(strings.TrimSpace(value), "SQL_ASCII") {
+			s.enc = encBytes
+		}
 	case "bytea_output":
 		s.ByteaEscape = strings.EqualFold(strings.TrimSpace(value), "escape")
 	case "extra_float_digits":
@@ -92,6 +108,13 @@ func (s *Session) location() (*time.Location, error) {
 		return nil, &Error{Code: CodeFeatureNotSupported, Message: "session TimeZone is not supported for encrypted columns"}
 	}
 	return s.TimeZone, nil
+}
+
+func (s *Session) encoding() dbEncoding {
+	if s == nil {
+		return encUnknown
+	}
+	return s.enc
 }
 
 func (s *Session) order() DateOrder {

@@ -141,3 +141,13 @@ func (t Type) Size() int16 {
 func (t Type) SupportsEquality() bool {
 	return t.Valid() && t != JSON
 }
+
+// TypeByOID returns the type whose pg_type OID is oid (a client's declared parameter type).
+func TypeByOID(oid uint32) (Type, bool) {
+	for t := Text; t <= Bytea; t++ {
+		if types[t].oid == oid {
+			return t, true
+		}
+	}
+	return 0, false
+}

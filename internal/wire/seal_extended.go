@@ -132,15 +132,24 @@ func (ss *sealSession) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *P
 		if err != nil {
 			return nil, valueRefusal(err)
 		}
-		want, force := col.Type.OID(), uint32(oidBytea)
+		ct, err := paramCastType(p, col.Type) // `$1::varchar` has the cast's type, not the column's
+		if err != nil {
+			return nil, valueRefusal(err)
+		}
+		want, force := ct.OID(), uint32(oidBytea)
 		if p.Kind == rewrite.ParamTermArray {
-			want, force = col.Type.ArrayOID(), oidByteaArray
+			want, force = ct.ArrayOID(), oidByteaArray
 		}
-		if oids[i] != 0 && oids[i] != want && !sameWireType(oids[i], col.Type, p.Kind == rewrite.ParamTermArray) {
-			return nil, &ProxyError{Code: CodeDatatypeMismatch,
-				Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, col.Type)}
+		client := ct
+		if oids[i] != 0 && oids[i] != want && !sameWireType(oids[i], ct, p.Kind == rewrite.ParamTermArray) {
+			dt, ok := declaredType(oids[i], ct, p.Kind)
+			if !ok {
+				return nil, &ProxyError{Code: CodeDatatypeMismatch,
+					Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, ct)}
+			}
+			client, want = dt, oids[i]
 		}
-		oids[i], sp.types[i], sp.clientOIDs[i] = force, col.Type, describedOID(sp.plan, i+1, p.Kind, col.Type, oids[i], want)
+		oids[i], sp.types[i], sp.clientOIDs[i] = force, client, describedOID(sp.plan, i+1, p.Kind, col.Type, oids[i], want)
 	}
 	return oids, nil
 }

@@ -88,9 +88,12 @@ func TestSealParameterDescriptionMatchesPostgreSQL(t *testing.T) {
 					}
 					want, werr := direct.Prepare(ctx, "", fmt.Sprintf(st.sql, "pt", col, c.typ), []uint32{oid})
 					got, gerr := proxy.Prepare(ctx, "", fmt.Sprintf(st.sql, "enc", col, c.typ), []uint32{oid})
-					if oid != 0 && !slices.Contains(accepted, oid) {
+					if oid != 0 && !slices.Contains(accepted, oid) && gerr != nil {
+						// Outside the same-bytes pairs pgseal converts a declared type only where
+						// it reproduces PostgreSQL's conversion (seal_cast.go); else 42804. What it
+						// accepts must be described as PostgreSQL describes it (below).
 						if code := sqlstate(gerr); code != CodeDatatypeMismatch {
-							t.Fatalf("Prepare() through pgseal = %v, want 42804", gerr)
+							t.Fatalf("Prepare() through pgseal = %v, want 42804 or PostgreSQL's description", gerr)
 						}
 						return
 					}

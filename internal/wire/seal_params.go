@@ -46,7 +46,11 @@ func (ss *sealSession) encryptBind(m *pgproto3.Bind, sp *stmtPlan, ks keysetRef,
 		if err != nil {
 			return nil, valueRefusal(err)
 		}
-		enc, count, err := encryptParam(p.Kind, col, ks, f, v, vs)
+		var declared value.Type // the client's type when it differs from the statement's (paramTypes)
+		if i < len(sp.types) && sp.types[i] != col.Type {
+			declared = sp.types[i]
+		}
+		enc, count, err := encryptParam(p, declared, col, ks, f, v, vs)
 		if err != nil {
 			return nil, paramRefusal(i+1, err)
 		}
@@ -67,34 +71,32 @@ func paramRefusal(n int, err error) *ProxyError {
 }
 
 // encryptParam converts one client value (format f) to the binary bytea it becomes.
-func encryptParam(kind rewrite.ParamKind, col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
-	if kind == rewrite.ParamTermArray {
-		return termArray(col, ks, f, v, vs)
+// A parameter the statement cast to another type of the column's family has that type (p.Cast).
+func encryptParam(p rewrite.Param, declared value.Type, col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+	if p.Kind == rewrite.ParamTermArray {
+		// A cast to varchar[] for a text column (rewrite allows only the text family): the
+		// elements carry varchar's OID and text's bytes.
+		elem, err := castType(p.Cast, col.Type)
+		if err != nil {
+			return nil, 0, err
+		}
+		return termArray(col, elem.OID(), ks, f, v, vs)
 	}
-	plain, err := value.Encode(nil, col.Type, f, v, vs)
+	out, err := sealCast(ks.ks, col, p.Kind == rewrite.ParamTerm, valueCast{p.Cast, p.CastLen, declared}, f, v, vs)
 	if err != nil {
 		return nil, 0, err
-	}
-	var out []byte
-	if kind == rewrite.ParamTerm {
-		out, err = migrate.TermOf(ks.ks, col, plain)
-	} else {
-		out, err = migrate.SealValue(nil, ks.ks, col, plain)
-	}
-	if err != nil {
-		return nil, 0, keyError(err)
 	}
 	return out, 1, nil
 }
 
 // termArray turns a client array of plaintext values (text `{…}` or binary) into a binary
 // bytea[] of equality terms, for `col = ANY($1)`. NULL elements stay NULL (they match nothing).
-func termArray(col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+func termArray(col migrate.Column, elemOID uint32, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	var elems [][]byte
 	var err error
 	ef := f
 	if f == 1 {
-		elems, err = binaryArray(v, col.Type.OID())
+		elems, err = binaryArray(v, elemOID)
 	} else {
 		elems, err = textArray(string(v), col.Type)
 	}

@@ -160,18 +160,9 @@ func (ss *sealSession) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, 
 	if e.Kind == rewrite.EditTermArray {
 		return ss.termArrayLiteral(e.Literal, se, col, vs)
 	}
-	plain, err := value.Encode(nil, col.Type, value.FormatText, []byte(e.Literal), vs)
+	out, err := sealCast(se.ks.ks, col, e.Kind == rewrite.EditTerm, valueCast{typ: e.Cast, len: e.CastLen}, value.FormatText, []byte(e.Literal), vs)
 	if err != nil {
 		return "", err
-	}
-	var out []byte
-	if e.Kind == rewrite.EditTerm {
-		out, err = migrate.TermOf(se.ks.ks, col, plain)
-	} else {
-		out, err = migrate.SealValue(nil, se.ks.ks, col, plain)
-	}
-	if err != nil {
-		return "", keyError(err)
 	}
 	return ss.byteaLiteral(out), nil
 }

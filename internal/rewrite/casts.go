@@ -1,0 +1,132 @@
+package rewrite
+
+import (
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v5"
+)
+
+// castFamily groups the plaintext types between which the wire converts a cast constant or
+// parameter exactly as PostgreSQL would (value.Convertible; TestCastFamiliesMatchValue keeps the
+// two in step): text and varchar share their bytes; integers convert by value, range-checked;
+// date, timestamp and timestamptz convert in the session TimeZone (the wire's value.Session).
+var castFamily = map[string]string{
+	"text": "text", "varchar": "text",
+	"int2": "int", "int4": "int", "int8": "int",
+	"date": "datetime", "timestamp": "datetime", "timestamptz": "datetime",
+}
+
+// comparable reports whether a value converted from type from may be compared with c through
+// terms. PostgreSQL compares date, timestamp and timestamptz across types by converting the
+// date-like side up (datecol = x::timestamp is false unless x is midnight), not the value down
+// to the column's type, so those comparisons are refused.
+func comparable(from string) bool {
+	return from == "" || castFamily[from] != "datetime"
+}
+
+// conversion accepts `x::got` for a column whose plaintext type is want when the wire can
+// reproduce PostgreSQL's conversion (castFamily), recording got in o.from; otherwise it refuses.
+// In a comparison, an integer cast wider than the column is compared by PostgreSQL without
+// conversion (int4col = x::int8 runs int48eq): the wire makes a value out of the column's range a
+// term that matches nothing, so = is false and <> true, as there.
+// The cast's argument must be a parameter or a constant of a kind that PostgreSQL turns into got
+// the way value.Encode parses its text: a string for text types; a string or an integer for
+// integer types (`1.5::int8` rounds a numeric, `true::int4` is a bool cast).
+func (a *analyzer) conversion(o *operand, tc *pg.TypeCast, c *Column, got, want string) error {
+	if elem, ok := strings.CutSuffix(got, "[]"); ok && strings.HasSuffix(want, "[]") && castFamily[elem] == "text" {
+		// `= ANY($1::varchar[])` for a text column: the elements are the same bytes.
+		got, want = elem, strings.TrimSuffix(want, "[]")
+	}
+	fam := castFamily[got]
+	ok := fam != "" && fam == castFamily[want] && o.from == ""
+	if ok && o.kind == opLiteral {
+		switch fam {
+		case "text", "datetime":
+			ok = o.constKind == 's'
+		case "int":
+			ok = o.constKind == 's' || o.constKind == 'i' || o.constKind == 'f' && isDigits(o.literal)
+		}
+	}
+	if !ok {
+		return unsupported(c, "a cast to "+castName(tc.TypeName)+" (its plaintext type is "+c.Type+")", int(tc.Location))
+	}
+	o.from = got
+	return nil
+}
+
+// maxVarcharLen is PostgreSQL's limit (MaxAttrSize); a longer typmod is its error, not ours.
+const maxVarcharLen = 10 * 1024 * 1024
+
+// varcharLen returns the canonical name of tc's type, reading `varchar(n)` (character varying(n))
+// for a column of the text family as varchar with o.castLen = n: the wire truncates like
+// PostgreSQL's explicit cast. One length per value; a constant must be a string (`5::varchar(1)`
+// is an int4 output, refused by conversion). n is a constant of the text, so the plan depends on
+// its value (no template).
+func (a *analyzer) varcharLen(o *operand, tc *pg.TypeCast, want string) string {
+	got := castType(tc.TypeName)
+	tn := tc.TypeName
+	if got != "varchar(…)" || castFamily[want] != "text" || o.castLen != 0 || len(tn.Typmods) != 1 {
+		return got
+	}
+	k := tn.Typmods[0].GetAConst()
+	if k == nil || k.GetIval() == nil || k.GetIval().Ival < 1 || k.GetIval().Ival > maxVarcharLen {
+		return got
+	}
+	if o.kind == opLiteral && o.constKind != 's' {
+		return got
+	}
+	o.castLen = int(k.GetIval().Ival)
+	a.plan.valueDep = true
+	return "varchar"
+}
+
+// castName names a cast target for messages, with its modifiers as "(n)" (never their values'
+// text beyond the type name: `varchar(3)` says varchar(n)).
+func castName(tn *pg.TypeName) string {
+	name := typeName(tn)
+	if len(tn.Typmods) > 0 {
+		name += "(n)"
+	}
+	return name + strings.Repeat("[]", len(tn.ArrayBounds))
+}
+
+func isDigits(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// nullCast covers `NULL::t` with t the column's type or of its family (a length too): the
+// operand's span then includes the cast, which dropNullCast removes. Kept, the typed NULL would
+// meet a bytea column (42804, or 42883 in a comparison) where PostgreSQL stores or compares NULL.
+func (a *analyzer) nullCast(tc *pg.TypeCast, inner operand, want string) operand {
+	k := tc.Arg.GetAConst()
+	got := strings.TrimSuffix(castType(tc.TypeName), "(…)")
+	if k == nil || !k.Isnull || got != want && (castFamily[got] == "" || castFamily[got] != castFamily[want]) {
+		return inner
+	}
+	start := int(k.Location)
+	end, ok := a.tokens().constEnd(start)
+	if !ok {
+		return inner
+	}
+	s, e, ok := a.castSpan(tc, operand{start: start, end: end})
+	if !ok {
+		return inner
+	}
+	return operand{kind: opNull, start: s, end: e, cast: true}
+}
+
+// dropNullCast replaces a NULL cast recognised by nullCast with a bare NULL.
+func (a *analyzer) dropNullCast(o operand) {
+	if o.kind == opNull && o.cast {
+		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditStatic, Text: "NULL"})
+	}
+}

@@ -1,0 +1,1 @@
+DELETE FROM meters WHERE s2 IN (1, '70000'::int4)

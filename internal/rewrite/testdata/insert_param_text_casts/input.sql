@@ -1,0 +1,1 @@
+INSERT INTO users (email, ssn) VALUES (CAST($1 AS VARCHAR), $2::character varying)

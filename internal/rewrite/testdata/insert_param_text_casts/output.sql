@@ -1,0 +1,1 @@
+INSERT INTO users (email, ssn) VALUES ($1, $2)

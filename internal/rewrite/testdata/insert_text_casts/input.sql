@@ -1,0 +1,1 @@
+INSERT INTO users (email, ssn, name) VALUES (CAST('a@x' AS varchar), varchar 'b', 'plain'::varchar) RETURNING email

@@ -1,0 +1,1 @@
+INSERT INTO users (email, ssn, name) VALUES ($ENC(users.email), $ENC(users.ssn), 'plain'::varchar) RETURNING email

@@ -1,0 +1,1 @@
+INSERT INTO users (email) VALUES ($ENC(users.email))

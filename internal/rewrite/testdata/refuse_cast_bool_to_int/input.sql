@@ -1,0 +1,1 @@
+INSERT INTO meters (s4) VALUES (true::int2)
