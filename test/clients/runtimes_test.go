@@ -90,13 +90,14 @@ func needJava() string {
 	return ""
 }
 
-// compileJava compiles java/Scenario.java and java/Batch.java (batch_test.go) once per suite, into
-// the suite's directory; the parallel subtests that need it wait for the first.
+// compileJava compiles java/Scenario.java, java/Batch.java (batch_test.go) and java/Matrix.java
+// (matrix_jdbc_test.go) once per suite, into the suite's directory; the parallel subtests that need
+// it wait for the first.
 func (s *suite) compileJava(t *testing.T) string {
 	t.Helper()
 	s.javaOnce.Do(func() {
 		dir := filepath.Join(s.dir, "java")
-		out, err := exec.Command("javac", "-d", dir, "-cp", jdbcJar, abs("java/Scenario.java"), abs("java/Batch.java")).CombinedOutput()
+		out, err := exec.Command("javac", "-d", dir, "-cp", jdbcJar, abs("java/Scenario.java"), abs("java/Batch.java"), abs("java/Matrix.java")).CombinedOutput()
 		if err != nil {
 			s.javaErr = fmt.Errorf("javac: %v\n%s", err, out)
 		}
