@@ -41,6 +41,23 @@
 // ciphertext. For a batch the driver describes the statement and fails when a parameter's described
 // type is not the one it declared.
 //
-// What it leaves out: pgx (the Go tests of internal/wire cover it in-process), TLS between client
-// and proxy, and authentication methods other than trust (internal/wire tests those).
+// The matrix tests (matrix_test.go) widen the drivers' protocol features over every plaintext type
+// pgseal encrypts: a table items with one column per type (text, varchar, int2, int4, int8, float4,
+// float8, numeric, bool, date, timestamp, timestamptz, uuid, json, jsonb, bytea; four of them
+// searchable). Each scenario gets fresh databases and its own proxy, runs the same program directly
+// on the plaintext table and through pgseal on the encrypted one (bytea columns), requires the two
+// transcripts to be identical, and then checks in PostgreSQL that every stored value is an envelope
+// holding none of the plaintexts:
+//   - TestPgxMatrix (in Go): CopyFrom (binary COPY, also of a column subset and with a duplicate
+//     key), SendBatch (a pipeline of inserts, lookups, an UPDATE … RETURNING, a DELETE, and a batch
+//     failing in the middle), and every type written and read in each pgx QueryExecMode (binary
+//     parameters and results in the cached modes, text in exec and simple protocol);
+//   - TestPsycopgMatrix (python/matrix_psycopg.py): psycopg 3 with %b and binary=True parameters
+//     and binary results, binary COPY in and out with set_types, and pipeline mode;
+//   - TestJDBCMatrix (java/Matrix.java): CopyManager in and out in text, CSV and binary (the binary
+//     stream's SHA-256 is in the transcript: it must be byte-identical), and executeBatch with a
+//     typed setter for every type.
+//
+// What it leaves out: TLS between client and proxy, and authentication methods other than trust
+// (internal/wire tests those).
 package clients
