@@ -1,6 +1,6 @@
 // JDBC on the table items of ../matrix_test.go (id and one column of every type pgseal encrypts):
 // CopyManager in and out in text, CSV and binary format ("copy"), and executeBatch with typed
-// setters for every type ("batch"). See ../matrix_jdbc_test.go.
+// setters for every type, an UPDATE and DELETEs by = and IN on a varchar column ("batch"). See ../matrix_jdbc_test.go.
 //
 // Usage: java -cp .:/usr/share/java/postgresql.jar Matrix copy|batch
 // The URL is built from PGHOST, PGPORT, PGUSER and PGDATABASE. It sets app.tenant to acme first
@@ -146,6 +146,27 @@ public class Matrix {
                 ps.addBatch();
             }
             println("update batch: " + Arrays.toString(ps.executeBatch()));
+        }
+        // setString declares varchar, and for a batch the driver fails when the statement's
+        // ParameterDescription says otherwise: an IN list on a varchar column must say varchar.
+        try (PreparedStatement ps = conn.prepareStatement("DELETE FROM items WHERE vc IN (?, ?)")) {
+            for (int k = 0; k < 2; k++) {
+                ps.setString(1, "nobody-vc");
+                ps.setString(2, "bravo-vc");
+                ps.addBatch();
+            }
+            println("delete IN batch: " + Arrays.toString(ps.executeBatch()));
+        } catch (SQLException e) {
+            println("delete IN batch: error " + e.getSQLState());
+        }
+        try (PreparedStatement ps = conn.prepareStatement("DELETE FROM items WHERE vc = ?")) {
+            for (int k = 0; k < 2; k++) {
+                ps.setString(1, k == 0 ? "alpha-vc" : "bravo-vc");
+                ps.addBatch();
+            }
+            println("delete = batch: " + Arrays.toString(ps.executeBatch()));
+        } catch (SQLException e) {
+            println("delete = batch: error " + e.getSQLState());
         }
         select(conn, "SELECT * FROM items ORDER BY id");
         lookup(conn);
