@@ -42,6 +42,9 @@ func Convert(dst []byte, to Type, plain []byte, s *Session) ([]byte, error) {
 	case datetime(from) && datetime(to):
 		return convertDatetime(dst, from, to, body, s)
 	}
+	if out, ok, err := assign(dst, from, to, body); ok {
+		return out, err
+	}
 	return dst, &Error{Code: CodeFeatureNotSupported, Message: "converting " + from.String() + " to " + to.String() + " is not supported for encrypted columns"}
 }
 
@@ -51,7 +54,7 @@ func EncodeAs(dst []byte, to, from Type, format int16, wire []byte, s *Session) 
 	if from == to {
 		return Encode(dst, to, format, wire, s)
 	}
-	if !Convertible(from, to) {
+	if !Assignable(from, to) {
 		return dst, &Error{Code: CodeFeatureNotSupported, Message: "converting " + from.String() + " to " + to.String() + " is not supported for encrypted columns"}
 	}
 	plain, err := Encode(nil, from, format, wire, s)

@@ -26,18 +26,19 @@ func paramCastType(p rewrite.Param, col value.Type) (value.Type, error) {
 
 // declaredType accepts a parameter type the client declared in Parse other than ct, the type the
 // statement gives the parameter (its cast's, else the column's), when PostgreSQL's conversion from
-// it is one pgseal follows (value.Convertible): JDBC declares int4 for setInt in
-// `id = ?::bigint`, int8 for setLong on an int4 column. Date/time types are not accepted in a
-// comparison: PostgreSQL compares them across types by converting the column's side.
+// it is one pgseal follows: assigned, value.Assignable (JDBC declares int8 for setLong on an int4
+// column, psycopg 3 float8 for a Python float into a float4 column); compared,
+// value.ComparableAs (converting the value must give PostgreSQL's cross-type operator's answer:
+// not for float4 = float8, nor date/time, where PostgreSQL converts the column's side).
 func declaredType(oid uint32, ct value.Type, kind rewrite.ParamKind) (value.Type, bool) {
 	dt, ok := value.TypeByOID(oid)
-	if !ok || kind == rewrite.ParamTermArray || !value.Convertible(dt, ct) {
+	switch {
+	case !ok || kind == rewrite.ParamTermArray:
 		return 0, false
+	case kind == rewrite.ParamTerm:
+		return dt, value.ComparableAs(dt, ct)
 	}
-	if kind == rewrite.ParamTerm && dt != ct && (dt == value.Date || dt == value.Timestamp || dt == value.Timestamptz) {
-		return 0, false
-	}
-	return dt, true
+	return dt, value.Assignable(dt, ct)
 }
 
 // valueCast is the cast rewrite removed around a value: Edit/Param Cast and CastLen.

@@ -27,9 +27,9 @@ def values(id_, k, wrapped):
     """Row k: with wrapped, every number carries its exact type (Int2, Float4…); else plain Python."""
     name = NAMES[k % len(NAMES)]
     ints = (Int2(-k), Int4(100000 + k), Int8((1 << 40) + k)) if wrapped else (-k, 100000 + k, (1 << 40) + k)
-    # NOTE: a plain Python float is float8 and pgseal refuses a float8 parameter for an encrypted
-    # float4 column (42804) where PostgreSQL converts it (a known limit, reported on issue 11).
-    f4 = Float4(1.5 + k)
+    # A plain Python float is declared float8: PostgreSQL converts it into the float4 column
+    # (float84), and so does pgseal (value.Assignable).
+    f4 = Float4(1.5 + k) if wrapped else 1.5 + k
     return [
         id_, name + "-text", name + "-vc", *ints, f4, -2.25 * (k + 1),
         decimal.Decimal("12345.6789%d" % k), k % 2 == 0,

@@ -1,0 +1,93 @@
+package value
+
+import (
+	"math"
+	"strconv"
+)
+
+// Assignable reports whether a parameter the client declared as type from may be stored into an
+// encrypted column of type to: Convertible's pairs, plus PostgreSQL's assignment and implicit
+// casts whose result pgseal reproduces exactly (pg_cast castcontext 'a' or 'i'):
+//   - int2/int4/int8 into numeric (int*_numeric: the same value, scale 0), float4 and float8
+//     (i*tof, i*tod: a C conversion, rounded to nearest even as Go's is);
+//   - float4 into float8 (float4_float8: exact) and float8 into float4 (float84: rounded, with
+//     PostgreSQL's overflow and underflow errors);
+//   - json into jsonb (jsonb_in of the text) and jsonb into json (jsonb_out's text).
+//
+// Drivers declare such types for ordinary values (psycopg 3 sends a Python float as float8 and
+// an int as int2/int4/int8 whatever the column). float into numeric is not here: float8_numeric
+// goes through a 15-digit decimal that pgseal does not reproduce.
+func Assignable(from, to Type) bool {
+	if Convertible(from, to) {
+		return true
+	}
+	switch {
+	case integral(from):
+		return to == Numeric || to == Float4 || to == Float8
+	case from == Float4:
+		return to == Float8
+	case from == Float8:
+		return to == Float4
+	case from == JSON:
+		return to == JSONB
+	case from == JSONB:
+		return to == JSON
+	}
+	return false
+}
+
+// ComparableAs reports whether comparing a column of type to with a value declared as from gives
+// the same answer as comparing the column with the value converted to type to (then its equality
+// term). PostgreSQL resolves `col = $1` with the operator of the two types: int4 = int8 compares
+// as int8 (Convertible's range rule covers it), numeric = int4 converts the int4 to numeric, and
+// float8 = float4 widens the float4 exactly. float4 = float8 compares in float8, so converting
+// the float8 to float4 would match values PostgreSQL does not: refused. Date/time pairs are
+// refused (PostgreSQL converts the column's side).
+func ComparableAs(from, to Type) bool {
+	switch {
+	case from == to || textual(from) && textual(to) || integral(from) && integral(to):
+		return true
+	case integral(from):
+		return to == Numeric || to == Float8
+	}
+	return from == Float4 && to == Float8
+}
+
+// assign is Convert's part for Assignable's pairs beyond Convertible; ok is false for others.
+func assign(dst []byte, from, to Type, body []byte) (out []byte, ok bool, err error) {
+	switch {
+	case integral(from) && to == Numeric:
+		out, err = parseNumeric(append(dst, byte(to)), strconv.AppendInt(nil, readInt(body), 10))
+		return out, true, err
+	case integral(from) && to == Float4:
+		return appendFloat32(append(dst, byte(to)), float32(readInt(body))), true, nil
+	case integral(from) && to == Float8:
+		return appendFloat(append(dst, byte(to)), float64(readInt(body)), 64), true, nil
+	case from == Float4 && to == Float8:
+		return appendFloat(append(dst, byte(to)), readFloat(body), 64), true, nil
+	case from == Float8 && to == Float4:
+		f := readFloat(body)
+		r := float32(f)
+		switch {
+		case math.IsInf(float64(r), 0) && !math.IsInf(f, 0):
+			return dst, true, &Error{Code: CodeNumericValueOutOfRange, Message: "value out of range: overflow"}
+		case r == 0 && f != 0:
+			return dst, true, &Error{Code: CodeNumericValueOutOfRange, Message: "value out of range: underflow"}
+		}
+		return appendFloat32(append(dst, byte(to)), r), true, nil
+	case from == JSON && to == JSONB:
+		out, err = encodeJSONB(append(dst, byte(to)), body)
+		return out, true, err
+	case from == JSONB && to == JSON:
+		// The stored jsonb body is jsonb_out's text, which is what the cast to json yields.
+		return append(append(dst, byte(to)), body...), true, nil
+	}
+	return dst, false, nil
+}
+
+// appendFloat32 appends f as float4send does, without a detour through float64 (which would
+// round an int64 twice).
+func appendFloat32(dst []byte, f float32) []byte {
+	b := math.Float32bits(f)
+	return append(dst, byte(b>>24), byte(b>>16), byte(b>>8), byte(b))
+}
