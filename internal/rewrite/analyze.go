@@ -40,6 +40,8 @@ type analyzer struct {
 	params map[int]paramUse
 	stmt   *Statement // the statement being analysed
 	seen   seenSet    // nodes the precise walk examined in stmt (coverage.go)
+	// inListArray is set while the items of an IN list of two or more values are analysed.
+	inListArray bool
 }
 
 type paramUse struct {

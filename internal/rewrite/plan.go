@@ -111,6 +111,10 @@ type Param struct {
 	// CastLen > 0: an explicit varchar(CastLen) cast, which truncates the value to that many
 	// characters (value.TruncateChars) before it meets the column.
 	CastLen int `json:",omitempty"`
+	// InList: a ParamTerm in an IN list of two or more items that are not columns. PostgreSQL
+	// types those items by their common type with the column (transformAExprIn), so an undeclared
+	// one is varchar for a varchar column, where a lone `col = $1` is text (texteq's operand).
+	InList bool `json:",omitempty"`
 }
 
 // Edit is one replacement of SQL[Start:End].

@@ -131,7 +131,7 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 	}
 	switch o.kind {
 	case opParam:
-		return false, a.paramAs(o, Param{Kind: ParamTerm, Column: c})
+		return false, a.paramAs(o, Param{Kind: ParamTerm, Column: c, InList: a.inListArray})
 	case opLiteral:
 		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditTerm, Literal: o.literal, Cast: o.from, CastLen: o.castLen, Column: c})
 		return false, nil
@@ -157,7 +157,14 @@ func (a *analyzer) inList(e *pg.A_Expr, op string, sc *scope, loc int) error {
 	if !c.Eq {
 		return unsupported(c, "IN (no equality search is configured)", loc)
 	}
-	rewrite := false
+	rewrite, values := false, 0
+	for _, item := range items {
+		if item.GetColumnRef() == nil {
+			values++
+		}
+	}
+	a.inListArray = values > 1
+	defer func() { a.inListArray = false }()
 	for _, item := range items {
 		skip, err := a.termOperand(c, item, sc, "IN", loc)
 		if err != nil {

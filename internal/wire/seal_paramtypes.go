@@ -20,6 +20,9 @@ func describedOID(plan *rewrite.Plan, n int, kind rewrite.ParamKind, t value.Typ
 	case castParam(plan, n):
 		return cast
 	}
+	if n >= 1 && n <= len(plan.Params) && plan.Params[n-1].InList {
+		return t.OID() // the IN list's common type with the column (see rewrite.Param.InList)
+	}
 	return inferredOID(kind, t)
 }
 
@@ -28,11 +31,8 @@ func describedOID(plan *rewrite.Plan, n int, kind rewrite.ParamKind, t value.Typ
 // type of the comparison operator where it is compared (ParamTerm, ParamTermArray). They differ
 // for varchar only: it has no operators of its own, so `col = $1` resolves to text = text and $1
 // is text (text[] for `= ANY($1)`).
-//
-// NOTE: an IN list of two or more items is typed by the items' common type with the column
-// (transformAExprIn: select_common_type), varchar there; the plan does not say a ParamTerm came
-// from one, so pgseal shows text. Harmless on the wire (the bytes are the same), but not
-// PostgreSQL's answer.
+// An IN list of two or more items is typed by the items' common type with the column
+// (transformAExprIn: select_common_type), varchar there: describedOID handles it (Param.InList).
 func inferredOID(kind rewrite.ParamKind, t value.Type) uint32 {
 	compared := kind == rewrite.ParamTerm || kind == rewrite.ParamTermArray
 	if t == value.Varchar && compared {

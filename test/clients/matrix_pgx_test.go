@@ -157,12 +157,8 @@ func pgxExecModes(ctx context.Context, conn *pgx.Conn, p *transcript) {
 		p.describe(ctx, conn, fmt.Sprintf("UPDATE items SET %s = $1 WHERE id = $2 RETURNING %s", col, col))
 		if itemsSearched[c.name] {
 			p.describe(ctx, conn, fmt.Sprintf("SELECT id FROM items WHERE %s = $1", col))
-			// TODO(issue 11): known limit: pgseal describes the parameters of an IN list on a
-			// varchar column as text (25) where PostgreSQL says varchar (1043); pgx encodes both
-			// alike, so only the description differs. Put vc back when pgseal matches.
-			if c.name != "vc" {
-				p.describe(ctx, conn, fmt.Sprintf("SELECT id FROM items WHERE %s IN ($1, $2)", col))
-			}
+			// On vc, PostgreSQL describes an IN list's parameters as varchar and `= $1` as text.
+			p.describe(ctx, conn, fmt.Sprintf("SELECT id FROM items WHERE %s IN ($1, $2)", col))
 			p.describe(ctx, conn, fmt.Sprintf("SELECT id FROM items WHERE %s = ANY($1)", col))
 		}
 	}
