@@ -133,6 +133,7 @@ func Build(cols []config.Encrypt, rows []Row) (*Info, error) {
 		return nil, err
 	}
 	info.refuse(rows, rels, conf)
+	info.catalogView(rows)
 	// Tables with no encrypted column need not be known to rewrite.
 	for k, t := range info.Schema.Tables {
 		if len(t.Encrypted) == 0 {
