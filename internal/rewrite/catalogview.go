@@ -149,9 +149,10 @@ func buildCatalogSQL(v *CatalogView) catalogSQL {
 	return catalogSQL{attribute: attributeSQL(v), columns: columnsSQL(v)}
 }
 
-// attributeSQL patches atttypid and atttypmod of the encrypted columns by (attrelid, attnum).
-// Storage fields (attlen, attbyval, attalign, attstorage) stay bytea's: they describe the
-// stored value.
+// attributeSQL patches atttypid, atttypmod and attcollation (the plaintext type's default
+// collation, as a column declared without COLLATE has) of the encrypted columns by (attrelid,
+// attnum). Storage fields (attlen, attbyval, attalign, attstorage, attcompression) stay bytea's:
+// they describe the stored value, and no client reads a column's type from them.
 func attributeSQL(v *CatalogView) string {
 	var b strings.Builder
 	b.WriteString("(SELECT ")
@@ -164,6 +165,10 @@ func attributeSQL(v *CatalogView) string {
 			attrCase(&b, v, c, func(p PatchedAttr) string { return oidLit(p.TypeOID) })
 		case "atttypmod":
 			attrCase(&b, v, c, func(p PatchedAttr) string { return int4Lit(p.Typmod) })
+		case "attcollation":
+			attrCase(&b, v, c, func(p PatchedAttr) string {
+				return "(SELECT pgseal_t.typcollation FROM pg_catalog.pg_type pgseal_t WHERE pgseal_t.oid OPERATOR(pg_catalog.=) " + oidLit(p.TypeOID) + ")"
+			})
 		default:
 			b.WriteString("pgseal_a." + quoteIdent(c))
 		}

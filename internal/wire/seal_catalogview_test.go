@@ -1,0 +1,143 @@
+package wire
+
+import (
+	"fmt"
+	osexec "os/exec"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseal/pgseal/internal/config"
+)
+
+// catalogViewSchema has an encrypted table and its plaintext twin (same DDL, plaintext types).
+const catalogViewSchema = `
+CREATE TABLE users (id int NOT NULL, email bytea, born bytea, balance bytea, note text);
+CREATE TABLE users_plain (id int NOT NULL, email varchar, born date, balance numeric, note text);
+`
+
+var catalogViewColumns = []config.Encrypt{
+	{Table: "users", Column: "email", Type: "varchar", Search: []string{"eq"}},
+	{Table: "users", Column: "born", Type: "date"},
+	{Table: "users", Column: "balance", Type: "numeric"},
+}
+
+// catalogViewQueries read the catalog the way ORMs and drivers do; %s is the table name.
+var catalogViewQueries = []struct{ name, sql string }{
+	{"pg_attribute with format_type", `SELECT attname, atttypid, atttypmod, pg_catalog.format_type(atttypid, atttypmod)
+FROM pg_attribute WHERE attrelid = '%s'::regclass AND attnum > 0 ORDER BY attnum`},
+	{"pg_catalog.pg_attribute aliased, a.* kept whole", `SELECT a.* FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = '%s'::regclass AND a.attnum > 0 ORDER BY a.attnum`},
+	{"information_schema.columns type fields", `SELECT column_name, data_type, udt_name, character_maximum_length,
+numeric_precision, numeric_precision_radix, numeric_scale, datetime_precision, is_nullable
+FROM information_schema.columns WHERE table_name = '%s' ORDER BY ordinal_position`},
+}
+
+// catalogViewIgnored are the pg_attribute fields that differ between the twins on purpose:
+// attrelid, and the storage fields, which stay bytea's (rewrite/catalogview.go).
+var catalogViewIgnored = map[string]bool{"attrelid": true, "attlen": true, "attbyval": true, "attalign": true,
+	"attstorage": true, "attcompression": true}
+
+// catalogRows runs sql in mode and returns its column names and rows as text, blanking the
+// fields catalogViewIgnored names.
+func catalogRows(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string) ([]string, [][]string) {
+	t.Helper()
+	rows, err := conn.Query(ctxT(t), sql, mode)
+	if err != nil {
+		t.Fatalf("Query(%q) = %v", sql, err)
+	}
+	defer rows.Close()
+	var names []string
+	for _, f := range rows.FieldDescriptions() {
+		names = append(names, f.Name)
+	}
+	var out [][]string
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			t.Fatalf("Values() = %v", err)
+		}
+		row := make([]string, len(vals))
+		for i, v := range vals {
+			if !catalogViewIgnored[names[i]] {
+				row[i] = fmt.Sprint(v)
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("Query(%q) = %v", sql, err)
+	}
+	return names, out
+}
+
+// TestCatalogViewShowsPlaintextTypes: through pgseal, catalog introspection of the encrypted
+// table reads exactly like a direct read of its plaintext twin, in every query mode; directly,
+// the encrypted columns are still bytea.
+func TestCatalogViewShowsPlaintextTypes(t *testing.T) {
+	e := newSealEnv(t, "multi", catalogViewSchema, catalogViewColumns)
+	proxy, direct := e.connect(t, "", "acme"), e.direct(t)
+	for _, q := range catalogViewQueries {
+		for _, mode := range allModes {
+			t.Run(q.name+"/"+mode.String(), func(t *testing.T) {
+				gotNames, got := catalogRows(t, proxy, mode, fmt.Sprintf(q.sql, "users"))
+				wantNames, want := catalogRows(t, direct, mode, fmt.Sprintf(q.sql, "users_plain"))
+				if !reflect.DeepEqual(gotNames, wantNames) {
+					t.Errorf("columns through pgseal = %v, want %v", gotNames, wantNames)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("rows through pgseal = %v, want the plaintext twin's %v", got, want)
+				}
+			})
+		}
+	}
+	t.Run("a direct connection still sees bytea", func(t *testing.T) {
+		_, rows := catalogRows(t, direct, pgx.QueryExecModeSimpleProtocol, fmt.Sprintf(catalogViewQueries[0].sql, "users"))
+		if len(rows) != 5 || rows[1][3] != "bytea" || rows[2][3] != "bytea" || rows[3][3] != "bytea" {
+			t.Errorf("direct pg_attribute of users = %v, want email, born and balance bytea", rows)
+		}
+	})
+	t.Run("every column of information_schema.columns is kept in order", func(t *testing.T) {
+		const sql = "SELECT * FROM information_schema.columns WHERE false"
+		got, _ := catalogRows(t, proxy, pgx.QueryExecModeSimpleProtocol, sql)
+		want, _ := catalogRows(t, direct, pgx.QueryExecModeSimpleProtocol, sql)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("columns through pgseal = %v, want %v", got, want)
+		}
+	})
+}
+
+// TestCatalogViewPsqlDescribe: psql's \d through pgseal prints the plaintext twin's table.
+func TestCatalogViewPsqlDescribe(t *testing.T) {
+	psql, err := osexec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql is not installed")
+	}
+	e := newSealEnv(t, "multi", catalogViewSchema, catalogViewColumns)
+	run := func(url, cmd string) string {
+		out, err := osexec.CommandContext(ctxT(t), psql, "-X", "--no-psqlrc", "-d", url, "-c", cmd).CombinedOutput()
+		if err != nil {
+			t.Fatalf("psql -c %q: %v\n%s", cmd, err, out)
+		}
+		return string(out)
+	}
+	got := run(e.p.url("", "", "options="+strings.ReplaceAll("-c%20app.tenant%3Dacme", " ", "%20")), `\d users`)
+	want := strings.Replace(run(e.db.ConnString(), `\d users_plain`), `"public.users_plain"`, `"public.users"`, 1)
+	// The title is centred over the table: only its indentation may differ.
+	if trimLines(got) != trimLines(want) {
+		t.Errorf("psql \\d users through pgseal =\n%s\nwant the plaintext twin's\n%s", got, want)
+	}
+	if direct := run(e.db.ConnString(), `\d users`); !strings.Contains(direct, "bytea") {
+		t.Errorf("psql \\d users directly =\n%s\nwant bytea columns", direct)
+	}
+}
+
+func trimLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.Join(lines, "\n")
+}
