@@ -10,8 +10,8 @@ import (
 // catalogView fills Schema.Catalog: every encrypted column of a configured table or descendant
 // with its plaintext type, and the column lists of the two catalog relations (Query's 's' rows),
 // so that catalog introspection through pgseal shows the plaintext schema. Pending columns are
-// left out: they still have their plaintext type. The typmod is unknown (-1): [[encrypt]] names
-// a type without one, so varchar(120) shows as character varying.
+// left out: they still have their plaintext type. The typmod comes from [[encrypt]] modifiers
+// (-1 without: varchar(120) configured without modifiers shows as character varying).
 func (info *Info) catalogView(rows []Row) {
 	v := &rewrite.CatalogView{}
 	for _, r := range rows {
@@ -30,7 +30,7 @@ func (info *Info) catalogView(rows []Row) {
 		v.Attrs = append(v.Attrs, rewrite.PatchedAttr{
 			Schema: sch, Table: table, Column: info.Columns[a],
 			Relid: a.Table, Attnum: a.Number,
-			TypeOID: info.Types[col.ID].OID(), Typmod: -1,
+			TypeOID: info.Types[col.ID].OID(), Typmod: info.typmods[col.ID],
 		})
 	}
 	// Deterministic text: the replacement is part of rendered SQL and of cached plans.

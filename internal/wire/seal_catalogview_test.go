@@ -14,14 +14,17 @@ import (
 
 // catalogViewSchema has an encrypted table and its plaintext twin (same DDL, plaintext types).
 const catalogViewSchema = `
-CREATE TABLE users (id int NOT NULL, email bytea, born bytea, balance bytea, note text);
-CREATE TABLE users_plain (id int NOT NULL, email varchar, born date, balance numeric, note text);
+CREATE TABLE users (id int NOT NULL, email bytea, born bytea, balance bytea, note text, seen bytea, nick bytea);
+CREATE TABLE users_plain (id int NOT NULL, email varchar(120), born date, balance numeric(12,2), note text,
+  seen timestamptz(3), nick varchar);
 `
 
 var catalogViewColumns = []config.Encrypt{
-	{Table: "users", Column: "email", Type: "varchar", Search: []string{"eq"}},
+	{Table: "users", Column: "email", Type: "varchar", Search: []string{"eq"}, Modifiers: []int{120}},
 	{Table: "users", Column: "born", Type: "date"},
-	{Table: "users", Column: "balance", Type: "numeric"},
+	{Table: "users", Column: "balance", Type: "numeric", Modifiers: []int{12, 2}},
+	{Table: "users", Column: "seen", Type: "timestamptz", Modifiers: []int{3}},
+	{Table: "users", Column: "nick", Type: "varchar"},
 }
 
 // catalogViewQueries read the catalog the way ORMs and drivers do; %s is the table name.
@@ -95,7 +98,7 @@ func TestCatalogViewShowsPlaintextTypes(t *testing.T) {
 	}
 	t.Run("a direct connection still sees bytea", func(t *testing.T) {
 		_, rows := catalogRows(t, direct, pgx.QueryExecModeSimpleProtocol, fmt.Sprintf(catalogViewQueries[0].sql, "users"))
-		if len(rows) != 5 || rows[1][3] != "bytea" || rows[2][3] != "bytea" || rows[3][3] != "bytea" {
+		if len(rows) != 7 || rows[1][3] != "bytea" || rows[2][3] != "bytea" || rows[3][3] != "bytea" {
 			t.Errorf("direct pg_attribute of users = %v, want email, born and balance bytea", rows)
 		}
 	})
