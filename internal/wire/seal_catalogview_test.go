@@ -144,3 +144,43 @@ func trimLines(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestCatalogViewIgnoresSessionObjects: the patch means the same under a search_path whose
+// operators match everything (rewrite/catalogview.go qualifies every operator and function).
+func TestCatalogViewIgnoresSessionObjects(t *testing.T) {
+	e := newSealEnv(t, "multi", catalogViewSchema+`
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.yes(oid, oid) RETURNS bool LANGUAGE sql AS 'SELECT true';
+CREATE FUNCTION evil.yes(int2, int2) RETURNS bool LANGUAGE sql AS 'SELECT true';
+CREATE FUNCTION evil.yes(name, name) RETURNS bool LANGUAGE sql AS 'SELECT true';
+CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = evil.yes);
+CREATE OPERATOR evil.= (LEFTARG = int2, RIGHTARG = int2, FUNCTION = evil.yes);
+CREATE OPERATOR evil.= (LEFTARG = name, RIGHTARG = name, FUNCTION = evil.yes);
+`, catalogViewColumns)
+	proxy, direct := e.connect(t, "", "acme"), e.direct(t)
+	if _, err := proxy.Exec(ctxT(t), "SET search_path = evil, pg_catalog, public"); err != nil {
+		t.Fatalf("SET search_path = %v", err)
+	}
+	queries := []string{
+		`SELECT attname, pg_catalog.format_type(atttypid, atttypmod) FROM pg_catalog.pg_attribute
+WHERE attrelid OPERATOR(pg_catalog.=) '%s.%s'::pg_catalog.regclass AND attnum OPERATOR(pg_catalog.>) 0 ORDER BY attnum`,
+		`SELECT column_name, data_type, udt_name, numeric_precision FROM information_schema.columns
+WHERE table_schema::pg_catalog.text OPERATOR(pg_catalog.=) '%s' AND table_name::pg_catalog.text OPERATOR(pg_catalog.=) '%s'
+ORDER BY ordinal_position`,
+	}
+	// pg_catalog.pg_class: a patch matching too much would change other relations' columns.
+	twins := [][2]string{{"users", "users_plain"}, {"pg_class", "pg_class"}}
+	for _, q := range queries {
+		for _, tw := range twins {
+			sch := "public"
+			if tw[0] == "pg_class" {
+				sch = "pg_catalog"
+			}
+			_, got := catalogRows(t, proxy, pgx.QueryExecModeSimpleProtocol, fmt.Sprintf(q, sch, tw[0]))
+			_, want := catalogRows(t, direct, pgx.QueryExecModeSimpleProtocol, fmt.Sprintf(q, sch, tw[1]))
+			if len(want) == 0 || !reflect.DeepEqual(got, want) {
+				t.Errorf("under a hostile search_path, %s rows through pgseal = %v, want %v", tw[0], got, want)
+			}
+		}
+	}
+}
