@@ -53,8 +53,8 @@ func (s *Schema) catalogReplacement(schema, name string) string {
 
 // catalogEdits patches every catalog relation read in the FROM clauses of a query: the relation
 // name becomes a subquery with the same columns (and, without an alias, the alias the name gave).
-// Only queries are patched (SELECT, EXPLAIN, DECLARE): DDL would persist the patch (CREATE
-// VIEW) and DML cannot target a subquery.
+// Only queries are patched (SELECT, and the query of EXPLAIN, DECLARE, COPY (…) TO and
+// PREPARE): DDL would persist the patch (CREATE VIEW) and DML cannot target a subquery.
 func (a *analyzer) catalogEdits(stmt *pg.Node) {
 	if !a.schema.Catalog.active() || !containsAnyFold(a.sql, catalogWords) {
 		return
@@ -65,6 +65,10 @@ func (a *analyzer) catalogEdits(stmt *pg.Node) {
 		stmt = v.ExplainStmt.Query
 	case *pg.Node_DeclareCursorStmt:
 		stmt = v.DeclareCursorStmt.Query
+	case *pg.Node_CopyStmt:
+		stmt = v.CopyStmt.Query // nil for COPY table
+	case *pg.Node_PrepareStmt:
+		stmt = v.PrepareStmt.Query // the session's own statement, like a protocol Parse
 	default:
 		return
 	}

@@ -19,6 +19,8 @@ func TestCatalogViewPatchesOnlyQueries(t *testing.T) {
 		{"an upper-case qualified name is patched", with, "SELECT 1 FROM PG_CATALOG.PG_ATTRIBUTE", true},
 		{"a scalar subquery's FROM is patched", with, "SELECT (SELECT count(*) FROM information_schema.columns)", true},
 		{"a DECLARE's query is patched", with, "DECLARE c CURSOR FOR SELECT 1 FROM pg_attribute", true},
+		{"a COPY's query is patched", with, "COPY (SELECT attname FROM pg_attribute) TO STDOUT", true},
+		{"a PREPARE's query is patched", with, "PREPARE p AS SELECT attname FROM pg_attribute", true},
 		{"a schema without Catalog patches nothing", without, "SELECT attname FROM pg_attribute", false},
 		{"an UPDATE target is not patched", with, "UPDATE pg_attribute SET attnotnull = true WHERE false", false},
 		{"CREATE VIEW does not persist the patch", with, "CREATE VIEW v AS SELECT * FROM pg_attribute", false},

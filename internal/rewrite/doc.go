@@ -16,7 +16,8 @@
 //     column's plaintext type (or to a type it converts from, below) is removed so that
 //     PostgreSQL infers bytea. Render applies them.
 //   - Catalog view (catalogview.go): with Schema.Catalog set, each FROM reference of a query
-//     (SELECT, EXPLAIN, DECLARE; never DDL, which would persist it, nor a DML target) to
+//     (SELECT, EXPLAIN, DECLARE, COPY (…) TO, PREPARE; never DDL, which would persist it, nor a
+//     DML target) to
 //     pg_attribute (unqualified or pg_catalog.) or information_schema.columns becomes an
 //     EditStatic subquery with every column of the relation in order (`a.*` still works), the
 //     type fields of the encrypted columns patched to the plaintext type: atttypid, atttypmod and

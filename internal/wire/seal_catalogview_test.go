@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"fmt"
 	osexec "os/exec"
 	"reflect"
@@ -100,6 +101,24 @@ func TestCatalogViewShowsPlaintextTypes(t *testing.T) {
 		_, rows := catalogRows(t, direct, pgx.QueryExecModeSimpleProtocol, fmt.Sprintf(catalogViewQueries[0].sql, "users"))
 		if len(rows) != 7 || rows[1][3] != "bytea" || rows[2][3] != "bytea" || rows[3][3] != "bytea" {
 			t.Errorf("direct pg_attribute of users = %v, want email, born and balance bytea", rows)
+		}
+	})
+	t.Run("COPY (query) and SQL PREPARE are patched too", func(t *testing.T) {
+		const q = `SELECT pg_catalog.format_type(atttypid, atttypmod) FROM pg_attribute
+WHERE attrelid = 'users'::regclass AND attname = 'email'`
+		var buf bytes.Buffer
+		if _, err := proxy.PgConn().CopyTo(ctxT(t), &buf, "COPY ("+q+") TO STDOUT"); err != nil {
+			t.Fatalf("COPY TO = %v", err)
+		}
+		if got := buf.String(); got != "character varying(120)\n" {
+			t.Errorf("COPY TO through pgseal = %q, want character varying(120)", got)
+		}
+		if _, err := proxy.Exec(ctxT(t), "PREPARE catalog_q AS "+q); err != nil {
+			t.Fatalf("PREPARE = %v", err)
+		}
+		_, rows := catalogRows(t, proxy, pgx.QueryExecModeSimpleProtocol, "EXECUTE catalog_q")
+		if len(rows) != 1 || rows[0][0] != "character varying(120)" {
+			t.Errorf("EXECUTE through pgseal = %v, want character varying(120)", rows)
 		}
 	})
 	t.Run("every column of information_schema.columns is kept in order", func(t *testing.T) {
