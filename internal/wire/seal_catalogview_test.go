@@ -34,6 +34,14 @@ var catalogViewQueries = []struct{ name, sql string }{
 FROM pg_attribute WHERE attrelid = '%s'::regclass AND attnum > 0 ORDER BY attnum`},
 	{"pg_catalog.pg_attribute aliased, a.* kept whole", `SELECT a.* FROM pg_catalog.pg_attribute a
 WHERE a.attrelid = '%s'::regclass AND a.attnum > 0 ORDER BY a.attnum`},
+	{"ActiveRecord's column_definitions", `SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+pg_get_expr(d.adbin, d.adrelid), a.attnotnull, a.atttypid, a.atttypmod,
+c.collname, col_description(a.attrelid, a.attnum) AS comment, attidentity AS identity, attgenerated as attgenerated
+FROM pg_attribute a
+LEFT JOIN pg_attrdef d ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+LEFT JOIN pg_type t ON a.atttypid = t.oid
+LEFT JOIN pg_collation c ON a.attcollation = c.oid AND a.attcollation <> t.typcollation
+WHERE a.attrelid = '"%s"'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`},
 	{"information_schema.columns type fields", `SELECT column_name, data_type, udt_name, character_maximum_length,
 numeric_precision, numeric_precision_radix, numeric_scale, datetime_precision, is_nullable
 FROM information_schema.columns WHERE table_name = '%s' ORDER BY ordinal_position`},
