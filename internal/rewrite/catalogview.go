@@ -110,7 +110,8 @@ func (a *analyzer) readRelations(m protoreflect.Message, from bool) {
 
 // patchRelation replaces the name of one catalog relation reference by its subquery.
 func (a *analyzer) patchRelation(rv *pg.RangeVar) {
-	text := a.schema.catalogReplacement(strings.ToLower(rv.Schemaname), strings.ToLower(rv.Relname))
+	// The parser folded unquoted names; a quoted "PG_ATTRIBUTE" is another relation.
+	text := a.schema.catalogReplacement(rv.Schemaname, rv.Relname)
 	if text == "" || rv.Catalogname != "" {
 		return
 	}

@@ -17,6 +17,7 @@ func TestCatalogViewPatchesOnlyQueries(t *testing.T) {
 	}{
 		{"a query reading pg_attribute is patched", with, "SELECT attname FROM pg_attribute", true},
 		{"an upper-case qualified name is patched", with, "SELECT 1 FROM PG_CATALOG.PG_ATTRIBUTE", true},
+		{"a quoted upper-case name is another relation", with, `SELECT 1 FROM "PG_ATTRIBUTE"`, false},
 		{"a scalar subquery's FROM is patched", with, "SELECT (SELECT count(*) FROM information_schema.columns)", true},
 		{"a DECLARE's query is patched", with, "DECLARE c CURSOR FOR SELECT 1 FROM pg_attribute", true},
 		{"a COPY's query is patched", with, "COPY (SELECT attname FROM pg_attribute) TO STDOUT", true},
