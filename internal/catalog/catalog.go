@@ -64,6 +64,10 @@ type Info struct {
 	Columns map[Attr]string
 	Tables  map[uint32]string
 
+	// typmods holds each configured column's atttypmod from its modifiers (-1: none), by ID,
+	// for Schema.Catalog.
+	typmods map[string]int32
+
 	// related lists, by configured table, its descendants and the relations whose rewrite rules
 	// reach it (refused or not): what RefuseTable refuses with it.
 	related map[string][]string
@@ -133,6 +137,7 @@ func Build(cols []config.Encrypt, rows []Row) (*Info, error) {
 		return nil, err
 	}
 	info.refuse(rows, rels, conf)
+	info.catalogView(rows)
 	// Tables with no encrypted column need not be known to rewrite.
 	for k, t := range info.Schema.Tables {
 		if len(t.Encrypted) == 0 {
@@ -153,6 +158,7 @@ func newInfo() *Info {
 		Columns:     map[Attr]string{},
 		Tables:      map[uint32]string{},
 		related:     map[string][]string{},
+		typmods:     map[string]int32{},
 	}
 }
 
@@ -190,6 +196,10 @@ func (info *Info) configure(cols []config.Encrypt, roots map[string]*relation) (
 		typ, err := value.ParseType(c.Type)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("encrypt %s: type %q: %w", id, c.Type, err))
+			continue
+		}
+		if info.typmods[id], err = typmod(typ, c.Modifiers); err != nil {
+			errs = append(errs, fmt.Errorf("encrypt %s: %w", id, err))
 			continue
 		}
 		r := roots[table]

@@ -21,6 +21,9 @@ import (
 //     views, tables with rules. Column, Number, Bytea and Type are empty.
 //   - Kind 'a': an ancestor (inheritance parent, partitioned table) of a configured table that
 //     is not itself configured or a descendant of one. Same empty fields.
+//   - Kind 's': one column of pg_catalog.pg_attribute or information_schema.columns (Root 0,
+//     Bytea and Type empty): their column lists, which differ between PostgreSQL versions, for
+//     rewrite.CatalogView.
 type Row struct {
 	Kind          byte
 	Schema, Table string
@@ -102,6 +105,15 @@ FROM up u
 JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) u.oid
 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 WHERE NOT EXISTS (SELECT FROM tree t WHERE t.oid OPERATOR(pg_catalog.=) u.oid)
+UNION ALL
+SELECT 's'::pg_catalog.text, n.nspname::pg_catalog.text, c.relname::pg_catalog.text, c.oid, 0::pg_catalog.oid,
+  c.relkind::pg_catalog.text, a.attname::pg_catalog.text, a.attnum, NULL::pg_catalog.bool, NULL::pg_catalog.text
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+  AND a.attnum OPERATOR(pg_catalog.>) 0::pg_catalog.int2 AND NOT a.attisdropped
+WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(E'pg_catalog.pg_attribute')
+  OR c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(E'information_schema.columns')
 ORDER BY 1, 2, 3, 5, 8`
 }
 
@@ -158,7 +170,7 @@ func Load(ctx context.Context, conn *pgx.Conn, cols []config.Encrypt) (*Info, er
 
 // ParseRow builds a Row from Query's text-format fields (nil = NULL).
 func ParseRow(f [][]byte) (Row, error) {
-	if len(f) != Fields || len(f[0]) != 1 || !strings.ContainsRune("cra", rune(f[0][0])) {
+	if len(f) != Fields || len(f[0]) != 1 || !strings.ContainsRune("cras", rune(f[0][0])) {
 		return Row{}, errors.New("read catalog: unexpected row")
 	}
 	r := Row{Kind: f[0][0], Schema: string(f[1]), Table: string(f[2]), Relkind: string(f[5])}
@@ -168,7 +180,7 @@ func ParseRow(f [][]byte) (Row, error) {
 	if err := errors.Join(err1, err2); err != nil {
 		return Row{}, fmt.Errorf("read catalog: unexpected row: %w", err)
 	}
-	if r.Kind != 'c' {
+	if r.Kind != 'c' && r.Kind != 's' {
 		return r, nil
 	}
 	n, err := strconv.ParseInt(string(f[7]), 10, 16)

@@ -71,6 +71,10 @@ type Encrypt struct {
 	Type   string   `toml:"type"`
 	Search []string `toml:"search"`
 	Domain string   `toml:"domain"`
+	// Modifiers are the declared type's modifiers, as in the plaintext DDL: varchar(120) → [120],
+	// numeric(12,2) → [12, 2], timestamptz(3) → [3]. Optional; catalog introspection through the
+	// proxy shows them (the stored column is bytea, which has none). pgseal does not enforce them.
+	Modifiers []int `toml:"modifiers"`
 }
 
 // Log configures zap.

@@ -67,6 +67,13 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"listed twice"}},
 		{name: "an unknown search is rejected", body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"email\"\ntype=\"text\"\nsearch=[\"like\"]\n",
 			wantErr: []string{"only \"eq\""}},
+		{name: "an encrypted column may carry its declared type's modifiers",
+			body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"balance\"\ntype=\"numeric\"\nmodifiers=[12, 2]\n",
+			check: func(t *testing.T, c *Config) {
+				if got := c.Encrypt[0].Modifiers; len(got) != 2 || got[0] != 12 || got[1] != 2 {
+					t.Fatalf("modifiers = %v, want [12 2]", got)
+				}
+			}},
 		{name: "a syntax error names the line", body: "version = 1\n[server\n", wantErr: []string{"line ", "table name"}},
 		{name: "the keyring state file defaults to the keyring file's path + .state", body: "version = 1\n[keyring]\npath = \"/k/ring.json\"\n",
 			check: wantStatePath("/k/ring.json.state")},

@@ -80,6 +80,7 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 	if err := a.preparedFacts(raw.Stmt, &facts, start); err != nil {
 		return err
 	}
+	a.catalogEdits(raw.Stmt)
 	for n := 1; n <= facts.maxParam; n++ {
 		a.noteParamSeen(n)
 	}

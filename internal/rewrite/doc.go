@@ -15,6 +15,23 @@
 //     terms); a compared column reference becomes TermExpr(ref); a cast of a parameter to the
 //     column's plaintext type (or to a type it converts from, below) is removed so that
 //     PostgreSQL infers bytea. Render applies them.
+//   - Catalog view (catalogview.go): with Schema.Catalog set, each FROM reference of a query
+//     (SELECT, EXPLAIN, DECLARE, COPY (…) TO, PREPARE; never DDL, which would persist it, nor a
+//     DML target) to
+//     pg_attribute (unqualified or pg_catalog.) or information_schema.columns becomes an
+//     EditStatic subquery with every column of the relation in order (`a.*` still works), the
+//     type fields of the encrypted columns patched to the plaintext type: atttypid, atttypmod and
+//     attcollation by (attrelid, attnum); data_type, udt_name and the length, precision and
+//     scale fields of information_schema.columns, computed by the view's own information_schema
+//     functions from the plaintext type, joined by (schema, table, column) names. Without an
+//     alias the subquery gets the relation's name as alias. Statement.CatalogView marks it.
+//     The texts name every function, operator and type with its schema and quote names as
+//     E'…', so session settings and objects do not change them; they hold names and OIDs only,
+//     never values. Not patched: an unqualified `columns` (information_schema on the search
+//     path), a column reference qualified with the relation's schema
+//     (`pg_catalog.pg_attribute.attname`: the subquery's alias is unqualified, PostgreSQL says
+//     42P01), system columns of pg_attribute (ctid, xmin), and views or functions of the user
+//     that read pg_attribute themselves.
 //   - Statements: kind, whether it touches an encrypted column, the result positions that carry an
 //     encrypted column unchanged (Outputs, to decrypt), setting changes (SET, SET LOCAL, RESET,
 //     RESET ALL, DISCARD ALL, set_config anywhere), COPY details, cursor and transaction info,
@@ -43,7 +60,8 @@
 // Invariants (asserted by every golden case, by FuzzAnalyze and by FuzzLeak, which generates
 // statements mixing encrypted columns with every construct below and marker literals):
 //   - A statement that names no table with encrypted columns gets no edits and no parameter
-//     decisions: its text comes out byte-identical. A plan without edits renders p.SQL itself.
+//     decisions: its text comes out byte-identical, except the catalog view's static edits
+//     (Statement.CatalogView). A plan without edits renders p.SQL itself.
 //   - No literal assigned to or compared with an encrypted column survives rendering; every such
 //     literal is an edit whose span covers it (and any cast around it).
 //   - Rendered SQL parses again. Edits are sorted and never overlap (Analyze refuses otherwise).
@@ -87,7 +105,8 @@
 //     set, discard, execute, prepare, deallocate, function, procedure, trigger, rule, policy,
 //     index, statistics, view (case-insensitive substrings; set covers reset and set_config) and
 //     no word "do" standing alone (a DO statement's keyword is always its own token) cannot
-//     matter; it is not parsed (a parse costs ~15 µs; the scan ~2 ns per byte, one bit test
+//     matter (with Schema.Catalog set, also none of pg_attribute, information_schema); it is
+//     not parsed (a parse costs ~15 µs; the scan ~2 ns per byte, one bit test
 //     per byte pair). Such plans have Statements == nil. When unsure, we parse.
 //   - Whether a statement "mentions" an encrypted table is decided by a generic reflective walk
 //     over every node (so unknown node types cannot hide a table); only those statements get the

@@ -17,7 +17,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // testSchema is the JSON form of testdata/schema.json.
 type testSchema struct {
-	TrackedSettings []string `json:"tracked_settings"`
+	TrackedSettings []string     `json:"tracked_settings"`
+	Catalog         *CatalogView `json:"catalog"`
 	Tables          []struct {
 		Schema    string   `json:"schema"`
 		Name      string   `json:"name"`
@@ -43,6 +44,7 @@ func loadSchema(t testing.TB) *Schema {
 	}
 	s := NewSchema()
 	s.TrackedSettings = ts.TrackedSettings
+	s.Catalog = ts.Catalog
 	for _, tb := range ts.Tables {
 		s.AddTable(tb.Schema, tb.Name, tb.Columns)
 		for _, e := range tb.Encrypted {
@@ -128,7 +130,7 @@ func checkInvariants(t *testing.T, sql string, plan *Plan) {
 	if err != nil {
 		t.Fatalf("Render() error %v", err)
 	}
-	if !plan.Touches() && out != sql {
+	if !plan.Touches() && !readsCatalogView(plan) && out != sql {
 		t.Errorf("Render() of an untouched statement = %q, want it byte-identical", out)
 	}
 	if len(plan.Statements) > 0 {
@@ -144,6 +146,15 @@ func checkInvariants(t *testing.T, sql string, plan *Plan) {
 			t.Errorf("rendered SQL contains the plaintext %q of %s", e.Literal, e.Column.ID)
 		}
 	}
+}
+
+func readsCatalogView(plan *Plan) bool {
+	for _, st := range plan.Statements {
+		if st.CatalogView {
+			return true
+		}
+	}
+	return false
 }
 
 func checkGolden(t *testing.T, path, got string) {

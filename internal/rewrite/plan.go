@@ -75,15 +75,18 @@ func (p *Plan) Render(fill func(Edit) (string, error)) (string, error) {
 
 // Statement is the analysis of one statement of the text.
 type Statement struct {
-	Kind     StmtKind
-	Start    int // byte range in SQL
-	End      int
-	Touches  bool            // references an encrypted column
-	Outputs  []Output        `json:",omitempty"` // result columns carrying an encrypted value unchanged
-	Settings []SettingChange `json:",omitempty"` // SET/RESET/DISCARD ALL/set_config in it
-	Copy     *Copy           `json:",omitempty"` // for COPY
-	Cursor   string          `json:",omitempty"` // DECLARE/FETCH/MOVE/CLOSE: the cursor name
-	Tx       string          `json:",omitempty"` // Transaction: begin, commit, rollback, savepoint, release, rollback_to, prepare, commit_prepared, rollback_prepared
+	Kind    StmtKind
+	Start   int // byte range in SQL
+	End     int
+	Touches bool // references an encrypted column
+	// CatalogView: catalog relations it reads were replaced by subqueries that show encrypted
+	// columns with their plaintext types (Schema.Catalog); its text changes without Touches.
+	CatalogView bool            `json:",omitempty"`
+	Outputs     []Output        `json:",omitempty"` // result columns carrying an encrypted value unchanged
+	Settings    []SettingChange `json:",omitempty"` // SET/RESET/DISCARD ALL/set_config in it
+	Copy        *Copy           `json:",omitempty"` // for COPY
+	Cursor      string          `json:",omitempty"` // DECLARE/FETCH/MOVE/CLOSE: the cursor name
+	Tx          string          `json:",omitempty"` // Transaction: begin, commit, rollback, savepoint, release, rollback_to, prepare, commit_prepared, rollback_prepared
 
 	// SQL-level prepared statements share one namespace with the extended protocol's named
 	// statements, so the wire must follow them (see doc.go, "Prepared statements").

@@ -22,10 +22,15 @@ type Schema struct {
 
 	TrackedSettings []string // lower-case names of settings the wire tracks; see body.go
 
-	once    sync.Once
-	names   []string            // lower-case names of encrypted and refused relations, for the prefilter
-	needles *needleTable        // the prefilter's words and names by first byte
-	byName  map[string][]string // lower-case relation name -> keys of Tables and Refused with it
+	// Catalog, when set, makes catalog introspection show encrypted columns with their
+	// plaintext types (catalogview.go).
+	Catalog *CatalogView
+
+	once       sync.Once
+	names      []string            // lower-case names of encrypted and refused relations, for the prefilter
+	needles    *needleTable        // the prefilter's words and names by first byte
+	byName     map[string][]string // lower-case relation name -> keys of Tables and Refused with it
+	catalogSQL catalogSQL          // Catalog's replacement subqueries
 }
 
 // Table is one table the schema knows. Tables without encrypted columns may be listed so that
@@ -227,6 +232,10 @@ func (s *Schema) build() {
 			})
 		}
 		words := append(append([]string(nil), prefilterWords...), s.ParseWords...)
+		if s.Catalog.active() {
+			words = append(words, catalogWords...)
+			s.catalogSQL = buildCatalogSQL(s.Catalog)
+		}
 		s.needles = newNeedleTable(append(words, s.names...))
 	})
 }

@@ -266,6 +266,9 @@ func FuzzTemplate(f *testing.F) {
 func TestMayMatterIsASubstringSearch(t *testing.T) {
 	s := loadSchema(t)
 	needles := append(append([]string(nil), prefilterWords...), s.encryptedNames()...)
+	if s.Catalog.active() {
+		needles = append(needles, catalogWords...)
+	}
 	texts := []string{"", "s", "SE", "SELECT 1", "select * from USERS", "RESET x", "u&\"x\"", "DisCard all",
 		"SELECT a FROM orders WHERE b = 'x'", "users", "xusersx", "UsErS", "do", "DO$$x$$", "select done",
 		"select 1 -- todo", "x;Do 'y'", "do_x", "o.d o", "EXECUTE s1", "x.preview"}

@@ -84,6 +84,18 @@
 //     installs is what stops plaintext in that window. Catalog errors at session start are a FATAL with
 //     a one-line reason. Pending columns (configured, not bytea yet) are relayed as plaintext and
 //     logged once. CREATE/ALTER/DROP VIEW and RULE tags mark the catalog stale too.
+//     The same read lists the columns of pg_catalog.pg_attribute and information_schema.columns
+//     (they differ between PostgreSQL versions) for the catalog view below.
+//   - Catalog view (rewrite/catalogview.go, catalog/view.go): through pgseal, catalog
+//     introspection shows each encrypted column with its plaintext type, so ORMs and drivers
+//     that build type maps from the catalog (psql \d, JDBC getColumns, ActiveRecord-style
+//     pg_attribute/format_type queries, information_schema.columns) send plaintext-typed values.
+//     catalog.Build fills rewrite.Schema.Catalog (table OID, attnum, names, plaintext type OID,
+//     typmod from [[encrypt]] modifiers or -1) and Analyze replaces, in queries only, each FROM
+//     reference to those two relations by a subquery with the same columns that patches the type
+//     fields (Statement.CatalogView). Simple Query sends the rendered text; a Parse that needs no
+//     plan otherwise is forwarded with the patched text and no plan (catalogViewParse). A direct
+//     connection still sees bytea. Storage fields (attlen, attalign, …) stay bytea's.
 //   - Catalog trust (seal_catalog.go): the read runs on a client session's connection and is
 //     shared, so nothing the session did may colour it. (1) The query (catalog.Query) names
 //     every function, operator and type with its schema (pg_catalog.format_type,
@@ -175,7 +187,8 @@
 //     position; literals become '\x…'::bytea envelopes or terms under the keyset each statement
 //     runs under (settings of earlier statements of the same Query count); an array literal
 //     compared with = ANY / <> ALL (pgx's simple protocol inlines `= ANY($1)` as '{…}') becomes
-//     ARRAY[term, …]::bytea[] of its elements' terms (NULL elements stay NULL).
+//     ARRAY[term, …]::bytea[] of its elements' terms (NULL elements stay NULL). Statements
+//     reading pg_attribute or information_schema.columns get the catalog view's subqueries.
 //   - Extended protocol (seal_extended.go, seal_paramtypes.go, seal_params.go): Parse forces
 //     encrypted parameters to bytea (bytea[] for = ANY) and refuses other declared types (42804;
 //     varchar and text, and their arrays, are accepted for each other, being the same bytes on the
@@ -190,7 +203,8 @@
 //     on a varchar column is varchar in PostgreSQL, text here). JDBC fails a batch when the
 //     description differs from its declared varchar. RowDescription shows plaintext types. When
 //     an Execute's rows would arrive with no Describe of the statement or portal, pgseal sends a
-//     Describe P before it and consumes the answer (Verdict.Before).
+//     Describe P before it and consumes the answer (Verdict.Before). A Parse whose only change
+//     is the catalog view is replaced by its patched text and tracked without a plan.
 //   - Results (seal_result.go): fields whose origin is an encrypted column, or whose position the
 //     plan names, are decrypted: bytea text (hex or escape) or binary, header keyset = the
 //     statement's (else 42501 and one audit line: client, keysets, column, never a value), Open

@@ -97,7 +97,7 @@ func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 	}
 	outputs := ss.cursorOutputs(st)
 	if !needsPlan(st, outputs) && !hide {
-		return Verdict{}
+		return catalogViewParse(m, plan, st)
 	}
 	sp := &stmtPlan{plan: plan, ent: ent, hide: hide, exec: stmtExec{st: st, sql: plan.SQL[st.Start:min(st.End, len(plan.SQL))], outputs: outputs, settings: st.Settings}}
 	if hide {
@@ -115,6 +115,20 @@ func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 		return Verdict{Plan: sp}
 	}
 	return Verdict{Plan: sp, Replace: &pgproto3.Parse{Name: m.Name, Query: sql, ParameterOIDs: oids}}
+}
+
+// catalogViewParse sends a statement that needs no plan as it is, or, when it reads catalog
+// relations rewrite patched to show plaintext types (Statement.CatalogView), with the patch: its
+// edits are all static, and its results carry no encrypted value.
+func catalogViewParse(m *pgproto3.Parse, plan *rewrite.Plan, st *rewrite.Statement) Verdict {
+	if !st.CatalogView {
+		return Verdict{}
+	}
+	sql, err := plan.Render(nil)
+	if err != nil {
+		return Verdict{Refuse: valueRefusal(err)}
+	}
+	return Verdict{Replace: &pgproto3.Parse{Name: m.Name, Query: sql, ParameterOIDs: m.ParameterOIDs}}
 }
 
 // paramTypes forces the OIDs of encrypted parameters and checks what the client declared.

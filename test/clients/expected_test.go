@@ -45,6 +45,9 @@ func expectedTranscript(client string, base int, encrypted bool) string {
 			fmt.Sprintf("read acme: %d | %s", id(1), alice2))
 	}
 	lines = append(lines, "rows after refusal: 3")
+	if client == "jdbc" { // DatabaseMetaData.getColumns: text, java.sql.Types.VARCHAR
+		lines = append(lines, "email column: text 12")
+	}
 	if client == "psql" { // psql/scenario.sql ends with \copy in and out
 		lines = append(lines, "copied 2", `1006,"dave,psql@acme.example",Dave`, "1007,NULL,Eve", "deleted 2")
 	}

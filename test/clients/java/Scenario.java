@@ -127,6 +127,11 @@ public class Scenario {
         }
         System.out.println("read acme: " + read);
         System.out.println("rows after refusal: " + ids("SELECT count(*) FROM users WHERE id BETWEEN ? AND ?", base, base + 99));
+        // The driver's own catalog introspection: through pgseal, the plaintext type, not bytea.
+        try (ResultSet rs = conn.getMetaData().getColumns(null, "public", "users", "email")) {
+            rs.next();
+            System.out.println("email column: " + rs.getString("TYPE_NAME") + " " + rs.getInt("DATA_TYPE"));
+        }
 
         // A long result (3,000 rows the Go test wrote), fetched 500 rows at a time (a portal with a
         // row limit, which needs a transaction): every e-mail must be b<id, 5 digits>@bulk.example.

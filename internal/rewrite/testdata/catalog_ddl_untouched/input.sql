@@ -1,0 +1,1 @@
+CREATE VIEW cols AS SELECT attname FROM pg_attribute

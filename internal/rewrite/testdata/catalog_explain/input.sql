@@ -1,0 +1,1 @@
+EXPLAIN SELECT attname FROM pg_catalog.pg_attribute

@@ -1,0 +1,1 @@
+WITH x AS (SELECT * FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute AS att ON att.attrelid = c.oid) SELECT * FROM x WHERE EXISTS (SELECT 1 FROM information_schema.columns ic WHERE ic.table_name = x.relname)
