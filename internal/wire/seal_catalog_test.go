@@ -211,3 +211,26 @@ func TestSealSearchPathFromStartupOptions(t *testing.T) {
 		sealedBy(t, e.direct(t), fmt.Sprintf("SELECT email FROM sec.accounts WHERE id = %d", i), fmt.Sprintf("MK%d", i), e.keysetID(t, "acme"))
 	}
 }
+
+// TestSealFailedBlockDefersTheCatalogRead: a stale catalog is not read inside a failed block
+// (the server would answer pgseal's query with 25P02 too, and pgseal logged an error for every
+// statement until ROLLBACK); statements keep the server's answers, and the read happens after.
+func TestSealFailedBlockDefersTheCatalogRead(t *testing.T) {
+	e := newSealEnv(t, "multi", sealSchema, sealColumns)
+	conn := e.connect(t, "", "acme")
+	for _, c := range []struct{ sql, code string }{
+		// The DDL tag makes the catalog stale and the block fails before any reload could run.
+		{"BEGIN; CREATE TABLE r5 (x int); SELECT 1/0", "22012"},
+		{"SELECT 1", "25P02"},
+		{"SELECT email FROM users", "25P02"},
+		{"ROLLBACK", ""},
+		{"INSERT INTO users (tenant, email) VALUES ('acme', 'after@x')", ""},
+	} {
+		if code := exec(t, conn, c.sql); code != c.code {
+			t.Fatalf("%s = %q, want %q", c.sql, code, c.code)
+		}
+	}
+	if n := e.p.logs.FilterMessage("catalog: read failed").Len(); n != 0 {
+		t.Errorf("catalog: read failed logged %d times, want 0", n)
+	}
+}

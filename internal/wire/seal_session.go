@@ -150,6 +150,15 @@ func (ss *sealSession) catalogFor(sql string) (*catalogEntry, *ProxyError) {
 	if !ss.stale.Load() {
 		return cur, nil
 	}
+	if ss.info.TxStatus != nil && ss.info.TxStatus() == 'E' {
+		// A failed block answers every statement but ROLLBACK with 25P02, the catalog query
+		// too: read it once the block has ended. Until then statements on configured tables
+		// are refused (the refusal's stand-in gets the server's own 25P02).
+		if ss.mentionsConfigured(sql) {
+			return nil, schemaChanged()
+		}
+		return cur, nil
+	}
 	ent, err := ss.sl.loadCatalog(ss.info)
 	if err == nil {
 		ss.cat.Store(ent)
