@@ -184,16 +184,8 @@ func (s *copyStream) feed(data []byte, emit func(row []byte) error) error {
 		s.buf = s.buf[:0]
 		return err
 	}
-	rest := b[pos:]
-	if len(rest) > s.maxRow {
-		return copyErrorf(copyCodeTooLarge, "COPY data line %d is longer than %d bytes", s.line+1, s.maxRow)
-	}
-	if len(s.buf) > 0 {
-		s.buf = s.buf[:copy(s.buf, rest)]
-	} else {
-		s.buf = append(s.buf, rest...)
-	}
-	return nil
+	s.buf, err = carry(s.buf, b[pos:], s.maxRow, s.line)
+	return err
 }
 
 // finish ends the stream at CopyDone: a trailing row without a line end is emitted, an open CSV
@@ -682,3 +674,15 @@ func copyByteaDecode(dst, text []byte) ([]byte, error) {
 }
 
 func copyIsOct(c byte) bool { return c >= '0' && c <= '7' }
+
+// carry keeps rest, the unconsumed tail of a feed (part of buf or of the fed data), at the start
+// of buf for the next feed; a tail longer than maxRow is a row too large (line is 0-based).
+func carry(buf, rest []byte, maxRow, line int) ([]byte, error) {
+	if len(rest) > maxRow {
+		return buf, copyErrorf(copyCodeTooLarge, "COPY data line %d is longer than %d bytes", line+1, maxRow)
+	}
+	if len(buf) > 0 {
+		return buf[:copy(buf, rest)], nil
+	}
+	return append(buf, rest...), nil
+}

@@ -99,16 +99,8 @@ func (s *copyBinStream) feed(data []byte, emit func(row []byte) error) error {
 		s.buf = s.buf[:0]
 		return err
 	}
-	rest := b[pos:]
-	if len(rest) > s.maxRow {
-		return copyErrorf(copyCodeTooLarge, "COPY data line %d is longer than %d bytes", s.line+1, s.maxRow)
-	}
-	if len(s.buf) > 0 {
-		s.buf = s.buf[:copy(s.buf, rest)]
-	} else {
-		s.buf = append(s.buf, rest...)
-	}
-	return nil
+	s.buf, err = carry(s.buf, b[pos:], s.maxRow, s.line)
+	return err
 }
 
 // finish ends the stream at CopyDone: an incomplete header or tuple is an error (see the
