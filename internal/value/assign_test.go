@@ -1,8 +1,6 @@
 package value
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"testing"
 
@@ -38,21 +36,7 @@ func TestAssignMatchesServer(t *testing.T) {
 				if !Assignable(c.from, c.to) {
 					t.Fatalf("Assignable(%s, %s) = false, want true", c.from, c.to)
 				}
-				want, wantCode := pgConvert(t, pc, c.from, c.to, in)
-				got, err := EncodeAs(nil, c.to, c.from, FormatText, []byte(in), nil)
-				if wantCode != "" {
-					var e *Error
-					if !errors.As(err, &e) || e.Code != wantCode {
-						t.Fatalf("EncodeAs() error = %v, want SQLSTATE %s", err, wantCode)
-					}
-					return
-				}
-				if err != nil {
-					t.Fatalf("EncodeAs() = %v, want success", err)
-				}
-				if dec, err := Decode(nil, c.to, got, FormatBinary, nil); err != nil || !bytes.Equal(dec, want) {
-					t.Errorf("EncodeAs() decodes to %x, %v, want PostgreSQL's %x", dec, err, want)
-				}
+				checkConvert(t, pc, nil, c.from, c.to, in)
 			})
 		}
 	}

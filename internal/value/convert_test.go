@@ -31,21 +31,7 @@ func TestEncodeAsMatchesServerCasts(t *testing.T) {
 	pc := pgtest.New(t).Conn(t).PgConn()
 	for _, c := range convertCases {
 		t.Run(fmt.Sprintf("%q cast to %s into %s", c.in, c.from, c.to), func(t *testing.T) {
-			want, wantCode := pgConvert(t, pc, c.from, c.to, c.in)
-			got, err := EncodeAs(nil, c.to, c.from, FormatText, []byte(c.in), nil)
-			if wantCode != "" {
-				var e *Error
-				if !errors.As(err, &e) || e.Code != wantCode {
-					t.Fatalf("EncodeAs() error = %v, want SQLSTATE %s", err, wantCode)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("EncodeAs() = %v, want success", err)
-			}
-			if dec, err := Decode(nil, c.to, got, FormatBinary, nil); err != nil || !bytes.Equal(dec, want) {
-				t.Errorf("EncodeAs() decodes to %x, %v, want %x", dec, err, want)
-			}
+			checkConvert(t, pc, nil, c.from, c.to, c.in)
 		})
 	}
 }
