@@ -48,6 +48,9 @@ func expectedTranscript(client string, base int, encrypted bool) string {
 	if client == "jdbc" { // DatabaseMetaData.getColumns: text, java.sql.Types.VARCHAR
 		lines = append(lines, "email column: text 12")
 	}
+	if client == "sqlalchemy" { // Inspector.get_columns reads pg_attribute and format_type
+		lines = append(lines, "reflected email: TEXT")
+	}
 	if client == "psql" { // psql/scenario.sql ends with \copy in and out
 		lines = append(lines, "copied 2", `1006,"dave,psql@acme.example",Dave`, "1007,NULL,Eve", "deleted 2")
 	}

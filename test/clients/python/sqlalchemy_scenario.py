@@ -11,7 +11,7 @@ Connection parameters come from libpq's PG* environment variables.
 
 import os
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, func, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, Text, create_engine, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 users = Table(
@@ -99,6 +99,12 @@ def main():
             conn.rollback()
             print("read acme:", e.orig.pgcode)
         print("rows after refusal:", conn.execute(select(func.count()).select_from(users).where(in_range)).scalar())
+        conn.commit()
+
+        # Reflection builds the ORM's types from the catalog (pg_attribute, format_type): through
+        # pgseal the encrypted bytea column must reflect as the text the application stores.
+        reflected = {c["name"]: str(c["type"]) for c in inspect(conn).get_columns("users")}
+        print("reflected email:", reflected["email"])
         conn.commit()
 
         # A long result (3,000 rows the Go test wrote): every e-mail must be b<id, 5 digits>@bulk.example.
