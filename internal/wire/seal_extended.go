@@ -131,43 +131,6 @@ func catalogViewParse(m *pgproto3.Parse, plan *rewrite.Plan, st *rewrite.Stateme
 	return Verdict{Replace: &pgproto3.Parse{Name: m.Name, Query: sql, ParameterOIDs: m.ParameterOIDs}}
 }
 
-// paramTypes forces the OIDs of encrypted parameters and checks what the client declared.
-func (ss *sealSession) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *ProxyError) {
-	n := max(len(declared), len(sp.plan.Params))
-	oids := make([]uint32, n)
-	copy(oids, declared)
-	sp.types = make([]value.Type, n)
-	sp.clientOIDs = make([]uint32, n)
-	for i, p := range sp.plan.Params {
-		if p.Kind == rewrite.ParamPass || p.Column == nil {
-			continue
-		}
-		col, err := migrateColumn(p.Column, sp.ent)
-		if err != nil {
-			return nil, valueRefusal(err)
-		}
-		ct, err := paramCastType(p, col.Type) // `$1::varchar` has the cast's type, not the column's
-		if err != nil {
-			return nil, valueRefusal(err)
-		}
-		want, force := ct.OID(), uint32(oidBytea)
-		if p.Kind == rewrite.ParamTermArray {
-			want, force = ct.ArrayOID(), oidByteaArray
-		}
-		client := ct
-		if oids[i] != 0 && oids[i] != want && !sameWireType(oids[i], ct, p.Kind == rewrite.ParamTermArray) {
-			dt, ok := declaredType(oids[i], ct, p.Kind)
-			if !ok {
-				return nil, &ProxyError{Code: CodeDatatypeMismatch,
-					Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, ct)}
-			}
-			client, want = dt, oids[i]
-		}
-		oids[i], sp.types[i], sp.clientOIDs[i] = force, client, describedOID(sp.plan, i+1, p.Kind, col.Type, oids[i], want)
-	}
-	return oids, nil
-}
-
 // parseLiterals renders the statement, sealing literal edits under the keyset selected now.
 func (ss *sealSession) parseLiterals(sp *stmtPlan) (string, *ProxyError) {
 	dynamic := false
@@ -379,26 +342,6 @@ func (ss *sealSession) execute(m *pgproto3.Execute) Verdict {
 		v.Before = []Extra{{Msg: &pgproto3.Describe{ObjectType: 'P', Name: m.Portal}, Plan: &describePlan{sp: pp.sp, pp: pp, internal: true}}}
 	}
 	return v
-}
-
-// sameWireType accepts a declared type whose values are byte-identical on the wire, in text and
-// binary, to the column's plaintext type: varchar for text and text for varchar (JDBC declares
-// strings as varchar by default). Other declared types are refused even where PostgreSQL would
-// convert (int4 for an int8 column): their values would have to be encoded as the declared type.
-func sameWireType(oid uint32, t value.Type, array bool) bool {
-	var other value.Type
-	switch t {
-	case value.Text:
-		other = value.Varchar
-	case value.Varchar:
-		other = value.Text
-	default:
-		return false
-	}
-	if array {
-		return oid == other.ArrayOID()
-	}
-	return oid == other.OID()
 }
 
 // parseGuard runs before a Parse is analysed: nothing is parsed while client_encoding or
