@@ -56,21 +56,9 @@ var catalogViewIgnored = map[string]bool{"attrelid": true, "attlen": true, "attb
 // fields catalogViewIgnored names.
 func catalogRows(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string) ([]string, [][]string) {
 	t.Helper()
-	rows, err := conn.Query(ctxT(t), sql, mode)
-	if err != nil {
-		t.Fatalf("Query(%q) = %v", sql, err)
-	}
-	defer rows.Close()
-	var names []string
-	for _, f := range rows.FieldDescriptions() {
-		names = append(names, f.Name)
-	}
+	names, rows := queryValues(t, conn, mode, sql)
 	var out [][]string
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			t.Fatalf("Values() = %v", err)
-		}
+	for _, vals := range rows {
 		row := make([]string, len(vals))
 		for i, v := range vals {
 			if !catalogViewIgnored[names[i]] {
@@ -78,9 +66,6 @@ func catalogRows(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql strin
 			}
 		}
 		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("Query(%q) = %v", sql, err)
 	}
 	return names, out
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/pgseal/pgseal/internal/pgtest"
 )
 
-// columnsOf runs sql in mode and returns the result's column names and its rows as text.
-func columnsOf(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string) (string, string) {
+// queryValues runs sql in mode and returns the result's column names and its rows' values.
+func queryValues(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string) ([]string, [][]any) {
 	t.Helper()
 	rows, err := conn.Query(ctxT(t), sql, mode)
 	if err != nil {
@@ -23,12 +23,26 @@ func columnsOf(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string)
 	for _, f := range rows.FieldDescriptions() {
 		names = append(names, f.Name)
 	}
-	var out []string
+	var out [][]any
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
 			t.Fatalf("Values() = %v", err)
 		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("Query(%q) rows = %v", sql, err)
+	}
+	return names, out
+}
+
+// columnsOf runs sql in mode and returns the result's column names and its rows as text.
+func columnsOf(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string) (string, string) {
+	t.Helper()
+	names, rows := queryValues(t, conn, mode, sql)
+	var out []string
+	for _, vals := range rows {
 		var cells []string
 		for _, v := range vals {
 			if v == nil {
@@ -38,9 +52,6 @@ func columnsOf(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string)
 			}
 		}
 		out = append(out, strings.Join(cells, "|"))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("Query(%q) rows = %v", sql, err)
 	}
 	return strings.Join(names, ","), strings.Join(out, ";")
 }
