@@ -151,22 +151,24 @@
 //     function that calls set_config on the tenant setting is invisible to pgseal (custom settings
 //     send no ParameterStatus); grant no such function to application roles.
 //   - Lexical settings (seal_lexical.go): pgseal parses SQL as UTF-8 with
-//     standard_conforming_strings on. PostgreSQL reads the same bytes under client_encoding
-//     (SJIS, BIG5, GBK… have multi-byte characters whose second byte is a quote or a backslash)
-//     and, with standard_conforming_strings off, with backslash escapes in plain strings, so it
-//     could run a statement pgseal saw inside a literal. Both settings follow the server's
-//     ParameterStatus (sent at startup and on change). While client_encoding is not UTF8 (any
-//     spelling PostgreSQL accepts: utf8, UTF-8, unicode) or standard_conforming_strings is off,
-//     every Parse and every Query is refused with 0A000 naming the setting, except a Query of
-//     7-bit ASCII without backslashes (read alike under every encoding and either setting) made
-//     only of SET/RESET statements: the way back. SET, SET LOCAL, SET NAMES, set_config and RESET
-//     (RESET ALL, DISCARD ALL: to the startup values) of client_encoding to anything but UTF8 or of
-//     standard_conforming_strings to off are refused at the statement (0A000). A ParameterStatus
-//     reporting such a value pgseal did not predict (a function calling set_config) ends the
-//     session with a FATAL 0A000. Known race: requests the client pipelined behind the statement
-//     that changed the setting were analysed as UTF-8 and are already at the server, which may
-//     run them under the new setting before pgseal sees the ParameterStatus; PostgreSQL reads
-//     each Query whole before running any of it, so only a later message is exposed.
+//     standard_conforming_strings on. PostgreSQL converts the client's bytes from client_encoding
+//     before it lexes them (SJIS, BIG5, GBK… have multi-byte characters whose second byte is a
+//     quote or a backslash), and with standard_conforming_strings off reads backslash escapes in
+//     plain strings, so it could run a statement pgseal saw inside a literal. Both settings follow
+//     the server's ParameterStatus (sent at startup and on change) and the statements sent.
+//     client_encoding: UTF8 (any spelling: utf8, UTF-8, unicode) and SQL_ASCII (no conversion:
+//     the bytes are lexed as sent) are safe; under any other, every Parse and Query is refused
+//     with 0A000, except a Query of 7-bit ASCII without backslashes made only of SET/RESET
+//     statements (the way back), and SET/SET LOCAL/SET NAMES/set_config/RESET (RESET ALL and
+//     DISCARD ALL: to the startup value) choosing one are refused at the statement.
+//     standard_conforming_strings: without a backslash byte or a U&'…' string, both modes lex a
+//     statement identically, so with it off (predicted for the statement: a Query is read whole
+//     before any of it runs) only statements containing either are refused; pgseal's own bytea
+//     literals are E'\\x…', read alike in both modes. A ParameterStatus with an unsafe encoding,
+//     or turning standard strings off while no statement that could do so is in flight (a
+//     function calling set_config), ends the session with a FATAL 0A000. Known race: requests the
+//     client pipelined behind such a function were analysed under the old setting and may already
+//     run under the new one before pgseal sees the ParameterStatus.
 //   - Fastpath (seal_execnames.go): FunctionCall runs any function with arguments pgseal cannot
 //     analyse (set_config among them), so it is refused (0A000; ErrorResponse, then
 //     ReadyForQuery, the session stays usable) unless the function OID is a large-object

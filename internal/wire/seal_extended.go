@@ -61,7 +61,7 @@ func (ss *sealSession) countExtended() {
 // literals are encrypted under the keyset selected now.
 func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 	ss.countExtended()
-	if pe := ss.parseGuard(m.Name); pe != nil {
+	if pe := ss.parseGuard(m.Name, m.Query); pe != nil {
 		return Verdict{Refuse: pe}
 	}
 	ent, pe := ss.catalogFor(m.Query)
@@ -344,14 +344,18 @@ func (ss *sealSession) execute(m *pgproto3.Execute) Verdict {
 	return v
 }
 
-// parseGuard runs before a Parse is analysed: nothing is parsed while client_encoding or
-// standard_conforming_strings make pgseal read SQL differently from the server, and a named
-// statement stops being safe for SQL EXECUTE with arguments (it may be replaced by this one).
-func (ss *sealSession) parseGuard(name string) *ProxyError {
+// parseGuard runs before a Parse is analysed: nothing is parsed that client_encoding or
+// standard_conforming_strings make the server read differently from pgseal (seal_lexical.go),
+// and a named statement stops being safe for SQL EXECUTE with arguments (it may be replaced by
+// this one).
+func (ss *sealSession) parseGuard(name, query string) *ProxyError {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if !ss.mu.lex.safe() {
 		return ss.mu.lex.unsafeRefusal()
+	}
+	if pe := ss.scsRefusalLocked(query); pe != nil {
+		return pe
 	}
 	if name != "" {
 		ss.mu.names.remove(name)

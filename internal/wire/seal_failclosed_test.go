@@ -85,28 +85,29 @@ func TestSealEncodingAndStandardStrings(t *testing.T) {
 			t.Fatalf("SELECT 1 back in UTF8 = %+v", er)
 		}
 	})
-	t.Run("SETs that leave UTF8 or standard strings are refused; spellings of UTF8 pass", func(t *testing.T) {
+	t.Run("SETs that leave UTF8 or SQL_ASCII are refused; spellings of UTF8, SQL_ASCII and standard strings off pass", func(t *testing.T) {
 		rc := e.p.dialRawWith(t, tenant)
 		for _, c := range []struct{ sql, code string }{
 			{"SET client_encoding = 'SJIS'", CodeFeatureNotSupported},
 			{"SET NAMES 'SJIS'", CodeFeatureNotSupported},
 			{"SET LOCAL client_encoding TO 'LATIN1'", CodeFeatureNotSupported},
 			{"SELECT set_config('client_encoding', 'BIG5', false)", CodeFeatureNotSupported},
-			{"SET standard_conforming_strings = off", CodeFeatureNotSupported},
-			{"SELECT set_config('standard_conforming_strings', 'off', true)", CodeFeatureNotSupported},
 			{"SET client_encoding = 'utf-8'", ""},
 			{"SET NAMES 'unicode'", ""},
+			{"SET client_encoding = 'sql_ascii'", ""},
 			{"SET client_encoding = 'utf8'", ""},
 			{"RESET client_encoding", ""},
+			{"SET standard_conforming_strings = off", ""},
+			{"SELECT set_config('standard_conforming_strings', 'on', true)", ""},
 			{"SET standard_conforming_strings = on", ""},
 		} {
 			if er, alive := rc.query(c.sql); codeOf(er) != c.code || !alive {
 				t.Fatalf("%s = %+v (alive %v), want %q", c.sql, er, alive, c.code)
 			}
 		}
-		// Division by zero if either setting changed (a DO block naming them is refused now).
+		// Division by zero if either setting is not back (a DO block naming them is refused).
 		if er, _ := rc.query("SELECT 1 / (current_setting('client_encoding') = 'UTF8' AND current_setting('standard_conforming_strings') = 'on')::int"); er != nil {
-			t.Fatalf("settings after the refused SETs: %+v", er)
+			t.Fatalf("settings after the SETs: %+v", er)
 		}
 	})
 	t.Run("set_config with the value in a Bind parameter is checked at the Bind", func(t *testing.T) {
@@ -119,19 +120,79 @@ func TestSealEncodingAndStandardStrings(t *testing.T) {
 			}
 		}
 	})
-	t.Run("standard_conforming_strings off at startup: refused, never stored", func(t *testing.T) {
+	scsAttack := func(mk string) string {
+		return `select 'x\'' ; insert into users(tenant,email) values ($$acme$$,$$` + mk + `$$) ; select 1 --'`
+	}
+	t.Run("standard_conforming_strings off at startup: backslashes refused, the rest sealed", func(t *testing.T) {
 		rc := e.p.dialRawWith(t, map[string]string{"options": "-c app.tenant=acme", "standard_conforming_strings": "off"})
-		attack := `select 'x\'' ; insert into users(tenant,email) values ($$acme$$,$$MK2$$) ; select 1 --'`
-		er, alive := rc.query(attack)
+		er, alive := rc.query(scsAttack("MK2"))
 		if codeOf(er) != CodeFeatureNotSupported || !alive || !strings.Contains(er.Message, "standard_conforming_strings") {
 			t.Fatalf("attack with standard strings off = %+v (alive %v), want 0A000", er, alive)
 		}
+		for _, q := range []string{`select 'a\b'`, `select U&'d\0061t'`, `select u&'dat'`} {
+			rc.send(&pgproto3.Parse{Query: q}, &pgproto3.Sync{})
+			if er, _ := rc.answer(); codeOf(er) != CodeFeatureNotSupported {
+				t.Fatalf("Parse %s with standard strings off = %+v, want 0A000", q, er)
+			}
+		}
 		rc.send(&pgproto3.Parse{Query: "select 1"}, &pgproto3.Sync{})
-		if er, _ := rc.answer(); codeOf(er) != CodeFeatureNotSupported {
-			t.Fatalf("Parse with standard strings off = %+v, want 0A000", er)
+		if er, _ := rc.answer(); er != nil {
+			t.Fatalf("Parse without a backslash = %+v, want success", er)
+		}
+		if er, _ := rc.query("insert into users(tenant,email) values ('acme','MK2b')"); er != nil {
+			t.Fatalf("insert without a backslash = %+v", er)
 		}
 		if n := e.plainStored(t, "MK2"); n != 0 {
 			t.Fatalf("plaintext MK2 stored in %d rows", n)
+		}
+		// The inserted ciphertext literal was read right under standard strings off: it opens.
+		var n int
+		if err := e.connect(t, "", "acme").QueryRow(ctxT(t), "SELECT count(*) FROM users WHERE email = 'MK2b'").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("rows with email MK2b = %d, %v; want 1", n, err)
+		}
+	})
+	t.Run("SET standard_conforming_strings = off pipelined with an attack: the attack is read as the server reads it", func(t *testing.T) {
+		rc := e.p.dialRawWith(t, tenant)
+		rc.send(&pgproto3.Query{String: "SET standard_conforming_strings = off"}, &pgproto3.Query{String: scsAttack("MK3")})
+		if er, alive := rc.answer(); er != nil || !alive {
+			t.Fatalf("SET = %+v (alive %v)", er, alive)
+		}
+		if er, alive := rc.answer(); codeOf(er) != CodeFeatureNotSupported || !alive {
+			t.Fatalf("attack behind the SET = %+v (alive %v), want 0A000", er, alive)
+		}
+		if er, _ := rc.query("SET standard_conforming_strings = on"); er != nil {
+			t.Fatal(er)
+		}
+		if er, _ := rc.query(`select 'x\'`); er != nil {
+			t.Fatalf("a backslash with standard strings back on = %+v", er)
+		}
+		if n := e.plainStored(t, "MK3"); n != 0 {
+			t.Fatalf("plaintext MK3 stored in %d rows", n)
+		}
+	})
+	t.Run("SQL_ASCII is read as sent: the SJIS attack stays one literal and values are sealed", func(t *testing.T) {
+		rc := e.p.dialRawWith(t, map[string]string{"options": "-c app.tenant=acme", "client_encoding": "SQL_ASCII"})
+		attack := "select E'\xc3\x81\\' ; insert into users(tenant,email) values ($$acme$$,$$MK4$$) ; select 1 --'"
+		if er, alive := rc.query(attack); er != nil || !alive {
+			t.Fatalf("one string literal under SQL_ASCII = %+v (alive %v), want success", er, alive)
+		}
+		if er, _ := rc.query("insert into users(tenant,email) values ('acme','MK4b')"); er != nil {
+			t.Fatalf("insert under SQL_ASCII = %+v", er)
+		}
+		if n := e.plainStored(t, "MK4"); n != 0 {
+			t.Fatalf("plaintext MK4 stored in %d rows", n)
+		}
+		var n int
+		if err := e.connect(t, "", "acme").QueryRow(ctxT(t), "SELECT count(*) FROM users WHERE email IN ('MK4', 'MK4b')").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("rows with email MK4 or MK4b = %d, %v; want 1 (MK4b)", n, err)
+		}
+	})
+	t.Run("standard_conforming_strings turned off unseen ends the session", func(t *testing.T) {
+		e.db.Exec(t, "CREATE FUNCTION sneaky_scs() RETURNS text LANGUAGE sql AS $$SELECT set_config('standard_conforming_strings', 'off', false)$$")
+		rc := e.p.dialRawWith(t, tenant)
+		er, alive := rc.query("SELECT sneaky_scs()")
+		if alive || er == nil || er.Severity != "FATAL" || !strings.Contains(er.Message, "standard_conforming_strings") {
+			t.Fatalf("SELECT sneaky_scs() = %+v (alive %v), want a FATAL naming standard_conforming_strings", er, alive)
 		}
 	})
 	t.Run("a change pgseal could not predict ends the session", func(t *testing.T) {

@@ -7,17 +7,30 @@ import (
 	"github.com/pgseal/pgseal/internal/rewrite"
 )
 
-// Lexical settings: pgseal parses SQL as UTF-8 with standard_conforming_strings on. Under another
-// client_encoding (SJIS, BIG5, GBK, … have multi-byte characters whose second byte is a quote or a
-// backslash) or with backslash escapes in plain strings, PostgreSQL can split the same bytes into
-// other statements than pgseal saw, e.g. an INSERT of plaintext hidden in what pgseal read as a
-// string literal. So while either setting is off, Query and Parse are refused, SETs that would turn
-// them off are refused at the statement, and a change pgseal did not predict ends the session.
+// Lexical settings: pgseal parses SQL with PostgreSQL's parser as UTF-8 bytes with
+// standard_conforming_strings on. Two settings can make the server read the same bytes otherwise:
+//
+//   - client_encoding. The server converts the client's bytes to the database encoding before it
+//     lexes them, and SJIS, BIG5, GBK, GB18030 and UHC have multi-byte characters whose second
+//     byte is a quote or a backslash: an INSERT of plaintext can hide in what pgseal reads as a
+//     string literal. UTF8 and SQL_ASCII are safe: with SQL_ASCII the server converts nothing and
+//     lexes the bytes exactly as sent, as pgseal does (it validates them against the database
+//     encoding first, as it does under UTF8). While another encoding is in force, Query and Parse
+//     are refused, SETs that would choose one are refused at the statement, and a change pgseal
+//     did not predict ends the session.
+//   - standard_conforming_strings. Off, a backslash in a plain '…' string escapes the next byte
+//     (and U&'…' strings are an error). Without a backslash byte and without U&'…' the two modes
+//     lex every statement identically, so with it off pgseal refuses only statements containing
+//     either, and spells its own bytea literals E'\\x…', which read the same in both modes. The
+//     mode that counts is the predicted one when the statement is sent (a Query is lexed whole
+//     before any of its statements runs). A change to off that no statement in flight explains
+//     (a function calling set_config) ends the session: requests behind it were read with
+//     backslashes as plain characters.
 
 // lexical is the session's view of the two settings, from the server's ParameterStatus.
 type lexical struct {
 	encoding string // client_encoding as reported
-	scs      bool   // standard_conforming_strings
+	scs      bool   // standard_conforming_strings as reported
 	// Startup values: what RESET, RESET ALL and DISCARD ALL return to.
 	resetEncoding string
 	resetSCS      bool
@@ -29,23 +42,31 @@ func newLexical(serverParams map[string]string) lexical {
 	return lexical{encoding: enc, scs: scs, resetEncoding: enc, resetSCS: scs}
 }
 
-// isUTF8 reports whether an encoding name means UTF8 to PostgreSQL, which ignores case and
-// non-alphanumerics (clean_encoding_name) and knows "unicode" as an alias. PostgreSQL reports
-// "UTF8"; an empty value (no report) is taken as PostgreSQL's default only for old servers, so
-// it is not accepted.
-func isUTF8(name string) bool {
+// cleanEncoding is an encoding name as PostgreSQL compares it: lower case, alphanumerics only
+// (clean_encoding_name).
+func cleanEncoding(name string) string {
 	var b strings.Builder
 	for _, c := range strings.ToLower(name) {
 		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
 			b.WriteRune(c)
 		}
 	}
-	n := b.String()
+	return b.String()
+}
+
+// isUTF8 reports whether an encoding name means UTF8 to PostgreSQL ("unicode" is an alias).
+// PostgreSQL reports "UTF8"; an empty value (no report) is not accepted.
+func isUTF8(name string) bool {
+	n := cleanEncoding(name)
 	return n == "utf8" || n == "unicode"
 }
 
+// readsAsSent reports whether under client_encoding name the server lexes the bytes pgseal
+// lexed: UTF8, or SQL_ASCII (no conversion at all).
+func readsAsSent(name string) bool { return isUTF8(name) || cleanEncoding(name) == "sqlascii" }
+
 // boolOn reports whether a value parses as true the way PostgreSQL's parse_bool does (unique
-// prefixes of true/yes, "on", "1"); anything else is off or invalid, and is refused either way.
+// prefixes of true/yes, "on", "1"); anything else is off or invalid, and is treated as off.
 func boolOn(v string) bool {
 	v = strings.ToLower(strings.TrimSpace(v))
 	switch {
@@ -57,24 +78,23 @@ func boolOn(v string) bool {
 	return v == "on" || v == "1"
 }
 
-// safe reports whether pgseal reads SQL the way the server does.
-func (l lexical) safe() bool { return isUTF8(l.encoding) && l.scs }
+// safe reports whether pgseal reads SQL bytes the way the server does under this encoding.
+func (l lexical) safe() bool { return readsAsSent(l.encoding) }
 
-// unsafeRefusal says which setting makes statements unsafe to analyse.
+// unsafeRefusal says that the client encoding makes statements unsafe to analyse.
 func (l lexical) unsafeRefusal() *ProxyError {
-	if !isUTF8(l.encoding) {
-		return &ProxyError{Code: CodeFeatureNotSupported,
-			Message: fmt.Sprintf("client_encoding %s is not supported through pgseal with encrypted columns; only UTF8 is", l.encoding),
-			Hint:    "Connect with client_encoding=UTF8, or run SET client_encoding TO 'UTF8'."}
-	}
-	return &ProxyError{Code: CodeFeatureNotSupported,
-		Message: "standard_conforming_strings off is not supported through pgseal with encrypted columns; only on is",
-		Hint:    "Run SET standard_conforming_strings TO on."}
+	return encodingRefusal(l.encoding)
 }
 
-// allowWhileUnsafe reports a Query that reads the same under every client encoding and either
-// value of standard_conforming_strings (7-bit ASCII, no backslash: every PostgreSQL client
-// encoding is an ASCII superset) and only changes settings: the way back to a safe session.
+func encodingRefusal(enc string) *ProxyError {
+	return &ProxyError{Code: CodeFeatureNotSupported,
+		Message: fmt.Sprintf("client_encoding %s is not supported through pgseal with encrypted columns; only UTF8 and SQL_ASCII are", enc),
+		Hint:    "Connect with client_encoding=UTF8, or run SET client_encoding TO 'UTF8'."}
+}
+
+// allowWhileUnsafe reports a Query that reads the same under every client encoding (7-bit ASCII,
+// no backslash: every PostgreSQL client encoding is an ASCII superset) and only changes
+// settings: the way back to a safe session.
 func allowWhileUnsafe(sql string, plan *rewrite.Plan) bool {
 	for i := 0; i < len(sql); i++ {
 		if sql[i] >= 0x80 || sql[i] == '\\' {
@@ -92,15 +112,68 @@ func allowWhileUnsafe(sql string, plan *rewrite.Plan) bool {
 	return true
 }
 
-// checkLexical refuses a statement's change of client_encoding to anything but UTF8, or of
-// standard_conforming_strings to off, including a RESET to such a startup value. Settings whose
-// value only the Bind carries are checked again after resolveSettings.
+// scsSensitive reports whether sql contains what standard_conforming_strings changes the reading
+// of: a backslash byte, or a U&'…' string (an error with it off).
+func scsSensitive(sql string) bool {
+	if strings.IndexByte(sql, '\\') >= 0 {
+		return true
+	}
+	for i := strings.IndexByte(sql, '&'); i >= 0; {
+		if i > 0 && (sql[i-1]|0x20) == 'u' && i+1 < len(sql) && sql[i+1] == '\'' {
+			return true
+		}
+		j := strings.IndexByte(sql[i+1:], '&')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// scsRefusalLocked refuses a statement that the server would read differently from pgseal under
+// the standard_conforming_strings predicted for it.
+func (ss *sealSession) scsRefusalLocked(sql string) *ProxyError {
+	if ss.predictedSCSLocked() || !scsSensitive(sql) {
+		return nil
+	}
+	return &ProxyError{Code: CodeFeatureNotSupported,
+		Message: "with standard_conforming_strings off, a statement containing a backslash or a U&'…' string is not supported through pgseal with encrypted columns",
+		Hint:    "Run SET standard_conforming_strings TO on, or write the statement without backslashes (E'…' strings need them)."}
+}
+
+// predictedSCSLocked is standard_conforming_strings as the next statement sent will find it.
+func (ss *sealSession) predictedSCSLocked() bool {
+	if v, ok := ss.mu.pred.Get("standard_conforming_strings"); ok {
+		return boolOn(v)
+	}
+	return ss.mu.lex.resetSCS
+}
+
+// noteLexicalLocked counts a statement sent that may change standard_conforming_strings when it
+// runs or ends its transaction: a ParameterStatus to off is foreseen while one is in flight.
+func (ss *sealSession) noteLexicalLocked(st *rewrite.Statement, settings []rewrite.SettingChange) {
+	if st.Tx != "" {
+		ss.mu.lexInFlight++
+		return
+	}
+	for _, sc := range settings {
+		if sc.Name == "standard_conforming_strings" || sc.Kind == rewrite.SettingResetAll || sc.Kind == rewrite.SettingDiscardAll {
+			ss.mu.lexInFlight++
+			return
+		}
+	}
+}
+
+// checkLexical refuses a statement's change of client_encoding to one pgseal cannot read as the
+// server does, including a RESET to such a startup value. Values only the Bind carries are
+// checked again after resolveSettings.
 func (l lexical) checkLexical(settings []rewrite.SettingChange, known bool) *ProxyError {
 	for _, sc := range settings {
-		enc, scs := l.resetEncoding, l.resetSCS
+		enc := l.resetEncoding
 		switch {
 		case sc.Kind == rewrite.SettingResetAll || sc.Kind == rewrite.SettingDiscardAll:
-		case sc.Name != "client_encoding" && sc.Name != "standard_conforming_strings":
+		case sc.Name != "client_encoding":
 			continue
 		case sc.Dynamic:
 			return &ProxyError{Code: CodeFeatureNotSupported,
@@ -109,24 +182,20 @@ func (l lexical) checkLexical(settings []rewrite.SettingChange, known bool) *Pro
 			continue // known at Bind
 		case sc.Kind == rewrite.SettingReset || sc.Default:
 		default:
-			enc, scs = sc.Value, boolOn(sc.Value)
+			enc = sc.Value
 		}
-		if sc.Name != "standard_conforming_strings" && !isUTF8(enc) {
-			return &ProxyError{Code: CodeFeatureNotSupported,
-				Message: fmt.Sprintf("client_encoding %s is not supported through pgseal with encrypted columns; only UTF8 is", enc)}
-		}
-		if sc.Name != "client_encoding" && !scs {
-			return &ProxyError{Code: CodeFeatureNotSupported,
-				Message: "standard_conforming_strings off is not supported through pgseal with encrypted columns; only on is"}
+		if !readsAsSent(enc) {
+			return encodingRefusal(enc)
 		}
 	}
 	return nil
 }
 
-// lexicalStatus follows a ParameterStatus (server loop). A change to an unsafe value was not
-// predicted (pgseal refuses every statement it parses that would make it), so something pgseal
-// cannot see made it, e.g. a function calling set_config. Requests already sent behind it were
-// analysed under the wrong assumption and may be running now: the session ends (FATAL).
+// lexicalStatus follows a ParameterStatus (server loop). A client_encoding pgseal cannot read
+// was not predicted (every statement that would choose one is refused), and neither was
+// standard_conforming_strings turning off with no statement in flight that could do it: something
+// pgseal cannot see made the change, e.g. a function calling set_config. Requests already sent
+// behind it were analysed under the wrong assumption and may be running now: the session ends.
 func (ss *sealSession) lexicalStatus(name, val string) error {
 	if name != "client_encoding" && name != "standard_conforming_strings" {
 		return nil
@@ -134,10 +203,10 @@ func (ss *sealSession) lexicalStatus(name, val string) error {
 	ss.mu.Lock()
 	bad := false
 	if name == "client_encoding" {
-		ss.mu.lex.encoding, bad = val, !isUTF8(val)
+		ss.mu.lex.encoding, bad = val, !readsAsSent(val)
 	} else {
-		ss.mu.lex.scs, bad = val != "off", val == "off"
-		ss.mu.scs = ss.mu.lex.scs
+		ss.mu.lex.scs = boolOn(val)
+		bad = !ss.mu.lex.scs && ss.mu.lexInFlight == 0
 	}
 	ss.mu.Unlock()
 	if !bad {

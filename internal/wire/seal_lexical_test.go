@@ -17,6 +17,29 @@ func TestIsUTF8(t *testing.T) {
 	}
 }
 
+func TestReadsAsSent(t *testing.T) {
+	for in, want := range map[string]bool{
+		"UTF8": true, "unicode": true, "SQL_ASCII": true, "sql-ascii": true,
+		"SJIS": false, "LATIN1": false, "EUC_JP": false, "": false, "ascii": false,
+	} {
+		if got := readsAsSent(in); got != want {
+			t.Errorf("readsAsSent(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestSCSSensitive(t *testing.T) {
+	for in, want := range map[string]bool{
+		`select 'a'`: false, `select 'a\b'`: true, `select E'\n'`: true, `select U&'x'`: true,
+		`select u&'x'`: true, `select U&"x"`: false, `select 1 & 2`: false, `select a&'b'`: false,
+		`select x&`: false, `&'`: false,
+	} {
+		if got := scsSensitive(in); got != want {
+			t.Errorf("scsSensitive(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 func TestBoolOn(t *testing.T) {
 	for in, want := range map[string]bool{
 		"on": true, "ON": true, "true": true, "t": true, "tr": true, "yes": true, "y": true, "1": true,
@@ -46,7 +69,8 @@ func TestCheckLexical(t *testing.T) {
 		{"SET client_encoding unicode", good, set("client_encoding", "unicode"), true, false},
 		{"SET client_encoding SJIS", good, set("client_encoding", "SJIS"), true, true},
 		{"SET LOCAL client_encoding SJIS", good, rewrite.SettingChange{Kind: rewrite.SettingSetLocal, Name: "client_encoding", Value: "SJIS"}, true, true},
-		{"SET standard_conforming_strings off", good, set("standard_conforming_strings", "off"), true, true},
+		{"SET standard_conforming_strings off", good, set("standard_conforming_strings", "off"), true, false},
+		{"SET client_encoding SQL_ASCII", good, set("client_encoding", "sql_ascii"), true, false},
 		{"SET standard_conforming_strings on", good, set("standard_conforming_strings", "on"), true, false},
 		{"SET other to anything", good, set("application_name", "SJIS"), true, false},
 		{"set_config client_encoding $1 at Parse", good, rewrite.SettingChange{Kind: rewrite.SettingSet, Name: "client_encoding", ValueParam: 1}, false, false},

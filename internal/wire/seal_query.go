@@ -65,6 +65,9 @@ func (ss *sealSession) query(q *pgproto3.Query) Verdict {
 	if !ss.mu.lex.safe() && !allowWhileUnsafe(q.String, plan) {
 		return Verdict{Refuse: ss.mu.lex.unsafeRefusal()}
 	}
+	if pe := ss.scsRefusalLocked(q.String); pe != nil {
+		return Verdict{Refuse: pe}
+	}
 	qp := &queryPlan{stmts: make([]stmtExec, 0, len(plan.Statements))}
 	need := false
 	for _, st := range plan.Statements {
@@ -202,15 +205,12 @@ func (ss *sealSession) termArrayLiteral(lit string, se *stmtExec, col migrate.Co
 	return sb.String(), nil
 }
 
-// byteaLiteral writes '\x…'::bytea (E'\\x…' when standard_conforming_strings is off).
+// byteaLiteral writes E'\\x…'::bytea: an escape string reads the same whatever
+// standard_conforming_strings is when the server lexes it (seal_lexical.go).
 func (ss *sealSession) byteaLiteral(b []byte) string {
 	var sb strings.Builder
 	sb.Grow(2*len(b) + 16)
-	if ss.mu.scs {
-		sb.WriteString(`'\x`)
-	} else {
-		sb.WriteString(`E'\\x`)
-	}
+	sb.WriteString(`E'\\x`)
 	sb.WriteString(hex.EncodeToString(b))
 	sb.WriteString(`'::bytea`)
 	return sb.String()

@@ -46,10 +46,12 @@ type sealSession struct {
 		syncs    int           // Query/Sync/FunctionCall sent, not yet answered by ReadyForQuery
 		extended int           // extended-protocol messages since the last Sync
 		vs       value.Session // confirmed value settings, copied for the client loop
-		scs      bool          // standard_conforming_strings (byteaLiteral's spelling)
 		lex      lexical       // client_encoding and standard_conforming_strings (seal_lexical.go)
-		names    execNames     // statements safe for SQL EXECUTE with arguments (seal_execnames.go)
-		poisoned bool          // a result failed mid-way inside a block: fail the block (seal_poison.go)
+		// lexInFlight counts statements sent since nothing was in flight that may turn
+		// standard_conforming_strings off (seal_lexical.go).
+		lexInFlight int
+		names       execNames // statements safe for SQL EXECUTE with arguments (seal_execnames.go)
+		poisoned    bool      // a result failed mid-way inside a block: fail the block (seal_poison.go)
 	}
 
 	// Client loop only.
@@ -93,7 +95,6 @@ func newSealSession(sl *sealer, info *SessionInfo, ent *catalogEntry, seed map[s
 		}
 	}
 	ss.mu.vs = ss.vs
-	ss.mu.scs = info.ServerParams["standard_conforming_strings"] != "off"
 	ss.mu.lex = newLexical(info.ServerParams)
 	return ss
 }

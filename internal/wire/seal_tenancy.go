@@ -204,6 +204,7 @@ func (ss *sealSession) endImplicitLocked() {
 func (ss *sealSession) predictLocked(st *rewrite.Statement, sql string, settings []rewrite.SettingChange) {
 	ss.mu.explicit = applyTx(ss.mu.pred, st, sql, "", ss.mu.explicit)
 	applySettings(ss.mu.pred, settings)
+	ss.noteLexicalLocked(st, settings)
 }
 
 // confirm applies one statement the server completed with tag to the confirmed settings, and
@@ -254,5 +255,6 @@ func (ss *sealSession) ready(status byte) {
 	if ss.mu.syncs == 0 && ss.mu.extended == 0 {
 		ss.mu.pred = ss.conf.Clone()
 		ss.mu.explicit = status != 'I'
+		ss.mu.lexInFlight = 0
 	}
 }

@@ -2,6 +2,7 @@ package leaks
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -187,6 +188,27 @@ func (e *env) clientEncoding(t *testing.T) {
 			t.Errorf("standard_conforming_strings=off straight to PostgreSQL: marker not found, want it stored")
 		}
 	})
+	// The settings pgseal follows rather than refuses: a statement without a backslash under
+	// standard strings off, and any statement under SQL_ASCII, are read as the server reads them
+	// and their values are sealed.
+	for _, p := range []map[string]string{{"standard_conforming_strings": "off"}, {"client_encoding": "SQL_ASCII"}} {
+		t.Run(fmt.Sprint(p)+" seals a literal read the same both ways", func(t *testing.T) {
+			t.Parallel()
+			db := e.caseDB(t)
+			mk := newMarker()
+			p["options"] = tenant
+			r, err := e.rawDial(t, db, roleA, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rawSteps(t, r, []byte("insert into users(tenant,note) values ('acme','"+mk+"')"))
+			assertNoLeak(t, db, mk)
+			var n int
+			if err := db.Conn(t).QueryRow(context.Background(), "SELECT count(*) FROM users WHERE note IS NOT NULL").Scan(&n); err != nil || n != 1 {
+				t.Fatalf("sealed rows = %d, %v; want 1", n, err)
+			}
+		})
+	}
 	scs := []struct {
 		name   string
 		params map[string]string
