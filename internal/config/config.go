@@ -34,6 +34,8 @@ type Server struct {
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	TLSCertFile     string   `toml:"tls_cert_file"`
 	TLSKeyFile      string   `toml:"tls_key_file"`
+	// TLSClientCAFile verifies client certificates (see wire/clientcert.go).
+	TLSClientCAFile string `toml:"tls_client_ca_file"`
 }
 
 // Upstream is the real PostgreSQL.
@@ -43,6 +45,10 @@ type Upstream struct {
 	CAFile         string   `toml:"ca_file"`
 	ServerName     string   `toml:"server_name"`
 	ConnectTimeout Duration `toml:"connect_timeout"`
+	// TLSCertFile/TLSKeyFile: pgseal's client certificate, presented only for clients that
+	// logged in with a verified certificate of their own (see wire/clientcert.go).
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
 }
 
 // Keyring says where keysets live and how their master key is found.

@@ -38,6 +38,15 @@ func (c *Config) Validate() error {
 	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
 		bad("server.tls_cert_file and server.tls_key_file go together")
 	}
+	if c.Server.TLSClientCAFile != "" && c.Server.TLSCertFile == "" {
+		bad("server.tls_client_ca_file needs server.tls_cert_file and server.tls_key_file")
+	}
+	if (c.Upstream.TLSCertFile == "") != (c.Upstream.TLSKeyFile == "") {
+		bad("upstream.tls_cert_file and upstream.tls_key_file go together")
+	}
+	if c.Upstream.TLSCertFile != "" && c.Upstream.TLS == TLSDisable {
+		bad("upstream.tls_cert_file needs upstream.tls other than \"disable\"")
+	}
 	switch c.Upstream.TLS {
 	case TLSDisable, TLSPrefer, TLSRequire:
 	case TLSVerifyFull:

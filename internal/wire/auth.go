@@ -27,7 +27,7 @@ const (
 func (s *session) connect() error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.srv.cfg.Upstream.ConnectTimeout.D())
 	defer cancel()
-	conn, err := s.srv.connectUpstream(ctx)
+	conn, err := s.srv.connectUpstream(ctx, s.srv.upstreamTLSFor(s.certUser(s.info.User)))
 	if err != nil {
 		if context.Cause(s.ctx) == errShutdown {
 			return errShutdown

@@ -121,7 +121,7 @@ func (c *cancelMap) len() int {
 func (srv *Server) cancelUpstream(ctx context.Context, k backendKey) error {
 	ctx, cancel := context.WithTimeout(ctx, srv.cfg.Upstream.ConnectTimeout.D())
 	defer cancel()
-	conn, err := srv.connectUpstream(ctx)
+	conn, err := srv.connectUpstream(ctx, srv.upTLS)
 	if err != nil {
 		return err
 	}

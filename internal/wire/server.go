@@ -41,8 +41,9 @@ type Server struct {
 	m      *metrics.Metrics
 	dial   func(ctx context.Context, network, addr string) (net.Conn, error)
 	icpt   Interceptor
-	tls    *tls.Config // client leg; nil = answer SSLRequest with 'N'
-	upTLS  *tls.Config // upstream leg; nil = tls "disable"
+	tls    *tls.Config      // client leg; nil = answer SSLRequest with 'N'
+	upTLS  *tls.Config      // upstream leg; nil = tls "disable"
+	upCert *tls.Certificate // pgseal's client certificate upstream (clientcert.go); nil = none
 	keys   *cancelMap
 	active atomic.Int64 // admitted sessions, for max_connections
 
@@ -88,11 +89,17 @@ func NewServer(o Options) (*Server, error) {
 	case s.TLSCertFile != "" || s.TLSKeyFile != "":
 		return nil, errors.New("server.tls_cert_file and server.tls_key_file must be set together")
 	}
+	if err := clientCAs(srv.tls, s); err != nil {
+		return nil, err
+	}
 	up, err := upstreamTLS(o.Config.Upstream)
 	if err != nil {
 		return nil, err
 	}
 	srv.upTLS = up
+	if srv.upCert, err = upstreamCert(o.Config.Upstream); err != nil {
+		return nil, err
+	}
 	if s.MaxMessageSize <= 0 || s.StartupTimeout <= 0 || o.Config.Upstream.ConnectTimeout <= 0 {
 		return nil, errors.New("wire: max_message_size, startup_timeout and connect_timeout must be positive")
 	}
@@ -204,7 +211,7 @@ func (srv *Server) drain() {
 func (srv *Server) CheckUpstream(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, srv.cfg.Upstream.ConnectTimeout.D())
 	defer cancel()
-	conn, err := srv.connectUpstreamRaw(ctx)
+	conn, err := srv.connectUpstreamRaw(ctx, srv.upTLS)
 	if err != nil {
 		return fmt.Errorf("upstream %s: %w", srv.cfg.Upstream.Address, err)
 	}

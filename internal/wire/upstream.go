@@ -54,9 +54,9 @@ func upstreamTLS(u config.Upstream) (*tls.Config, error) {
 
 // connectUpstream dials the upstream and negotiates TLS per upstream.tls. The returned conn is
 // ready for a StartupMessage or CancelRequest. ctx bounds the whole attempt.
-func (srv *Server) connectUpstream(ctx context.Context) (net.Conn, error) {
+func (srv *Server) connectUpstream(ctx context.Context, conf *tls.Config) (net.Conn, error) {
 	start := time.Now()
-	conn, err := srv.connectUpstreamRaw(ctx)
+	conn, err := srv.connectUpstreamRaw(ctx, conf)
 	if err != nil {
 		srv.m.UpstreamErrors.Inc()
 		return nil, err
@@ -65,17 +65,17 @@ func (srv *Server) connectUpstream(ctx context.Context) (net.Conn, error) {
 	return conn, nil
 }
 
-func (srv *Server) connectUpstreamRaw(ctx context.Context) (net.Conn, error) {
+func (srv *Server) connectUpstreamRaw(ctx context.Context, conf *tls.Config) (net.Conn, error) {
 	raw, err := srv.dial(ctx, "tcp", srv.cfg.Upstream.Address)
 	if err != nil {
 		return nil, fmt.Errorf("dial upstream: %w", err)
 	}
-	if srv.upTLS == nil {
+	if conf == nil {
 		return raw, nil
 	}
 	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	conn, err := negotiateUpstreamTLS(ctx, raw, srv.upTLS, srv.cfg.Upstream.TLS)
+	conn, err := negotiateUpstreamTLS(ctx, raw, conf, srv.cfg.Upstream.TLS)
 	if err != nil {
 		raw.Close()
 		if ctx.Err() != nil {
