@@ -46,7 +46,7 @@ type Info struct {
 	Schema *rewrite.Schema
 	// ByAttr finds the encrypted column behind a RowDescription field.
 	ByAttr map[Attr]*rewrite.Column
-	// Types gives each encrypted column's plaintext type, by column ID.
+	// Types gives each encrypted column's plaintext type, by column ID (Typmod: its modifiers).
 	Types map[string]value.Type
 	// Pending lists configured columns that are not bytea yet, by column ID, with their current
 	// type: data not yet migrated with `proxy encrypt` (or already decrypted out with `proxy
@@ -329,4 +329,12 @@ func (info *Info) refuse(rows []Row, rels map[uint32]*relation, conf map[uint32]
 		}
 		info.Schema.Refused[key] = msg
 	}
+}
+
+// Typmod is a configured column's atttypmod from its [[encrypt]] modifiers (-1: none).
+func (info *Info) Typmod(id string) int32 {
+	if m, ok := info.typmods[id]; ok {
+		return m
+	}
+	return -1
 }

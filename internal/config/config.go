@@ -79,7 +79,8 @@ type Encrypt struct {
 	Domain string   `toml:"domain"`
 	// Modifiers are the declared type's modifiers, as in the plaintext DDL: varchar(120) → [120],
 	// numeric(12,2) → [12, 2], timestamptz(3) → [3]. Optional; catalog introspection through the
-	// proxy shows them (the stored column is bytea, which has none). pgseal does not enforce them.
+	// proxy shows them (the stored column is bytea, which has none). A varchar length is enforced on
+	// writes through the proxy (value.FitChars); numeric and timestamp modifiers are shown only.
 	Modifiers []int `toml:"modifiers"`
 }
 

@@ -19,6 +19,9 @@ type Column struct {
 	Domain              string     // equality-term domain; the ID unless a join domain is declared
 	Type                value.Type // the plaintext type the application sees
 	Eq                  bool       // values carry an equality term (search = ["eq"])
+	// MaxChars is a varchar(n) column's n ([[encrypt]] modifiers), 0 without one: values
+	// assigned through the proxy are fitted to it as PostgreSQL does (value.FitChars).
+	MaxChars int
 }
 
 // ColumnFromConfig builds the Column of one [[encrypt]] entry, with the same rules as
@@ -39,6 +42,9 @@ func ColumnFromConfig(e config.Encrypt) (Column, error) {
 		return Column{}, fmt.Errorf("encrypt %s: type %s has no equality search", col.ID, t)
 	}
 	col.Type = t
+	if t == value.Varchar && len(e.Modifiers) == 1 {
+		col.MaxChars = e.Modifiers[0]
+	}
 	return col, nil
 }
 

@@ -1,6 +1,9 @@
 package value
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Convertible reports whether Convert turns a plaintext of type from into one of type to. These
 // are the conversions whose result pgseal reproduces exactly: text and varchar into each other
@@ -77,11 +80,30 @@ func intRange(t Type) (int64, int64) {
 	return math.MinInt64, math.MaxInt64
 }
 
+// CodeStringDataRightTruncation is PostgreSQL's "value too long for type character varying(n)".
+const CodeStringDataRightTruncation = "22001"
+
+// FitChars applies a varchar(n) column's length to a text or varchar plaintext assigned to it,
+// as PostgreSQL's varchar() does without isExplicit: a value of at most n characters of the
+// database encoding is kept; a longer one is cut to n only when everything beyond them is spaces,
+// else 22001.
+func FitChars(plain []byte, n int, s *Session) ([]byte, error) {
+	cut, err := TruncateChars(plain, n, s)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range plain[len(cut):] {
+		if c != ' ' {
+			return nil, &Error{Code: CodeStringDataRightTruncation, Message: fmt.Sprintf("value too long for type character varying(%d)", n)}
+		}
+	}
+	return cut, nil
+}
+
 // TruncateChars applies an explicit cast to varchar(n) to a text or varchar plaintext, as
 // PostgreSQL's varchar() does with isExplicit: a value longer than n characters of the database
 // encoding is cut to its first n, whatever they are (an assignment to a varchar(n) column raises
-// 22001 instead; pgseal does not apply column typmods). Without a known server_encoding it fails
-// with 0A000.
+// 22001 instead: FitChars). Without a known server_encoding it fails with 0A000.
 func TruncateChars(plain []byte, n int, s *Session) ([]byte, error) {
 	if len(plain) == 0 || !textual(Type(plain[0])) || n < 1 {
 		return nil, &Error{Code: CodeFeatureNotSupported, Message: "a length limit applies only to text values"}

@@ -40,6 +40,6 @@
 // What it leaves out: date/time input forms beyond ISO-like numeric dates (no month names,
 // Julian days, ISO week dates, or zone abbreviations that are not zoneinfo names such as "PST")
 // and column typmods: varchar(n) length limits, numeric(p,s) rounding and timestamp(p) precision
-// are not applied here; the caller enforces or refuses them, and this package stores the value as
-// sent. TruncateChars applies an explicit varchar(n) cast, which truncates instead.
+// are not applied by Encode; the caller applies them: TruncateChars an explicit varchar(n) cast,
+// FitChars the assignment to a varchar(n) column (numeric and timestamp typmods are not applied).
 package value

@@ -91,6 +91,11 @@ func sealCast(ks *keyring.Keyset, col migrate.Column, term bool, cast valueCast,
 			return nil, err
 		}
 	}
+	if !term && col.MaxChars > 0 {
+		if plain, err = value.FitChars(plain, col.MaxChars, vs); err != nil {
+			return nil, err
+		}
+	}
 	var out []byte
 	if term {
 		out, err = migrate.TermOf(ks, col, plain)

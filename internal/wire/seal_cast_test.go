@@ -13,9 +13,12 @@ import (
 )
 
 // castColumns are the encrypted columns of the cast tests with their plaintext types.
-var castColumns = []struct{ name, typ string }{
-	{"t", "text"}, {"v", "varchar"}, {"s2", "int2"}, {"s4", "int4"}, {"s8", "int8"},
-	{"d", "date"}, {"ts", "timestamp"}, {"tz", "timestamptz"},
+var castColumns = []struct {
+	name, typ string
+	mods      []int
+}{
+	{"t", "text", nil}, {"v", "varchar", nil}, {"s2", "int2", nil}, {"s4", "int4", nil}, {"s8", "int8", nil},
+	{"d", "date", nil}, {"ts", "timestamp", nil}, {"tz", "timestamptz", nil}, {"v5", "varchar", []int{5}},
 }
 
 // castCase is one statement run on the encrypted table enc through pgseal and on the plaintext
@@ -36,8 +39,12 @@ func newCastEnv(t *testing.T) (*sealEnv, *pgconn.PgConn, *pgconn.PgConn) {
 	var cols []config.Encrypt
 	for _, c := range castColumns {
 		enc = append(enc, c.name+" bytea")
-		plain = append(plain, c.name+" "+c.typ)
-		cols = append(cols, config.Encrypt{Table: "enc", Column: c.name, Type: c.typ, Search: []string{"eq"}})
+		typ := c.typ
+		if c.mods != nil {
+			typ += fmt.Sprintf("(%d)", c.mods[0])
+		}
+		plain = append(plain, c.name+" "+typ)
+		cols = append(cols, config.Encrypt{Table: "enc", Column: c.name, Type: c.typ, Search: []string{"eq"}, Modifiers: c.mods})
 	}
 	schema := fmt.Sprintf("CREATE TABLE enc (id int, %s); CREATE TABLE pt (id int, %s);", strings.Join(enc, ", "), strings.Join(plain, ", "))
 	e := newSealEnv(t, "multi", schema, cols)
@@ -135,6 +142,12 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"NULL cast to the column's family", 17, "INSERT INTO %s (id, t, v, s4, d) VALUES (17, NULL::varchar, CAST(NULL AS text), NULL::int8, NULL::timestamptz)", nil, nil},
 		{"NULL cast to the column's own type", 18, "INSERT INTO %s (id, t, s4) VALUES (18, NULL::text, NULL::int4)", nil, nil},
 		{"UPDATE SET with casts", 4, "UPDATE %s SET s4 = $2::int8, t = $3::varchar WHERE id = $1", [][]byte{[]byte("4"), []byte("9"), []byte("u")}, nil},
+		{"varchar(5) column: trailing spaces beyond 5 are cut", 19, "INSERT INTO %s (id, v5) VALUES (19, 'abcde   ')", nil, nil},
+		{"varchar(5) column: a longer value is 22001", 20, "INSERT INTO %s (id, v5) VALUES (20, 'abcdef')", nil, nil},
+		{"varchar(5) column: characters, not bytes", 21, "INSERT INTO %s (id, v5) VALUES ($1, $2)", [][]byte{[]byte("21"), []byte("héllö")}, nil},
+		{"varchar(5) column: a longer parameter is 22001", 22, "INSERT INTO %s (id, v5) VALUES ($1, $2)", [][]byte{[]byte("22"), []byte("héllö!")}, nil},
+		{"varchar(5) column: an explicit varchar(8) cast, then the assignment", 23, "INSERT INTO %s (id, v5) VALUES (23, 'abcdefghij'::varchar(8))", nil, nil},
+		{"varchar(5) column: UPDATE SET too long", 19, "UPDATE %s SET v5 = 'xxxxxx' WHERE id = 19", nil, nil},
 	}
 	for _, c := range inserts {
 		t.Run(c.name, func(t *testing.T) {
@@ -143,6 +156,17 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 			}
 		})
 	}
+	t.Run("COPY into the varchar(5) column fits or fails like PostgreSQL", func(t *testing.T) {
+		for _, c := range []struct{ data, code string }{{"30\tabcde  \n", ""}, {"31\tabcdef\n", "22001"}} {
+			sql := "COPY %s (id, v5) FROM STDIN"
+			_, gotErr := proxy.CopyFrom(ctxT(t), strings.NewReader(c.data), fmt.Sprintf(sql, "enc"))
+			_, wantErr := direct.CopyFrom(ctxT(t), strings.NewReader(c.data), fmt.Sprintf(sql, "pt"))
+			if pgError(gotErr).Code != c.code || pgError(wantErr).Code != c.code {
+				t.Fatalf("COPY %q: through pgseal %v, direct %v; want SQLSTATE %q", c.data, gotErr, wantErr, c.code)
+			}
+		}
+		sameRow(t, proxy, direct, 30)
+	})
 	selects := []castCase{
 		{"text = literal::varchar", 0, "SELECT id FROM %s WHERE t = 'a@x'::varchar ORDER BY id", nil, nil},
 		{"varchar = $N::text", 0, "SELECT id FROM %s WHERE v = $1::text ORDER BY id", [][]byte{[]byte("héllo ")}, nil},

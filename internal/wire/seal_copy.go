@@ -134,6 +134,11 @@ func (c *sealCopyIn) seal(col migrate.Column, in []byte, null bool) ([]byte, boo
 	if c.plain, err = value.Encode(c.plain[:0], col.Type, c.format, in, &c.vs); err != nil {
 		return nil, false, valueRefusal(err)
 	}
+	if col.MaxChars > 0 {
+		if c.plain, err = value.FitChars(c.plain, col.MaxChars, &c.vs); err != nil {
+			return nil, false, valueRefusal(err)
+		}
+	}
 	if c.env, err = migrate.SealValue(c.env[:0], c.ks.ks, col, c.plain); err != nil {
 		return nil, false, valueRefusal(keyError(err))
 	}

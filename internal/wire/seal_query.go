@@ -226,7 +226,11 @@ func migrateColumn(c *rewrite.Column, ent *catalogEntry) (migrate.Column, error)
 		}
 	}
 	schema, table, _ := strings.Cut(c.Table, ".")
-	return migrate.Column{Schema: schema, Table: table, Name: c.Name, ID: c.ID, Domain: c.Domain, Type: t, Eq: c.Eq}, nil
+	col := migrate.Column{Schema: schema, Table: table, Name: c.Name, ID: c.ID, Domain: c.Domain, Type: t, Eq: c.Eq}
+	if m := ent.info.Typmod(c.ID); t == value.Varchar && m >= 4 {
+		col.MaxChars = int(m) - 4 // VARHDRSZ (catalog/typmod.go)
+	}
+	return col, nil
 }
 
 func (ss *sealSession) countEncrypt(stmts []stmtExec, n int, start time.Time) {
