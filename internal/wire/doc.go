@@ -249,8 +249,9 @@
 //     response, as for DataRow. Refused (0A000): FORCE_QUOTE/FORCE_NOT_NULL/FORCE_NULL on
 //     encrypted columns (rewrite), COPY of encrypted columns in the extended protocol (drivers
 //     send COPY as a simple query; pgx, psycopg 3, asyncpg and JDBC's CopyManager all do), and a
-//     COPY FROM STDIN of encrypted columns with other statements in its Query (the copy data must
-//     belong to it for certain). Known limits: COPY TO of a column that became bytea after the
+//     COPY FROM STDIN of encrypted columns sharing its Query with another COPY (the copy data must
+//     belong to it for certain) or placed after a statement of its Query that changes a setting
+//     other than the tenant's (it would change how the server reads the fields). Known limits: COPY TO of a column that became bytea after the
 //     catalog was read is not noticed (CopyOutResponse names no types); a binary value of the
 //     wrong length for a fixed-size type is 22P03 where PostgreSQL says 08P01 ("insufficient data
 //     left in message") for a short one.

@@ -194,18 +194,44 @@ func (c *sealCopyIn) run(send func([]byte) error, feed func() error) error {
 	return nil
 }
 
-// copyInVerdict adds the CopyIn of a Query's COPY FROM STDIN with encrypted fields. Such a COPY
-// must be the Query's only statement, so that the client's copy data belongs to it for certain.
+// copyInVerdict adds the CopyIn of a Query's COPY FROM STDIN with encrypted fields. It may share
+// the Query with other statements (PostgreSQL runs them in order, and the client sends its copy
+// data when the server reaches the COPY), as long as the client's copy data belongs to it for
+// certain and is read under the settings pgseal knows: no other COPY in the Query (its data would
+// come through the same CopyIn), and no statement before it that changes a setting other than the
+// tenant's (DateStyle, say, would change how PostgreSQL reads the fields; the keyset is picked
+// for the COPY with the statements before it).
 func (ss *sealSession) copyInVerdict(v *Verdict, qp *queryPlan) *ProxyError {
 	for i := range qp.stmts {
 		se := &qp.stmts[i]
 		if se.copy == nil || !se.copy.from {
 			continue
 		}
-		if len(qp.stmts) > 1 {
-			return &ProxyError{Code: CodeFeatureNotSupported, Message: "COPY FROM STDIN of encrypted columns must be the only statement of its query"}
+		if pe := ss.copySharing(qp, i); pe != nil {
+			return pe
 		}
 		v.CopyIn = ss.newCopyIn(se.copy, se, ss.mu.vs)
+	}
+	return nil
+}
+
+// copySharing refuses what the other statements of a Query would make unsafe for its COPY FROM
+// STDIN at index at (copyInVerdict).
+func (ss *sealSession) copySharing(qp *queryPlan, at int) *ProxyError {
+	for j := range qp.stmts {
+		st := qp.stmts[j].st
+		if j != at && st.Kind == rewrite.StmtCopy && (st.Copy == nil || st.Copy.From) {
+			return &ProxyError{Code: CodeFeatureNotSupported, Message: "COPY FROM STDIN of encrypted columns cannot share its query with another COPY"}
+		}
+		if j >= at {
+			continue
+		}
+		for _, sc := range st.Settings {
+			if !ss.sl.policy.Tracks(sc.Name) || sc.Kind == rewrite.SettingResetAll || sc.Kind == rewrite.SettingDiscardAll {
+				return &ProxyError{Code: CodeFeatureNotSupported,
+					Message: "COPY FROM STDIN of encrypted columns cannot follow a change of settings other than the tenant in the same query"}
+			}
+		}
 	}
 	return nil
 }

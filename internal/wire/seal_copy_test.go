@@ -128,6 +128,7 @@ func TestSealCopyFromStdinEncrypts(t *testing.T) {
 		{"text rows are encrypted field by field", "COPY users (tenant, email, age) FROM STDIN", sealCopyText()},
 		{"a CSV header and a final row without a line end pass", "COPY users (tenant, email, age) FROM STDIN (FORMAT csv, HEADER true)",
 			"tenant,email,age\n" + strings.TrimSuffix(sealCopyCSV(), "\n")},
+		{"a COPY sharing its query with statements before and after it", "SET app.tenant = 'acme'; SELECT 1; COPY users (tenant, email, age) FROM STDIN (FORMAT csv)", sealCopyCSV()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pgtest.Shared(t)
@@ -205,7 +206,8 @@ func TestSealCopyRefusals(t *testing.T) {
 		{"no tenant is refused in multi mode", "", "COPY users (tenant, email) FROM STDIN (FORMAT csv)", "acme,a@x\n", "42501"},
 		{"an empty binary COPY has no signature", "acme", "COPY users FROM STDIN (FORMAT binary)", "", "22P04"},
 		{"FORCE_NULL on an encrypted column is refused", "acme", "COPY users (tenant, email) FROM STDIN (FORMAT csv, FORCE_NULL (email))", "acme,a@x\n", "0A000"},
-		{"COPY FROM with another statement is refused", "acme", "SELECT 1; COPY users (tenant, email) FROM STDIN (FORMAT csv)", "acme,a@x\n", "0A000"},
+		{"COPY FROM after another COPY FROM in its query is refused", "acme", "COPY notes FROM STDIN; COPY users (tenant, email) FROM STDIN (FORMAT csv)", "acme,a@x\n", "0A000"},
+		{"COPY FROM after a SET DateStyle in its query is refused", "acme", "SET DateStyle = 'German'; COPY users (tenant, email) FROM STDIN (FORMAT csv)", "acme,a@x\n", "0A000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := conn
