@@ -35,9 +35,11 @@ func (s *session) copyMessage(typ byte) error {
 			return err
 		}
 		s.copyIn = nil
+		s.st.copyWindow(false)
 		return s.toServerErr(s.sw.send(&pgproto3.CopyDone{}))
 	}
 	s.copyIn = nil // CopyFail: the server fails the COPY with the client's message
+	s.st.copyWindow(false)
 	return s.toServerErr(s.cr.forward(s.sw))
 }
 
@@ -64,5 +66,13 @@ func (s *session) copyResult(err error) error {
 	refusal.Severity = SeverityError
 	s.st.refuseLater(s.copySeq, &refusal)
 	s.copyIn, s.copyDrop = nil, true
+	s.st.copyWindow(false)
 	return s.toServerErr(s.sw.send(&pgproto3.CopyFail{Message: copyFailMessage}))
+}
+
+// syncsIgnored tells the interceptor that n Syncs it saw will get no ReadyForQuery.
+func (s *session) syncsIgnored(n int) {
+	if si, ok := s.icpt.(SyncIgnorer); ok && n > 0 {
+		si.SyncsIgnored(n)
+	}
 }

@@ -232,8 +232,9 @@
 //     retry is planned). Bind result formats given per visible column get a text code at each
 //     hidden position, from the statement's description (or an earlier one of the same text).
 //   - COPY (seal_copy.go over copy.go's text/CSV and copy_binary.go's binary streaming
-//     transformers, copyin.go): COPY … FROM STDIN in text, CSV or binary, sent as a simple Query
-//     and alone in it, gets a CopyIn (Verdict.CopyIn): while it is active the client loop decodes
+//     transformers, copyin.go): COPY … FROM STDIN in text, CSV or binary, sent in a simple Query
+//     or as the Execute of its portal, gets a CopyIn (Verdict.CopyIn; the Syncs a client sends
+//     before its copy data are followed by state_copy.go): while it is active the client loop decodes
 //     the client's CopyData (only then: the pure relay never does) and forwards whole rows whose
 //     encrypted fields are value.Encode'd as the column's type (text/CSV: text format; binary: the
 //     type's binary send format), sealed under the keyset chosen (and checked) when the COPY was
@@ -247,9 +248,7 @@
 //     CopyOutResponse and CopyDone (keyset check, Open, value.Decode in the COPY's format, so
 //     binary output is byte-identical to a plaintext column's); a failure replaces the rest of the
 //     response, as for DataRow. Refused (0A000): FORCE_QUOTE/FORCE_NOT_NULL/FORCE_NULL on
-//     encrypted columns (rewrite), COPY of encrypted columns in the extended protocol (drivers
-//     send COPY as a simple query; pgx, psycopg 3, asyncpg and JDBC's CopyManager all do), and a
-//     COPY FROM STDIN of encrypted columns sharing its Query with another COPY (the copy data must
+//     encrypted columns (rewrite), and a COPY FROM STDIN of encrypted columns sharing its Query with another COPY (the copy data must
 //     belong to it for certain) or placed after a statement of its Query that changes a setting
 //     other than the tenant's (it would change how the server reads the fields). Known limits: COPY TO of a column that became bytea after the
 //     catalog was read is not noticed (CopyOutResponse names no types); a binary value of the

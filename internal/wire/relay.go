@@ -61,9 +61,10 @@ func (s *session) clientMessage(typ byte) error {
 		switch typ {
 		case 'd', 'c', 'f':
 			return s.copyMessage(typ)
-		case 'H', 'S': // ignored by the server during COPY IN
+		case 'H', 'S': // ignored by the server during COPY IN (state_copy.go)
 		default:
 			s.copyIn, s.copyDrop = nil, false // the COPY is over, one way or another
+			s.st.copyWindow(false)
 		}
 	}
 	switch typ {
@@ -129,9 +130,10 @@ func (s *session) request(typ byte) error {
 	if err := s.sendBefore(v.Before); err != nil {
 		return err
 	}
-	if typ == 'Q' && v.CopyIn != nil {
-		if seq := s.st.query(v.Plan, nil); seq != 0 {
+	if (typ == 'Q' || typ == 'E') && v.CopyIn != nil {
+		if seq := s.st.copyRequest(kindOf(typ), v.Plan); seq != 0 {
 			s.copyIn, s.copySeq = v.CopyIn, seq
+			s.st.copyWindow(true)
 		}
 	} else {
 		s.trackRequest(typ, names, v.Plan, nil)
@@ -158,7 +160,9 @@ func (s *session) trackRequest(typ byte, names [2]string, plan Plan, refusal *Pr
 	case 'E':
 		s.st.push(pending{kind: reqExecute, plan: plan})
 	case 'S':
-		s.st.push(pending{kind: reqSync, plan: plan})
+		if !s.st.sync(plan) {
+			s.syncsIgnored(1)
+		}
 	case 'F':
 		s.st.push(pending{kind: reqFunction, plan: plan, refusal: refusal})
 	}

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -294,30 +293,41 @@ func (co *copyOut) emit(row []byte) error {
 
 // copyOutStart begins decrypting a COPY TO's rows.
 func (ss *sealSession) copyOutStart(plan Plan, m *pgproto3.CopyOutResponse) (pgproto3.BackendMessage, error) {
-	p, _ := plan.(*queryPlan)
-	if p == nil {
+	out, se := copyOutOf(plan)
+	if out == nil {
 		return m, nil
 	}
-	p.out = nil
-	se := p.current()
+	*out = nil
 	if se == nil || se.copy == nil || se.copy.from {
 		return m, nil
 	}
 	if (m.OverallFormat != 0) != se.copy.format.binary {
 		return ss.failResult(&ProxyError{Code: CodeInternalError, Message: "COPY data format differs from the one pgseal read in the statement"})
 	}
-	p.out = ss.newCopyOut(se.copy, se)
+	*out = ss.newCopyOut(se.copy, se)
 	return m, nil
+}
+
+// copyOutOf returns where a Query's or a portal's COPY TO decryption lives, and the statement
+// being answered (nil, nil for other plans).
+func copyOutOf(plan Plan) (**copyOut, *stmtExec) {
+	switch p := plan.(type) {
+	case *queryPlan:
+		return &p.out, p.current()
+	case *portalPlan:
+		return &p.out, &p.exec
+	}
+	return nil, nil
 }
 
 // copyOutData decrypts the rows of one server CopyData (msg, data); nothing is sent while a row is
 // incomplete. At CopyDone (msg, done) the stream must end at a row boundary.
 func (ss *sealSession) copyOutData(plan Plan, msg pgproto3.BackendMessage, data []byte, done bool) (pgproto3.BackendMessage, error) {
-	p, _ := plan.(*queryPlan)
-	if p == nil || p.out == nil {
+	out, se := copyOutOf(plan)
+	if out == nil || *out == nil {
 		return msg, nil
 	}
-	co, se := p.out, p.current()
+	co := *out
 	start := time.Now()
 	co.snap, co.buf, co.n = ss.sl.kr.Snapshot(), co.buf[:0], 0
 	var err error
@@ -330,7 +340,7 @@ func (ss *sealSession) copyOutData(plan Plan, msg pgproto3.BackendMessage, data 
 		err = co.stream.feed(data, co.emit)
 	}
 	if err != nil {
-		p.out = nil
+		*out = nil
 		return ss.failResult(copyRefusal(err, "decrypting"))
 	}
 	if co.n > 0 {
@@ -340,7 +350,7 @@ func (ss *sealSession) copyOutData(plan Plan, msg pgproto3.BackendMessage, data 
 		}
 	}
 	if done {
-		p.out = nil
+		*out = nil
 		return msg, nil
 	}
 	if len(co.buf) == 0 {
@@ -350,13 +360,10 @@ func (ss *sealSession) copyOutData(plan Plan, msg pgproto3.BackendMessage, data 
 	return &co.msg, nil
 }
 
-// extendedCopyRefusal: the extended protocol's COPY is not transformed (its copy data would need
-// the portal's plan at Execute); drivers send COPY as a simple query.
-func extendedCopyRefusal(cp *copyPlan) *ProxyError {
-	dir := "TO STDOUT"
-	if cp.from {
-		dir = "FROM STDIN"
-	}
-	return &ProxyError{Code: CodeFeatureNotSupported,
-		Message: fmt.Sprintf("COPY %s of encrypted columns is supported only as a simple query, not in the extended protocol", dir)}
+// SyncsIgnored (server or client loop) takes back Syncs the server ignored during a COPY IN
+// (state_copy.go): they end no implicit transaction and get no ReadyForQuery.
+func (ss *sealSession) SyncsIgnored(n int) {
+	ss.mu.Lock()
+	ss.mu.syncs = max(ss.mu.syncs-n, 0)
+	ss.mu.Unlock()
 }

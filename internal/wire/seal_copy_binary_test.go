@@ -196,10 +196,10 @@ func TestSealCopyBinaryRefusesMalformedStreams(t *testing.T) {
 			}
 		})
 	}
-	t.Run("binary COPY in the extended protocol is refused", func(t *testing.T) {
+	t.Run("binary COPY in the extended protocol is prepared", func(t *testing.T) {
 		for _, sql := range []string{"COPY enc FROM STDIN (FORMAT binary)", "COPY enc TO STDOUT (FORMAT binary)"} {
-			if _, err := conn.PgConn().Prepare(ctx, "", sql, nil); sqlstate(err) != "0A000" {
-				t.Fatalf("Prepare(%s) = %v, want SQLSTATE 0A000", sql, err)
+			if _, err := conn.PgConn().Prepare(ctx, "", sql, nil); err != nil {
+				t.Fatalf("Prepare(%s) = %v", sql, err)
 			}
 		}
 	})

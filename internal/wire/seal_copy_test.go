@@ -244,10 +244,9 @@ func TestSealCopyRefusals(t *testing.T) {
 			t.Fatalf("SELECT count(*) after the COPY = %d, %v, want 1", n, err)
 		}
 	})
-	t.Run("COPY in the extended protocol is refused", func(t *testing.T) {
-		_, err := conn.PgConn().Prepare(ctx, "", "COPY users TO STDOUT", nil)
-		if got := sqlstate(err); got != "0A000" {
-			t.Fatalf("Prepare(COPY) = %v, want SQLSTATE 0A000", err)
+	t.Run("COPY in the extended protocol is prepared (seal_copy_extended_test.go runs it)", func(t *testing.T) {
+		if _, err := conn.PgConn().Prepare(ctx, "", "COPY users TO STDOUT", nil); err != nil {
+			t.Fatalf("Prepare(COPY) = %v", err)
 		}
 	})
 }

@@ -40,8 +40,9 @@ type portalPlan struct {
 	formats  []int16 // result format codes as the client sent them
 	up       []int16 // the codes sent instead, encrypted fields in binary (nil: the client's)
 	exec     stmtExec
-	describe bool    // client loop: a Describe P was sent for it
-	lay      *layout // server loop: from Describe P (with formats)
+	describe bool     // client loop: a Describe P was sent for it
+	lay      *layout  // server loop: from Describe P (with formats)
+	out      *copyOut // server loop: the COPY TO being decrypted
 }
 
 // describePlan is the Plan of a Describe; internal ones were added by pgseal.
@@ -89,17 +90,15 @@ func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 	if pe := ss.parseStmtGuard(st); pe != nil {
 		return Verdict{Refuse: pe}
 	}
-	if cp, pe := copyPlanOf(st, ent); pe != nil || cp != nil {
-		if pe == nil {
-			pe = extendedCopyRefusal(cp)
-		}
+	cp, pe := copyPlanOf(st, ent)
+	if pe != nil {
 		return Verdict{Refuse: pe}
 	}
 	outputs := ss.cursorOutputs(st)
-	if !needsPlan(st, outputs) && !hide {
+	if !needsPlan(st, outputs) && !hide && cp == nil {
 		return catalogViewParse(m, plan, st)
 	}
-	sp := &stmtPlan{plan: plan, ent: ent, hide: hide, exec: stmtExec{st: st, sql: plan.SQL[st.Start:min(st.End, len(plan.SQL))], outputs: outputs, settings: st.Settings}}
+	sp := &stmtPlan{plan: plan, ent: ent, hide: hide, exec: stmtExec{st: st, sql: plan.SQL[st.Start:min(st.End, len(plan.SQL))], outputs: outputs, settings: st.Settings, copy: cp}}
 	if hide {
 		ss.recallHidden(sp)
 	}
@@ -335,8 +334,13 @@ func (ss *sealSession) execute(m *pgproto3.Execute) Verdict {
 	}
 	ss.mu.Lock()
 	ss.predictLocked(pp.exec.st, pp.exec.sql, pp.exec.settings)
+	vs := ss.mu.vs
 	ss.mu.Unlock()
 	v := Verdict{Plan: pp}
+	if cp := pp.exec.copy; cp != nil && cp.from {
+		// The keyset was selected (and checked) at Bind: a COPY always touches encrypted columns.
+		v.CopyIn = ss.newCopyIn(cp, &pp.exec, vs)
+	}
 	if (pp.exec.st.Touches || len(pp.exec.outputs) > 0 || pp.sp.hide) && !pp.describe && !pp.sp.describeSent {
 		pp.describe = true
 		v.Before = []Extra{{Msg: &pgproto3.Describe{ObjectType: 'P', Name: m.Portal}, Plan: &describePlan{sp: pp.sp, pp: pp, internal: true}}}

@@ -56,6 +56,9 @@ func (s *session) serverMessage(typ byte) error {
 		return s.readyForQuery(false)
 	case 'G', 'H':
 		s.srv.copy.Inc()
+		if typ == 'G' {
+			s.syncsIgnored(s.st.copyInStarted())
+		}
 	}
 	var plan Plan
 	if !isAsync(typ) {

@@ -29,6 +29,8 @@ type pending struct {
 	refusal *ProxyError // set when the server is made to fail this request on pgseal's behalf
 	stmt    *statement  // reqParse: the statement it creates
 	portal  *portal     // reqBind: the portal it creates
+	// copySync: a Sync sent in a COPY's data window, which the server may ignore (state_copy.go).
+	copySync bool
 }
 
 // statement is a prepared statement by name; portal a bound portal.
@@ -54,6 +56,8 @@ type state struct {
 		head             int
 		seq              uint64
 		discardUntilSync bool // an extended-protocol error is skipping requests up to Sync
+		copyWindow       bool // client loop is in a COPY FROM STDIN's data window (state_copy.go)
+		copyIn           bool // and the server has started that COPY
 		txStatus         byte // from the last ReadyForQuery: 'I', 'T' or 'E'
 		statements       map[string]*statement
 		portals          map[string]*portal

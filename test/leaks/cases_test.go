@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgseal/pgseal/internal/pgtest"
 )
@@ -473,6 +474,33 @@ var statementCases = []sqlCase{
 			defer cancel()
 			if _, err := c.CopyFrom(ctx, pgx.Identifier{"users"}, []string{"tenant", "note"}, pgx.CopyFromRows([][]any{{"acme", mk}})); err != nil {
 				t.Logf("binary CopyFrom → %v", err)
+			}
+		}},
+	{name: "COPY users FROM STDIN in the extended protocol (libpq's PQexecParams)", user: pgtest.Superuser,
+		run: func(t *testing.T, c *pgx.Conn, mk string) {
+			fe := c.PgConn().Frontend()
+			fe.SendParse(&pgproto3.Parse{Query: "COPY users (tenant, note) FROM STDIN"})
+			fe.SendBind(&pgproto3.Bind{})
+			fe.SendExecute(&pgproto3.Execute{})
+			fe.SendSync(&pgproto3.Sync{})
+			fe.Send(&pgproto3.CopyData{Data: []byte("acme\t" + mk + "\n")})
+			fe.Send(&pgproto3.CopyDone{})
+			fe.SendSync(&pgproto3.Sync{})
+			if err := fe.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.PgConn().Conn().SetDeadline(time.Now().Add(20 * time.Second))
+			for {
+				m, err := fe.Receive()
+				if err != nil {
+					t.Fatalf("extended COPY → %v", err)
+				}
+				if e, ok := m.(*pgproto3.ErrorResponse); ok {
+					t.Logf("extended COPY → %s %s", e.Code, e.Message)
+				}
+				if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+					break
+				}
 			}
 		}},
 }
