@@ -16,7 +16,7 @@ import (
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/migrate"
-	"github.com/pgseal/pgseal/internal/pgtest"
+	"github.com/pgseal/pgseal/internal/pgtest/cluster"
 	"github.com/pgseal/pgseal/internal/value"
 )
 
@@ -42,10 +42,10 @@ var demoEncrypt = config.Encrypt{Table: demoTable, Column: "email", Type: "text"
 // setupDemo prepares the dev demo (keyring, encrypted table, tenants) and returns text to print.
 // It puts a fresh master key in the process environment under cfg.Keyring.MasterKeyEnv (serve
 // reads it from there), creates the keyring at cfg.Keyring.Path with keysets acme and globex
-// granted to pgtest.Superuser, creates public.customers in the postgres database with a UNIQUE
+// granted to cluster.Superuser, creates public.customers in the postgres database with a UNIQUE
 // index on the equality term, adds its email column to cfg.Encrypt, inserts sealed rows and adds
 // the envelope CHECK.
-func setupDemo(ctx context.Context, pg *pgtest.Server, cfg *config.Config, dir string) (string, error) {
+func setupDemo(ctx context.Context, pg *cluster.Server, cfg *config.Config, dir string) (string, error) {
 	if err := demoKeyring(ctx, cfg); err != nil {
 		return "", fmt.Errorf("demo keyring: %w", err)
 	}
@@ -103,14 +103,14 @@ func demoKeyring(ctx context.Context, cfg *config.Config) error {
 	if _, err := m.Init(ctx); err != nil {
 		return err
 	}
-	if _, err := m.CreateClient(ctx, pgtest.Superuser, false); err != nil {
+	if _, err := m.CreateClient(ctx, cluster.Superuser, false); err != nil {
 		return err
 	}
 	for _, name := range demoKeysets {
 		if _, err := m.CreateKeyset(ctx, name, "dev demo tenant"); err != nil {
 			return err
 		}
-		if err := m.Grant(ctx, name, pgtest.Superuser); err != nil {
+		if err := m.Grant(ctx, name, cluster.Superuser); err != nil {
 			return err
 		}
 	}
@@ -164,7 +164,7 @@ func demoPrintout(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, c
 	defer rows.Close()
 	var b strings.Builder
 	fmt.Fprintf(&b, "\ndemo: %s.email is encrypted per tenant (keysets %s, granted to %s)\n\n",
-		demoTable, strings.Join(demoKeysets, " and "), pgtest.Superuser)
+		demoTable, strings.Join(demoKeysets, " and "), cluster.Superuser)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  id\ttenant\tPostgreSQL stores (email bytea)\tthe application sees")
 	for rows.Next() {
@@ -204,8 +204,8 @@ func hexPrefix(b []byte) string {
 }
 
 // demoTryLines are the statements to try through pgseal, and how to look past it.
-func demoTryLines(pg *pgtest.Server) string {
-	direct := pg.URL(pgtest.Superuser, "postgres")
+func demoTryLines(pg *cluster.Server) string {
+	direct := pg.URL(cluster.Superuser, "postgres")
 	return `
   try through pgseal:
     SET app.tenant = 'acme';

@@ -40,7 +40,7 @@ func TestSetupDemo(t *testing.T) {
 	// The demo writes into the cluster's postgres database, as `proxy dev` does.
 	t.Cleanup(func() { _ = pg.Exec(context.Background(), "DROP TABLE IF EXISTS "+demoTable) })
 
-	out, err := setupDemo(ctx, pg, cfg, dir)
+	out, err := setupDemo(ctx, pg.Server, cfg, dir)
 	if err != nil {
 		t.Fatalf("setupDemo() = %v", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/pgseal/pgseal/internal/config"
-	"github.com/pgseal/pgseal/internal/pgtest"
+	"github.com/pgseal/pgseal/internal/pgtest/cluster"
 )
 
 // runDev starts a throwaway PostgreSQL (initdb into a temporary directory, as an unprivileged
@@ -24,7 +24,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return usageError{err.Error()}
 	}
 	fmt.Fprintln(stderr, "starting a throwaway PostgreSQL (initdb)…")
-	pg, err := pgtest.Start()
+	pg, err := cluster.Start()
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
@@ -48,7 +48,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	return serve(ctx, cfg, stderr, func(addr, adminAddr string) {
 		fmt.Fprintf(stdout, "\npgseal is running in front of a throwaway PostgreSQL %s\n\n", pg.Addr())
-		fmt.Fprintf(stdout, "  connect:  psql \"postgres://%s@%s/postgres?sslmode=disable\"\n", pgtest.Superuser, addr)
+		fmt.Fprintf(stdout, "  connect:  psql \"postgres://%s@%s/postgres?sslmode=disable\"\n", cluster.Superuser, addr)
 		fmt.Fprintf(stdout, "  metrics:  http://%s/metrics\n", adminAddr)
 		if demo != "" {
 			fmt.Fprintln(stdout, demo)

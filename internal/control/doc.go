@@ -1,6 +1,6 @@
 // Package control is pgseal's HTTP control API, mounted on server.admin_listen next to /metrics.
 //
-// The flow an operator automates (issue 3, DESIGN.md §6):
+// The flow an operator automates (issue 3, docs/design.md §6):
 //
 //	POST /api/authorize {"accessKey": "pgsk_…"}  ->  {"accessToken": "pgst_…", "expiry": <unix seconds>}
 //

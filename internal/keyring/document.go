@@ -23,7 +23,7 @@ const (
 // GenState is the state of one data generation of a keyset.
 type GenState string
 
-// Data generation states (CRYPTO.md §9): pending decrypts but is not written, primary is written
+// Data generation states (docs/crypto.md §6): pending decrypts but is not written, primary is written
 // (exactly one per keyset), decrypt-only still decrypts, retired is refused.
 const (
 	GenPending     GenState = "pending"

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgseal/pgseal/internal/sqlstate"
 )
 
 // notifyChannel is the LISTEN/NOTIFY channel; the payload is the new epoch.
@@ -72,8 +74,7 @@ func isServerError(err error) bool {
 
 // missingTable reports whether err says the keyring schema or table does not exist.
 func missingTable(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "3F000")
+	return sqlstate.IsServer(err, sqlstate.UndefinedTable, sqlstate.InvalidSchemaName)
 }
 
 func (p *postgresBackend) read(ctx context.Context) ([]byte, error) {

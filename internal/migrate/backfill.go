@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseal/pgseal/internal/sqlstate"
 )
 
 // srcRow is one row read by a batch: primary key as text, the source value in binary (nil for
@@ -239,7 +241,7 @@ func (j *job) catchUp(ctx context.Context, conn *pgx.Conn, threshold int64, maxS
 func retrySerialization(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if err = fn(); err == nil || !isCode(err, "40P01", "40001") {
+		if err = fn(); err == nil || !isCode(err, sqlstate.DeadlockDetected, sqlstate.SerializationFailure) {
 			return err
 		}
 		select {

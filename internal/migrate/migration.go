@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/pgseal/pgseal/internal/sqlstate"
 )
 
 // migration runs the phases shared by Encrypt and Decrypt.
@@ -221,7 +223,7 @@ func (m *migration) withLockRetry(ctx context.Context, fn func(pgx.Tx) error, be
 			}
 			return fn(tx)
 		})
-		if err == nil || !isCode(err, "55P03", "40P01") {
+		if err == nil || !isCode(err, sqlstate.LockNotAvailable, sqlstate.DeadlockDetected) {
 			return err
 		}
 		m.job.prog.logf("%s %s: lock not granted within %s, retrying", m.op, m.g.id(), m.o.LockTimeout)

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgseal/pgseal/internal/sqlstate"
 )
 
 // ProtectReport says what Protect did to one column.
@@ -112,8 +113,7 @@ func validateCheck(ctx context.Context, conn *pgx.Conn, g *target, rep *ProtectR
 	}
 	s := "ALTER TABLE " + g.t.ident() + " VALIDATE CONSTRAINT " + q(g.checkName())
 	if _, err := conn.Exec(ctx, s); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "23514" {
+		if isCode(err, sqlstate.CheckViolation) {
 			n, cerr := countViolations(ctx, conn, g)
 			if cerr != nil {
 				return cerr

@@ -8,7 +8,8 @@ import (
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgseal/pgseal/internal/sqlstate"
 )
 
 // Operations recorded in pgseal.migration.
@@ -60,11 +61,10 @@ func loadRecord(ctx context.Context, conn *pgx.Conn, table, column, op string) (
 	err := conn.QueryRow(ctx, `SELECT options, phase, last_pk, rows_done, rows_skipped, original_type, indexes
 FROM pgseal.migration WHERE table_name = $1 AND column_name = $2 AND operation = $3`, table, column, op).
 		Scan(&r.options, &r.phase, &r.lastPK, &r.done, &r.skipped, &r.origType, &idx)
-	var pgErr *pgconn.PgError
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, nil
-	case errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000"):
+	case isCode(err, sqlstate.UndefinedTable, sqlstate.InvalidSchemaName):
 		return nil, nil // no progress table yet
 	case err != nil:
 		return nil, fmt.Errorf("read migration progress: %w", err)
@@ -110,16 +110,7 @@ func acquireLock(ctx context.Context, conn *pgx.Conn, table, column string) (rel
 
 // isCode reports whether err is a PostgreSQL error with one of the SQLSTATEs.
 func isCode(err error, codes ...string) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
-		return false
-	}
-	for _, c := range codes {
-		if pgErr.Code == c {
-			return true
-		}
-	}
-	return false
+	return sqlstate.IsServer(err, codes...)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

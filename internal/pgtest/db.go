@@ -48,7 +48,7 @@ func (s *Server) NewDB(tb testing.TB) *DB {
 // ConnString connects to the database as the superuser, without TLS.
 func (d *DB) ConnString() string {
 	if d.Server.External {
-		cfg, _ := pgx.ParseConfig(d.Server.adminURL)
+		cfg, _ := pgx.ParseConfig(d.Server.AdminURL())
 		return fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", cfg.User, d.Server.Addr(), d.Name)
 	}
 	return d.Server.URL(Superuser, d.Name)
@@ -93,7 +93,7 @@ func (s *Server) CreateRole(tb testing.TB, name, password, method string) string
 	}
 	name = name + "_" + randHex(3)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, s.adminURL)
+	conn, err := pgx.Connect(ctx, s.AdminURL())
 	if err != nil {
 		tb.Fatalf("pgtest: connect: %v", err)
 	}

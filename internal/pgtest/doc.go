@@ -16,12 +16,16 @@
 // SCRAM-SHA-256 or a cleartext password (see Server.CreateRole). Everything else is trust.
 //
 // A test that needs server settings of its own or the server log (test/leaks: log_statement=all)
-// starts a private cluster with Private (or StartWith outside a test): Options.Settings are extra
+// starts a private cluster with Private (or StartWith outside a test; cluster.StartWith in production code): Options.Settings are extra
 // -c settings, Options.LogFile writes the log to Server.LogPath, which Server.Log reads. Such a
 // cluster is always private, never the external server, and Server.NewDB makes databases on it.
 //
 // Without PostgreSQL binaries a test is skipped with the reason, except when CI is set: then it fails,
 // because a CI run that silently skips its database tests proves nothing.
+//
+// Starting and stopping a cluster (initdb, postgres, certificates, pg_hba) is internal/pgtest/cluster,
+// which does not import testing so that `proxy dev` can use it; this package wraps it with the test
+// helpers (Server embeds *cluster.Server).
 //
 // What it leaves out: it never touches a system-wide PostgreSQL, and it does not pool or reuse
 // databases between tests.

@@ -30,7 +30,7 @@ func (f *facts) visit(m protoreflect.Message, s *Schema) {
 		// Every relation name of every statement passes here, whatever node holds it: the one
 		// place where a refused or ambiguous name is caught.
 		if msg := s.refusal(v.Schemaname, v.Relname); msg != "" && f.refused == nil {
-			f.refused = &Error{Code: CodeFeatureNotSupported, Message: msg, Position: int(v.Location)}
+			f.refused = &Error{Code: CodeFeatureNotSupported, Message: msg, Offset: int(v.Location)}
 		}
 		if t := s.lookup(v.Schemaname, v.Relname); t != nil && len(t.Encrypted) > 0 {
 			f.mentions = true

@@ -7,32 +7,28 @@ import (
 	"unicode/utf8"
 
 	"github.com/pganalyze/pg_query_go/v5/parser"
+
+	"github.com/pgseal/pgseal/internal/sqlstate"
 )
 
-// SQLSTATE codes Analyze returns.
+// SQLSTATE codes Analyze returns (the codes live in internal/sqlstate).
 const (
-	CodeFeatureNotSupported = "0A000"
-	CodeSyntaxError         = "42601"
+	CodeFeatureNotSupported = sqlstate.FeatureNotSupported
+	CodeSyntaxError         = sqlstate.SyntaxError
 )
 
-// Error is a refusal with a SQLSTATE, a message that never contains values, and a 0-based byte
-// position into the SQL (or -1).
-type Error struct {
-	Code     string
-	Message  string
-	Position int
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+// Error is a refusal: sqlstate.Error with a SQLSTATE, a message that never contains values, and
+// Offset, a 0-based byte position into the SQL (or -1).
+type Error = sqlstate.Error
 
 // unsupported builds a 0A000 naming the column and the construct.
 func unsupported(c *Column, construct string, pos int) *Error {
-	return &Error{Code: CodeFeatureNotSupported, Position: pos,
+	return &Error{Code: CodeFeatureNotSupported, Offset: pos,
 		Message: fmt.Sprintf("column %s is encrypted: %s is not supported", c.display(), construct)}
 }
 
 func unsupportedf(pos int, format string, args ...any) *Error {
-	return &Error{Code: CodeFeatureNotSupported, Position: pos, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: CodeFeatureNotSupported, Offset: pos, Message: fmt.Sprintf(format, args...)}
 }
 
 // syntaxError converts a pg_query error. Its cursor position counts characters from 1; we report
@@ -41,7 +37,7 @@ func unsupportedf(pos int, format string, args ...any) *Error {
 func syntaxError(sql string, err error) *Error {
 	var pe *parser.Error
 	if !errors.As(err, &pe) {
-		return &Error{Code: CodeSyntaxError, Message: "syntax error", Position: -1}
+		return &Error{Code: CodeSyntaxError, Message: "syntax error", Offset: -1}
 	}
 	pos := -1
 	if pe.Cursorpos > 0 {
@@ -51,7 +47,7 @@ func syntaxError(sql string, err error) *Error {
 	if i := indexQuote(msg); i >= 0 {
 		msg = strings.TrimSuffix(strings.TrimSpace(msg[:i]), " at or near")
 	}
-	return &Error{Code: CodeSyntaxError, Message: msg, Position: pos}
+	return &Error{Code: CodeSyntaxError, Message: msg, Offset: pos}
 }
 
 // indexQuote finds where a quoted token starts in "syntax error at or near "…"".

@@ -105,7 +105,7 @@ func TestGolden(t *testing.T) {
 				if !errors.As(err, &re) {
 					t.Fatalf("Analyze() error %T %v, want *Error", err, err)
 				}
-				checkGolden(t, filepath.Join(dir, "error.txt"), fmt.Sprintf("%s: %s (position %d)\n", re.Code, re.Message, re.Position))
+				checkGolden(t, filepath.Join(dir, "error.txt"), fmt.Sprintf("%s: %s (position %d)\n", re.Code, re.Message, re.Offset))
 				return
 			}
 			checkInvariants(t, sql, plan)

@@ -67,8 +67,8 @@ func TestUnqualifiedNamesIgnoreTheSearchPath(t *testing.T) {
 				if !ok || re.Code != CodeFeatureNotSupported || !strings.Contains(re.Message, tt.wantErr) {
 					t.Fatalf("Analyze(%q) = %v, want 0A000 containing %q", tt.sql, err, tt.wantErr)
 				}
-				if re.Position < 0 || re.Position >= len(tt.sql) {
-					t.Errorf("Analyze(%q) position = %d, want inside the text", tt.sql, re.Position)
+				if re.Offset < 0 || re.Offset >= len(tt.sql) {
+					t.Errorf("Analyze(%q) position = %d, want inside the text", tt.sql, re.Offset)
 				}
 				return
 			}

@@ -255,7 +255,7 @@ func (f *dtFields) parseOffset(t Type, tok string) error {
 	}
 	// PostgreSQL allows offsets up to 15:59:59 (TZDISP_LIMIT).
 	if h > 15 || m > 59 || s > 59 {
-		return &Error{Code: "22009", Message: "time zone displacement out of range"}
+		return &Error{Code: CodeInvalidTimeZoneDisplacement, Message: "time zone displacement out of range"}
 	}
 	f.zoneOff = sign * (h*3600 + m*60 + s)
 	return nil

@@ -1,29 +1,30 @@
 package value
 
-// SQLSTATE codes this package reports. They mirror PostgreSQL's for the same failures, so a client
-// sees what it would have seen without the proxy.
+import "github.com/pgseal/pgseal/internal/sqlstate"
+
+// SQLSTATE codes this package reports (names kept for callers; the codes live in internal/sqlstate).
+// They mirror PostgreSQL's for the same failures, so a client sees what it would have seen without
+// the proxy.
 const (
-	CodeInvalidTextRepresentation   = "22P02" // invalid input syntax for type ...
-	CodeNumericValueOutOfRange      = "22003" // value out of range for type ...
-	CodeInvalidDatetimeFormat       = "22007" // invalid input syntax for a date/time type
-	CodeDatetimeFieldOverflow       = "22008" // date/time field value out of range
-	CodeInvalidBinaryRepresentation = "22P03" // incorrect binary data format
-	CodeCharacterNotInRepertoire    = "22021" // invalid byte sequence for encoding "UTF8"
-	CodeUntranslatableCharacter     = "22P05" // unsupported Unicode escape sequence (jsonb \u0000)
-	CodeInvalidParameterValue       = "22023" // invalid session setting or format code
-	CodeFeatureNotSupported         = "0A000" // e.g. output DateStyle other than ISO
-	CodeDataCorrupted               = "XX001" // plaintext does not match its type
-	CodeUndefinedObject             = "42704" // unknown type name
+	CodeInvalidTextRepresentation   = sqlstate.InvalidTextRepresentation
+	CodeNumericValueOutOfRange      = sqlstate.NumericValueOutOfRange
+	CodeInvalidDatetimeFormat       = sqlstate.InvalidDatetimeFormat
+	CodeDatetimeFieldOverflow       = sqlstate.DatetimeFieldOverflow
+	CodeInvalidBinaryRepresentation = sqlstate.InvalidBinaryRepresentation
+	CodeCharacterNotInRepertoire    = sqlstate.CharacterNotInRepertoire
+	CodeUntranslatableCharacter     = sqlstate.UntranslatableCharacter
+	CodeInvalidParameterValue       = sqlstate.InvalidParameterValue
+	CodeFeatureNotSupported         = sqlstate.FeatureNotSupported
+	CodeDataCorrupted               = sqlstate.DataCorrupted
+	CodeUndefinedObject             = sqlstate.UndefinedObject
+	CodeInvalidTimeZoneDisplacement = sqlstate.InvalidTimeZoneDisplacement
+	CodeStatementTooComplex         = sqlstate.StatementTooComplex // jsonb nested too deeply
 )
 
 // Error is a value conversion failure with the SQLSTATE PostgreSQL would report for the same
-// input. Message never contains the value itself: values of encrypted columns are secret.
-type Error struct {
-	Code    string // SQLSTATE
-	Message string // one line, like PostgreSQL's message but without the value
-}
-
-func (e *Error) Error() string { return e.Message }
+// input: sqlstate.Error with only Code and Message set, so Error() is the message alone. Message
+// never contains the value itself: values of encrypted columns are secret.
+type Error = sqlstate.Error
 
 func syntaxError(t Type) error {
 	return &Error{Code: CodeInvalidTextRepresentation, Message: "invalid input syntax for type " + t.sqlName()}

@@ -139,7 +139,7 @@ func (p *jsonParser) value() (jsonValue, error) {
 	case c == '{' || c == '[':
 		p.depth++
 		if p.depth > maxJSONDepth {
-			return jsonValue{}, &Error{Code: "54001", Message: "stack depth limit exceeded"}
+			return jsonValue{}, &Error{Code: CodeStatementTooComplex, Message: "stack depth limit exceeded"}
 		}
 		defer func() { p.depth-- }()
 		if c == '{' {

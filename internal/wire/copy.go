@@ -44,9 +44,9 @@ import (
 
 // SQLSTATEs of COPY data errors, as PostgreSQL reports them.
 const (
-	copyCodeBadFormat    = "22P04" // bad_copy_file_format
-	copyCodeInvalidParam = "22023" // invalid_parameter_value
-	copyCodeTooLarge     = "54000" // program_limit_exceeded
+	copyCodeBadFormat    = CodeBadCopyFileFormat
+	copyCodeInvalidParam = CodeInvalidParameterValue
+	copyCodeTooLarge     = CodeProgramLimitExceeded
 	copyDefaultMaxRow    = 1 << 30 // PostgreSQL's MaxAllocSize, when no cap is given
 )
 

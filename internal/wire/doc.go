@@ -50,7 +50,9 @@
 //     Bind of the (non-existent, reserved) statement of that name. None depends on the session's
 //     search_path or settings. Inside an already failed block the Query and Parse stand-ins get
 //     the server's 25P02, which passes through as it would for the refused statement itself.
-//   - Errors (errors.go): ProxyError and its one conversion to an ErrorResponse; SQLSTATE constants.
+//   - Errors (errors.go): ProxyError is internal/sqlstate's Error (the type rewrite and value fail
+//     with too), whose ErrorResponse is its one conversion to a wire message; the Code* constants
+//     are wire's names for sqlstate's codes.
 //   - Encryption (seal*.go): when [[encrypt]] columns are configured, NewServer installs the
 //     encryption interceptor (below); without them the session is a pure relay at full speed.
 //

@@ -79,7 +79,7 @@ func (ss *sealSession) parse(m *pgproto3.Parse) Verdict {
 	}
 	if len(plan.Statements) > 1 {
 		if plan.Touches() {
-			return Verdict{Refuse: &ProxyError{Code: "42601", Message: "cannot insert multiple commands into a prepared statement"}}
+			return Verdict{Refuse: &ProxyError{Code: CodeSyntaxError, Message: "cannot insert multiple commands into a prepared statement"}}
 		}
 		return Verdict{}
 	}

@@ -18,7 +18,7 @@ import (
 // states pgseal did not see being made (startup parameters, pipelined binds).
 
 // selectKeyset picks the keyset the settings g select and checks that the session's client may
-// use it: it exists, is active and is granted (DESIGN.md §4), and that the settings agree. Checked
+// use it: it exists, is active and is granted (docs/design.md §4), and that the settings agree. Checked
 // per statement, so a revoke or disable takes effect at the next one.
 func (ss *sealSession) selectKeyset(g *tenancy.GUC) (keysetRef, *ProxyError) {
 	name, err := ss.sl.policy.Selection(g)

@@ -119,7 +119,7 @@ func termArray(col migrate.Column, elemOID uint32, ks keysetRef, f int16, v []by
 	return encodeByteaArray(terms), len(terms), nil
 }
 
-var errArray = &value.Error{Code: "22P02", Message: "malformed array literal"}
+var errArray = &value.Error{Code: CodeInvalidTextRepresentation, Message: "malformed array literal"}
 
 // textArray parses a one-dimensional array literal (array_in): elements separated by commas,
 // double-quoted with backslash escapes, or bare (trimmed; NULL is a null element).
@@ -200,7 +200,7 @@ func isArraySpace(c byte) bool {
 // binaryArray parses array_send output of one dimension whose elements have type elemOID (text and
 // varchar elements are taken for each other: the client may have declared either's array).
 func binaryArray(b []byte, elemOID uint32) ([][]byte, error) {
-	bad := &value.Error{Code: "22P03", Message: "incorrect binary data format in array"}
+	bad := &value.Error{Code: CodeInvalidBinaryRepresentation, Message: "incorrect binary data format in array"}
 	if len(b) < 12 {
 		return nil, bad
 	}

@@ -20,7 +20,7 @@ import (
 // ResponseRows, which decrypts them and answers for each what Response would have, with the
 // effects applied in row order; one keyring snapshot and one clock pair serve the whole run.
 //
-// Per-value key setup dominates the cost (CRYPTO.md §12), so a long run is also decrypted by
+// Per-value key setup dominates the cost (docs/crypto.md §9), so a long run is also decrypted by
 // helper goroutines (up to GOMAXPROCS-1, started per batch) that claim rowChunk rows at a time.
 // Once the server loop has no rows left to claim it waits only for chunks a helper is in the
 // middle of: a helper that never got a core claims nothing and is not waited for. An earlier

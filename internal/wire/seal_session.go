@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,11 +16,8 @@ import (
 	"github.com/pgseal/pgseal/internal/value"
 )
 
-// SQLSTATEs of the encryption work (see also errors.go).
+// The encryption work's SQLSTATEs are in errors.go.
 const (
-	CodeDataCorrupted        = "XX001" // envelope malformed or authentication failed
-	CodeDatatypeMismatch     = "42804" // client declared another type for an encrypted parameter
-	CodeInvalidPStatement    = "26000" // Bind of a statement the session does not know
 	CodeSchemaChangedMessage = "schema changed; retry"
 )
 
@@ -213,17 +209,14 @@ func rewriteRefusal(sql string, err error) *ProxyError {
 	if !ok {
 		return &ProxyError{Code: CodeInternalError, Message: "internal error in pgseal while analysing the statement"}
 	}
-	pe := &ProxyError{Code: re.Code, Message: re.Message}
-	if re.Position >= 0 && re.Position <= len(sql) {
-		pe.Position = int32(utf8.RuneCountInString(sql[:re.Position]) + 1)
-	}
-	return pe
+	return (&ProxyError{Code: re.Code, Message: re.Message, Offset: re.Offset}).Locate(sql)
 }
 
 // valueRefusal turns a value conversion error into the client's error.
 func valueRefusal(err error) *ProxyError {
 	if ve, ok := err.(*value.Error); ok {
-		return &ProxyError{Code: ve.Code, Message: ve.Message}
+		out := *ve // a copy: value's errors may be shared package values
+		return &out
 	}
 	if pe, ok := asProxyError(err); ok {
 		return pe

@@ -7,7 +7,7 @@ import (
 	"github.com/pgseal/pgseal/internal/tenancy"
 )
 
-// Tenancy follows PostgreSQL's own rules (DESIGN.md §4) twice: "predicted" settings, which the
+// Tenancy follows PostgreSQL's own rules (docs/design.md §4) twice: "predicted" settings, which the
 // client loop advances optimistically with each statement it sends and uses to pick keysets, and
 // "confirmed" settings, which the server loop advances from the answers (CommandComplete per
 // statement, ErrorResponse, ReadyForQuery). When nothing is in flight, predicted := confirmed.

@@ -22,7 +22,7 @@
 //
 // TestClients makes two runs with the same scripts: "through the relay", with no encrypted column
 // (email is text), shows the client works through pgseal at all; "with users.email encrypted"
-// expects what DESIGN.md promises on top and then checks in PostgreSQL itself that every stored
+// expects what docs/design.md promises on top and then checks in PostgreSQL itself that every stored
 // e-mail is a v1 envelope with an equality term and contains no plaintext. When both fail, the
 // relay is the suspect; when only the second fails, the encryption is.
 //

@@ -21,7 +21,7 @@ import (
 // TestFleetSharesPostgresKeyring runs two pgseal processes on one `postgres` keyring store (the
 // setup of several replicas behind a load balancer) and changes the keyring the way an operator's
 // CLI does: a new keyset, a revoked grant and a disabled keyset must be in force in BOTH processes,
-// for their already open sessions, within one second (DESIGN.md §6, issue 3).
+// for their already open sessions, within one second (docs/design.md §6, issue 3).
 func TestFleetSharesPostgresKeyring(t *testing.T) {
 	db := pgtest.New(t)
 	db.Exec(t, runs[len(runs)-1].ddl) // the encrypted run's tables, which proxyConfig(…, true) names

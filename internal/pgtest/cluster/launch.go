@@ -1,4 +1,4 @@
-package pgtest
+package cluster
 
 import (
 	"bytes"
@@ -23,8 +23,6 @@ host all +` + GroupPassword + ` 127.0.0.1/32 password
 host all all 127.0.0.1/32 trust
 host all all ::1/128 trust
 `
-
-func startPrivate() (*Server, error) { return startPrivateWith(Options{}) }
 
 func startPrivateWith(o Options) (*Server, error) {
 	bin, err := FindBinDir()
@@ -73,7 +71,7 @@ func (s *Server) initdb(cred *syscall.Credential) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("initdb: %v: %s", err, lastLines(out))
+		return fmt.Errorf("initdb: %v: %s", err, LastLines(out))
 	}
 	if err := os.WriteFile(filepath.Join(s.dataDir, "pg_hba.conf"), []byte(hba), 0o600); err != nil {
 		return err
@@ -130,7 +128,7 @@ func (s *Server) launch(cred *syscall.Credential) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
-			return fmt.Errorf("postgres exited at start: %s", lastLines(s.startLog(&logBuf)))
+			return fmt.Errorf("postgres exited at start: %s", LastLines(s.startLog(&logBuf)))
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -144,7 +142,7 @@ func (s *Server) launch(cred *syscall.Credential) error {
 	}
 	_ = cmd.Process.Kill()
 	<-s.exited
-	return fmt.Errorf("postgres did not accept connections within 30s: %s", lastLines(s.startLog(&logBuf)))
+	return fmt.Errorf("postgres did not accept connections within 30s: %s", LastLines(s.startLog(&logBuf)))
 }
 
 // startLog is what the server wrote while starting: the log file if it has one, else buf.
@@ -184,7 +182,8 @@ func chownTree(root string, cred *syscall.Credential) error {
 	})
 }
 
-func lastLines(b []byte) string {
+// LastLines is the last five lines of b joined by " | ": a server log's tail for an error message.
+func LastLines(b []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) > 5 {
 		lines = lines[len(lines)-5:]
