@@ -13,6 +13,7 @@ const (
 	FeatureNotSupported = "0A000" // statement refused: pgseal cannot do it correctly
 
 	// Class 22: data exception.
+	StringDataRightTruncation   = "22001" // value too long for type character varying(n)
 	NumericValueOutOfRange      = "22003" // value out of range for type ...
 	InvalidDatetimeFormat       = "22007" // invalid input syntax for a date/time type
 	DatetimeFieldOverflow       = "22008" // date/time field value out of range

@@ -80,9 +80,6 @@ func intRange(t Type) (int64, int64) {
 	return math.MinInt64, math.MaxInt64
 }
 
-// CodeStringDataRightTruncation is PostgreSQL's "value too long for type character varying(n)".
-const CodeStringDataRightTruncation = "22001"
-
 // FitChars applies a varchar(n) column's length to a text or varchar plaintext assigned to it,
 // as PostgreSQL's varchar() does without isExplicit: a value of at most n characters of the
 // database encoding is kept; a longer one is cut to n only when everything beyond them is spaces,

@@ -8,6 +8,7 @@ import "github.com/pgseal/pgseal/internal/sqlstate"
 const (
 	CodeInvalidTextRepresentation   = sqlstate.InvalidTextRepresentation
 	CodeNumericValueOutOfRange      = sqlstate.NumericValueOutOfRange
+	CodeStringDataRightTruncation   = sqlstate.StringDataRightTruncation
 	CodeInvalidDatetimeFormat       = sqlstate.InvalidDatetimeFormat
 	CodeDatetimeFieldOverflow       = sqlstate.DatetimeFieldOverflow
 	CodeInvalidBinaryRepresentation = sqlstate.InvalidBinaryRepresentation
