@@ -71,14 +71,16 @@
 //     migration tool's cut-over notifies it) and a notification marks its catalog stale, so idle
 //     sessions switch before their next statement (seal_notify.go: the channel's notifications are
 //     swallowed unless the client LISTENs it too; a standby that refuses LISTEN is logged, not fatal).
-//     After the client's UNLISTEN or DISCARD ALL (a pool's reset), pgseal LISTENs again lazily,
+//     After the client's UNLISTEN or DISCARD ALL (a pool's reset) in a simple Query that leaves no
+//     block open, pgseal sends LISTEN and the marker as two Queries right behind it and holds the
+//     client's ReadyForQuery until they are answered (seal_relisten.go): no round trip of its own.
+//     Otherwise pgseal LISTENs again lazily,
 //     before the session's next statement and outside a block, and reads the catalog marker
 //     (catalog.MarkerQuery: an md5 of the xmin of the pg_class and pg_attribute rows of the
 //     configured tables and their descendants, which every cut-over rewrites) in the same round
 //     trip, as a second pipelined Query (so its snapshot follows the LISTEN's commit: a change
 //     committed later is notified, an earlier one is in the marker). The catalog is read again
-//     only if the marker differs from the one read just before it; a reset per pooled request
-//     costs one round trip (LISTEN + marker), no catalog read. While the LISTEN cannot be made
+//     only if the marker differs from the one read just before it; no catalog read per reset. While the LISTEN cannot be made
 //     again (requests in flight, e.g. a statement pipelined behind the DISCARD ALL, or inside a
 //     transaction block), statements naming a configured table are refused with XX000 "schema
 //     changed; retry" (fail closed). A statement sent before

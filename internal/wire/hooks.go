@@ -121,6 +121,9 @@ type Verdict struct {
 	// Before are messages of the interceptor's own, sent (and tracked) just before this one; their
 	// responses reach Response with the Extra's Plan. Only Describe is supported.
 	Before []Extra
+	// After are the interceptor's own Query messages, sent (and tracked) right after a Query, in
+	// the same write; their responses reach Response with the Extra's Plan.
+	After []Extra
 	// CopyIn, on a Query, re-encodes the data the client sends for the Query's COPY … FROM STDIN:
 	// the client's CopyData, CopyDone and CopyFail go through it until the COPY ends (or the
 	// client sends any other message). Without it CopyData is relayed raw.
@@ -139,8 +142,9 @@ type CopyIn interface {
 	Done(send func([]byte) error) error
 }
 
-// Extra is a message the interceptor adds to the client's stream.
+// Extra is a message the interceptor adds to the client's stream: a Describe (Before) or a Query
+// (After).
 type Extra struct {
-	Msg  *pgproto3.Describe
+	Msg  pgproto3.FrontendMessage
 	Plan Plan
 }

@@ -127,7 +127,7 @@ func (s *session) request(typ byte) error {
 	if v.Refuse != nil {
 		return s.refuse(typ, names, v)
 	}
-	if err := s.sendBefore(v.Before); err != nil {
+	if err := s.sendExtra(v.Before); err != nil {
 		return err
 	}
 	if (typ == 'Q' || typ == 'E') && v.CopyIn != nil {
@@ -138,10 +138,16 @@ func (s *session) request(typ byte) error {
 	} else {
 		s.trackRequest(typ, names, v.Plan, nil)
 	}
+	var err error
 	if v.Replace != nil {
-		return s.toServerErr(s.sw.send(v.Replace))
+		err = s.toServerErr(s.sw.send(v.Replace))
+	} else {
+		err = s.toServerErr(s.cr.forward(s.sw))
 	}
-	return s.toServerErr(s.cr.forward(s.sw))
+	if err != nil || typ != 'Q' {
+		return err
+	}
+	return s.sendExtra(v.After)
 }
 
 // track pushes the request onto the FIFO (and the statement/portal bookkeeping) in send order.

@@ -225,13 +225,17 @@ func (s *session) collect(iq *internalQuery, typ byte) (bool, error) {
 	return false, s.serverSideSkip()
 }
 
-// sendBefore sends the interceptor's own messages ahead of a client message, tracked on the FIFO.
-func (s *session) sendBefore(extra []Extra) error {
+// sendExtra sends the interceptor's own messages (Verdict.Before and After), tracked on the FIFO.
+func (s *session) sendExtra(extra []Extra) error {
 	for _, e := range extra {
-		if e.Msg == nil {
-			panic("BUG: wire: Verdict.Before with a nil message")
+		switch e.Msg.(type) {
+		case *pgproto3.Describe:
+			s.trackRequest('D', [2]string{}, e.Plan, nil)
+		case *pgproto3.Query:
+			s.trackRequest('Q', [2]string{}, e.Plan, nil)
+		default:
+			panic("BUG: wire: an extra message other than Describe or Query")
 		}
-		s.trackRequest('D', [2]string{}, e.Plan, nil)
 		if err := s.sw.send(e.Msg); err != nil {
 			return s.toServerErr(err)
 		}

@@ -105,11 +105,14 @@ func (ss *sealSession) noteListen(sql string) {
 // marker (catalog.MarkerQuery) is read in the same round trip, as a Query of its own after the
 // LISTEN's: its snapshot is taken after the LISTEN committed, so a change committed later is
 // notified and one committed earlier is in the marker. The catalog is reloaded only when the
-// marker differs from the one read with cur: a pool that runs DISCARD ALL at every release costs
-// one injected round trip per request, not a catalog read too.
+// marker differs from the one read with cur. A reset in a simple Query outside a block does not
+// come here: the LISTEN and marker ride behind it (seal_relisten.go).
 func (ss *sealSession) relistenIfLost(cur *catalogEntry) bool {
 	if !ss.relisten.Load() {
 		return true
+	}
+	if ss.relistening.Load() {
+		return false // injected behind the reset and not answered yet: a pipelining client
 	}
 	ss.mu.Lock()
 	inBlock := ss.mu.explicit

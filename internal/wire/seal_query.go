@@ -29,8 +29,9 @@ type stmtExec struct {
 type queryPlan struct {
 	stmts []stmtExec
 	idx   int
-	lay   *layout  // layout of the result being received
-	out   *copyOut // server loop: the COPY TO being decrypted
+	lay   *layout   // layout of the result being received
+	out   *copyOut  // server loop: the COPY TO being decrypted
+	hold  *relisten // its ReadyForQuery waits for the re-LISTEN injected behind it (seal_relisten.go)
 }
 
 func (q *queryPlan) current() *stmtExec {

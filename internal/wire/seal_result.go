@@ -28,6 +28,9 @@ type layField struct {
 
 // Response implements SessionInterceptor (server loop).
 func (ss *sealSession) Response(plan Plan, msg pgproto3.BackendMessage) (pgproto3.BackendMessage, error) {
+	if rp, ok := plan.(*relistenPlan); ok {
+		return ss.relistenResponse(rp, msg), nil
+	}
 	switch m := msg.(type) {
 	case *pgproto3.DataRow:
 		return ss.dataRow(plan, m)
@@ -52,7 +55,12 @@ func (ss *sealSession) Response(plan Plan, msg pgproto3.BackendMessage) (pgproto
 	case *pgproto3.ErrorResponse:
 		ss.failed = true
 	case *pgproto3.ReadyForQuery:
-		return ss.readyForQuery(m), nil
+		out := ss.readyForQuery(m)
+		if qp, ok := plan.(*queryPlan); ok && qp.hold != nil {
+			qp.hold.held = &pgproto3.ReadyForQuery{TxStatus: out.(*pgproto3.ReadyForQuery).TxStatus}
+			return nil, nil
+		}
+		return out, nil
 	case *pgproto3.ParameterStatus:
 		ss.vs.Set(m.Name, m.Value)
 		ss.mu.Lock()

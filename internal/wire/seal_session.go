@@ -34,6 +34,7 @@ type sealSession struct {
 
 	clientListens atomic.Bool // the client LISTENs pgseal_catalog itself (seal_notify.go)
 	relisten      atomic.Bool // the client's UNLISTEN/DISCARD ALL dropped pgseal's LISTEN
+	relistening   atomic.Bool // a re-LISTEN injected behind a Query is in flight (seal_relisten.go)
 
 	mu struct {
 		sync.Mutex
@@ -112,6 +113,7 @@ func (ss *sealSession) Request(msg pgproto3.FrontendMessage) Verdict {
 	case *pgproto3.Query:
 		v := ss.query(m)
 		ss.noteListen(m.String)
+		ss.injectRelisten(&v)
 		return v
 	case *pgproto3.Parse:
 		v := ss.parse(m)
