@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"fmt"
+	"strconv"
 
 	pg "github.com/pganalyze/pg_query_go/v5"
 )
@@ -133,7 +134,11 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 	case opParam:
 		return false, a.paramAs(o, Param{Kind: ParamTerm, Column: c, InList: a.inListArray})
 	case opLiteral:
-		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditTerm, Literal: o.literal, Cast: o.from, CastLen: o.castLen, Column: c})
+		from := o.from
+		if from == "" {
+			from = integerConstType(o, c)
+		}
+		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditTerm, Literal: o.literal, Cast: from, CastLen: o.castLen, Column: c})
 		return false, nil
 	case opColumn:
 		if err := compatible(c, o.col, loc); err != nil {
@@ -237,4 +242,29 @@ func (a *analyzer) termColumn(cr *pg.ColumnRef) error {
 	a.stmt.Touches = true
 	a.addEdit(Edit{Start: start, End: end, Kind: EditStatic, Text: TermExpr(a.sql[start:end])})
 	return nil
+}
+
+// integerConstType is the type PostgreSQL gives a bare integer constant compared with a narrower
+// integer column: int4, or int8 beyond int4's range. PostgreSQL then runs a cross-type operator
+// (int24eq, int48eq, …), under which a constant outside the column's range equals none of its
+// values; the wire converts it as it converts `$1::int8` (empty term) instead of failing with
+// 22003. "" when the constant is a string, the column is not int2/int4, or the constant is
+// beyond int8 (numeric: it still fails, with 22003).
+func integerConstType(o operand, c *Column) string {
+	t := canonicalType(c.Type)
+	if t != "int2" && t != "int4" {
+		return ""
+	}
+	switch {
+	case o.constKind == 'i':
+		if t == "int4" {
+			return ""
+		}
+		return "int4"
+	case o.constKind == 'f' && isDigits(o.literal):
+		if _, err := strconv.ParseInt(o.literal, 10, 64); err == nil {
+			return "int8"
+		}
+	}
+	return ""
 }

@@ -188,6 +188,11 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"literal casts in an extended statement", 0, "SELECT id FROM %s WHERE s4 = '3000000000'::int8 OR t = 'abcdef'::varchar(3) OR v = $1::varchar ORDER BY id", [][]byte{[]byte("z")}, nil},
 		{"= NULL cast to the column's family", 0, "SELECT id FROM %s WHERE t = NULL::varchar OR s4 = CAST(NULL AS int8) ORDER BY id", nil, nil},
 		{"comparison in the output", 0, "SELECT id, s4 = $1::int8, s4 <> $1::int8 FROM %s ORDER BY id", [][]byte{[]byte("3000000000")}, nil},
+		{"int2 = a bare integer beyond int2 (int24eq) matches nothing", 0, "SELECT id FROM %s WHERE s2 = 70000 ORDER BY id", nil, nil},
+		{"int2 <> a bare integer beyond int2 is true", 0, "SELECT id FROM %s WHERE s2 <> -70000 ORDER BY id", nil, nil},
+		{"int4 = a bare integer beyond int4 (int48eq) matches nothing", 0, "SELECT id FROM %s WHERE s4 = 3000000000 ORDER BY id", nil, nil},
+		{"int2 IN bare integers in and beyond range", 0, "SELECT id FROM %s WHERE s2 IN (12, 70000, 9000000000) ORDER BY id", nil, nil},
+		{"a quoted constant beyond int2 is still 22003", 0, "SELECT id FROM %s WHERE s2 = '70000' ORDER BY id", nil, nil},
 	}
 	for _, c := range selects {
 		t.Run(c.name, func(t *testing.T) { sameAsPlain(t, proxy, direct, c) })
