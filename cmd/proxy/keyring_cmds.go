@@ -24,7 +24,8 @@ type cmdEnv struct {
 	args   []string // positionals
 	json   bool
 	stdout io.Writer
-	m      *keyring.Manager
+	m      *keyring.Manager // nil for a verb with noKeyring
+	cfg    *config.Config
 }
 
 // subcommand describes one "<group> <verb>" command.
@@ -33,6 +34,9 @@ type subcommand struct {
 	nargs int
 	flags func(fs *flag.FlagSet) // extra flags, may be nil
 	run   func(ctx context.Context, e *cmdEnv) error
+	// before runs ahead of opening the keyring (may be nil); noKeyring skips opening it.
+	before    func(ctx context.Context, e *cmdEnv) error
+	noKeyring bool
 }
 
 // dispatch parses args as "<verb> [positionals and flags]" and runs the verb.
@@ -70,12 +74,19 @@ func dispatch(ctx context.Context, group string, verbs map[string]subcommand, or
 	if err != nil {
 		return err
 	}
-	m, err := keyring.OpenManager(ctx, cfg.Keyring, nil)
-	if err != nil {
-		return err
+	e := &cmdEnv{args: pos, json: *asJSON, stdout: stdout, cfg: cfg}
+	if verb.before != nil {
+		if err := verb.before(ctx, e); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
-	defer m.Close()
-	if err := verb.run(ctx, &cmdEnv{args: pos, json: *asJSON, stdout: stdout, m: m}); err != nil {
+	if !verb.noKeyring {
+		if e.m, err = keyring.OpenManager(ctx, cfg.Keyring, nil); err != nil {
+			return err
+		}
+		defer e.m.Close()
+	}
+	if err := verb.run(ctx, e); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
@@ -103,10 +114,35 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// runKeyring: "keyring init".
+// runKeyring: "keyring init", "keyring rewrap --to URI".
 func runKeyring(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var to string
 	verbs := map[string]subcommand{
-		"init": {nargs: 0, run: func(ctx context.Context, e *cmdEnv) error {
+		"rewrap": {nargs: 0, noKeyring: true,
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&to, "to", "", "the key-management key to wrap the master key under (default: keyring.master_key)")
+			},
+			run: func(ctx context.Context, e *cmdEnv) error {
+				if to == "" {
+					to = e.cfg.Keyring.MasterKey
+				}
+				from, err := keyring.RewrapKMSMasterKey(ctx, e.cfg.Keyring, to)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "master key rewrapped from %s to %s in %s\n", from, to, e.cfg.Keyring.MasterKeyWrappedFile)
+				if to != e.cfg.Keyring.MasterKey {
+					fmt.Fprintf(e.stdout, "set keyring.master_key = %q in the configuration\n", to)
+				}
+				return nil
+			}},
+		"init": {nargs: 0, before: func(ctx context.Context, e *cmdEnv) error {
+			created, err := keyring.CreateKMSMasterKey(ctx, e.cfg.Keyring)
+			if created && !e.json {
+				fmt.Fprintf(e.stdout, "created master key under %s, wrapped in %s\n", e.cfg.Keyring.MasterKey, e.cfg.Keyring.MasterKeyWrappedFile)
+			}
+			return err
+		}, run: func(ctx context.Context, e *cmdEnv) error {
 			info, err := e.m.Init(ctx)
 			if err != nil {
 				return err
@@ -118,7 +154,7 @@ func runKeyring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return nil
 		}},
 	}
-	return dispatch(ctx, "keyring", verbs, []string{"init"}, args, stdout, stderr)
+	return dispatch(ctx, "keyring", verbs, []string{"init", "rewrap"}, args, stdout, stderr)
 }
 
 // runKeyset: "keyset create|list|grant|revoke|rotate|disable|enable|retire-generation".

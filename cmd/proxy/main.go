@@ -43,7 +43,8 @@ const usageText = `usage: proxy <command> [arguments]
 commands:
   serve --config proxy.toml       run the proxy
   dev [--listen ADDR]             throwaway PostgreSQL + pgseal with a demo, for trying it
-  keyring init                    create the configured keyring
+  keyring init                    create the configured keyring (and a KMS-wrapped master key)
+  keyring rewrap [--to URI]       wrap the master key under another key-management key
   keyset create|list|grant|revoke|rotate|disable|enable|retire-generation
   client create|list
   access-key create --role control

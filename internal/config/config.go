@@ -58,6 +58,13 @@ type Keyring struct {
 	DSN           string `toml:"dsn"`
 	MasterKeyEnv  string `toml:"master_key_env"`
 	MasterKeyFile string `toml:"master_key_file"`
+	// MasterKey names a key in a key management service (aws-kms://…, see internal/kms); the
+	// master key is then a data key it generated, kept only wrapped, in MasterKeyWrappedFile,
+	// and master_key_env/master_key_file are not used. KMSEndpoint overrides the service's
+	// endpoint (a local implementation, a VPC endpoint).
+	MasterKey            string `toml:"master_key"`
+	MasterKeyWrappedFile string `toml:"master_key_wrapped_file"`
+	KMSEndpoint          string `toml:"kms_endpoint"`
 	// StatePath is the keyring state file: the newest epoch (and document MAC) this host has
 	// accepted, so that an older keyring is refused after a restart too. Load defaults it (see
 	// defaultStatePath); empty (only when built without Load) keeps the guard in memory.
@@ -146,6 +153,9 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	cfg.Keyring.StatePath = defaultStatePath(cfg.Keyring)
+	if cfg.Keyring.MasterKey != "" && cfg.Keyring.MasterKeyWrappedFile == "" {
+		cfg.Keyring.MasterKeyWrappedFile = strings.TrimSuffix(cfg.Keyring.StatePath, ".state") + ".master.json"
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}

@@ -98,8 +98,19 @@ func (c *Config) validateKeyring(bad func(string, ...any)) {
 	if strings.HasSuffix(c.Keyring.StatePath, "/") {
 		bad("keyring.state_path = %q: want a file, not a directory", c.Keyring.StatePath)
 	}
-	if c.Keyring.MasterKeyEnv == "" && c.Keyring.MasterKeyFile == "" {
-		bad("keyring: set master_key_env or master_key_file")
+	switch k := c.Keyring; {
+	case k.MasterKey != "":
+		if scheme, rest, ok := strings.Cut(k.MasterKey, "://"); !ok || scheme == "" || rest == "" {
+			bad("keyring.master_key = %q: want a key URI such as aws-kms://alias/pgseal", k.MasterKey)
+		}
+		if k.MasterKeyFile != "" {
+			bad("keyring: master_key and master_key_file exclude each other")
+		}
+		if k.MasterKeyWrappedFile == "" {
+			bad("keyring.master_key needs master_key_wrapped_file")
+		}
+	case k.MasterKeyEnv == "" && k.MasterKeyFile == "":
+		bad("keyring: set master_key_env, master_key_file or master_key")
 	}
 }
 

@@ -16,7 +16,8 @@
 //
 // # Keys
 //
-// The master key (base64 of exactly 32 bytes, from master_key_file or the master_key_env variable)
+// The master key (base64 of exactly 32 bytes, from master_key_file or the master_key_env variable,
+// or a data key a key management service unwraps into memory: masterkey_kms.go, internal/kms)
 // never wraps anything directly; seal.go derives from it, each under its own label: the document
 // MAC key, a key check value (which tells "wrong master key" from "tampered"), the root-wrapping
 // KEK (per keyring id) and the control-token key (per keyring id). Roots are wrapped with
@@ -67,7 +68,7 @@
 // of the new generation. Grant and Revoke are idempotent. RetireGeneration only changes state:
 // checking that no value still uses the generation is the migration tool's job.
 //
-// What it leaves out: KMS master keys, per-keyset KEKs, index-root rotation, destroying roots,
+// What it leaves out: per-keyset KEKs, index-root rotation, destroying roots,
 // deleting keysets, clients or access keys, and client credentials (clients are identified by the
 // proxy's authentication).
 package keyring

@@ -16,11 +16,15 @@ import (
 // maxMasterKeyFile bounds what is read from master_key_file: a base64 key is 44 bytes.
 const maxMasterKeyFile = 4096
 
-// LoadMasterKey reads the master key named by cfg: master_key_file when set, otherwise the
+// LoadMasterKey reads the master key named by cfg: unwrapped by a key management service when
+// master_key names one (masterkey_kms.go), else master_key_file when set, otherwise the
 // environment variable master_key_env (looked up with getenv; os.Getenv when nil). The value must
 // be the base64 (standard or URL alphabet, padded or not) of exactly 32 bytes. Errors name the
 // source, never the value.
 func LoadMasterKey(cfg config.Keyring, getenv func(string) string) (crypto.Secret, error) {
+	if cfg.MasterKey != "" {
+		return loadKMSMasterKey(cfg)
+	}
 	if getenv == nil {
 		getenv = os.Getenv
 	}

@@ -1,0 +1,112 @@
+package kms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// KeySize is the size of the master key a Provider generates and unwraps.
+const KeySize = 32
+
+// Provider wraps pgseal's master key under a key held by a key management service.
+type Provider interface {
+	// URI names the service key, as in [keyring] master_key.
+	URI() string
+	// GenerateKey returns a new random master key and its wrapped form.
+	GenerateKey(ctx context.Context) (key, wrapped []byte, err error)
+	// Wrap wraps key under the service key (rewrap to another key).
+	Wrap(ctx context.Context, key []byte) ([]byte, error)
+	// Unwrap returns the key inside wrapped.
+	Unwrap(ctx context.Context, wrapped []byte) ([]byte, error)
+}
+
+// Options are what every provider may need besides the key URI.
+type Options struct {
+	// Endpoint overrides the service's endpoint (a local implementation, a VPC endpoint).
+	Endpoint string
+}
+
+// opener builds the Provider of one scheme from the rest of the URI.
+type opener func(ctx context.Context, key string, o Options) (Provider, error)
+
+// providers names each supported scheme.
+var providers = map[string]opener{
+	"aws-kms": openAWS,
+}
+
+// IsURI reports whether s names a key of a supported service.
+func IsURI(s string) bool {
+	scheme, _, ok := strings.Cut(s, "://")
+	_, known := providers[scheme]
+	return ok && known
+}
+
+// Open returns the Provider of a key URI.
+func Open(ctx context.Context, uri string, o Options) (Provider, error) {
+	scheme, key, ok := strings.Cut(uri, "://")
+	open, known := providers[scheme]
+	if !ok || !known || key == "" {
+		return nil, fmt.Errorf("kms: %q is not a key URI (want aws-kms://<key id, ARN or alias>)", uri)
+	}
+	return open(ctx, key, o)
+}
+
+// wrappedFile is the on-disk form of a wrapped master key.
+type wrappedFile struct {
+	Version int    `json:"version"`
+	Key     string `json:"key"`     // the service key's URI
+	Wrapped []byte `json:"wrapped"` // the service's ciphertext
+}
+
+// ErrNoWrappedKey: the wrapped key file does not exist yet (`proxy keyring init` writes it).
+var ErrNoWrappedKey = errors.New("no wrapped master key yet: run proxy keyring init")
+
+// ReadWrapped reads a wrapped key file: the service key's URI and the ciphertext.
+func ReadWrapped(path string) (uri string, wrapped []byte, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil, fmt.Errorf("%s: %w", path, ErrNoWrappedKey)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("wrapped master key %s cannot be read: %w", path, err)
+	}
+	var f wrappedFile
+	if err := json.Unmarshal(b, &f); err != nil || f.Version != 1 || !IsURI(f.Key) || len(f.Wrapped) == 0 {
+		return "", nil, fmt.Errorf("wrapped master key %s is not a version 1 wrapped key file", path)
+	}
+	return f.Key, f.Wrapped, nil
+}
+
+// WriteWrapped writes a wrapped key file atomically (temp file, fsync, rename), mode 0600.
+func WriteWrapped(path, uri string, wrapped []byte) error {
+	b, err := json.MarshalIndent(wrappedFile{Version: 1, Key: uri, Wrapped: wrapped}, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("wrapped master key %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("wrapped master key %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,55 @@
+package kms
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestKeyURIs(t *testing.T) {
+	for uri, ok := range map[string]bool{
+		"aws-kms://alias/pgseal": true, "aws-kms://arn:aws:kms:eu-west-1:1:key/x": true,
+		"aws-kms://": false, "vault://transit/keys/x": false, "alias/pgseal": false, "": false,
+	} {
+		_, err := Open(context.Background(), uri, Options{})
+		if got := err == nil || !strings.Contains(err.Error(), "not a key URI"); got != ok {
+			t.Errorf("Open(%q) = %v, want a key URI: %v", uri, err, ok)
+		}
+	}
+	if got := arnRegion("arn:aws:kms:eu-west-1:111122223333:key/abc"); got != "eu-west-1" {
+		t.Errorf("arnRegion = %q", got)
+	}
+	if got := arnRegion("alias/pgseal"); got != "" {
+		t.Errorf("arnRegion(alias) = %q", got)
+	}
+}
+
+func TestWrappedFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "master.json")
+	if _, _, err := ReadWrapped(p); !errors.Is(err, ErrNoWrappedKey) {
+		t.Fatalf("ReadWrapped(missing) = %v, want ErrNoWrappedKey", err)
+	}
+	if err := WriteWrapped(p, "aws-kms://alias/a", []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	uri, w, err := ReadWrapped(p)
+	if err != nil || uri != "aws-kms://alias/a" || string(w) != "\x01\x02\x03" {
+		t.Fatalf("ReadWrapped() = %q, %x, %v", uri, w, err)
+	}
+	for name, body := range map[string]string{
+		"not JSON": "{", "another version": `{"version":2,"key":"aws-kms://a","wrapped":"AQ=="}`,
+		"an unknown service": `{"version":1,"key":"vault://a","wrapped":"AQ=="}`,
+		"no ciphertext":      `{"version":1,"key":"aws-kms://a"}`,
+	} {
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ReadWrapped(p); err == nil || !strings.Contains(err.Error(), "not a version 1") {
+			t.Errorf("%s: ReadWrapped() = %v", name, err)
+		}
+	}
+}
