@@ -14,10 +14,12 @@ import (
 )
 
 // ColumnKey is the precomputed material for one (keyset, data generation, column id): the record
-// KDF keyed with K_col. It is safe for concurrent use and never caches record keys.
+// KDF keyed with K_col. Seal writes its suite; Open accepts every known suite (the header's suite
+// byte picks the AEAD). It is safe for concurrent use and never caches record keys.
 type ColumnKey struct {
 	ks      KeysetID
 	gen     uint32
+	suite   byte       // the suite Seal writes
 	rec     *recordKDF // keyed with K_col
 	aadTail []byte     // u16len(colID) || colID, appended to every AAD
 	scratch sync.Pool
@@ -30,8 +32,8 @@ type ColumnKey struct {
 	randomNonceGCM bool
 }
 
-// recScratch holds per-call buffers so that Seal and Open allocate only what the standard
-// library's AES and GCM constructors do.
+// recScratch holds per-call buffers so that Seal and Open allocate nothing themselves (suite 2
+// allocates nothing at all; suite 1 only what the standard library's AES and GCM constructors do).
 type recScratch struct {
 	key [KeySize]byte
 	kdf kdfScratch
@@ -40,8 +42,15 @@ type recScratch struct {
 
 // NewColumnKey derives K_col = HKDF-Expand(root, "pgseal/v1/data"||0x00||ks||gen||columnID, 32).
 // root must be KeySize bytes; columnID is the stable logical name (e.g. "public.users.email"),
-// non-empty and at most 65535 bytes.
-func NewColumnKey(root Secret, ks KeysetID, gen uint32, columnID string) (*ColumnKey, error) {
+// non-empty and at most 65535 bytes. suite (Suite1 or Suite2) is what Seal writes; Suite2 is
+// refused when the FIPS 140-3 mode is on.
+func NewColumnKey(root Secret, ks KeysetID, gen uint32, columnID string, suite byte) (*ColumnKey, error) {
+	if !knownSuite(suite) {
+		return nil, fmt.Errorf("column key: unknown suite %d", suite)
+	}
+	if suite == Suite2 && fips140.Enabled() {
+		return nil, fmt.Errorf("column key: suite %q is not allowed in FIPS 140-3 mode", SuiteNameChaCha20)
+	}
 	if root.Len() != KeySize {
 		return nil, fmt.Errorf("column key: root %w", errKeySize)
 	}
@@ -61,6 +70,7 @@ func NewColumnKey(root Secret, ks KeysetID, gen uint32, columnID string) (*Colum
 	k := &ColumnKey{
 		ks:             ks,
 		gen:            gen,
+		suite:          suite,
 		rec:            rec,
 		aadTail:        append(tail, columnID...),
 		randomNonceGCM: fips140.Enabled(),
@@ -74,6 +84,9 @@ func (k *ColumnKey) Keyset() KeysetID { return k.ks }
 
 // Generation returns the data generation this key belongs to.
 func (k *ColumnKey) Generation() uint32 { return k.gen }
+
+// Suite returns the suite byte Seal writes (Suite1 or Suite2).
+func (k *ColumnKey) Suite() byte { return k.suite }
 
 // Seal appends the envelope of plaintext to dst and returns the extended slice. term is nil (or
 // empty) for no term, or exactly TermSize bytes (then FlagTerm is set). Every call draws a fresh
@@ -92,7 +105,7 @@ func (k *ColumnKey) Seal(dst, plaintext, term []byte) ([]byte, error) {
 	if anyOverlap(out, plaintext) || anyOverlap(out, term) {
 		return nil, errors.New("seal: plaintext or term overlaps the output buffer")
 	}
-	putHeader(out, k.ks, k.gen, term)
+	putHeader(out, k.suite, k.ks, k.gen, term)
 	hs := HeaderSize
 	if term != nil {
 		hs = HeaderSizeTerm
@@ -105,7 +118,7 @@ func (k *ColumnKey) Seal(dst, plaintext, term []byte) ([]byte, error) {
 	defer k.putScratch(s)
 	k.rec.derive(&s.key, out[hs:saltEnd], &s.kdf)
 	s.aad = k.appendAAD(s.aad[:0], out[:saltEnd])
-	if err := k.sealBody(out[saltEnd:saltEnd], s.key[:], out[saltEnd:saltEnd+NonceSize], plaintext, s.aad); err != nil {
+	if err := k.sealBody(out[saltEnd:], &s.key, plaintext, s.aad); err != nil {
 		return nil, err
 	}
 	return ret, nil
@@ -132,11 +145,7 @@ func (k *ColumnKey) Open(dst, envelope []byte) ([]byte, error) {
 	defer k.putScratch(s)
 	k.rec.derive(&s.key, envelope[h.Size():saltEnd], &s.kdf)
 	s.aad = k.appendAAD(s.aad[:0], envelope[:saltEnd])
-	aead, err := newAEAD(s.key[:], true)
-	if err != nil {
-		return nil, ErrDecrypt
-	}
-	if _, err := aead.Open(out[:0], nil, envelope[saltEnd:], s.aad); err != nil {
+	if err := openBody(h.Suite, out, &s.key, envelope[saltEnd:], s.aad); err != nil {
 		return nil, ErrDecrypt
 	}
 	return ret, nil
@@ -150,10 +159,10 @@ func (k *ColumnKey) appendAAD(aad, headerThroughSalt []byte) []byte {
 }
 
 // fillRandom fills salt and nonce (adjacent in the envelope) with one read. In random-nonce mode
-// the nonce is left for the FIPS module to draw.
+// (suite 1 under FIPS) the nonce is left for the FIPS module to draw.
 func (k *ColumnKey) fillRandom(salt, nonce []byte) error {
 	buf := salt[:len(salt)+len(nonce)] // nonce directly follows salt in out
-	if k.randomNonceGCM && k.rand == nil {
+	if k.randomNonceGCM && k.rand == nil && k.suite == Suite1 {
 		buf = salt
 	}
 	if k.rand == nil {
@@ -166,20 +175,40 @@ func (k *ColumnKey) fillRandom(salt, nonce []byte) error {
 	return nil
 }
 
-// sealBody writes nonce || ciphertext || tag at out (whose first NonceSize bytes are the nonce
-// unless the random-nonce AEAD draws it itself).
-func (k *ColumnKey) sealBody(out, key, nonce, plaintext, aad []byte) error {
+// sealBody writes ciphertext || tag after the nonce at body (nonce || ciphertext || tag, the
+// nonce already in place unless suite 1's random-nonce AEAD draws it itself).
+func (k *ColumnKey) sealBody(body []byte, key *[KeySize]byte, plaintext, aad []byte) error {
+	if k.suite == Suite2 {
+		if err := chachaSeal(body[NonceSize:], key, body[:NonceSize], plaintext, aad); err != nil {
+			return fmt.Errorf("seal: %w", err)
+		}
+		return nil
+	}
 	randomNonce := k.randomNonceGCM && k.rand == nil
-	aead, err := newAEAD(key, randomNonce)
+	aead, err := newAEAD(key[:], randomNonce)
 	if err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
 	if randomNonce {
-		aead.Seal(out, nil, plaintext, aad)
+		aead.Seal(body[:0], nil, plaintext, aad)
 		return nil
 	}
-	aead.Seal(out[:NonceSize], nonce, plaintext, aad)
+	aead.Seal(body[:NonceSize], body[:NonceSize], plaintext, aad)
 	return nil
+}
+
+// openBody authenticates body (nonce || ciphertext || tag) under suite and writes the plaintext
+// to out (len(body)-NonceSize-TagSize bytes). Any error means authentication failed.
+func openBody(suite byte, out []byte, key *[KeySize]byte, body, aad []byte) error {
+	if suite == Suite2 {
+		return chachaOpen(out, key, body[:NonceSize], body[NonceSize:], aad)
+	}
+	aead, err := newAEAD(key[:], true)
+	if err != nil {
+		return err
+	}
+	_, err = aead.Open(out[:0], nil, body, aad)
+	return err
 }
 
 func (k *ColumnKey) putScratch(s *recScratch) {

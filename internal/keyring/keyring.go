@@ -20,6 +20,7 @@ type Keyring struct {
 	sealer *sealer
 	log    *zap.Logger
 	hook   func(epoch uint64, err error)
+	suite  byte // the envelope suite new values are sealed with
 	snap   atomic.Pointer[Snapshot]
 
 	// install serialises snapshot swaps (watch goroutine and this process's own writes).
@@ -41,6 +42,13 @@ type Option func(*Keyring)
 // (for the pgseal_keyring_epoch and pgseal_keyring_reloads_total metrics).
 func WithReloadHook(fn func(epoch uint64, err error)) Option {
 	return func(k *Keyring) { k.hook = fn }
+}
+
+// WithSuite makes new values use suite (crypto.Suite1 or crypto.Suite2; see crypto.SuiteByName
+// for the configured name). Without it, new values use crypto.DefaultSuite(). Values of every
+// suite stay readable either way.
+func WithSuite(suite byte) Option {
+	return func(k *Keyring) { k.suite = suite }
 }
 
 // Open loads the master key and the keyring cfg names, unwraps its roots and starts watching the
@@ -67,7 +75,7 @@ func New(ctx context.Context, store Store, master crypto.Secret, log *zap.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
-	k := &Keyring{store: store, sealer: newSealer(master), log: log, done: make(chan struct{})}
+	k := &Keyring{store: store, sealer: newSealer(master), log: log, suite: crypto.DefaultSuite(), done: make(chan struct{})}
 	for _, o := range opts {
 		o(k)
 	}
@@ -80,7 +88,7 @@ func New(ctx context.Context, store Store, master crypto.Secret, log *zap.Logger
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
-	snap, err := buildSnapshot(k.sealer, doc)
+	snap, err := buildSnapshot(k.sealer, doc, k.suite)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
@@ -157,7 +165,7 @@ func (k *Keyring) installDocument(doc *Document) error {
 	if doc.Epoch <= k.Snapshot().Epoch() {
 		return nil
 	}
-	snap, err := buildSnapshot(k.sealer, doc)
+	snap, err := buildSnapshot(k.sealer, doc, k.suite)
 	if err != nil {
 		return err
 	}
