@@ -72,7 +72,7 @@ func (f *migrateFlags) open(ctx context.Context, needKeys bool) (*config.Config,
 	}
 	var kr *keyring.Keyring
 	if needKeys {
-		if kr, err = keyring.Open(ctx, cfg.Keyring, nil, nil); err != nil {
+		if kr, err = keyring.Open(ctx, cfg.Keyring, nil, nil, keyring.WithSuiteName(cfg.Crypto.Suite)); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -278,7 +278,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer conn.Close(context.Background())
 	var snap *keyring.Snapshot
-	if kr, err := keyring.Open(ctx, cfg.Keyring, nil, nil); err == nil {
+	if kr, err := keyring.Open(ctx, cfg.Keyring, nil, nil, keyring.WithSuiteName(cfg.Crypto.Suite)); err == nil {
 		defer kr.Close()
 		snap = kr.Snapshot()
 	} else {

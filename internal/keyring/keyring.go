@@ -20,7 +20,8 @@ type Keyring struct {
 	sealer *sealer
 	log    *zap.Logger
 	hook   func(epoch uint64, err error)
-	suite  byte // the envelope suite new values are sealed with
+	suite  byte  // the envelope suite new values are sealed with
+	optErr error // a bad option, returned by New
 	snap   atomic.Pointer[Snapshot]
 
 	// install serialises snapshot swaps (watch goroutine and this process's own writes).
@@ -51,6 +52,20 @@ func WithSuite(suite byte) Option {
 	return func(k *Keyring) { k.suite = suite }
 }
 
+// WithSuiteName is WithSuite for a configured name ([crypto] suite: "aes-256-gcm",
+// "chacha20-poly1305", or "" for crypto.DefaultSuite). A bad name (or chacha20-poly1305 in FIPS
+// mode) makes Open and New fail.
+func WithSuiteName(name string) Option {
+	return func(k *Keyring) {
+		suite, err := crypto.SuiteByName(name)
+		if err != nil {
+			k.optErr = fmt.Errorf("crypto.suite: %w", err)
+			return
+		}
+		k.suite = suite
+	}
+}
+
 // Open loads the master key and the keyring cfg names, unwraps its roots and starts watching the
 // store. It fails when the keyring does not exist, does not verify or does not unwrap.
 func Open(ctx context.Context, cfg config.Keyring, getenv func(string) string, log *zap.Logger, opts ...Option) (*Keyring, error) {
@@ -78,6 +93,9 @@ func New(ctx context.Context, store Store, master crypto.Secret, log *zap.Logger
 	k := &Keyring{store: store, sealer: newSealer(master), log: log, suite: crypto.DefaultSuite(), done: make(chan struct{})}
 	for _, o := range opts {
 		o(k)
+	}
+	if k.optErr != nil {
+		return nil, fmt.Errorf("keyring: %w", k.optErr)
 	}
 	if ss, ok := store.(*sealedStore); ok && ss.state != nil {
 		ss.onStateWriteError = func(err error) {
