@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -169,5 +170,38 @@ func TestSealOpenAllocateNothing(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(200, func() { _, _ = k.Open(out, env) }); n != 0 {
 		t.Errorf("Open() allocates %v times per value, want 0", n)
+	}
+}
+
+// TestSaltsAndNoncesNeverRepeat samples salts and nonces across many refills of the scratch
+// randomness buffer and from concurrent sealers: every (salt, nonce) must be new.
+func TestSaltsAndNoncesNeverRepeat(t *testing.T) {
+	k := newTestKey(t, Suite2, testRoot, testKeyset, 1, testColumn)
+	const per, workers = 2000, 4
+	results := make(chan []byte, per*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range per {
+				env, err := k.Seal(nil, []byte("v"), nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				results <- env[HeaderSize : HeaderSize+SaltSize+NonceSize]
+			}
+		})
+	}
+	wg.Wait()
+	close(results)
+	seen := map[string]bool{}
+	for r := range results {
+		if seen[string(r)] {
+			t.Fatalf("salt and nonce %x repeated", r)
+		}
+		seen[string(r)] = true
+	}
+	if len(seen) != per*workers {
+		t.Fatalf("sampled %d values, want %d", len(seen), per*workers)
 	}
 }
