@@ -10,9 +10,30 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// TestWycheproofChaCha20Poly1305 runs the 96-bit-nonce groups through chachaSeal and chachaOpen,
-// the AEAD of suite 2. Groups with other nonce sizes do not apply: suite 2 always uses 12 bytes.
+// chachaImpls are the AEAD entry points of suite 2: the size dispatch Seal and Open use, and the
+// allocation-free composition alone (forced for every size).
+var chachaImpls = []struct {
+	name string
+	seal func(out []byte, key *[KeySize]byte, nonce, plaintext, aad []byte) error
+	open func(out []byte, key *[KeySize]byte, nonce, sealed, aad []byte) error
+}{
+	{"dispatch", chachaSeal, chachaOpen},
+	{"composed", func(out []byte, key *[KeySize]byte, nonce, plaintext, aad []byte) error {
+		chachaSealComposed(out, key, nonce, plaintext, aad)
+		return nil
+	}, chachaOpenComposed},
+}
+
+// TestWycheproofChaCha20Poly1305 runs the 96-bit-nonce groups through both AEAD entry points of
+// suite 2. Groups with other nonce sizes do not apply: suite 2 always uses 12 bytes.
 func TestWycheproofChaCha20Poly1305(t *testing.T) {
+	for _, impl := range chachaImpls {
+		t.Run(impl.name, func(t *testing.T) { testWycheproofChaCha(t, impl.seal, impl.open) })
+	}
+}
+
+func testWycheproofChaCha(t *testing.T, seal func(out []byte, key *[KeySize]byte, nonce, plaintext, aad []byte) error,
+	open func(out []byte, key *[KeySize]byte, nonce, sealed, aad []byte) error) {
 	var f struct {
 		TestGroups []struct {
 			IvSize, TagSize int
@@ -36,7 +57,7 @@ func TestWycheproofChaCha20Poly1305(t *testing.T) {
 			iv, aad, msg := unhex(t, tc.Iv), unhex(t, tc.Aad), unhex(t, tc.Msg)
 			sealed := append(unhex(t, tc.Ct), unhex(t, tc.Tag)...)
 			got := make([]byte, len(sealed)-TagSize)
-			err := chachaOpen(got, &key, iv, sealed, aad)
+			err := open(got, &key, iv, sealed, aad)
 			if tc.Result == "invalid" {
 				invalid++
 				if err == nil {
@@ -48,7 +69,7 @@ func TestWycheproofChaCha20Poly1305(t *testing.T) {
 				t.Errorf("tc %d: chachaOpen() = %x, %v, want %x", tc.TcID, got, err, msg)
 			}
 			out := make([]byte, len(msg)+TagSize)
-			if err := chachaSeal(out, &key, iv, msg, aad); err != nil || !bytes.Equal(out, sealed) {
+			if err := seal(out, &key, iv, msg, aad); err != nil || !bytes.Equal(out, sealed) {
 				t.Errorf("tc %d: chachaSeal() = %x, %v, want %x", tc.TcID, out, err, sealed)
 			}
 		}
@@ -58,9 +79,17 @@ func TestWycheproofChaCha20Poly1305(t *testing.T) {
 	}
 }
 
-// TestChaChaMatchesXCrypto compares the composed AEAD with x/crypto's chacha20poly1305 on every
-// plaintext and AAD length around the 16-byte padding and 64-byte block boundaries.
+// TestChaChaMatchesXCrypto compares both entry points (so the composed AEAD at every size) with
+// x/crypto's chacha20poly1305 on plaintext and AAD lengths around the 16-byte padding and 64-byte
+// block boundaries and the dispatch threshold.
 func TestChaChaMatchesXCrypto(t *testing.T) {
+	for _, impl := range chachaImpls {
+		t.Run(impl.name, func(t *testing.T) { testChaChaMatchesXCrypto(t, impl.seal, impl.open) })
+	}
+}
+
+func testChaChaMatchesXCrypto(t *testing.T, seal func(out []byte, key *[KeySize]byte, nonce, plaintext, aad []byte) error,
+	open func(out []byte, key *[KeySize]byte, nonce, sealed, aad []byte) error) {
 	var key [KeySize]byte
 	copy(key[:], seqBytes(0x55, KeySize))
 	ref, err := chacha20poly1305.New(key[:])
@@ -68,34 +97,38 @@ func TestChaChaMatchesXCrypto(t *testing.T) {
 		t.Fatal(err)
 	}
 	nonce := seqBytes(0x77, NonceSize)
-	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 300, 4096} {
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, chachaAsmMin - 1, chachaAsmMin, 65, 127, 128, 129, 300, 4096} {
 		for _, a := range []int{0, 1, 15, 16, 17, 64, 100} {
 			pt, aad := seqBytes(byte(n), n), seqBytes(byte(a+1), a)
 			want := ref.Seal(nil, nonce, pt, aad)
 			got := make([]byte, n+TagSize)
-			if err := chachaSeal(got, &key, nonce, pt, aad); err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("chachaSeal(%d-byte plaintext, %d-byte aad) = %x, %v, want %x", n, a, got, err, want)
+			if err := seal(got, &key, nonce, pt, aad); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("seal(%d-byte plaintext, %d-byte aad) = %x, %v, want %x", n, a, got, err, want)
 			}
 			back := make([]byte, n)
-			if err := chachaOpen(back, &key, nonce, want, aad); err != nil || !bytes.Equal(back, pt) {
-				t.Fatalf("chachaOpen(%d-byte plaintext, %d-byte aad) = %x, %v, want %x", n, a, back, err, pt)
+			if err := open(back, &key, nonce, want, aad); err != nil || !bytes.Equal(back, pt) {
+				t.Fatalf("open(%d-byte plaintext, %d-byte aad) = %x, %v, want %x", n, a, back, err, pt)
 			}
 		}
 	}
 }
 
-// TestChaChaOpenWritesNothingOnFailure: a failed open must not release keystream-XORed bytes.
-func TestChaChaOpenWritesNothingOnFailure(t *testing.T) {
+// TestChaChaOpenReleasesNothingOnFailure: a failed open must not leave keystream-XORed bytes
+// (a decryption of forged ciphertext) in the output: untouched (composed) or zeroed (x/crypto).
+func TestChaChaOpenReleasesNothingOnFailure(t *testing.T) {
 	var key [KeySize]byte
 	nonce := make([]byte, NonceSize)
-	sealed := make([]byte, 32+TagSize)
-	if err := chachaSeal(sealed, &key, nonce, make([]byte, 32), nil); err != nil {
-		t.Fatal(err)
-	}
-	sealed[0] ^= 1
-	out := bytes.Repeat([]byte{0xEE}, 32)
-	if err := chachaOpen(out, &key, nonce, sealed, nil); !errors.Is(err, ErrDecrypt) || !bytes.Equal(out, bytes.Repeat([]byte{0xEE}, 32)) {
-		t.Fatalf("chachaOpen(tampered) = %v, output %x, want ErrDecrypt and the output untouched", err, out)
+	for _, n := range []int{32, chachaAsmMin + 10} {
+		sealed := make([]byte, n+TagSize)
+		if err := chachaSeal(sealed, &key, nonce, make([]byte, n), nil); err != nil {
+			t.Fatal(err)
+		}
+		sealed[0] ^= 1
+		out := bytes.Repeat([]byte{0xEE}, n)
+		err := chachaOpen(out, &key, nonce, sealed, nil)
+		if !errors.Is(err, ErrDecrypt) || (!bytes.Equal(out, bytes.Repeat([]byte{0xEE}, n)) && !bytes.Equal(out, make([]byte, n))) {
+			t.Fatalf("chachaOpen(tampered %d bytes) = %v, output %x, want ErrDecrypt and no plaintext", n, err, out)
+		}
 	}
 }
 
