@@ -99,10 +99,8 @@ func reencryptColumn(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot
 		return 0, "", err
 	}
 	defer release()
-	r := &rcol{t: g.t, pk: g.pk, col: col, ks: ks, gen: binary.BigEndian.AppendUint32(nil, ks.PrimaryGeneration()),
-		suite: []byte{ks.Suite()}, batch: o.Batch}
-	// The suite is part of the job's identity: changing [crypto] suite restarts a resumed run.
-	params, _ := json.Marshal(map[string]any{"keyset": ks.UUID.String(), "generation": ks.PrimaryGeneration(), "suite": ks.Suite()})
+	r := &rcol{t: g.t, pk: g.pk, col: col, ks: ks, gen: binary.BigEndian.AppendUint32(nil, ks.PrimaryGeneration()), suite: []byte{ks.Suite()}, batch: o.Batch}
+	params := reencryptParams(ks)
 	rec, err := loadRecord(ctx, conn, g.t.qualified(), g.c.name, opReencrypt)
 	if err != nil {
 		return 0, "", err
@@ -148,6 +146,13 @@ func reencryptColumn(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot
 	_, err = conn.Exec(ctx, `UPDATE pgseal.migration SET phase = 'done', last_pk = NULL, updated_at = now()
 WHERE table_name = $1 AND column_name = $2 AND operation = $3`, rec.table, rec.column, rec.op)
 	return total, "", err
+}
+
+// reencryptParams identify a reencrypt job: keyset, target generation and target suite, so that
+// a rotation or a change of [crypto] suite restarts a resumed run instead of continuing it.
+func reencryptParams(ks *keyring.Keyset) []byte {
+	params, _ := json.Marshal(map[string]any{"keyset": ks.UUID.String(), "generation": ks.PrimaryGeneration(), "suite": ks.Suite()})
+	return params
 }
 
 // batchTx re-seals one batch and records the position, in one transaction.
