@@ -49,7 +49,7 @@ func setupDemo(ctx context.Context, pg *cluster.Server, cfg *config.Config, dir 
 	if err := demoKeyring(ctx, cfg); err != nil {
 		return "", fmt.Errorf("demo keyring: %w", err)
 	}
-	kr, err := keyring.Open(ctx, cfg.Keyring, os.Getenv, zap.NewNop())
+	kr, err := keyring.Open(ctx, cfg.Keyring, os.Getenv, zap.NewNop(), keyring.WithSuiteName(cfg.Crypto.Suite))
 	if err != nil {
 		return "", fmt.Errorf("demo keyring: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/migrate"
 	"github.com/pgseal/pgseal/internal/pgtest"
@@ -170,8 +171,8 @@ func checkDemoRow(t *testing.T, snap *keyring.Snapshot, col migrate.Column, tena
 	if s.tenant != tenant {
 		t.Fatalf("stored tenant = %s, want %s", s.tenant, tenant)
 	}
-	if len(s.email) < 3 || s.email[0] != 0x01 || s.email[1] != 0x01 || s.email[2]&0x01 == 0 {
-		t.Errorf("stored email of %s starts %x, want 0101 and the term flag", email, s.email[:min(3, len(s.email))])
+	if len(s.email) < 3 || s.email[0] != 0x01 || s.email[1] != crypto.DefaultSuite() || s.email[2]&0x01 == 0 {
+		t.Errorf("stored email of %s starts %x, want version 01, the default suite and the term flag", email, s.email[:min(3, len(s.email))])
 	}
 	if bytes.Contains(s.email, []byte(email)) {
 		t.Errorf("stored email contains the plaintext %s", email)

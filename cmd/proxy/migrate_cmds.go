@@ -72,7 +72,7 @@ func (f *migrateFlags) open(ctx context.Context, needKeys bool) (*config.Config,
 	}
 	var kr *keyring.Keyring
 	if needKeys {
-		if kr, err = keyring.Open(ctx, cfg.Keyring, nil, nil); err != nil {
+		if kr, err = keyring.Open(ctx, cfg.Keyring, nil, nil, keyring.WithSuiteName(cfg.Crypto.Suite)); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -261,7 +261,7 @@ func runReencrypt(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stdout, "%s: skipped (%s)\n", c.ID, why)
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: %d values moved to generation %d of keyset %s\n", c.ID, rep.Columns[c.ID], rep.Generation, rep.Keyset)
+		fmt.Fprintf(stdout, "%s: %d values moved to generation %d (%s) of keyset %s\n", c.ID, rep.Columns[c.ID], rep.Generation, rep.Suite, rep.Keyset)
 	}
 	return nil
 }
@@ -278,7 +278,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer conn.Close(context.Background())
 	var snap *keyring.Snapshot
-	if kr, err := keyring.Open(ctx, cfg.Keyring, nil, nil); err == nil {
+	if kr, err := keyring.Open(ctx, cfg.Keyring, nil, nil, keyring.WithSuiteName(cfg.Crypto.Suite)); err == nil {
 		defer kr.Close()
 		snap = kr.Snapshot()
 	} else {
@@ -296,11 +296,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return printJSON(stdout, st)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COLUMN\tSTATE\tROWS\tNULLS\tPLAINTEXT\tENCRYPTED (keyset:gen=rows)\tCHECK\tNOTE")
+	fmt.Fprintln(tw, "COLUMN\tSTATE\tROWS\tNULLS\tPLAINTEXT\tENCRYPTED (keyset:gen/suite=rows)\tCHECK\tNOTE")
 	for _, s := range st {
 		var enc []string
 		for _, k := range s.Encrypted {
-			enc = append(enc, fmt.Sprintf("%s:%d=%d", k.Keyset, k.Generation, k.Rows))
+			enc = append(enc, fmt.Sprintf("%s:%d/%s=%d", k.Keyset, k.Generation, k.Suite, k.Rows))
 		}
 		note := s.Migration + s.Problem
 		if s.Check != "" && s.Check != migrate.CheckOK && s.State == migrate.StateEncrypted {

@@ -55,7 +55,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 	}
 	m := metrics.New()
 	m.KeysetLabels = cfg.Metrics.KeysetLabels
-	kr, err := keyring.Open(ctx, cfg.Keyring, nil, log, keyring.WithReloadHook(func(epoch uint64, err error) {
+	kr, err := keyring.Open(ctx, cfg.Keyring, nil, log, keyring.WithSuiteName(cfg.Crypto.Suite), keyring.WithReloadHook(func(epoch uint64, err error) {
 		if err != nil {
 			m.KeyringReloads.WithLabelValues("error").Inc()
 			return

@@ -18,6 +18,7 @@ type Config struct {
 	Server   Server    `toml:"server"`
 	Upstream Upstream  `toml:"upstream"`
 	Keyring  Keyring   `toml:"keyring"`
+	Crypto   Crypto    `toml:"crypto"`
 	Tenancy  Tenancy   `toml:"tenancy"`
 	Encrypt  []Encrypt `toml:"encrypt"`
 	Log      Log       `toml:"log"`
@@ -69,6 +70,15 @@ type Keyring struct {
 	// accepted, so that an older keyring is refused after a restart too. Load defaults it (see
 	// defaultStatePath); empty (only when built without Load) keeps the guard in memory.
 	StatePath string `toml:"state_path"`
+}
+
+// Crypto chooses how new values are encrypted.
+type Crypto struct {
+	// Suite is the envelope suite new values are written with: "aes-256-gcm" or
+	// "chacha20-poly1305". Empty means the default: chacha20-poly1305, or aes-256-gcm when Go's
+	// FIPS 140-3 mode is on (GODEBUG=fips140=on), where chacha20-poly1305 is refused. Values of
+	// every suite stay readable; proxy reencrypt moves old ones to this suite.
+	Suite string `toml:"suite"`
 }
 
 // Tenancy says how a session picks its keyset.

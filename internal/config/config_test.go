@@ -90,6 +90,26 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"keyring.state_path"}},
 		{name: "the keyring state file cannot be a directory", body: "version = 1\n[keyring]\nstate_path = \"/var/lib/\"\n",
 			wantErr: []string{"keyring.state_path"}},
+		{name: "the crypto suite defaults to empty (chacha20-poly1305, or aes-256-gcm in FIPS mode)", body: "version = 1",
+			check: func(t *testing.T, c *Config) {
+				if c.Crypto.Suite != "" {
+					t.Fatalf("crypto.suite = %q, want empty", c.Crypto.Suite)
+				}
+			}},
+		{name: "the crypto suite can be aes-256-gcm", body: "version = 1\n[crypto]\nsuite = \"aes-256-gcm\"\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Crypto.Suite != "aes-256-gcm" {
+					t.Fatalf("crypto.suite = %q, want aes-256-gcm", c.Crypto.Suite)
+				}
+			}},
+		{name: "the environment overrides the crypto suite", body: "version = 1\n[crypto]\nsuite = \"aes-256-gcm\"\n",
+			env: map[string]string{"PGSEAL_CRYPTO_SUITE": "chacha20-poly1305"}, check: func(t *testing.T, c *Config) {
+				if c.Crypto.Suite != "chacha20-poly1305" {
+					t.Fatalf("crypto.suite = %q, want chacha20-poly1305", c.Crypto.Suite)
+				}
+			}},
+		{name: "an unknown crypto suite is rejected on one line", body: "version = 1\n[crypto]\nsuite = \"aes-128-cbc\"\n",
+			wantErr: []string{"crypto.suite", "aes-128-cbc", "aes-256-gcm", "chacha20-poly1305"}},
 		{name: "sizes take units", body: "version = 1\n[server]\nmax_message_size = \"16MiB\"\n", check: func(t *testing.T, c *Config) {
 			if c.Server.MaxMessageSize != 16<<20 {
 				t.Fatalf("max_message_size = %d, want %d", c.Server.MaxMessageSize, 16<<20)

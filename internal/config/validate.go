@@ -6,6 +6,8 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+
+	"github.com/pgseal/pgseal/internal/crypto"
 )
 
 // Searches an [[encrypt]] entry may ask for.
@@ -57,6 +59,9 @@ func (c *Config) Validate() error {
 		bad("upstream.tls = %q: want disable, prefer, require or verify-full", c.Upstream.TLS)
 	}
 	c.validateKeyring(bad)
+	if _, err := crypto.SuiteByName(c.Crypto.Suite); err != nil {
+		bad("crypto.suite: %v", err)
+	}
 	switch c.Tenancy.Mode {
 	case "multi", "single":
 	default:

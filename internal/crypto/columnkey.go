@@ -14,10 +14,12 @@ import (
 )
 
 // ColumnKey is the precomputed material for one (keyset, data generation, column id): the record
-// KDF keyed with K_col. It is safe for concurrent use and never caches record keys.
+// KDF keyed with K_col. Seal writes its suite; Open accepts every known suite (the header's suite
+// byte picks the AEAD). It is safe for concurrent use and never caches record keys.
 type ColumnKey struct {
 	ks      KeysetID
 	gen     uint32
+	suite   byte       // the suite Seal writes
 	rec     *recordKDF // keyed with K_col
 	aadTail []byte     // u16len(colID) || colID, appended to every AAD
 	scratch sync.Pool
@@ -30,18 +32,31 @@ type ColumnKey struct {
 	randomNonceGCM bool
 }
 
-// recScratch holds per-call buffers so that Seal and Open allocate only what the standard
-// library's AES and GCM constructors do.
+// recScratch holds per-call buffers so that Seal and Open allocate nothing themselves (suite 2
+// allocates nothing at all; suite 1 only what the standard library's AES and GCM constructors do).
 type recScratch struct {
 	key [KeySize]byte
 	kdf kdfScratch
 	aad []byte
+	// rnd holds crypto/rand output for salts and nonces, read 32 values at a time (one getrandom
+	// per value cost ≈ 20% of a seal); rnd[rndOff:] is unused. Each byte is used once: a scratch
+	// belongs to one call at a time, and one dropped by sync.Pool takes its rest with it. Salts and
+	// nonces are public (stored in the envelope), so holding them ahead of use exposes nothing.
+	rnd    [32 * (SaltSize + NonceSize)]byte
+	rndOff int
 }
 
 // NewColumnKey derives K_col = HKDF-Expand(root, "pgseal/v1/data"||0x00||ks||gen||columnID, 32).
 // root must be KeySize bytes; columnID is the stable logical name (e.g. "public.users.email"),
-// non-empty and at most 65535 bytes.
-func NewColumnKey(root Secret, ks KeysetID, gen uint32, columnID string) (*ColumnKey, error) {
+// non-empty and at most 65535 bytes. suite (Suite1 or Suite2) is what Seal writes; Suite2 is
+// refused when the FIPS 140-3 mode is on.
+func NewColumnKey(root Secret, ks KeysetID, gen uint32, columnID string, suite byte) (*ColumnKey, error) {
+	if !knownSuite(suite) {
+		return nil, fmt.Errorf("column key: unknown suite %d", suite)
+	}
+	if suite == Suite2 && fips140.Enabled() {
+		return nil, fmt.Errorf("column key: suite %q is not allowed in FIPS 140-3 mode", SuiteNameChaCha20)
+	}
 	if root.Len() != KeySize {
 		return nil, fmt.Errorf("column key: root %w", errKeySize)
 	}
@@ -61,11 +76,12 @@ func NewColumnKey(root Secret, ks KeysetID, gen uint32, columnID string) (*Colum
 	k := &ColumnKey{
 		ks:             ks,
 		gen:            gen,
+		suite:          suite,
 		rec:            rec,
 		aadTail:        append(tail, columnID...),
 		randomNonceGCM: fips140.Enabled(),
 	}
-	k.scratch.New = func() any { return &recScratch{aad: make([]byte, 0, 128)} }
+	k.scratch.New = func() any { return &recScratch{aad: make([]byte, 0, 128), rndOff: len(recScratch{}.rnd)} }
 	return k, nil
 }
 
@@ -74,6 +90,9 @@ func (k *ColumnKey) Keyset() KeysetID { return k.ks }
 
 // Generation returns the data generation this key belongs to.
 func (k *ColumnKey) Generation() uint32 { return k.gen }
+
+// Suite returns the suite byte Seal writes (Suite1 or Suite2).
+func (k *ColumnKey) Suite() byte { return k.suite }
 
 // Seal appends the envelope of plaintext to dst and returns the extended slice. term is nil (or
 // empty) for no term, or exactly TermSize bytes (then FlagTerm is set). Every call draws a fresh
@@ -92,20 +111,20 @@ func (k *ColumnKey) Seal(dst, plaintext, term []byte) ([]byte, error) {
 	if anyOverlap(out, plaintext) || anyOverlap(out, term) {
 		return nil, errors.New("seal: plaintext or term overlaps the output buffer")
 	}
-	putHeader(out, k.ks, k.gen, term)
+	putHeader(out, k.suite, k.ks, k.gen, term)
 	hs := HeaderSize
 	if term != nil {
 		hs = HeaderSizeTerm
 	}
 	saltEnd := hs + SaltSize
-	if err := k.fillRandom(out[hs:saltEnd], out[saltEnd:saltEnd+NonceSize]); err != nil {
-		return nil, err
-	}
 	s := k.scratch.Get().(*recScratch)
 	defer k.putScratch(s)
+	if err := k.fillRandom(s, out[hs:saltEnd], out[saltEnd:saltEnd+NonceSize]); err != nil {
+		return nil, err
+	}
 	k.rec.derive(&s.key, out[hs:saltEnd], &s.kdf)
 	s.aad = k.appendAAD(s.aad[:0], out[:saltEnd])
-	if err := k.sealBody(out[saltEnd:saltEnd], s.key[:], out[saltEnd:saltEnd+NonceSize], plaintext, s.aad); err != nil {
+	if err := k.sealBody(out[saltEnd:], &s.key, plaintext, s.aad); err != nil {
 		return nil, err
 	}
 	return ret, nil
@@ -132,11 +151,7 @@ func (k *ColumnKey) Open(dst, envelope []byte) ([]byte, error) {
 	defer k.putScratch(s)
 	k.rec.derive(&s.key, envelope[h.Size():saltEnd], &s.kdf)
 	s.aad = k.appendAAD(s.aad[:0], envelope[:saltEnd])
-	aead, err := newAEAD(s.key[:], true)
-	if err != nil {
-		return nil, ErrDecrypt
-	}
-	if _, err := aead.Open(out[:0], nil, envelope[saltEnd:], s.aad); err != nil {
+	if err := openBody(h.Suite, out, &s.key, envelope[saltEnd:], s.aad); err != nil {
 		return nil, ErrDecrypt
 	}
 	return ret, nil
@@ -149,15 +164,19 @@ func (k *ColumnKey) appendAAD(aad, headerThroughSalt []byte) []byte {
 	return append(aad, k.aadTail...)
 }
 
-// fillRandom fills salt and nonce (adjacent in the envelope) with one read. In random-nonce mode
-// the nonce is left for the FIPS module to draw.
-func (k *ColumnKey) fillRandom(salt, nonce []byte) error {
+// fillRandom fills salt and nonce (adjacent in the envelope) from crypto/rand, through s's
+// buffer. In random-nonce mode (suite 1 under FIPS) the nonce is left for the FIPS module to draw.
+func (k *ColumnKey) fillRandom(s *recScratch, salt, nonce []byte) error {
 	buf := salt[:len(salt)+len(nonce)] // nonce directly follows salt in out
-	if k.randomNonceGCM && k.rand == nil {
+	if k.randomNonceGCM && k.rand == nil && k.suite == Suite1 {
 		buf = salt
 	}
 	if k.rand == nil {
-		_, _ = rand.Read(buf) // never fails: the runtime aborts if the OS RNG does
+		if s.rndOff+len(buf) > len(s.rnd) {
+			_, _ = rand.Read(s.rnd[:]) // never fails: the runtime aborts if the OS RNG does
+			s.rndOff = 0
+		}
+		s.rndOff += copy(buf, s.rnd[s.rndOff:])
 		return nil
 	}
 	if _, err := io.ReadFull(k.rand, buf); err != nil {
@@ -166,20 +185,40 @@ func (k *ColumnKey) fillRandom(salt, nonce []byte) error {
 	return nil
 }
 
-// sealBody writes nonce || ciphertext || tag at out (whose first NonceSize bytes are the nonce
-// unless the random-nonce AEAD draws it itself).
-func (k *ColumnKey) sealBody(out, key, nonce, plaintext, aad []byte) error {
+// sealBody writes ciphertext || tag after the nonce at body (nonce || ciphertext || tag, the
+// nonce already in place unless suite 1's random-nonce AEAD draws it itself).
+func (k *ColumnKey) sealBody(body []byte, key *[KeySize]byte, plaintext, aad []byte) error {
+	if k.suite == Suite2 {
+		if err := chachaSeal(body[NonceSize:], key, body[:NonceSize], plaintext, aad); err != nil {
+			return fmt.Errorf("seal: %w", err)
+		}
+		return nil
+	}
 	randomNonce := k.randomNonceGCM && k.rand == nil
-	aead, err := newAEAD(key, randomNonce)
+	aead, err := newAEAD(key[:], randomNonce)
 	if err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
 	if randomNonce {
-		aead.Seal(out, nil, plaintext, aad)
+		aead.Seal(body[:0], nil, plaintext, aad)
 		return nil
 	}
-	aead.Seal(out[:NonceSize], nonce, plaintext, aad)
+	aead.Seal(body[:NonceSize], body[:NonceSize], plaintext, aad)
 	return nil
+}
+
+// openBody authenticates body (nonce || ciphertext || tag) under suite and writes the plaintext
+// to out (len(body)-NonceSize-TagSize bytes). Any error means authentication failed.
+func openBody(suite byte, out []byte, key *[KeySize]byte, body, aad []byte) error {
+	if suite == Suite2 {
+		return chachaOpen(out, key, body[:NonceSize], body[NonceSize:], aad)
+	}
+	aead, err := newAEAD(key[:], true)
+	if err != nil {
+		return err
+	}
+	_, err = aead.Open(out[:0], nil, body, aad)
+	return err
 }
 
 func (k *ColumnKey) putScratch(s *recScratch) {

@@ -15,9 +15,19 @@ var (
 	testColumn = "public.users.email"
 )
 
-func newTestKey(t testing.TB, root Secret, ks KeysetID, gen uint32, col string) *ColumnKey {
+// testSuites are the suites every envelope test runs under.
+var testSuites = []byte{Suite1, Suite2}
+
+// forEachSuite runs fn as one subtest per suite.
+func forEachSuite(t *testing.T, fn func(t *testing.T, suite byte)) {
+	for _, suite := range testSuites {
+		t.Run(SuiteName(suite), func(t *testing.T) { fn(t, suite) })
+	}
+}
+
+func newTestKey(t testing.TB, suite byte, root Secret, ks KeysetID, gen uint32, col string) *ColumnKey {
 	t.Helper()
-	k, err := NewColumnKey(root, ks, gen, col)
+	k, err := NewColumnKey(root, ks, gen, col, suite)
 	if err != nil {
 		t.Fatalf("NewColumnKey() error %v", err)
 	}
@@ -32,9 +42,11 @@ func testTerm(t testing.TB) []byte {
 	return tk.Term(nil, 0x19, []byte("alice@example.com"))
 }
 
-func TestSealOpenRoundTrip(t *testing.T) {
-	k := newTestKey(t, testRoot, testKeyset, 3, testColumn)
-	fips := newTestKey(t, testRoot, testKeyset, 3, testColumn)
+func TestSealOpenRoundTrip(t *testing.T) { forEachSuite(t, testSealOpenRoundTrip) }
+
+func testSealOpenRoundTrip(t *testing.T, suite byte) {
+	k := newTestKey(t, suite, testRoot, testKeyset, 3, testColumn)
+	fips := newTestKey(t, suite, testRoot, testKeyset, 3, testColumn)
 	fips.randomNonceGCM = true // the FIPS-mode sealing path must produce the same format
 	for _, n := range []int{0, 1, 15, 16, 17, 32, 1024, 70000} {
 		for _, withTerm := range []bool{false, true} {
@@ -53,6 +65,9 @@ func TestSealOpenRoundTrip(t *testing.T) {
 					if !bytes.HasPrefix(env, []byte("prefix")) || len(env)-len(prefix) != SealedSize(n, withTerm) {
 						t.Fatalf("Seal() length = %d, want prefix + %d", len(env), SealedSize(n, withTerm))
 					}
+					if env[len(prefix)+SuiteOffset] != suite {
+						t.Fatalf("suite byte = %d, want %d", env[len(prefix)+SuiteOffset], suite)
+					}
 					got, err := k.Open([]byte("x"), env[len(prefix):])
 					if err != nil || !bytes.Equal(got[1:], pt) || got[0] != 'x' {
 						t.Fatalf("Open() = %q, %v, want x + plaintext", got, err)
@@ -63,8 +78,10 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSealIsRandomized(t *testing.T) {
-	k := newTestKey(t, testRoot, testKeyset, 1, testColumn)
+func TestSealIsRandomized(t *testing.T) { forEachSuite(t, testSealIsRandomized) }
+
+func testSealIsRandomized(t *testing.T, suite byte) {
+	k := newTestKey(t, suite, testRoot, testKeyset, 1, testColumn)
 	a, _ := k.Seal(nil, []byte("same"), nil)
 	b, _ := k.Seal(nil, []byte("same"), nil)
 	if bytes.Equal(a[HeaderSize:], b[HeaderSize:]) {
@@ -72,14 +89,20 @@ func TestSealIsRandomized(t *testing.T) {
 	}
 }
 
-func TestHeaderLayout(t *testing.T) {
-	k := newTestKey(t, testRoot, testKeyset, 0x01020304, testColumn)
+func TestHeaderLayout(t *testing.T) { forEachSuite(t, testHeaderLayout) }
+
+func testHeaderLayout(t *testing.T, suite byte) {
+	k := newTestKey(t, suite, testRoot, testKeyset, 0x01020304, testColumn)
 	term := testTerm(t)
 	env, err := k.Seal(nil, []byte("v"), term)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Offsets as SQL reads them: substring(col from 4 for 16), from 20 for 4, from 24 for 16.
+	// Offsets as SQL reads them: get_byte(col, 1), substring(col from 4 for 16), from 20 for 4,
+	// from 24 for 16. Both suites share them.
+	if env[SuiteOffset] != suite || len(env) != SealedSize(1, true) {
+		t.Errorf("suite byte = %d, length %d, want %d, %d", env[SuiteOffset], len(env), suite, SealedSize(1, true))
+	}
 	if got := env[3:19]; !bytes.Equal(got, testKeyset[:]) {
 		t.Errorf("keyset bytes = %x, want %x", got, testKeyset)
 	}
@@ -94,15 +117,17 @@ func TestHeaderLayout(t *testing.T) {
 		t.Errorf("ParseHeader() = %+v, %v, want keyset, generation and term of the key", h, err)
 	}
 	plain, _ := k.Seal(nil, []byte("v"), nil)
-	if h, err := ParseHeader(plain); err != nil || h.Term != nil || h.Flags != 0 {
+	if h, err := ParseHeader(plain); err != nil || h.Term != nil || h.Flags != 0 || h.Suite != suite {
 		t.Errorf("ParseHeader(no term) = %+v, %v, want nil term and no flags", h, err)
 	}
 }
 
 // TestEveryBitFlipRejected flips every bit of sealed values and expects the earliest class of
 // error for the field hit: header fields fail before any crypto, everything else fails the tag.
-func TestEveryBitFlipRejected(t *testing.T) {
-	k := newTestKey(t, testRoot, testKeyset, 9, testColumn)
+func TestEveryBitFlipRejected(t *testing.T) { forEachSuite(t, testEveryBitFlipRejected) }
+
+func testEveryBitFlipRejected(t *testing.T, suite byte) {
+	k := newTestKey(t, suite, testRoot, testKeyset, 9, testColumn)
 	for _, term := range [][]byte{nil, testTerm(t)} {
 		env, err := k.Seal(nil, []byte("alice@example.com"), term)
 		if err != nil {
@@ -123,7 +148,7 @@ func TestEveryBitFlipRejected(t *testing.T) {
 func flipClass(pos int, bit byte) error {
 	switch {
 	case pos <= SuiteOffset:
-		return ErrMalformed // unknown version or suite
+		return ErrMalformed // unknown version or suite (1 and 2 differ in two bits)
 	case pos == FlagsOffset && bit != FlagTerm:
 		return ErrMalformed // unknown flag
 	case pos == FlagsOffset:
@@ -135,8 +160,10 @@ func flipClass(pos int, bit byte) error {
 	}
 }
 
-func TestEveryTruncationRejected(t *testing.T) {
-	k := newTestKey(t, testRoot, testKeyset, 1, testColumn)
+func TestEveryTruncationRejected(t *testing.T) { forEachSuite(t, testEveryTruncationRejected) }
+
+func testEveryTruncationRejected(t *testing.T, suite byte) {
+	k := newTestKey(t, suite, testRoot, testKeyset, 1, testColumn)
 	for _, term := range [][]byte{nil, testTerm(t)} {
 		env, _ := k.Seal(nil, []byte("alice@example.com"), term)
 		for n := range len(env) {
@@ -154,8 +181,10 @@ func TestEveryTruncationRejected(t *testing.T) {
 	}
 }
 
-func TestWrongKeyRejected(t *testing.T) {
-	k := newTestKey(t, testRoot, testKeyset, 1, testColumn)
+func TestWrongKeyRejected(t *testing.T) { forEachSuite(t, testWrongKeyRejected) }
+
+func testWrongKeyRejected(t *testing.T, suite byte) {
+	k := newTestKey(t, suite, testRoot, testKeyset, 1, testColumn)
 	env, _ := k.Seal(nil, []byte("alice@example.com"), nil)
 	otherKS := testKeyset
 	otherKS[15] ^= 1
@@ -164,10 +193,10 @@ func TestWrongKeyRejected(t *testing.T) {
 		key  *ColumnKey
 		want error
 	}{
-		{"another column id fails the tag", newTestKey(t, testRoot, testKeyset, 1, "public.users.name"), ErrDecrypt},
-		{"another root of the same keyset and generation fails the tag", newTestKey(t, NewSecret(seqBytes(0x99, KeySize)), testKeyset, 1, testColumn), ErrDecrypt},
-		{"another keyset is refused before crypto", newTestKey(t, testRoot, otherKS, 1, testColumn), ErrWrongKey},
-		{"another generation is refused before crypto", newTestKey(t, testRoot, testKeyset, 2, testColumn), ErrWrongKey},
+		{"another column id fails the tag", newTestKey(t, suite, testRoot, testKeyset, 1, "public.users.name"), ErrDecrypt},
+		{"another root of the same keyset and generation fails the tag", newTestKey(t, suite, NewSecret(seqBytes(0x99, KeySize)), testKeyset, 1, testColumn), ErrDecrypt},
+		{"another keyset is refused before crypto", newTestKey(t, suite, testRoot, otherKS, 1, testColumn), ErrWrongKey},
+		{"another generation is refused before crypto", newTestKey(t, suite, testRoot, testKeyset, 2, testColumn), ErrWrongKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,13 +209,13 @@ func TestWrongKeyRejected(t *testing.T) {
 	// the keyset is bound in K_col and in the AAD, not only checked in the header.
 	moved := bytes.Clone(env)
 	copy(moved[KeysetOffset:], otherKS[:])
-	if _, err := newTestKey(t, testRoot, otherKS, 1, testColumn).Open(nil, moved); !errors.Is(err, ErrDecrypt) {
+	if _, err := newTestKey(t, suite, testRoot, otherKS, 1, testColumn).Open(nil, moved); !errors.Is(err, ErrDecrypt) {
 		t.Fatalf("Open(header moved to another keyset) error = %v, want ErrDecrypt", err)
 	}
 }
 
 func TestBadInputsGiveErrors(t *testing.T) {
-	k := newTestKey(t, testRoot, testKeyset, 1, testColumn)
+	k := newTestKey(t, Suite1, testRoot, testKeyset, 1, testColumn)
 	buf := make([]byte, 0, 256)
 	pt := buf[10:20]
 	tests := []struct {
@@ -194,12 +223,16 @@ func TestBadInputsGiveErrors(t *testing.T) {
 		run  func() error
 		want string
 	}{
-		{"a short root is refused", func() error { _, err := NewColumnKey(NewSecret(make([]byte, 16)), testKeyset, 1, "c"); return err }, "32 bytes"},
-		{"an empty column id is refused", func() error { _, err := NewColumnKey(testRoot, testKeyset, 1, ""); return err }, "column id"},
+		{"a short root is refused", func() error {
+			_, err := NewColumnKey(NewSecret(make([]byte, 16)), testKeyset, 1, "c", Suite1)
+			return err
+		}, "32 bytes"},
+		{"an empty column id is refused", func() error { _, err := NewColumnKey(testRoot, testKeyset, 1, "", Suite2); return err }, "column id"},
 		{"a huge column id is refused", func() error {
-			_, err := NewColumnKey(testRoot, testKeyset, 1, strings.Repeat("c", 65536))
+			_, err := NewColumnKey(testRoot, testKeyset, 1, strings.Repeat("c", 65536), Suite1)
 			return err
 		}, "column id"},
+		{"an unknown suite is refused", func() error { _, err := NewColumnKey(testRoot, testKeyset, 1, "c", 3); return err }, "unknown suite"},
 		{"a short index root is refused", func() error { _, err := NewTermKey(Secret{}, testKeyset, 1, "d"); return err }, "32 bytes"},
 		{"an empty domain is refused", func() error { _, err := NewTermKey(testRoot, testKeyset, 1, ""); return err }, "domain"},
 		{"a term of the wrong size is refused", func() error { _, err := k.Seal(nil, []byte("v"), make([]byte, 15)); return err }, "term must be 16"},
@@ -252,8 +285,10 @@ func TestTermProperties(t *testing.T) {
 	}
 }
 
-func TestConcurrentUse(t *testing.T) {
-	k := newTestKey(t, testRoot, testKeyset, 1, testColumn)
+func TestConcurrentUse(t *testing.T) { forEachSuite(t, testConcurrentUse) }
+
+func testConcurrentUse(t *testing.T, suite byte) {
+	k := newTestKey(t, suite, testRoot, testKeyset, 1, testColumn)
 	tk, _ := NewTermKey(testRoot, testKeyset, 1, testColumn)
 	want := tk.Term(nil, 1, []byte("v"))
 	var wg sync.WaitGroup

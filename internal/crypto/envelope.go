@@ -12,14 +12,15 @@ const (
 	KeySize   = 32 // root keys, column keys, term keys, record keys
 	TermSize  = 16 // equality term: HMAC-SHA256 truncated to 128 bits
 	SaltSize  = 16 // per-record salt, input to the record-key derivation
-	NonceSize = 12 // AES-GCM nonce
-	TagSize   = 16 // AES-GCM tag
+	NonceSize = 12 // AES-GCM or ChaCha20-Poly1305 nonce (same size and place in both suites)
+	TagSize   = 16 // AES-GCM or Poly1305 tag
 )
 
 // Envelope v1 constants. Offsets are 0-based; SQL substring() positions are 1-based (offset+1).
 const (
 	Version1 byte = 0x01 // envelope format version
-	Suite1   byte = 0x01 // HKDF-SHA256 record keys, AES-256-GCM, 96-bit nonce, 128-bit tag
+	Suite1   byte = 0x01 // KBKDF-CMAC record keys, AES-256-GCM, 96-bit nonce, 128-bit tag
+	Suite2   byte = 0x02 // KBKDF-CMAC record keys, ChaCha20-Poly1305 (RFC 8439), same sizes
 
 	FlagTerm byte = 0x01 // an equality term follows the fixed header
 
@@ -49,7 +50,7 @@ const (
 // Sentinel errors. Callers match them with errors.Is; the wrapped text never carries key or value
 // bytes.
 var (
-	// ErrMalformed: the bytes are not a v1 envelope (SQLSTATE XX001 upstream).
+	// ErrMalformed: the bytes are not a v1 envelope of a known suite (SQLSTATE XX001 upstream).
 	ErrMalformed = errors.New("malformed encrypted value")
 	// ErrDecrypt is the one generic error for every authentication failure (no oracle detail).
 	ErrDecrypt = errors.New("decryption failed")
@@ -93,7 +94,7 @@ func ParseHeader(env []byte) (Header, error) {
 	if h.Version != Version1 {
 		return Header{}, fmt.Errorf("%w: unknown version %d", ErrMalformed, h.Version)
 	}
-	if h.Suite != Suite1 {
+	if !knownSuite(h.Suite) {
 		return Header{}, fmt.Errorf("%w: unknown suite %d", ErrMalformed, h.Suite)
 	}
 	if h.Flags&^knownFlags != 0 {
@@ -119,9 +120,9 @@ func SealedSize(n int, withTerm bool) int {
 }
 
 // putHeader writes the fixed header (and term, if any) into out, which has room for it.
-func putHeader(out []byte, ks KeysetID, gen uint32, term []byte) {
+func putHeader(out []byte, suite byte, ks KeysetID, gen uint32, term []byte) {
 	out[VersionOffset] = Version1
-	out[SuiteOffset] = Suite1
+	out[SuiteOffset] = suite
 	out[FlagsOffset] = 0
 	copy(out[KeysetOffset:GenerationOffset], ks[:])
 	binary.BigEndian.PutUint32(out[GenerationOffset:TermOffset], gen)

@@ -9,7 +9,7 @@ import (
 func Example() {
 	root := crypto.RandomSecret() // from the keyring: keyset root of one data generation
 	ks := crypto.KeysetID{0x01}
-	col, err := crypto.NewColumnKey(root, ks, 1, "public.users.email")
+	col, err := crypto.NewColumnKey(root, ks, 1, "public.users.email", crypto.Suite2)
 	if err != nil {
 		panic(err)
 	}

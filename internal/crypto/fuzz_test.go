@@ -7,10 +7,11 @@ import (
 )
 
 func FuzzParseHeader(f *testing.F) {
-	k := newTestKey(f, testRoot, testKeyset, 1, testColumn)
+	k := newTestKey(f, Suite1, testRoot, testKeyset, 1, testColumn)
 	env, _ := k.Seal(nil, []byte("seed"), nil)
 	envTerm, _ := k.Seal(nil, []byte("seed"), make([]byte, TermSize))
-	for _, seed := range [][]byte{nil, {1}, {1, 1, 1}, env, envTerm, env[:MinSize-1]} {
+	env2, _ := newTestKey(f, Suite2, testRoot, testKeyset, 1, testColumn).Seal(nil, []byte("seed"), nil)
+	for _, seed := range [][]byte{nil, {1}, {1, 1, 1}, env, envTerm, env[:MinSize-1], env2} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -21,7 +22,7 @@ func FuzzParseHeader(f *testing.F) {
 			}
 			return
 		}
-		if len(b) < MinSize || h.Version != Version1 || h.Suite != Suite1 || h.Flags&^FlagTerm != 0 {
+		if len(b) < MinSize || h.Version != Version1 || !knownSuite(h.Suite) || h.Flags&^FlagTerm != 0 {
 			t.Fatalf("ParseHeader(%x) accepted %+v", b, h)
 		}
 		if (h.Term != nil) != (h.Flags&FlagTerm != 0) || (h.Term != nil && len(b) < MinSizeTerm) {
@@ -32,24 +33,25 @@ func FuzzParseHeader(f *testing.F) {
 
 // FuzzOpen mutates a valid envelope: Open must never panic and must accept only the original.
 func FuzzOpen(f *testing.F) {
-	k := newTestKey(f, testRoot, testKeyset, 1, testColumn)
+	k := newTestKey(f, Suite1, testRoot, testKeyset, 1, testColumn)
 	pt := []byte("alice@example.com")
 	valid, _ := k.Seal(nil, pt, nil)
 	validTerm, _ := k.Seal(nil, pt, testTerm(f))
+	valid2, _ := newTestKey(f, Suite2, testRoot, testKeyset, 1, testColumn).Seal(nil, pt, testTerm(f))
 	f.Add(valid, 0, byte(1), 0)
 	f.Add(validTerm, 40, byte(0x80), 3)
 	f.Add([]byte{}, 0, byte(0), 0)
 	f.Fuzz(func(t *testing.T, b []byte, pos int, xor byte, cut int) {
 		// b itself may be any envelope (even one a fuzzer copied from an earlier run's valid
 		// seal); only mutations of this run's values must never be accepted.
-		for i, base := range [][]byte{valid, validTerm, b} {
+		for i, base := range [][]byte{valid, validTerm, valid2, b} {
 			mut := bytes.Clone(base)
 			if len(mut) > 0 {
 				mut[uint(pos)%uint(len(mut))] ^= xor
 				mut = mut[:len(mut)-int(uint(cut)%uint(len(mut)+1))]
 			}
 			got, err := k.Open(nil, mut)
-			if i < 2 && err == nil && (!bytes.Equal(mut, base) || !bytes.Equal(got, pt)) {
+			if i < 3 && err == nil && (!bytes.Equal(mut, base) || !bytes.Equal(got, pt)) {
 				t.Fatalf("Open(%x) accepted a mutated value as %q", mut, got)
 			}
 			if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrWrongKey) && !errors.Is(err, ErrDecrypt) {

@@ -8,26 +8,34 @@ import (
 	"testing"
 )
 
-// knownAnswers mirrors testdata/vectors_v1.json, generated independently by
-// testdata/gen_vectors.py (pyca/cryptography). The file is frozen: it pins the v1 stored format.
+// vectorFiles are the frozen known-answer files, generated independently by
+// testdata/gen_vectors.py (pyca/cryptography): suite 1 (AES-256-GCM) and suite 2
+// (ChaCha20-Poly1305). They pin the v1 stored format of each suite.
+var vectorFiles = []string{"testdata/vectors_v1.json", "testdata/vectors_v1_suite2.json"}
+
+// envelopeVector is one frozen envelope with every input that produced it.
+type envelopeVector struct {
+	Name, Root, Keyset        string
+	Suite                     byte // absent (0) in the suite 1 file, which predates suite 2
+	Generation                uint32
+	Column, Salt, Nonce       string
+	Plaintext                 string
+	IndexRoot                 string `json:"index_root"`
+	Domain                    string
+	Tag                       byte
+	Canonical, Term, Envelope string
+}
+
+// knownAnswers mirrors one vector file.
 type knownAnswers struct {
-	Envelopes []struct {
-		Name, Root, Keyset        string
-		Generation                uint32
-		Column, Salt, Nonce       string
-		Plaintext                 string
-		IndexRoot                 string `json:"index_root"`
-		Domain                    string
-		Tag                       byte
-		Canonical, Term, Envelope string
-	}
+	Envelopes  []envelopeVector
 	RecordKeys []struct{ Kcol, Salt, Krec string } `json:"record_keys"`
 	CMAC       []struct{ Key, Msg, Tag string }
 }
 
-func loadKnownAnswers(t *testing.T) knownAnswers {
+func loadKnownAnswers(t *testing.T, path string) knownAnswers {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors_v1.json")
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("reading frozen vectors: %v", err)
 	}
@@ -51,7 +59,7 @@ func keysetOf(t testing.TB, s string) KeysetID {
 
 // TestCMACSP80038B checks AES-256-CMAC, the record KDF's PRF, on the SP 800-38B D.3 messages.
 func TestCMACSP80038B(t *testing.T) {
-	for _, v := range loadKnownAnswers(t).CMAC {
+	for _, v := range loadKnownAnswers(t, vectorFiles[0]).CMAC {
 		r, err := newRecordKDF(unhex(t, v.Key))
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +75,7 @@ func TestCMACSP80038B(t *testing.T) {
 // TestRecordKeyVectors checks the per-record KBKDF (with its precomputed first block) against
 // pyca/cryptography's KBKDFCMAC.
 func TestRecordKeyVectors(t *testing.T) {
-	for _, v := range loadKnownAnswers(t).RecordKeys {
+	for _, v := range loadKnownAnswers(t, vectorFiles[0]).RecordKeys {
 		r, err := newRecordKDF(unhex(t, v.Kcol))
 		if err != nil {
 			t.Fatal(err)
@@ -80,39 +88,52 @@ func TestRecordKeyVectors(t *testing.T) {
 	}
 }
 
-// TestEnvelopeVectors freezes the v1 format: sealing with fixed inputs must give exactly the
-// committed bytes, and the committed bytes must open. A format change fails here.
+// TestEnvelopeVectors freezes the v1 format of both suites: sealing with fixed inputs must give
+// exactly the committed bytes, and the committed bytes must open. A format change fails here.
 func TestEnvelopeVectors(t *testing.T) {
-	for _, v := range loadKnownAnswers(t).Envelopes {
-		t.Run(v.Name, func(t *testing.T) {
-			ks := keysetOf(t, v.Keyset)
-			k, err := NewColumnKey(NewSecret(unhex(t, v.Root)), ks, v.Generation, v.Column)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var term []byte
-			if v.Term != "" {
-				tk, err := NewTermKey(NewSecret(unhex(t, v.IndexRoot)), ks, v.Generation, v.Domain)
-				if err != nil {
-					t.Fatal(err)
-				}
-				term = tk.Term(nil, v.Tag, unhex(t, v.Canonical))
-				if want := unhex(t, v.Term); !bytes.Equal(term, want) {
-					t.Fatalf("Term() = %x, want %x", term, want)
-				}
-			}
-			want, pt := unhex(t, v.Envelope), unhex(t, v.Plaintext)
-			if !fips140.Enabled() { // explicit nonces are refused in FIPS mode (see doc.go)
-				k.rand = bytes.NewReader(append(unhex(t, v.Salt), unhex(t, v.Nonce)...))
-				got, err := k.Seal(nil, pt, term)
-				if err != nil || !bytes.Equal(got, want) {
-					t.Fatalf("Seal() = %x, %v, want %x", got, err, want)
-				}
-			}
-			got, err := k.Open(nil, want)
-			if err != nil || !bytes.Equal(got, pt) {
-				t.Fatalf("Open() = %x, %v, want %x", got, err, pt)
-			}
-		})
+	for _, path := range vectorFiles {
+		for _, v := range loadKnownAnswers(t, path).Envelopes {
+			suite := max(v.Suite, Suite1)
+			t.Run(SuiteName(suite)+"/"+v.Name, func(t *testing.T) {
+				checkEnvelopeVector(t, suite, v)
+			})
+		}
+	}
+}
+
+// checkEnvelopeVector seals v's inputs (with v's salt and nonce) and opens v's envelope.
+func checkEnvelopeVector(t *testing.T, suite byte, v envelopeVector) {
+	ks := keysetOf(t, v.Keyset)
+	fips := fips140.Enabled() // FIPS: suite 2 is not sealed, suite 1 refuses explicit nonces (doc.go)
+	sealSuite := suite
+	if fips {
+		sealSuite = Suite1 // still opens suite 2
+	}
+	k, err := NewColumnKey(NewSecret(unhex(t, v.Root)), ks, v.Generation, v.Column, sealSuite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var term []byte
+	if v.Term != "" {
+		tk, err := NewTermKey(NewSecret(unhex(t, v.IndexRoot)), ks, v.Generation, v.Domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		term = tk.Term(nil, v.Tag, unhex(t, v.Canonical))
+		if want := unhex(t, v.Term); !bytes.Equal(term, want) {
+			t.Fatalf("Term() = %x, want %x", term, want)
+		}
+	}
+	want, pt := unhex(t, v.Envelope), unhex(t, v.Plaintext)
+	if !fips {
+		k.rand = bytes.NewReader(append(unhex(t, v.Salt), unhex(t, v.Nonce)...))
+		got, err := k.Seal(nil, pt, term)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("Seal() = %x, %v, want %x", got, err, want)
+		}
+	}
+	got, err := k.Open(nil, want)
+	if err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("Open() = %x, %v, want %x", got, err, pt)
 	}
 }

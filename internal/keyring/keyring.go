@@ -20,6 +20,8 @@ type Keyring struct {
 	sealer *sealer
 	log    *zap.Logger
 	hook   func(epoch uint64, err error)
+	suite  byte  // the envelope suite new values are sealed with
+	optErr error // a bad option, returned by New
 	snap   atomic.Pointer[Snapshot]
 
 	// install serialises snapshot swaps (watch goroutine and this process's own writes).
@@ -41,6 +43,27 @@ type Option func(*Keyring)
 // (for the pgseal_keyring_epoch and pgseal_keyring_reloads_total metrics).
 func WithReloadHook(fn func(epoch uint64, err error)) Option {
 	return func(k *Keyring) { k.hook = fn }
+}
+
+// WithSuite makes new values use suite (crypto.Suite1 or crypto.Suite2; see crypto.SuiteByName
+// for the configured name). Without it, new values use crypto.DefaultSuite(). Values of every
+// suite stay readable either way.
+func WithSuite(suite byte) Option {
+	return func(k *Keyring) { k.suite = suite }
+}
+
+// WithSuiteName is WithSuite for a configured name ([crypto] suite: "aes-256-gcm",
+// "chacha20-poly1305", or "" for crypto.DefaultSuite). A bad name (or chacha20-poly1305 in FIPS
+// mode) makes Open and New fail.
+func WithSuiteName(name string) Option {
+	return func(k *Keyring) {
+		suite, err := crypto.SuiteByName(name)
+		if err != nil {
+			k.optErr = fmt.Errorf("crypto.suite: %w", err)
+			return
+		}
+		k.suite = suite
+	}
 }
 
 // Open loads the master key and the keyring cfg names, unwraps its roots and starts watching the
@@ -67,9 +90,12 @@ func New(ctx context.Context, store Store, master crypto.Secret, log *zap.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
-	k := &Keyring{store: store, sealer: newSealer(master), log: log, done: make(chan struct{})}
+	k := &Keyring{store: store, sealer: newSealer(master), log: log, suite: crypto.DefaultSuite(), done: make(chan struct{})}
 	for _, o := range opts {
 		o(k)
+	}
+	if k.optErr != nil {
+		return nil, fmt.Errorf("keyring: %w", k.optErr)
 	}
 	if ss, ok := store.(*sealedStore); ok && ss.state != nil {
 		ss.onStateWriteError = func(err error) {
@@ -80,7 +106,7 @@ func New(ctx context.Context, store Store, master crypto.Secret, log *zap.Logger
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
-	snap, err := buildSnapshot(k.sealer, doc)
+	snap, err := buildSnapshot(k.sealer, doc, k.suite)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
@@ -157,7 +183,7 @@ func (k *Keyring) installDocument(doc *Document) error {
 	if doc.Epoch <= k.Snapshot().Epoch() {
 		return nil
 	}
-	snap, err := buildSnapshot(k.sealer, doc)
+	snap, err := buildSnapshot(k.sealer, doc, k.suite)
 	if err != nil {
 		return err
 	}

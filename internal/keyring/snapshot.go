@@ -19,6 +19,7 @@ type Snapshot struct {
 	def        *Keyset
 	clients    map[string]*client // by name
 	accessKeys map[uuid.UUID]AccessKeyRecord
+	suite      byte // envelope suite of new values
 }
 
 type client struct {
@@ -40,6 +41,7 @@ type Keyset struct {
 	gens      map[uint32]generation
 	indexGen  uint32
 	indexRoot crypto.Secret
+	suite     byte // envelope suite new values are sealed with
 
 	// Caches of crypto handles, per snapshot (so they are flushed on every keyring change).
 	// Record keys are never cached: crypto derives them per value.
@@ -81,6 +83,9 @@ func (s *Snapshot) KeysetByID(id crypto.KeysetID) (*Keyset, bool) {
 	return ks, ok
 }
 
+// Suite is the envelope suite new values are sealed with (crypto.Suite1 or crypto.Suite2).
+func (s *Snapshot) Suite() byte { return s.suite }
+
 // Default returns the default keyset.
 func (s *Snapshot) Default() *Keyset { return s.def }
 
@@ -110,10 +115,14 @@ func (s *Snapshot) Allowed(client string, ks *Keyset) bool {
 // Active reports whether the keyset may be used.
 func (ks *Keyset) Active() bool { return ks.State == KeysetActive }
 
+// Suite is the envelope suite new values of this keyset are sealed with.
+func (ks *Keyset) Suite() byte { return ks.suite }
+
 // PrimaryGeneration is the data generation new values are written with.
 func (ks *Keyset) PrimaryGeneration() uint32 { return ks.primary }
 
-// ColumnKey returns the (cached) key for one data generation and column. An unknown or retired
+// ColumnKey returns the (cached) key for one data generation and column; it seals with the
+// snapshot's suite and opens every suite. An unknown or retired
 // generation, or a disabled keyset, is ErrUnavailable.
 func (ks *Keyset) ColumnKey(gen uint32, columnID string) (*crypto.ColumnKey, error) {
 	id := columnKeyID{gen, columnID}
@@ -127,7 +136,7 @@ func (ks *Keyset) ColumnKey(gen uint32, columnID string) (*crypto.ColumnKey, err
 	if !ok || g.root.IsZero() {
 		return nil, fmt.Errorf("keyset %s has no usable generation %d: %w", ks.Name, gen, ErrUnavailable)
 	}
-	k, err := crypto.NewColumnKey(g.root, ks.ID, gen, columnID)
+	k, err := crypto.NewColumnKey(g.root, ks.ID, gen, columnID, ks.suite)
 	if err != nil {
 		return nil, fmt.Errorf("keyset %s: column key: %w", ks.Name, err)
 	}
@@ -162,8 +171,9 @@ func (ks *Keyset) String() string { return "keyset " + ks.Name + " (" + ks.UUID.
 
 // buildSnapshot unwraps the roots of doc. Any root that does not unwrap fails the whole build:
 // a keyring is used entirely or not at all.
-func buildSnapshot(s *sealer, doc *Document) (*Snapshot, error) {
+func buildSnapshot(s *sealer, doc *Document, suite byte) (*Snapshot, error) {
 	snap := &Snapshot{
+		suite:      suite,
 		keyringID:  doc.KeyringID,
 		epoch:      doc.Epoch,
 		byName:     make(map[string]*Keyset, len(doc.Keysets)),
@@ -177,6 +187,7 @@ func buildSnapshot(s *sealer, doc *Document) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
+		ks.suite = suite
 		snap.byName[ks.Name], snap.byID[ks.ID] = ks, ks
 	}
 	snap.def = snap.byID[crypto.KeysetID(doc.DefaultKeyset)]

@@ -29,12 +29,11 @@ const checkVersion = 2
 // checkComment is the COMMENT ON CONSTRAINT of a current envelope CHECK.
 var checkComment = "pgseal envelope check v" + strconv.Itoa(checkVersion)
 
-// checkSuites are the suite bytes the CHECK accepts. Suite 1 is AES-256-GCM (crypto.Suite1);
-// suite 2 is reserved for ChaCha20-Poly1305 (issue 13), with the same header, so that proxies
-// writing it never meet a CHECK that refuses them.
+// checkSuites are the suite bytes the CHECK accepts: suite 1 is AES-256-GCM (crypto.Suite1),
+// suite 2 ChaCha20-Poly1305 (crypto.Suite2, issue 13), with the same header and minimum length.
 // NOTE: a new suite byte is added here (and checkVersion bumped), then `proxy protect` upgrades
 // every column; add it before any proxy writes the new suite.
-var checkSuites = []int{int(crypto.Suite1), 2}
+var checkSuites = []int{int(crypto.Suite1), int(crypto.Suite2)}
 
 // Envelope CHECK states reported by Status and handled by Protect.
 const (

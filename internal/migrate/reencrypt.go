@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
 )
 
@@ -28,13 +29,15 @@ type ReencryptOptions struct {
 type ReencryptReport struct {
 	Keyset     string            `json:"keyset"`
 	Generation uint32            `json:"generation"`
+	Suite      string            `json:"suite"` // the suite values were moved to
 	Columns    map[string]int64  `json:"reencrypted"`
 	Skipped    map[string]string `json:"skipped,omitempty"` // column -> why (not encrypted, no table)
 	Seconds    float64           `json:"seconds"`
 }
 
-// Reencrypt moves every value of the keyset that is under an older data generation to the
-// primary one: open with the generation in its header, seal under the primary generation with the
+// Reencrypt moves every value of the keyset that is under another data generation or another
+// suite than the configured one (snap's suite) to the primary generation and that suite: open
+// with the generation and suite in its header, seal under the primary generation with the
 // same equality term (index keys do not rotate, so lookups and UNIQUE keep working throughout),
 // and write it back only if the row still holds the old envelope. Rows are selected in SQL from
 // the header bytes, so the job is idempotent; its position is also recorded per column in
@@ -48,7 +51,8 @@ func Reencrypt(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, o Re
 	if !ok {
 		return nil, fmt.Errorf("reencrypt: keyset %q does not exist", o.Keyset)
 	}
-	rep := &ReencryptReport{Keyset: ks.Name, Generation: ks.PrimaryGeneration(), Columns: map[string]int64{}, Skipped: map[string]string{}}
+	rep := &ReencryptReport{Keyset: ks.Name, Generation: ks.PrimaryGeneration(), Suite: crypto.SuiteName(ks.Suite()),
+		Columns: map[string]int64{}, Skipped: map[string]string{}}
 	start := time.Now()
 	if _, err := conn.Exec(ctx, setupSQL); err != nil {
 		return nil, fmt.Errorf("reencrypt: create pgseal.migration: %w", err)
@@ -78,6 +82,7 @@ type rcol struct {
 	col   Column
 	ks    *keyring.Keyset
 	gen   []byte // primary generation, 4 bytes big-endian as in the header
+	suite []byte // the configured suite byte, as in the header
 	batch int
 }
 
@@ -94,8 +99,8 @@ func reencryptColumn(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot
 		return 0, "", err
 	}
 	defer release()
-	r := &rcol{t: g.t, pk: g.pk, col: col, ks: ks, gen: binary.BigEndian.AppendUint32(nil, ks.PrimaryGeneration()), batch: o.Batch}
-	params, _ := json.Marshal(map[string]any{"keyset": ks.UUID.String(), "generation": ks.PrimaryGeneration()})
+	r := &rcol{t: g.t, pk: g.pk, col: col, ks: ks, gen: binary.BigEndian.AppendUint32(nil, ks.PrimaryGeneration()), suite: []byte{ks.Suite()}, batch: o.Batch}
+	params := reencryptParams(ks)
 	rec, err := loadRecord(ctx, conn, g.t.qualified(), g.c.name, opReencrypt)
 	if err != nil {
 		return 0, "", err
@@ -143,6 +148,13 @@ WHERE table_name = $1 AND column_name = $2 AND operation = $3`, rec.table, rec.c
 	return total, "", err
 }
 
+// reencryptParams identify a reencrypt job: keyset, target generation and target suite, so that
+// a rotation or a change of [crypto] suite restarts a resumed run instead of continuing it.
+func reencryptParams(ks *keyring.Keyset) []byte {
+	params, _ := json.Marshal(map[string]any{"keyset": ks.UUID.String(), "generation": ks.PrimaryGeneration(), "suite": ks.Suite()})
+	return params
+}
+
 // batchTx re-seals one batch and records the position, in one transaction.
 func (r *rcol) batchTx(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, last *string, rec *record) (batchResult, error) {
 	var res batchResult
@@ -163,15 +175,17 @@ func (r *rcol) batchTx(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapsh
 
 func (r *rcol) batch1(ctx context.Context, tx pgx.Tx, snap *keyring.Snapshot, last *string) (batchResult, error) {
 	col, pk, tbl := q(r.col.Name), q(r.pk.name), r.t.ident()
-	sql := "SELECT t." + pk + "::text, t." + col + " FROM " + tbl + " t WHERE substring(t." + col + " from 4 for 16) = $1 AND substring(t." +
-		col + " from 20 for 4) <> $2"
-	params := [][]byte{r.ks.ID[:], r.gen}
+	// Stale: another generation OR another suite. substring, not get_byte: it cannot fail on a
+	// short value, whatever order PostgreSQL evaluates the conditions in.
+	sql := "SELECT t." + pk + "::text, t." + col + " FROM " + tbl + " t WHERE substring(t." + col + " from 4 for 16) = $1 AND (substring(t." +
+		col + " from 20 for 4) <> $2 OR substring(t." + col + " from 2 for 1) <> $3)"
+	params := [][]byte{r.ks.ID[:], r.gen, r.suite}
 	if last != nil {
-		sql += " AND t." + pk + " > $3::" + r.pk.fullType
+		sql += " AND t." + pk + " > $4::" + r.pk.fullType
 		params = append(params, []byte(*last))
 	}
 	sql += " ORDER BY t." + pk + fmt.Sprintf(" LIMIT %d FOR UPDATE SKIP LOCKED", r.batch)
-	rr := tx.Conn().PgConn().ExecParams(ctx, sql, params, []uint32{17, 17, 0}[:len(params)], []int16{1, 1, 0}[:len(params)], []int16{0, 1}).Read()
+	rr := tx.Conn().PgConn().ExecParams(ctx, sql, params, []uint32{17, 17, 17, 0}[:len(params)], []int16{1, 1, 1, 0}[:len(params)], []int16{0, 1}).Read()
 	if rr.Err != nil {
 		return batchResult{}, fmt.Errorf("read batch: %w", rr.Err)
 	}

@@ -22,11 +22,12 @@ const (
 	StateMissing    = "missing"    // the table or column does not exist in this database
 )
 
-// KeysetCount is how many values of a column one keyset generation holds.
+// KeysetCount is how many values of a column one keyset generation holds under one suite.
 type KeysetCount struct {
 	Keyset     string `json:"keyset"` // name, or the UUID when this keyring does not know it
 	KeysetID   string `json:"keyset_id"`
 	Generation uint32 `json:"generation"`
+	Suite      string `json:"suite"` // aes-256-gcm, chacha20-poly1305, or "suite N"
 	Rows       int64  `json:"rows"`
 }
 
@@ -45,7 +46,7 @@ type ColumnStatus struct {
 	Problem string `json:"problem,omitempty"`
 }
 
-// Status reports, for every column, its rows, NULLs, encrypted values per keyset and generation
+// Status reports, for every column, its rows, NULLs, encrypted values per keyset, generation and suite
 // (from the envelope headers, in SQL, without decrypting) and plaintext values. snap may be nil
 // (keysets are then shown by id only).
 func Status(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, cols []Column) ([]ColumnStatus, error) {
@@ -115,22 +116,23 @@ func columnStatus(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, c
 	return st, nil
 }
 
-// headerCounts groups the envelopes of column env by keyset and generation.
+// headerCounts groups the envelopes of column env by keyset, generation and suite.
 func headerCounts(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, tbl, env string) ([]KeysetCount, error) {
-	rows, err := conn.Query(ctx, "SELECT substring("+env+" from 4 for 16), substring("+env+" from 20 for 4), count(*) FROM "+tbl+
-		" WHERE "+env+" IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2")
+	rows, err := conn.Query(ctx, "SELECT substring("+env+" from 4 for 16), substring("+env+" from 20 for 4), substring("+env+
+		" from 2 for 1), count(*) FROM "+tbl+" WHERE "+env+" IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
 	if err != nil {
 		return nil, err
 	}
 	out := []KeysetCount{}
 	for rows.Next() {
-		var id, gen []byte
+		var id, gen, suite []byte
 		var n int64
-		if err := rows.Scan(&id, &gen, &n); err != nil {
+		if err := rows.Scan(&id, &gen, &suite, &n); err != nil {
 			return nil, err
 		}
 		kc := KeysetCount{Rows: n}
-		if len(id) == 16 && len(gen) == 4 {
+		if len(id) == 16 && len(gen) == 4 && len(suite) == 1 {
+			kc.Suite = crypto.SuiteName(suite[0])
 			var kid crypto.KeysetID
 			copy(kid[:], id)
 			kc.KeysetID, kc.Keyset, kc.Generation = kid.String(), kid.String(), binary.BigEndian.Uint32(gen)

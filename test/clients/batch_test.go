@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/pgtest"
 )
 
@@ -115,8 +116,8 @@ func checkNotesCiphertext(t *testing.T, db *pgtest.DB) {
 			if v == nil {
 				continue
 			}
-			if len(v) < 3 || v[0] != 0x01 || v[1] != 0x01 || v[2]&0x01 == 0 {
-				t.Errorf("stored value of note %d starts %x, want 0101 and the term flag", id, v[:min(len(v), 3)])
+			if len(v) < 3 || v[0] != 0x01 || v[1] != crypto.DefaultSuite() || v[2]&0x01 == 0 {
+				t.Errorf("stored value of note %d starts %x, want version 01, the default suite and the term flag", id, v[:min(len(v), 3)])
 			}
 			for _, p := range []string{"body ", "label "} {
 				if bytes.Contains(v, []byte(p)) {

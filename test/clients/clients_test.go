@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/pgtest"
 )
 
@@ -189,8 +190,8 @@ func checkStoredCiphertext(t *testing.T, db *pgtest.DB, c client) {
 		if email == nil {
 			continue
 		}
-		if len(email) < 3 || email[0] != 0x01 || email[1] != 0x01 || email[2]&0x01 == 0 {
-			t.Errorf("stored email of id %d starts %x, want 0101 and the term flag", id, email[:min(len(email), 3)])
+		if len(email) < 3 || email[0] != 0x01 || email[1] != crypto.DefaultSuite() || email[2]&0x01 == 0 {
+			t.Errorf("stored email of id %d starts %x, want version 01, the default suite and the term flag", id, email[:min(len(email), 3)])
 		}
 		for _, p := range plaintexts {
 			if bytes.Contains(email, []byte(p)) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/pgtest"
 )
 
@@ -122,8 +123,8 @@ func checkItemsCiphertext(t *testing.T, db *pgtest.DB, wantRows int) {
 				continue
 			}
 			values++
-			if len(v) < 3 || v[0] != 0x01 || v[1] != 0x01 || (v[2]&0x01 != 0) != itemsSearched[c.name] {
-				t.Errorf("stored %s of item %x starts %x, want 0101 and the term flag %v", c.name, id, v[:min(len(v), 3)], itemsSearched[c.name])
+			if len(v) < 3 || v[0] != 0x01 || v[1] != crypto.DefaultSuite() || (v[2]&0x01 != 0) != itemsSearched[c.name] {
+				t.Errorf("stored %s of item %x starts %x, want version 01, the default suite and the term flag %v", c.name, id, v[:min(len(v), 3)], itemsSearched[c.name])
 			}
 			for _, p := range matrixSecrets {
 				if bytes.Contains(v, []byte(p)) {

@@ -3,15 +3,18 @@
 
 It recomputes every vector with pyca/cryptography (OpenSSL), not with our Go code, so the Go tests
 compare two implementations of the documented format. Run from this directory:
-    python3 gen_vectors.py > vectors_v1.json
-The committed JSON is frozen: regenerate only for a NEW format version, never to make a test pass.
+    python3 gen_vectors.py > vectors_v1.json            # suite 1, AES-256-GCM
+    python3 gen_vectors.py 2 > vectors_v1_suite2.json   # suite 2, ChaCha20-Poly1305 (RFC 8439)
+The committed JSON is frozen: regenerate only for a NEW format version or suite, never to make a
+test pass.
 """
 import json
 import struct
+import sys
 
 from cryptography.hazmat.primitives import cmac, hashes, hmac
 from cryptography.hazmat.primitives.ciphers import algorithms
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 from cryptography.hazmat.primitives.kdf.kbkdf import CounterLocation, KBKDFCMAC, Mode
 
@@ -40,16 +43,20 @@ def term(index_root, ks, gen, domain, tag, canonical):
     return h.finalize()[:16]
 
 
-def envelope(root, ks, gen, col, salt, nonce, pt, t):
+AEADS = {1: AESGCM, 2: ChaCha20Poly1305}
+
+
+def envelope(suite, root, ks, gen, col, salt, nonce, pt, t):
     flags = 1 if t else 0
-    header = bytes([1, 1, flags]) + ks + struct.pack(">I", gen) + (t or b"")
+    header = bytes([1, suite, flags]) + ks + struct.pack(">I", gen) + (t or b"")
     kcol = column_key(root, ks, gen, col)
     krec = record_key(kcol, salt)
     aad = b"pgseal/v1/aad" + header + salt + struct.pack(">H", len(col)) + col.encode()
-    return header + salt + nonce + AESGCM(krec).encrypt(nonce, pt, aad), kcol, krec
+    return header + salt + nonce + AEADS[suite](krec).encrypt(nonce, pt, aad), kcol, krec
 
 
 def main():
+    suite = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     root, iroot = seq(0x00, 32), seq(0x20, 32)
     ks1, ks2 = seq(0x40, 16), bytes.fromhex("0f1e2d3c4b5a69788796a5b4c3d2e1f0")
     cases = [
@@ -64,9 +71,9 @@ def main():
     for i, (name, r, ks, gen, col, pt, tspec) in enumerate(cases):
         salt, nonce = seq(0xA0 + i, 16), seq(0xC0 + i, 12)
         t = term(iroot, ks, gen, *tspec) if tspec else None
-        env, kcol, krec = envelope(r, ks, gen, col, salt, nonce, pt, t)
+        env, kcol, krec = envelope(suite, r, ks, gen, col, salt, nonce, pt, t)
         out["envelopes"].append({
-            "name": name, "root": r.hex(), "keyset": ks.hex(), "generation": gen, "column": col,
+            "name": name, "suite": suite, "root": r.hex(), "keyset": ks.hex(), "generation": gen, "column": col,
             "salt": salt.hex(), "nonce": nonce.hex(), "plaintext": pt.hex(),
             "index_root": iroot.hex() if t else "", "domain": tspec[0] if t else "",
             "tag": tspec[1] if t else 0, "canonical": tspec[2].hex() if t else "",
