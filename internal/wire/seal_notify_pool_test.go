@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -25,29 +26,37 @@ func TestSealCatalogNotificationMissedAfterPoolReset(t *testing.T) {
 	pgtest.Shared(t)
 	checkGoroutines(t)
 	for _, reset := range []string{"DISCARD ALL", "UNLISTEN *", "UNLISTEN pgseal_catalog"} {
-		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
-			t.Run(reset+" ("+mode.String()+") then a cut-over: the next INSERT encrypts", func(t *testing.T) {
-				cutOverAfterReset(t, reset, mode)
+		for _, extended := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s (extended %v) then a cut-over: the next INSERT encrypts", reset, extended), func(t *testing.T) {
+				cutOverAfterReset(t, reset, extended)
 			})
 		}
 	}
 }
 
-func cutOverAfterReset(t *testing.T, reset string, mode pgx.QueryExecMode) {
+func cutOverAfterReset(t *testing.T, reset string, extended bool) {
 	e := newSealEnv(t, "multi", sealSchema, sealColumns)
 	conn := e.connect(t, "", "acme")
 	ctx := ctxT(t)
 	if _, err := conn.Exec(ctx, "INSERT INTO notes VALUES (1, 'before')"); err != nil {
 		t.Fatalf("INSERT while pending = %v", err)
 	}
-	if _, err := conn.Exec(ctx, reset, mode); err != nil {
+	// pgx sends a statement without arguments as a simple Query; ExecParams is the extended
+	// protocol's Parse, Bind, Describe, Execute, Sync.
+	var err error
+	if extended {
+		err = conn.PgConn().ExecParams(ctx, reset, nil, nil, nil, nil).Read().Err
+	} else {
+		_, err = conn.Exec(ctx, reset)
+	}
+	if err != nil {
 		t.Fatalf("%s = %v", reset, err)
 	}
 	direct := e.direct(t)
 	if _, err := direct.Exec(ctx, cutOver); err != nil {
 		t.Fatalf("direct cut-over = %v", err)
 	}
-	if mode == pgx.QueryExecModeSimpleProtocol && !eventually(10*time.Second, func() bool { return e.notified() > 0 }) {
+	if !extended && !eventually(10*time.Second, func() bool { return e.notified() > 0 }) {
 		t.Fatalf("the session saw no catalog notification: it is not listening again")
 	}
 	if _, err := conn.Exec(ctx, "INSERT INTO notes VALUES (2, 'after')"); err != nil {
