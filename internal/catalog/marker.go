@@ -10,6 +10,10 @@ import "strings"
 // alter the configured table itself). It does not cover views or rules created later (nor does
 // the notification).
 //
+// The tree's oids go to the two reads as one array, so that they use pg_class's and pg_attribute's
+// oid indexes (joined with the recursive CTE, whose size the planner cannot know, they were
+// sequential scans: ≈ 0.75 ms of the server's time at every pool reset).
+//
 // xmin is read raw, so freezing does not change it. The value is an md5 of "oid:xmin" and
 // "attrelid:attnum:xmin" lists ordered by the columns' types' default btree opclasses.
 //
@@ -29,10 +33,11 @@ tree(oid) AS (
   UNION
   SELECT i.inhrelid FROM tree t
   JOIN pg_catalog.pg_inherits i ON i.inhparent OPERATOR(pg_catalog.=) t.oid
-)
+),
+ids(o) AS (SELECT pg_catalog.array_agg(oid) FROM tree)
 SELECT pg_catalog.md5(pg_catalog.concat_ws(';',
   (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', c.oid, c.xmin), ',' ORDER BY c.oid)
-   FROM tree t JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.oid),
+   FROM ids, pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) ANY (ids.o)),
   (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', a.attrelid, a.attnum, a.xmin), ',' ORDER BY a.attrelid, a.attnum)
-   FROM tree t JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) t.oid)))`
+   FROM ids, pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) ANY (ids.o))))`
 }
