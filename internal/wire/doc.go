@@ -77,10 +77,13 @@
 //     Otherwise pgseal LISTENs again lazily,
 //     before the session's next statement and outside a block, and reads the catalog marker
 //     (catalog.MarkerQuery: an md5 of the xmin of the pg_class and pg_attribute rows of the
-//     configured tables and their descendants, which every cut-over rewrites) in the same round
+//     configured tables and their descendants, which every cut-over rewrites, their pg_inherits
+//     rows and the configured names' oids; after the first read, catalog.FastMarkerQuery
+//     computes it over the tree read with the catalog at a fifth of the cost) in the same round
 //     trip, as a second pipelined Query (so its snapshot follows the LISTEN's commit: a change
 //     committed later is notified, an earlier one is in the marker). The catalog is read again
-//     only if the marker differs from the one read just before it; no catalog read per reset. While the LISTEN cannot be made
+//     only if the marker differs from the one read just before it; no catalog read per reset.
+//     While the LISTEN cannot be made
 //     again (requests in flight, e.g. a statement pipelined behind the DISCARD ALL, or inside a
 //     transaction block), statements naming a configured table are refused with XX000 "schema
 //     changed; retry" (fail closed). A statement sent before

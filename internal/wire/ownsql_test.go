@@ -37,6 +37,7 @@ func TestOwnSQLIsImmuneToTheSessionsSearchPath(t *testing.T) {
 		"the tenancy seed":        sl.tenancySQL() + listenSQL,
 		"the envelope CHECK read": migrate.EnvelopeCheckQuery(mcols),
 		"the catalog marker":      catalog.MarkerQuery(catalog.Tables(cols)),
+		"the fast catalog marker": catalog.FastMarkerQuery(catalog.Tables(cols), "{16384,16390}"),
 		"the refusal stand-in":    refusedQuery(refusedText(CodeFeatureNotSupported)).String,
 		"the Parse stand-in":      refusedParse("", refusedText(CodeFeatureNotSupported)).Query,
 	} {

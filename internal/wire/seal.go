@@ -132,6 +132,9 @@ type catalogEntry struct {
 	loaded       time.Time
 	private      bool   // read inside the session's transaction block: never shared (seal_catalog.go)
 	marker       string // catalog.MarkerQuery's value, read just before info (seal_notify.go)
+	// fastMarkerSQL computes marker again over the tree it was read with
+	// (catalog.FastMarkerQuery); "" without one.
+	fastMarkerSQL string
 }
 
 // catalogCache holds the newest catalog per database. Every statement of every session reads it,
@@ -149,11 +152,11 @@ func (c *catalogCache) get(db string) *catalogEntry {
 	return nil
 }
 
-func (c *catalogCache) put(db string, info *catalog.Info, marker string) *catalogEntry {
+func (c *catalogCache) put(db string, info *catalog.Info, rm readMarker) *catalogEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.next++
-	e := &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), marker: marker}
+	e := &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), marker: rm.value, fastMarkerSQL: rm.fastSQL}
 	m := map[string]*catalogEntry{db: e}
 	if old := c.byDB.Load(); old != nil {
 		for k, v := range *old {
@@ -168,11 +171,11 @@ func (c *catalogCache) put(db string, info *catalog.Info, marker string) *catalo
 
 // private returns an entry for one session only: it gets a version of its own (plans analysed
 // under it are cached apart) but is not published.
-func (c *catalogCache) private(info *catalog.Info, marker string) *catalogEntry {
+func (c *catalogCache) private(info *catalog.Info, m readMarker) *catalogEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.next++
-	return &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), private: true, marker: marker}
+	return &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), private: true, marker: m.value, fastMarkerSQL: m.fastSQL}
 }
 
 // analyze returns the plan of sql under the catalog. A text the prefilter skips costs nothing to

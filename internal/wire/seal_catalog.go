@@ -47,26 +47,33 @@ func (sl *sealer) loadCatalog(info *SessionInfo) (*catalogEntry, error) {
 	return sl.cats.put(info.Database, ci, marker), nil
 }
 
+// readMarker is the marker read with a catalog, and the fast query that computes it again.
+type readMarker struct{ value, fastSQL string }
+
 // readCatalog runs the catalog query and builds the Info; the marker comes first (its own row).
-func (sl *sealer) readCatalog(info *SessionInfo) (*catalog.Info, string, error) {
+func (sl *sealer) readCatalog(info *SessionInfo) (*catalog.Info, readMarker, error) {
 	rows, err := info.Exec(sl.catalogSQL)
 	if err != nil {
 		var pe *ProxyError
 		if errors.As(err, &pe) || errors.Is(err, ErrNotIdle) {
-			return nil, "", err
+			return nil, readMarker{}, err
 		}
 		sl.log.Error("catalog: read failed", zap.String("database", info.Database), zap.Error(err))
-		return nil, "", &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog of the encrypted columns"}
+		return nil, readMarker{}, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog of the encrypted columns"}
 	}
-	marker, ok := markerOf(rows)
+	value, ok := markerOf(rows)
+	marker := readMarker{value: value}
+	if tree := markerTree(rows); tree != "" {
+		marker.fastSQL = catalog.FastMarkerQuery(catalog.Tables(sl.cfg.Encrypt), tree)
+	}
 	if !ok {
-		return nil, "", &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
+		return nil, readMarker{}, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
 	}
 	var out []catalog.Row
 	for _, r := range rows[1:] {
 		row, err := catalog.ParseRow(r)
 		if err != nil {
-			return nil, "", &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
+			return nil, readMarker{}, &ProxyError{Code: CodeInternalError, Message: "pgseal could not read the catalog: unexpected row"}
 		}
 		out = append(out, row)
 	}
@@ -74,7 +81,7 @@ func (sl *sealer) readCatalog(info *SessionInfo) (*catalog.Info, string, error) 
 	if err != nil {
 		reason := firstLine(err.Error())
 		sl.log.Error("catalog: encrypted columns do not match the database", zap.String("database", info.Database), zap.Error(err))
-		return nil, "", &ProxyError{Code: CodeInternalError, Message: "pgseal: encrypted column configuration does not match the database: " + reason}
+		return nil, readMarker{}, &ProxyError{Code: CodeInternalError, Message: "pgseal: encrypted column configuration does not match the database: " + reason}
 	}
 	return ci, marker, nil
 }

@@ -120,7 +120,7 @@ func (ss *sealSession) relistenIfLost(cur *catalogEntry) bool {
 	if inBlock {
 		return false
 	}
-	rows, err := ss.info.ExecEach(listenSQL, ss.sl.markerSQL)
+	rows, err := ss.info.ExecEach(listenSQL, ss.sl.markerQuery(cur))
 	if err != nil && !ss.sl.listenRefused(ss.info, err) {
 		return false // not idle or a broken upstream: try again at the next statement
 	}
@@ -139,12 +139,30 @@ func notListening() *ProxyError {
 		Hint: "pgseal lost its LISTEN pgseal_catalog (UNLISTEN or DISCARD ALL) and listens again at the next statement outside a transaction block and a pipeline. Run the statement again then."}
 }
 
-// markerOf returns the catalog marker: the first row of rows, one non-NULL field.
+// markerOf returns the catalog marker: the first field of the first row of rows, not NULL
+// (MarkerQuery's row has the tree's oids second; FastMarkerQuery's has the marker alone).
 func markerOf(rows [][][]byte) (string, bool) {
-	if len(rows) == 0 || len(rows[0]) != 1 || rows[0][0] == nil {
+	if len(rows) == 0 || len(rows[0]) < 1 || len(rows[0]) > 2 || rows[0][0] == nil {
 		return "", false
 	}
 	return string(rows[0][0]), true
+}
+
+// markerTree returns the tree's oids of MarkerQuery's row ("" when absent).
+func markerTree(rows [][][]byte) string {
+	if len(rows) == 0 || len(rows[0]) != 2 || rows[0][1] == nil {
+		return ""
+	}
+	return string(rows[0][1])
+}
+
+// markerQuery is the query that checks whether the catalog of ent is still current: the fast
+// marker over the tree read with it, else the full marker.
+func (sl *sealer) markerQuery(ent *catalogEntry) string {
+	if ent != nil && ent.fastMarkerSQL != "" {
+		return ent.fastMarkerSQL
+	}
+	return sl.markerSQL
 }
 
 // containsFold reports whether s contains the lower-case ASCII word sub, ignoring ASCII case,

@@ -145,6 +145,9 @@ func TestSealCatalogPoolDiscardAllReadsNoCatalog(t *testing.T) {
 	if got.listens != requests || got.markers != requests {
 		t.Errorf("LISTEN, markers = %d, %d, want one each behind every DISCARD ALL (%d)", got.listens, got.markers, requests)
 	}
+	if n := bytes.Count(after[len(before):], []byte("WITH RECURSIVE")); n != 0 {
+		t.Errorf("full markers = %d, want only the fast marker over the tree read with the catalog", n)
+	}
 }
 
 func TestMarkerOf(t *testing.T) {
@@ -158,7 +161,8 @@ func TestMarkerOf(t *testing.T) {
 		{"later rows are the catalog's", [][][]byte{{[]byte("abc")}, {[]byte("c"), []byte("x")}}, "abc", true},
 		{"no rows is no marker", nil, "", false},
 		{"a NULL is no marker", [][][]byte{{nil}}, "", false},
-		{"a row of two fields is no marker", [][][]byte{{[]byte("a"), []byte("b")}}, "", false},
+		{"a row of two fields is the marker and its tree", [][][]byte{{[]byte("a"), []byte("{1}")}}, "a", true},
+		{"a row of three fields is no marker", [][][]byte{{[]byte("a"), []byte("b"), []byte("c")}}, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,7 +51,7 @@ func (ss *sealSession) injectRelisten(v *Verdict) {
 	ss.relistening.Store(true)
 	v.After = []Extra{
 		{Msg: &pgproto3.Query{String: listenSQL}, Plan: &relistenPlan{r: r}},
-		{Msg: &pgproto3.Query{String: ss.sl.markerSQL}, Plan: &relistenPlan{marker: true, r: r}},
+		{Msg: &pgproto3.Query{String: ss.sl.markerQuery(ss.currentCatalog())}, Plan: &relistenPlan{marker: true, r: r}},
 	}
 }
 
