@@ -37,27 +37,7 @@ func (c *Config) Validate() error {
 	if c.Server.MaxMessageSize < 1024 {
 		bad("server.max_message_size = %d: must be at least 1024 bytes", c.Server.MaxMessageSize)
 	}
-	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
-		bad("server.tls_cert_file and server.tls_key_file go together")
-	}
-	if c.Server.TLSClientCAFile != "" && c.Server.TLSCertFile == "" {
-		bad("server.tls_client_ca_file needs server.tls_cert_file and server.tls_key_file")
-	}
-	if (c.Upstream.TLSCertFile == "") != (c.Upstream.TLSKeyFile == "") {
-		bad("upstream.tls_cert_file and upstream.tls_key_file go together")
-	}
-	if c.Upstream.TLSCertFile != "" && c.Upstream.TLS == TLSDisable {
-		bad("upstream.tls_cert_file needs upstream.tls other than \"disable\"")
-	}
-	switch c.Upstream.TLS {
-	case TLSDisable, TLSPrefer, TLSRequire:
-	case TLSVerifyFull:
-		if c.Upstream.CAFile == "" {
-			bad("upstream.tls = \"verify-full\" needs upstream.ca_file")
-		}
-	default:
-		bad("upstream.tls = %q: want disable, prefer, require or verify-full", c.Upstream.TLS)
-	}
+	c.validateTLS(bad)
 	c.validateKeyring(bad)
 	if _, err := crypto.SuiteByName(c.Crypto.Suite); err != nil {
 		bad("crypto.suite: %v", err)
@@ -159,4 +139,29 @@ func (e Encrypt) HasEq() bool {
 		}
 	}
 	return false
+}
+
+// validateTLS checks the TLS keys of both legs.
+func (c *Config) validateTLS(bad func(string, ...any)) {
+	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
+		bad("server.tls_cert_file and server.tls_key_file go together")
+	}
+	if c.Server.TLSClientCAFile != "" && c.Server.TLSCertFile == "" {
+		bad("server.tls_client_ca_file needs server.tls_cert_file and server.tls_key_file")
+	}
+	if (c.Upstream.TLSCertFile == "") != (c.Upstream.TLSKeyFile == "") {
+		bad("upstream.tls_cert_file and upstream.tls_key_file go together")
+	}
+	if c.Upstream.TLSCertFile != "" && c.Upstream.TLS == TLSDisable {
+		bad("upstream.tls_cert_file needs upstream.tls other than \"disable\"")
+	}
+	switch c.Upstream.TLS {
+	case TLSDisable, TLSPrefer, TLSRequire:
+	case TLSVerifyFull:
+		if c.Upstream.CAFile == "" {
+			bad("upstream.tls = \"verify-full\" needs upstream.ca_file")
+		}
+	default:
+		bad("upstream.tls = %q: want disable, prefer, require or verify-full", c.Upstream.TLS)
+	}
 }
