@@ -134,36 +134,6 @@ func copyByteaHex(dst, raw []byte) []byte {
 	return hex.AppendEncode(append(dst, '\\', 'x'), raw)
 }
 
-// copyByteaDecode appends the bytes of a bytea value's text form as a server writes it: hex
-// (`\x…`, the default bytea_output) or the escape format (bytea_output = escape).
-func copyByteaDecode(dst, text []byte) ([]byte, error) {
-	if len(text) >= 2 && text[0] == '\\' && text[1] == 'x' {
-		out, err := hex.AppendDecode(dst, text[2:])
-		if err != nil {
-			return dst, fmt.Errorf("invalid bytea hex value")
-		}
-		return out, nil
-	}
-	for i := 0; i < len(text); i++ {
-		c := text[i]
-		switch {
-		case c != '\\':
-			dst = append(dst, c)
-		case i+1 < len(text) && text[i+1] == '\\':
-			dst = append(dst, '\\')
-			i++
-		case i+3 < len(text) && text[i+1] >= '0' && text[i+1] <= '3' && copyIsOct(text[i+2]) && copyIsOct(text[i+3]):
-			dst = append(dst, (text[i+1]-'0')<<6|(text[i+2]-'0')<<3|(text[i+3]-'0'))
-			i += 3
-		default:
-			return dst, fmt.Errorf("invalid bytea escape value")
-		}
-	}
-	return dst, nil
-}
-
-func copyIsOct(c byte) bool { return c >= '0' && c <= '7' }
-
 // carry keeps rest, the unconsumed tail of a feed (part of buf or of the fed data), at the start
 // of buf for the next feed; a tail longer than maxRow is a row too large (line is 0-based).
 func carry(buf, rest []byte, maxRow, line int) ([]byte, error) {

@@ -307,9 +307,9 @@ func TestCopyByteaDecodeReadsBothOutputFormats(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := copyByteaDecode(nil, []byte(tt.text))
+			got, err := decodeByteaText(nil, []byte(tt.text))
 			if (err != nil) != tt.wantErr || (!tt.wantErr && string(got) != tt.want) {
-				t.Errorf("copyByteaDecode(%q) = %q, %v, want %q (error %v)", tt.text, got, err, tt.want, tt.wantErr)
+				t.Errorf("decodeByteaText(%q) = %q, %v, want %q (error %v)", tt.text, got, err, tt.want, tt.wantErr)
 			}
 		})
 	}
@@ -612,7 +612,7 @@ func TestCopyByteaHexLandsAsTheRightBytes(t *testing.T) {
 				raw := copyPGTo(t, ctx, pc, "COPY (SELECT * FROM bin ORDER BY id) TO STDOUT "+tc.opts)
 				var got [][]byte
 				open := func(_ int, in []byte, null bool) ([]byte, bool, error) {
-					b, err := copyByteaDecode(nil, in)
+					b, err := decodeByteaText(nil, in)
 					if null {
 						b = nil
 					} else if b == nil {

@@ -272,7 +272,7 @@ func (co *copyOut) open(ss *sealSession, se *stmtExec, col *rewrite.Column, t va
 	var err error
 	if co.format == value.FormatBinary {
 		co.env = append(co.env[:0], in...)
-	} else if co.env, err = copyByteaDecode(co.env[:0], in); err != nil {
+	} else if co.env, err = decodeByteaText(co.env[:0], in); err != nil {
 		return nil, false, corruptValue(col)
 	}
 	plain, pe := ss.scratch.open(ss, co.snap, co.env, col, se)
