@@ -192,7 +192,7 @@ func (info *Info) configure(cols []config.Encrypt, roots map[string]*relation) (
 	for _, c := range cols {
 		table := strings.ToLower(c.QualifiedTable())
 		column := strings.ToLower(c.Column)
-		id := table + "." + column
+		id := c.ColumnID()
 		typ, err := value.ParseType(c.Type)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("encrypt %s: type %q: %w", id, c.Type, err))
@@ -225,11 +225,7 @@ func (info *Info) configure(cols []config.Encrypt, roots map[string]*relation) (
 			errs = append(errs, fmt.Errorf("encrypt %s: type %s has no equality search", id, typ))
 			continue
 		}
-		domain := c.Domain
-		if domain == "" {
-			domain = id
-		}
-		col := &rewrite.Column{Table: table, Name: column, Type: typ.String(), Eq: c.HasEq(), Domain: domain, ID: id}
+		col := &rewrite.Column{Table: table, Name: column, Type: typ.String(), Eq: c.HasEq(), Domain: c.TermDomain(), ID: id}
 		info.Schema.Tables[table].Encrypted[column] = col
 		info.ByAttr[Attr{r.oid, row.Number}] = col
 		info.Types[id] = typ

@@ -131,6 +131,20 @@ func (e Encrypt) QualifiedTable() string {
 	return "public." + e.Table
 }
 
+// ColumnID is the column's stable id, "schema.table.column" in lower case: the name its column
+// keys are derived under (catalog and migrate both use this one rule).
+func (e Encrypt) ColumnID() string {
+	return strings.ToLower(e.QualifiedTable()) + "." + strings.ToLower(e.Column)
+}
+
+// TermDomain is the column's equality-term domain: the declared domain, else its ColumnID.
+func (e Encrypt) TermDomain() string {
+	if e.Domain != "" {
+		return e.Domain
+	}
+	return e.ColumnID()
+}
+
 // HasEq says whether the column has equality search.
 func (e Encrypt) HasEq() bool {
 	for _, s := range e.Search {

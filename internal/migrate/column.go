@@ -24,16 +24,11 @@ type Column struct {
 	MaxChars int
 }
 
-// ColumnFromConfig builds the Column of one [[encrypt]] entry, with the same rules as
-// internal/catalog (lower-case id, domain defaulting to the id).
+// ColumnFromConfig builds the Column of one [[encrypt]] entry; its id and domain follow
+// config.Encrypt's ColumnID and TermDomain, as internal/catalog's do.
 func ColumnFromConfig(e config.Encrypt) (Column, error) {
-	table := strings.ToLower(e.QualifiedTable())
-	schema, name, _ := strings.Cut(table, ".")
-	col := Column{Schema: schema, Table: name, Name: strings.ToLower(e.Column), Eq: e.HasEq(), Domain: e.Domain}
-	col.ID = table + "." + col.Name
-	if col.Domain == "" {
-		col.Domain = col.ID
-	}
+	schema, name, _ := strings.Cut(strings.ToLower(e.QualifiedTable()), ".")
+	col := Column{Schema: schema, Table: name, Name: strings.ToLower(e.Column), Eq: e.HasEq(), ID: e.ColumnID(), Domain: e.TermDomain()}
 	t, err := value.ParseType(e.Type)
 	if err != nil {
 		return Column{}, fmt.Errorf("encrypt %s: type %q: %w", col.ID, e.Type, err)
