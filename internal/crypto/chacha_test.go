@@ -34,48 +34,24 @@ func TestWycheproofChaCha20Poly1305(t *testing.T) {
 
 func testWycheproofChaCha(t *testing.T, seal func(out []byte, key *[KeySize]byte, nonce, plaintext, aad []byte) error,
 	open func(out []byte, key *[KeySize]byte, nonce, sealed, aad []byte) error) {
-	var f struct {
-		TestGroups []struct {
-			IvSize, TagSize int
-			Tests           []struct {
-				TcID                       int
-				Key, Iv, Aad, Msg, Ct, Tag string
-				Result                     string
+	for _, v := range wycheproofAEAD(t, "chacha20_poly1305_test.json") {
+		var key [KeySize]byte
+		copy(key[:], v.key)
+		got := make([]byte, len(v.sealed)-TagSize)
+		err := open(got, &key, v.iv, v.sealed, v.aad)
+		if v.invalid {
+			if err == nil {
+				t.Errorf("tc %d: chachaOpen() accepted an invalid vector", v.id)
 			}
-		}
-	}
-	wycheproofFile(t, "chacha20_poly1305_test.json", &f)
-	ran, invalid := 0, 0
-	for _, g := range f.TestGroups {
-		if g.IvSize != 96 || g.TagSize != 128 {
 			continue
 		}
-		for _, tc := range g.Tests {
-			ran++
-			var key [KeySize]byte
-			copy(key[:], unhex(t, tc.Key))
-			iv, aad, msg := unhex(t, tc.Iv), unhex(t, tc.Aad), unhex(t, tc.Msg)
-			sealed := append(unhex(t, tc.Ct), unhex(t, tc.Tag)...)
-			got := make([]byte, len(sealed)-TagSize)
-			err := open(got, &key, iv, sealed, aad)
-			if tc.Result == "invalid" {
-				invalid++
-				if err == nil {
-					t.Errorf("tc %d: chachaOpen() accepted an invalid vector", tc.TcID)
-				}
-				continue
-			}
-			if err != nil || !bytes.Equal(got, msg) {
-				t.Errorf("tc %d: chachaOpen() = %x, %v, want %x", tc.TcID, got, err, msg)
-			}
-			out := make([]byte, len(msg)+TagSize)
-			if err := seal(out, &key, iv, msg, aad); err != nil || !bytes.Equal(out, sealed) {
-				t.Errorf("tc %d: chachaSeal() = %x, %v, want %x", tc.TcID, out, err, sealed)
-			}
+		if err != nil || !bytes.Equal(got, v.msg) {
+			t.Errorf("tc %d: chachaOpen() = %x, %v, want %x", v.id, got, err, v.msg)
 		}
-	}
-	if ran == 0 || invalid == 0 {
-		t.Fatalf("ran %d vectors (%d invalid), want some of each", ran, invalid)
+		out := make([]byte, len(v.msg)+TagSize)
+		if err := seal(out, &key, v.iv, v.msg, v.aad); err != nil || !bytes.Equal(out, v.sealed) {
+			t.Errorf("tc %d: chachaSeal() = %x, %v, want %x", v.id, out, err, v.sealed)
+		}
 	}
 }
 

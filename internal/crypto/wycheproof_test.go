@@ -32,9 +32,18 @@ func wycheproofFile(t *testing.T, name string, v any) {
 	}
 }
 
-// TestWycheproofAESGCM runs the 96-bit-IV, 128-bit-tag groups through newAEAD, the one
-// constructor Seal, Open and Wrap use, in both its explicit-nonce and random-nonce forms.
-func TestWycheproofAESGCM(t *testing.T) {
+// aeadVector is one Wycheproof AEAD test with a 96-bit nonce and a 128-bit tag; sealed is
+// ciphertext || tag.
+type aeadVector struct {
+	id                        int
+	key, iv, aad, msg, sealed []byte
+	invalid                   bool
+}
+
+// wycheproofAEAD decodes the 96-bit-nonce, 128-bit-tag groups of an AEAD file (the only ones the
+// envelope uses) and fails unless there are valid and invalid vectors among them.
+func wycheproofAEAD(t *testing.T, name string) []aeadVector {
+	t.Helper()
 	var f struct {
 		TestGroups []struct {
 			IvSize, TagSize int
@@ -45,43 +54,54 @@ func TestWycheproofAESGCM(t *testing.T) {
 			}
 		}
 	}
-	wycheproofFile(t, "aes_gcm_test.json", &f)
-	ran, invalid := 0, 0
+	wycheproofFile(t, name, &f)
+	var out []aeadVector
+	invalid := 0
 	for _, g := range f.TestGroups {
 		if g.IvSize != 96 || g.TagSize != 128 {
 			continue
 		}
 		for _, tc := range g.Tests {
-			ran++
-			key, iv, aad, msg := unhex(t, tc.Key), unhex(t, tc.Iv), unhex(t, tc.Aad), unhex(t, tc.Msg)
-			sealed := append(unhex(t, tc.Ct), unhex(t, tc.Tag)...)
-			explicit, err := newAEAD(key, false)
-			if err != nil {
-				t.Fatalf("tc %d: newAEAD() error %v", tc.TcID, err)
-			}
-			random, err := newAEAD(key, true)
-			if err != nil {
-				t.Fatalf("tc %d: newAEAD(random nonce) error %v", tc.TcID, err)
-			}
-			got1, err1 := explicit.Open(nil, iv, sealed, aad)
-			got2, err2 := random.Open(nil, nil, append(append([]byte(nil), iv...), sealed...), aad)
-			if tc.Result == "invalid" {
+			v := aeadVector{id: tc.TcID, key: unhex(t, tc.Key), iv: unhex(t, tc.Iv), aad: unhex(t, tc.Aad),
+				msg: unhex(t, tc.Msg), sealed: append(unhex(t, tc.Ct), unhex(t, tc.Tag)...), invalid: tc.Result == "invalid"}
+			if v.invalid {
 				invalid++
-				if err1 == nil || err2 == nil {
-					t.Errorf("tc %d: Open() accepted an invalid vector", tc.TcID)
-				}
-				continue
 			}
-			if err1 != nil || err2 != nil || !bytes.Equal(got1, msg) || !bytes.Equal(got2, msg) {
-				t.Errorf("tc %d: Open() = %x/%x, %v/%v, want %x", tc.TcID, got1, got2, err1, err2, msg)
-			}
-			if got := explicit.Seal(nil, iv, msg, aad); !bytes.Equal(got, sealed) {
-				t.Errorf("tc %d: Seal() = %x, want %x", tc.TcID, got, sealed)
-			}
+			out = append(out, v)
 		}
 	}
-	if ran == 0 || invalid == 0 {
-		t.Fatalf("ran %d vectors (%d invalid), want some of each", ran, invalid)
+	if len(out) == 0 || invalid == 0 {
+		t.Fatalf("%s: %d vectors (%d invalid), want some of each", name, len(out), invalid)
+	}
+	return out
+}
+
+// TestWycheproofAESGCM runs the 96-bit-IV, 128-bit-tag groups through newAEAD, the one
+// constructor Seal, Open and Wrap use, in both its explicit-nonce and random-nonce forms.
+func TestWycheproofAESGCM(t *testing.T) {
+	for _, v := range wycheproofAEAD(t, "aes_gcm_test.json") {
+		explicit, err := newAEAD(v.key, false)
+		if err != nil {
+			t.Fatalf("tc %d: newAEAD() error %v", v.id, err)
+		}
+		random, err := newAEAD(v.key, true)
+		if err != nil {
+			t.Fatalf("tc %d: newAEAD(random nonce) error %v", v.id, err)
+		}
+		got1, err1 := explicit.Open(nil, v.iv, v.sealed, v.aad)
+		got2, err2 := random.Open(nil, nil, append(append([]byte(nil), v.iv...), v.sealed...), v.aad)
+		if v.invalid {
+			if err1 == nil || err2 == nil {
+				t.Errorf("tc %d: Open() accepted an invalid vector", v.id)
+			}
+			continue
+		}
+		if err1 != nil || err2 != nil || !bytes.Equal(got1, v.msg) || !bytes.Equal(got2, v.msg) {
+			t.Errorf("tc %d: Open() = %x/%x, %v/%v, want %x", v.id, got1, got2, err1, err2, v.msg)
+		}
+		if got := explicit.Seal(nil, v.iv, v.msg, v.aad); !bytes.Equal(got, v.sealed) {
+			t.Errorf("tc %d: Seal() = %x, want %x", v.id, got, v.sealed)
+		}
 	}
 }
 
