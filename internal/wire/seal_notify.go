@@ -52,11 +52,23 @@ func (sl *sealer) listenRefused(info *SessionInfo, err error) bool {
 	if _, ok := asProxyError(err); ok || errors.As(err, &se) || errors.Is(err, ErrNotIdle) {
 		return false
 	}
-	if _, dup := sl.warned.LoadOrStore("listen\x00"+info.Database, struct{}{}); !dup {
-		sl.log.Warn("catalog: LISTEN refused; schema changes are noticed without notifications (logged once)",
-			zap.String("database", info.Database), zap.Error(err))
-	}
+	sl.warnListenRefused(info.Database, err)
 	return true
+}
+
+// warnListenRefused logs, once per database, that the server refused pgseal's LISTEN (err may
+// be nil when only the refusal is known).
+func (sl *sealer) warnListenRefused(db string, err error) {
+	if _, dup := sl.warned.LoadOrStore("listen\x00"+db, struct{}{}); !dup {
+		sl.log.Warn("catalog: LISTEN refused; schema changes are noticed without notifications (logged once)",
+			zap.String("database", db), zap.Error(err))
+	}
+}
+
+// markerMoved reports whether a marker read now (m, ok) says the catalog cur may be stale: it
+// differs, could not be read, or cur is a session's private read.
+func markerMoved(cur *catalogEntry, m string, ok bool) bool {
+	return !ok || cur.private || m != cur.marker
 }
 
 // notification (server loop) consumes catalog notifications: the catalog is reloaded before the
@@ -125,7 +137,7 @@ func (ss *sealSession) relistenIfLost(cur *catalogEntry) bool {
 		return false // not idle or a broken upstream: try again at the next statement
 	}
 	ss.relisten.Store(false)
-	if m, ok := markerOf(rows); err != nil || !ok || cur.private || m != cur.marker {
+	if m, ok := markerOf(rows); err != nil || markerMoved(cur, m, ok) {
 		ss.stale.Store(true) // changed (or unknown) meanwhile
 	}
 	return true

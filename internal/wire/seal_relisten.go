@@ -2,7 +2,6 @@ package wire
 
 import (
 	"github.com/jackc/pgx/v5/pgproto3"
-	"go.uber.org/zap"
 )
 
 // Re-LISTEN without a round trip. A pool that runs DISCARD ALL (or UNLISTEN *) at every release
@@ -83,13 +82,10 @@ func (ss *sealSession) relistened(r *relisten) pgproto3.BackendMessage {
 		if !r.listened {
 			// A server that refuses LISTEN (a hot standby): go on without notifications, as
 			// listen does.
-			if _, dup := ss.sl.warned.LoadOrStore("listen\x00"+ss.info.Database, struct{}{}); !dup {
-				ss.sl.log.Warn("catalog: LISTEN refused; schema changes are noticed without notifications (logged once)",
-					zap.String("database", ss.info.Database))
-			}
+			ss.sl.warnListenRefused(ss.info.Database, nil)
 		}
 		ss.relisten.Store(false)
-		if !r.gotMarker || cur.private || r.marker != cur.marker {
+		if markerMoved(cur, r.marker, r.gotMarker) {
 			ss.stale.Store(true) // changed (or unknown) while pgseal was not listening
 		}
 	}
