@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
+	"os"
 	"time"
 
 	"github.com/pgseal/pgseal/internal/config"
@@ -19,6 +19,33 @@ import (
 // opened. Nothing of it is cached on disk; a service that cannot be reached or refuses stops the
 // keyring from opening, with the service's reason.
 
+// ErrNoWrappedKey: the wrapped key file does not exist yet (`proxy keyring init` writes it).
+var ErrNoWrappedKey = errors.New("no wrapped master key yet: run proxy keyring init")
+
+// readWrapped reads the wrapped key file: the service key's URI and the ciphertext.
+func readWrapped(path string) (string, []byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil, fmt.Errorf("%s: %w", path, ErrNoWrappedKey)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("wrapped master key %s cannot be read: %w", path, err)
+	}
+	uri, wrapped, err := kms.ParseWrapped(b)
+	if err != nil {
+		return "", nil, fmt.Errorf("wrapped master key %s: %w", path, err)
+	}
+	return uri, wrapped, nil
+}
+
+// writeWrapped replaces the wrapped key file as the keyring file is replaced (writeAtomic).
+func writeWrapped(path, uri string, wrapped []byte) error {
+	if err := newFileBackend(path).writeAtomic(kms.MarshalWrapped(uri, wrapped)); err != nil {
+		return fmt.Errorf("wrapped master key %s: %w", path, err)
+	}
+	return nil
+}
+
 // kmsTimeout bounds one key-management operation (the SDK retries within it).
 const kmsTimeout = 20 * time.Second
 
@@ -26,7 +53,7 @@ const kmsTimeout = 20 * time.Second
 func loadKMSMasterKey(cfg config.Keyring) (crypto.Secret, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), kmsTimeout)
 	defer cancel()
-	uri, wrapped, err := kms.ReadWrapped(cfg.MasterKeyWrappedFile)
+	uri, wrapped, err := readWrapped(cfg.MasterKeyWrappedFile)
 	if err != nil {
 		return crypto.Secret{}, fmt.Errorf("keyring: %w", err)
 	}
@@ -49,7 +76,7 @@ func CreateKMSMasterKey(ctx context.Context, cfg config.Keyring) (created bool, 
 	if cfg.MasterKey == "" {
 		return false, nil
 	}
-	if _, _, err := kms.ReadWrapped(cfg.MasterKeyWrappedFile); !errors.Is(err, kms.ErrNoWrappedKey) {
+	if _, _, err := readWrapped(cfg.MasterKeyWrappedFile); !errors.Is(err, ErrNoWrappedKey) {
 		return false, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, kmsTimeout)
@@ -63,7 +90,7 @@ func CreateKMSMasterKey(ctx context.Context, cfg config.Keyring) (created bool, 
 		return false, fmt.Errorf("keyring: master key: %w", err)
 	}
 	defer clear(key)
-	if err := kms.WriteWrapped(cfg.MasterKeyWrappedFile, p.URI(), wrapped); err != nil {
+	if err := writeWrapped(cfg.MasterKeyWrappedFile, p.URI(), wrapped); err != nil {
 		return false, fmt.Errorf("keyring: %w", err)
 	}
 	return true, nil
@@ -79,7 +106,7 @@ func RewrapKMSMasterKey(ctx context.Context, cfg config.Keyring, to string) (fro
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*kmsTimeout)
 	defer cancel()
-	from, wrapped, err := kms.ReadWrapped(cfg.MasterKeyWrappedFile)
+	from, wrapped, err := readWrapped(cfg.MasterKeyWrappedFile)
 	if err != nil {
 		return "", fmt.Errorf("keyring: %w", err)
 	}
@@ -107,7 +134,7 @@ func RewrapKMSMasterKey(ctx context.Context, cfg config.Keyring, to string) (fro
 		return "", fmt.Errorf("keyring: the master key rewrapped under %s does not unwrap to itself; nothing was written (%v)", to, err)
 	}
 	clear(back)
-	if err := kms.WriteWrapped(cfg.MasterKeyWrappedFile, next.URI(), rewrapped); err != nil {
+	if err := writeWrapped(cfg.MasterKeyWrappedFile, next.URI(), rewrapped); err != nil {
 		return "", fmt.Errorf("keyring: %w", err)
 	}
 	return from, nil

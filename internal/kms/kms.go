@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -63,50 +61,17 @@ type wrappedFile struct {
 	Wrapped []byte `json:"wrapped"` // the service's ciphertext
 }
 
-// ErrNoWrappedKey: the wrapped key file does not exist yet (`proxy keyring init` writes it).
-var ErrNoWrappedKey = errors.New("no wrapped master key yet: run proxy keyring init")
-
-// ReadWrapped reads a wrapped key file: the service key's URI and the ciphertext.
-func ReadWrapped(path string) (uri string, wrapped []byte, err error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil, fmt.Errorf("%s: %w", path, ErrNoWrappedKey)
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("wrapped master key %s cannot be read: %w", path, err)
-	}
+// ParseWrapped decodes a wrapped key file's contents: the service key's URI and the ciphertext.
+func ParseWrapped(b []byte) (uri string, wrapped []byte, err error) {
 	var f wrappedFile
 	if err := json.Unmarshal(b, &f); err != nil || f.Version != 1 || !IsURI(f.Key) || len(f.Wrapped) == 0 {
-		return "", nil, fmt.Errorf("wrapped master key %s is not a version 1 wrapped key file", path)
+		return "", nil, errors.New("not a version 1 wrapped key file")
 	}
 	return f.Key, f.Wrapped, nil
 }
 
-// WriteWrapped writes a wrapped key file atomically (temp file, fsync, rename), mode 0600.
-func WriteWrapped(path, uri string, wrapped []byte) error {
-	b, err := json.MarshalIndent(wrappedFile{Version: 1, Key: uri, Wrapped: wrapped}, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("wrapped master key %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("wrapped master key %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+// MarshalWrapped encodes a wrapped key file's contents.
+func MarshalWrapped(uri string, wrapped []byte) []byte {
+	b, _ := json.MarshalIndent(wrappedFile{Version: 1, Key: uri, Wrapped: wrapped}, "", "  ") // cannot fail
+	return append(b, '\n')
 }

@@ -2,9 +2,6 @@ package kms
 
 import (
 	"context"
-	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -27,29 +24,18 @@ func TestKeyURIs(t *testing.T) {
 	}
 }
 
-func TestWrappedFile(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "master.json")
-	if _, _, err := ReadWrapped(p); !errors.Is(err, ErrNoWrappedKey) {
-		t.Fatalf("ReadWrapped(missing) = %v, want ErrNoWrappedKey", err)
-	}
-	if err := WriteWrapped(p, "aws-kms://alias/a", []byte{1, 2, 3}); err != nil {
-		t.Fatal(err)
-	}
-	uri, w, err := ReadWrapped(p)
+func TestWrappedForm(t *testing.T) {
+	uri, w, err := ParseWrapped(MarshalWrapped("aws-kms://alias/a", []byte{1, 2, 3}))
 	if err != nil || uri != "aws-kms://alias/a" || string(w) != "\x01\x02\x03" {
-		t.Fatalf("ReadWrapped() = %q, %x, %v", uri, w, err)
+		t.Fatalf("ParseWrapped(MarshalWrapped()) = %q, %x, %v", uri, w, err)
 	}
 	for name, body := range map[string]string{
 		"not JSON": "{", "another version": `{"version":2,"key":"aws-kms://a","wrapped":"AQ=="}`,
 		"an unknown service": `{"version":1,"key":"vault://a","wrapped":"AQ=="}`,
 		"no ciphertext":      `{"version":1,"key":"aws-kms://a"}`,
 	} {
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := ReadWrapped(p); err == nil || !strings.Contains(err.Error(), "not a version 1") {
-			t.Errorf("%s: ReadWrapped() = %v", name, err)
+		if _, _, err := ParseWrapped([]byte(body)); err == nil || !strings.Contains(err.Error(), "not a version 1") {
+			t.Errorf("%s: ParseWrapped() = %v", name, err)
 		}
 	}
 }
