@@ -110,6 +110,12 @@ func NewCA(dir string) (caFile string, issue func(prefix string) (CertPair, erro
 	return cluster.NewCA(dir)
 }
 
+// CA is a throwaway certificate authority (see cluster.CA); NewCAIn makes one in a directory.
+type CA = cluster.CA
+
+// NewCAIn makes a throwaway CA in dir (see cluster.NewCAIn).
+func NewCAIn(dir string) (*CA, error) { return cluster.NewCAIn(dir) }
+
 // IssueCert issues a certificate for localhost and 127.0.0.1 signed by ca (see cluster.IssueCert).
 func IssueCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, prefix string) (CertPair, error) {
 	return cluster.IssueCert(ca, caKey, prefix)

@@ -2,18 +2,9 @@ package wire
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -21,87 +12,49 @@ import (
 	"github.com/pgseal/pgseal/internal/pgtest"
 )
 
-// certAuthority issues client certificates with a chosen common name.
-type certAuthority struct {
-	dir  string
-	file string
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newCertAuthority(t *testing.T, name string) *certAuthority {
+// newClientCA makes a throwaway CA in a directory of its own.
+func newClientCA(t *testing.T) *pgtest.CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	dir := t.TempDir()
+	ca, err := pgtest.NewCAIn(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	ca := &certAuthority{dir: t.TempDir(), cert: cert, key: key}
-	ca.file = filepath.Join(ca.dir, name+".crt")
-	writePEMFile(t, ca.file, "CERTIFICATE", der)
 	return ca
 }
 
-// issue writes a client certificate for cn and returns its certificate and key files.
-func (ca *certAuthority) issue(t *testing.T, cn string) (string, string) {
+// issue writes a client certificate for cn under ca and returns its certificate and key files.
+func issue(t *testing.T, ca *pgtest.CA, cn string) (string, string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p, err := ca.Issue(filepath.Join(t.TempDir(), cn), cn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	prefix := filepath.Join(ca.dir, cn+"-"+serial.String())
-	writePEMFile(t, prefix+".crt", "CERTIFICATE", der)
-	writePEMFile(t, prefix+".key", "EC PRIVATE KEY", keyDER)
-	return prefix + ".crt", prefix + ".key"
-}
-
-func writePEMFile(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil && strings.HasSuffix(path, ".key") {
-		t.Fatal(err)
-	}
+	return p.CertFile, p.KeyFile
 }
 
 // A client that logs in with a certificate of its own reaches a server that requires one: pgseal
 // verifies it and presents its own certificate upstream, for that client only.
 func TestClientCertificateLogin(t *testing.T) {
-	ca := newCertAuthority(t, "clients")
-	hba := filepath.Join(ca.dir, "pg_hba.conf")
+	ca := newClientCA(t)
+	dir := filepath.Dir(ca.File)
+	hba := filepath.Join(dir, "pg_hba.conf")
 	if err := os.WriteFile(hba, []byte("local all all trust\nhostssl all certuser 127.0.0.1/32 cert\nhost all all 127.0.0.1/32 trust\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{filepath.Dir(ca.dir), ca.dir, ca.file, hba} {
+	for _, p := range []string{filepath.Dir(dir), dir, ca.File, hba} {
 		_ = os.Chmod(p, 0o755) // the server runs as another account when the tests run as root
 	}
-	srv := pgtest.Private(t, pgtest.Options{Settings: []string{"hba_file=" + hba, "ssl_ca_file=" + ca.file}})
+	srv := pgtest.Private(t, pgtest.Options{Settings: []string{"hba_file=" + hba, "ssl_ca_file=" + ca.File}})
 	if srv.CertFile == "" {
 		t.Skip("the test server has no TLS")
 	}
 	db := srv.NewDB(t)
 	db.Exec(t, "CREATE ROLE certuser LOGIN; GRANT CONNECT ON DATABASE "+db.Name+" TO certuser")
-	upCert, upKey := ca.issue(t, "certuser")
+	upCert, upKey := issue(t, ca, "certuser")
 	p := startProxy(t, db, func(c *config.Config, _ *Options) {
 		c.Server.TLSCertFile, c.Server.TLSKeyFile = srv.CertFile, srv.KeyFile
-		c.Server.TLSClientCAFile = ca.file
+		c.Server.TLSClientCAFile = ca.File
 		c.Upstream.TLS, c.Upstream.TLSCertFile, c.Upstream.TLSKeyFile = config.TLSRequire, upCert, upKey
 	})
 	url := func(user, cert, key string) string {
@@ -111,10 +64,9 @@ func TestClientCertificateLogin(t *testing.T) {
 		}
 		return u
 	}
-	mine, mineKey := ca.issue(t, "certuser")
-	other, otherKey := ca.issue(t, "someone")
-	stranger := newCertAuthority(t, "strangers")
-	forged, forgedKey := stranger.issue(t, "certuser")
+	mine, mineKey := issue(t, ca, "certuser")
+	other, otherKey := issue(t, ca, "someone")
+	forged, forgedKey := issue(t, newClientCA(t), "certuser")
 
 	t.Run("a verified certificate for the user logs in over TLS on both legs", func(t *testing.T) {
 		c, err := pgconn.Connect(ctxT(t), url("certuser", mine, mineKey))

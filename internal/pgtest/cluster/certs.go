@@ -57,19 +57,42 @@ func newCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 // NewCA makes a throwaway CA in dir (ca.crt) and returns a function that issues leaf certificates
 // for localhost/127.0.0.1 under a path prefix (prefix.crt, prefix.key). For proxy TLS tests.
 func NewCA(dir string) (caFile string, issue func(prefix string) (CertPair, error), err error) {
-	ca, key, err := newCA()
+	c, err := NewCAIn(dir)
 	if err != nil {
 		return "", nil, err
 	}
-	caFile = filepath.Join(dir, "ca.crt")
-	if err := writePEM(caFile, "CERTIFICATE", ca.Raw, 0o644); err != nil {
-		return "", nil, err
+	return c.File, func(prefix string) (CertPair, error) { return c.Issue(prefix, "localhost") }, nil
+}
+
+// CA is a throwaway certificate authority whose certificate is written to File.
+type CA struct {
+	File string
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+// NewCAIn makes a throwaway CA in dir (ca.crt).
+func NewCAIn(dir string) (*CA, error) {
+	cert, key, err := newCA()
+	if err != nil {
+		return nil, err
 	}
-	return caFile, func(prefix string) (CertPair, error) { return IssueCert(ca, key, prefix) }, nil
+	c := &CA{File: filepath.Join(dir, "ca.crt"), cert: cert, key: key}
+	return c, writePEM(c.File, "CERTIFICATE", cert.Raw, 0o644)
+}
+
+// Issue writes prefix.crt and prefix.key, a leaf for localhost and 127.0.0.1 whose common name
+// is commonName (a user name, for client-certificate logins), signed by c.
+func (c *CA) Issue(prefix, commonName string) (CertPair, error) {
+	return issueCert(c.cert, c.key, prefix, commonName)
 }
 
 // IssueCert writes prefix.crt and prefix.key, a leaf for localhost and 127.0.0.1 signed by ca.
 func IssueCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, prefix string) (CertPair, error) {
+	return issueCert(ca, caKey, prefix, "localhost")
+}
+
+func issueCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, prefix, commonName string) (CertPair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return CertPair{}, err
@@ -77,7 +100,7 @@ func IssueCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, prefix string) (Ce
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "localhost"},
+		Subject:      pkix.Name{CommonName: commonName},
 		DNSNames:     []string{"localhost"},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		NotBefore:    time.Now().Add(-time.Hour),
