@@ -115,20 +115,7 @@ func allowWhileUnsafe(sql string, plan *rewrite.Plan) bool {
 // scsSensitive reports whether sql contains what standard_conforming_strings changes the reading
 // of: a backslash byte, or a U&'…' string (an error with it off).
 func scsSensitive(sql string) bool {
-	if strings.IndexByte(sql, '\\') >= 0 {
-		return true
-	}
-	for i := strings.IndexByte(sql, '&'); i >= 0; {
-		if i > 0 && (sql[i-1]|0x20) == 'u' && i+1 < len(sql) && sql[i+1] == '\'' {
-			return true
-		}
-		j := strings.IndexByte(sql[i+1:], '&')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
+	return strings.IndexByte(sql, '\\') >= 0 || containsFold(sql, "u&'")
 }
 
 // scsRefusalLocked refuses a statement that the server would read differently from pgseal under
