@@ -108,6 +108,16 @@ type SessionInterceptor interface {
 	Response(plan Plan, msg pgproto3.BackendMessage) (pgproto3.BackendMessage, error)
 }
 
+// ExecCaller is implemented by a SessionInterceptor whose Request may call SessionInfo.Exec (or
+// ExecEach), which waits for the server's answer. A session on an event loop cannot wait on the
+// loop's thread: for a message of type typ for which MayExec reports true, the loop runs the
+// client side of that one message on a goroutine of its own and goes on serving the server side
+// (and other sessions) meanwhile (loopseal_linux.go). An interceptor without the method is
+// assumed never to call Exec from Request. Called on the client side, like Request.
+type ExecCaller interface {
+	MayExec(typ byte) bool
+}
+
 // Verdict is a SessionInterceptor's decision on one client message.
 type Verdict struct {
 	// Refuse, when set, refuses the message: the client gets this error (severity ERROR) in request

@@ -137,6 +137,19 @@ func (ss *sealSession) Request(msg pgproto3.FrontendMessage) Verdict {
 	return Verdict{}
 }
 
+// MayExec implements ExecCaller: a Query or Parse may read the catalog again or listen again
+// (catalogFor) when the catalog is stale, a private one has ended, or the LISTEN was lost.
+func (ss *sealSession) MayExec(typ byte) bool {
+	if typ != 'Q' && typ != 'P' {
+		return false
+	}
+	if ss.stale.Load() || ss.relisten.Load() {
+		return true
+	}
+	cur := ss.cat.Load()
+	return cur.private || ss.sl.cats.get(ss.info.Database) != cur
+}
+
 // catalogFor returns the catalog to analyse sql with. A stale catalog is reloaded at a safe point
 // (nothing in flight); when that is impossible now, statements naming a configured table are
 // refused (fail closed) until it succeeds. A catalog read inside a transaction block is the
