@@ -146,8 +146,7 @@ func (ss *sealSession) MayExec(typ byte) bool {
 	if ss.stale.Load() || ss.relisten.Load() {
 		return true
 	}
-	cur := ss.cat.Load()
-	return cur.private || ss.sl.cats.get(ss.info.Database) != cur
+	return ss.cat.Load().private // ends with its block: read again after it (currentCatalog)
 }
 
 // catalogFor returns the catalog to analyse sql with. A stale catalog is reloaded at a safe point
