@@ -10,14 +10,26 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// chachaImpls are the AEAD entry points of suite 2: the size dispatch Seal and Open use, and the
+// chachaImpls are the AEAD entry points of suite 2: x/crypto's assembly re-keyed in place (what
+// Seal and Open use when the guard passed), the fallback's size dispatch, and the
 // allocation-free composition alone (forced for every size).
 var chachaImpls = []struct {
 	name string
 	seal func(out []byte, key *[KeySize]byte, nonce, plaintext, aad []byte) error
 	open func(out []byte, key *[KeySize]byte, nonce, sealed, aad []byte) error
 }{
-	{"dispatch", chachaSeal, chachaOpen},
+	{"rekeyed", func(out []byte, key *[KeySize]byte, nonce, plaintext, aad []byte) error {
+		a := mustRekeyed()
+		return chachaSeal(&a, out, key, nonce, plaintext, aad)
+	}, func(out []byte, key *[KeySize]byte, nonce, sealed, aad []byte) error {
+		a := mustRekeyed()
+		return chachaOpen(&a, out, key, nonce, sealed, aad)
+	}},
+	{"fallback", func(out []byte, key *[KeySize]byte, nonce, plaintext, aad []byte) error {
+		return chachaSeal(&chachaAEAD{}, out, key, nonce, plaintext, aad)
+	}, func(out []byte, key *[KeySize]byte, nonce, sealed, aad []byte) error {
+		return chachaOpen(&chachaAEAD{}, out, key, nonce, sealed, aad)
+	}},
 	{"composed", func(out []byte, key *[KeySize]byte, nonce, plaintext, aad []byte) error {
 		chachaSealComposed(out, key, nonce, plaintext, aad)
 		return nil
@@ -73,7 +85,7 @@ func testChaChaMatchesXCrypto(t *testing.T, seal func(out []byte, key *[KeySize]
 		t.Fatal(err)
 	}
 	nonce := seqBytes(0x77, NonceSize)
-	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, chachaAsmMin - 1, chachaAsmMin, 65, 127, 128, 129, 300, 4096} {
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, chachaAsmMin - 1, chachaAsmMin, 65, 127, 128, 129, 191, 192, 193, 300, 4096} {
 		for _, a := range []int{0, 1, 15, 16, 17, 64, 100} {
 			pt, aad := seqBytes(byte(n), n), seqBytes(byte(a+1), a)
 			want := ref.Seal(nil, nonce, pt, aad)
@@ -96,14 +108,16 @@ func TestChaChaOpenReleasesNothingOnFailure(t *testing.T) {
 	nonce := make([]byte, NonceSize)
 	for _, n := range []int{32, chachaAsmMin + 10} {
 		sealed := make([]byte, n+TagSize)
-		if err := chachaSeal(sealed, &key, nonce, make([]byte, n), nil); err != nil {
+		if err := chachaSeal(&chachaAEAD{}, sealed, &key, nonce, make([]byte, n), nil); err != nil {
 			t.Fatal(err)
 		}
 		sealed[0] ^= 1
-		out := bytes.Repeat([]byte{0xEE}, n)
-		err := chachaOpen(out, &key, nonce, sealed, nil)
-		if !errors.Is(err, ErrDecrypt) || (!bytes.Equal(out, bytes.Repeat([]byte{0xEE}, n)) && !bytes.Equal(out, make([]byte, n))) {
-			t.Fatalf("chachaOpen(tampered %d bytes) = %v, output %x, want ErrDecrypt and no plaintext", n, err, out)
+		for _, a := range []chachaAEAD{{}, mustRekeyed()} {
+			out := bytes.Repeat([]byte{0xEE}, n)
+			err := chachaOpen(&a, out, &key, nonce, sealed, nil)
+			if !errors.Is(err, ErrDecrypt) || (!bytes.Equal(out, bytes.Repeat([]byte{0xEE}, n)) && !bytes.Equal(out, make([]byte, n))) {
+				t.Fatalf("chachaOpen(tampered %d bytes) = %v, output %x, want ErrDecrypt and no plaintext", n, err, out)
+			}
 		}
 	}
 }
@@ -171,14 +185,16 @@ func TestSealOpenAllocateNothing(t *testing.T) {
 		t.Skip("allocation counts are only meaningful without -race")
 	}
 	k := newTestKey(t, Suite2, testRoot, testKeyset, 1, testColumn)
-	pt, term := make([]byte, 32), testTerm(t)
-	env, _ := k.Seal(nil, pt, term)
-	dst, out := make([]byte, 0, len(env)), make([]byte, 0, len(pt))
-	if n := testing.AllocsPerRun(200, func() { _, _ = k.Seal(dst, pt, term) }); n != 0 {
-		t.Errorf("Seal() allocates %v times per value, want 0", n)
-	}
-	if n := testing.AllocsPerRun(200, func() { _, _ = k.Open(out, env) }); n != 0 {
-		t.Errorf("Open() allocates %v times per value, want 0", n)
+	for _, size := range []int{0, 32, 64, 1024, 8192} {
+		pt, term := make([]byte, size), testTerm(t)
+		env, _ := k.Seal(nil, pt, term)
+		dst, out := make([]byte, 0, len(env)), make([]byte, 0, len(pt))
+		if n := testing.AllocsPerRun(200, func() { _, _ = k.Seal(dst, pt, term) }); n != 0 {
+			t.Errorf("Seal(%d bytes) allocates %v times per value, want 0", size, n)
+		}
+		if n := testing.AllocsPerRun(200, func() { _, _ = k.Open(out, env) }); n != 0 {
+			t.Errorf("Open(%d bytes) allocates %v times per value, want 0", size, n)
+		}
 	}
 }
 

@@ -38,6 +38,7 @@ type recScratch struct {
 	key [KeySize]byte
 	kdf kdfScratch
 	aad []byte
+	cc  chachaAEAD // suite 2's AEAD, made on first use (see chacha.go)
 	// rnd holds crypto/rand output for salts and nonces, read 32 values at a time (one getrandom
 	// per value cost ≈ 20% of a seal); rnd[rndOff:] is unused. Each byte is used once: a scratch
 	// belongs to one call at a time, and one dropped by sync.Pool takes its rest with it. Salts and
@@ -124,7 +125,7 @@ func (k *ColumnKey) Seal(dst, plaintext, term []byte) ([]byte, error) {
 	}
 	k.rec.derive(&s.key, out[hs:saltEnd], &s.kdf)
 	s.aad = k.appendAAD(s.aad[:0], out[:saltEnd])
-	if err := k.sealBody(out[saltEnd:], &s.key, plaintext, s.aad); err != nil {
+	if err := k.sealBody(s, out[saltEnd:], &s.key, plaintext, s.aad); err != nil {
 		return nil, err
 	}
 	return ret, nil
@@ -151,7 +152,7 @@ func (k *ColumnKey) Open(dst, envelope []byte) ([]byte, error) {
 	defer k.putScratch(s)
 	k.rec.derive(&s.key, envelope[h.Size():saltEnd], &s.kdf)
 	s.aad = k.appendAAD(s.aad[:0], envelope[:saltEnd])
-	if err := openBody(h.Suite, out, &s.key, envelope[saltEnd:], s.aad); err != nil {
+	if err := openBody(s, h.Suite, out, &s.key, envelope[saltEnd:], s.aad); err != nil {
 		return nil, ErrDecrypt
 	}
 	return ret, nil
@@ -187,9 +188,9 @@ func (k *ColumnKey) fillRandom(s *recScratch, salt, nonce []byte) error {
 
 // sealBody writes ciphertext || tag after the nonce at body (nonce || ciphertext || tag, the
 // nonce already in place unless suite 1's random-nonce AEAD draws it itself).
-func (k *ColumnKey) sealBody(body []byte, key *[KeySize]byte, plaintext, aad []byte) error {
+func (k *ColumnKey) sealBody(s *recScratch, body []byte, key *[KeySize]byte, plaintext, aad []byte) error {
 	if k.suite == Suite2 {
-		if err := chachaSeal(body[NonceSize:], key, body[:NonceSize], plaintext, aad); err != nil {
+		if err := chachaSeal(s.chacha(), body[NonceSize:], key, body[:NonceSize], plaintext, aad); err != nil {
 			return fmt.Errorf("seal: %w", err)
 		}
 		return nil
@@ -209,9 +210,9 @@ func (k *ColumnKey) sealBody(body []byte, key *[KeySize]byte, plaintext, aad []b
 
 // openBody authenticates body (nonce || ciphertext || tag) under suite and writes the plaintext
 // to out (len(body)-NonceSize-TagSize bytes). Any error means authentication failed.
-func openBody(suite byte, out []byte, key *[KeySize]byte, body, aad []byte) error {
+func openBody(s *recScratch, suite byte, out []byte, key *[KeySize]byte, body, aad []byte) error {
 	if suite == Suite2 {
-		return chachaOpen(out, key, body[:NonceSize], body[NonceSize:], aad)
+		return chachaOpen(s.chacha(), out, key, body[:NonceSize], body[NonceSize:], aad)
 	}
 	aead, err := newAEAD(key[:], true)
 	if err != nil {
@@ -219,6 +220,15 @@ func openBody(suite byte, out []byte, key *[KeySize]byte, body, aad []byte) erro
 	}
 	_, err = aead.Open(out[:0], nil, body, aad)
 	return err
+}
+
+// chacha returns s's suite 2 AEAD, making the re-keyable object on first use; its zero value
+// (the fallback path) when chachaRekeyOK is false.
+func (s *recScratch) chacha() *chachaAEAD {
+	if s.cc.key == nil && chachaRekeyOK {
+		s.cc = newRekeyedChaCha()
+	}
+	return &s.cc
 }
 
 func (k *ColumnKey) putScratch(s *recScratch) {
