@@ -50,19 +50,32 @@
 //     as suite 1, so every offset, MinSize and the envelope CHECK stay as they are, and a value
 //     relabelled to the other suite fails the tag (the suite byte is in the AAD). ChaCha20 has no
 //     key schedule: re-keying per record costs nothing, where AES-256-GCM pays aes.NewCipher +
-//     GCM setup and 1280 B of garbage per value. The AEAD is RFC 8439 §2.8: below chachaAsmMin
-//     (64 B) composed from x/crypto's chacha20 and poly1305 (as x/crypto's own generic code
-//     does) rather than chacha20poly1305.New, which puts each record key into a fresh heap object
-//     (32 B per value, never cleared) and cannot be re-keyed; the composition keeps the cipher
-//     state and one-time Poly1305 key on the stack, clears them and allocates nothing. From
-//     64 B on, chacha20poly1305 itself: its AVX2 assembly is much faster on longer values and one
-//     32-byte allocation is small next to that work. Measured (BenchmarkChaChaAEAD, one core,
-//     90 B AAD): 32 B ≈ 0.30 µs both ways; 128 B 0.43 (composed) vs 0.32 µs; 1 KB 2.1 vs
-//     0.68 µs. Both paths are checked against Wycheproof, against each other at every length
-//     around the block boundaries and the threshold, and by the pyca envelope vectors.
-//     Per value, 32 B, one core (go1.26.8, shared VM, best of 5): suite 2 Seal ≈ 0.50 µs, Open
-//     ≈ 0.45 µs, 0 allocs; suite 1 Seal ≈ 0.66 µs, Open ≈ 0.58 µs, 1280 B in 2 allocs. The record
-//     KDF (≈ 0.11 µs) and the AEAD (≈ 0.30 µs) leave suite 2 above the 0.35 µs aim of issue 13.
+//     GCM setup and 1280 B of garbage per value. The AEAD is RFC 8439 §2.8, computed by
+//     x/crypto's chacha20poly1305 (AVX2 assembly on amd64) at every size, with one AEAD object
+//     per pooled scratch whose key array is overwritten for each record and cleared after it
+//     (chacha.go): chacha20poly1305.New would put each record key into a fresh heap object (32 B
+//     per value, never cleared) and offers no re-keying. Reaching the unexported key array is
+//     guarded: the exact type (package path, name, a single [32]byte field "key", size 32) is
+//     checked with reflect, and a start-up known-answer self-test must show that a re-keyed
+//     object seals and opens exactly like a fresh New for two keys and four lengths; otherwise
+//     (a future x/crypto changed its struct) chachaRekeyOK is false and suite 2 uses the previous
+//     code: a composition of x/crypto's chacha20 and poly1305 below chachaAsmMin (64 B, no
+//     allocation) and a New per record above. Both paths are checked against each other
+//     (identical envelopes), against Wycheproof and against the pyca envelope vectors, and
+//     golang.org/x/crypto is pinned in go.mod (v0.59.0, the newest the module proxy serves; it
+//     offers no re-keyable or allocation-free constructor). Measured (BenchmarkChaChaAEAD, one
+//     core, 90 B AAD): 32 B ≈ 0.25–0.27 µs re-keyed vs ≈ 0.28–0.30 µs composed; 1 KB ≈ 0.7 vs
+//     2.1–2.4 µs. Per value, 32 B, one core: see §9 of docs/crypto.md; Seal and Open now
+//     allocate nothing at any size, and ≈ 80% of an Open is the AEAD itself (x/crypto's
+//     assembly with this format's 72–90 B AAD), so suite 2 stays ≈ 0.37–0.40 µs, above the
+//     0.35 µs aim of issue 13, on this machine.
+//   - Salts and nonces: drawn together, 28 bytes per value, from a per-scratch ChaCha8
+//     generator (math/rand/v2, C2SP chacha8rand: the Go runtime's cryptographically strong
+//     generator) reseeded with 32 bytes of crypto/rand output every 32 values. Both are public
+//     and need only be unique; the kernel's getrandom cost ≈ 2.7 ns per byte on the team machine
+//     (≈ 80 ns per value, ≈ 20% of a seal), and the previous design already buffered 32 values
+//     from one getrandom call, so a cloned process or VM image repeats no more values than
+//     before. Under the FIPS 140-3 mode crypto/rand (the module's DRBG) is read directly.
 //   - Suite 2 nonce: 96-bit random, read with the salt. With a single-use record key the nonce
 //     could be constant; a random one keeps the layout identical to suite 1 and stays defence in
 //     depth (a (key, nonce) repeat needs a 128-bit salt and a 96-bit nonce collision).
@@ -76,9 +89,11 @@
 //     suite 1) but not under fips140=only, which forbids non-approved algorithms (ErrDecrypt).
 //   - Record KDF: the brief allows HKDF or an equally standard KDF. HKDF-Expand per record with a
 //     pooled pre-keyed HMAC measured ≈ 205 ns on the team machine; KBKDF-CMAC with the AES key
-//     schedule, CMAC subkeys and the salt-independent first CBC-MAC block precomputed per column
-//     costs four AES block encryptions, ≈ 115 ns, and allocates nothing. Every record still gets
-//     its own key, derived fresh and never cached.
+//     schedule, CMAC subkeys, the salt-independent first CBC-MAC block and the fixed bytes of the
+//     two later blocks precomputed per column costs four AES block encryptions (the two counters
+//     interleaved so that their AES rounds overlap), ≈ 70–80 ns (≈ 115–130 ns before the
+//     interleaving), and allocates nothing. Only the salt varies, so only its bytes are XORed
+//     in. Every record still gets its own key, derived fresh and never cached.
 //   - Per-value cost floor of suite 1: the standard library offers no way to re-key AES or GCM
 //     in place, so each suite-1 Seal/Open pays aes.NewCipher + GCM setup (1280 B in 2
 //     allocations, plus the GC work they cause) — most of the budget; suite 2 exists for this.
@@ -114,6 +129,8 @@
 //     value bytes. Key scratch buffers are cleared after use (best-effort: Go's GC may copy).
 //   - ColumnKey and TermKey are immutable after construction and safe for concurrent use; HMAC
 //     states are pooled per key (hmac objects are not goroutine-safe), AES blocks are shared.
-//   - Record keys and AEAD objects are single-use and never cached. Suite 2 Seal and Open
-//     allocate nothing (TestSealOpenAllocateNothing).
+//   - Record keys are single-use and never cached. Suite 1 builds its AEAD per value; suite 2's
+//     AEAD object belongs to one pooled scratch and holds a record key only during one Seal or
+//     Open, which clear it (TestChaChaRekeyClearsKey). Suite 2 Seal and Open allocate nothing
+//     at any size (TestSealOpenAllocateNothing).
 package crypto
