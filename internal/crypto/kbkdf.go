@@ -98,8 +98,7 @@ var (
 // against the plain CMAC (cmac) of the full input, and TestRecordKeyVectors against pyca.
 func (r *recordKDF) derive(out *[KeySize]byte, salt []byte, s *kdfScratch) {
 	_ = salt[SaltSize-1]
-	var m [16]byte
-	m = r.b2
+	m := r.b2
 	xorInto(m[16-saltInB2:], salt[:saltInB2])
 	xor16(&s.x[0], &r.c1[0], &m)
 	xor16(&s.x[1], &r.c1[1], &m)
@@ -112,6 +111,7 @@ func (r *recordKDF) derive(out *[KeySize]byte, salt []byte, s *kdfScratch) {
 	r.block.Encrypt(out[:16], s.x[0][:])
 	r.block.Encrypt(out[16:], s.x[1][:])
 	s.x = [2][16]byte{}
+	clear(m[:]) // holds K2 ⊕ the last block (best-effort, as every scratch clear)
 }
 
 // xor16 sets *dst = *a ⊕ *b.
