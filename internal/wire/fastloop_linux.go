@@ -83,6 +83,11 @@ func (l *relayLoop) commands() bool {
 			stop = true
 		case c.add:
 			l.add(c.fs)
+		case c.fs.ended:
+		case c.out:
+			l.parkedOut(c.fs)
+		case c.resume:
+			l.resume(c.fs, c.cause)
 		default:
 			if !c.fs.ended {
 				l.end(c.fs, c.cause)
@@ -106,6 +111,11 @@ func (l *relayLoop) add(fs *fastSession) {
 		}
 	}
 	l.fds[fs.cfd], l.fds[fs.sfd] = fs, fs
+	if fs.full {
+		// Whole messages may already be buffered: handle them now, no event would announce them.
+		l.resumeBoth(fs)
+		return
+	}
 	// Bytes carried over from the handoff may already hold whole messages once more arrive;
 	// nothing to do until then.
 }
@@ -144,6 +154,10 @@ func (l *relayLoop) event(fs *fastSession, fd int32, events uint32) {
 		return
 	}
 	if hup || (events&syscall.EPOLLIN != 0 && !fs.pendingTo(!client)) {
+		if fs.full {
+			l.readFull(fs, client)
+			return
+		}
 		l.read(fs, client)
 	}
 }
@@ -318,7 +332,7 @@ func (l *relayLoop) stop(fs *fastSession, err error) {
 // pending at the other side (backpressure), write a side while something is pending for it.
 func (l *relayLoop) update(fs *fastSession) {
 	want := [2]uint32{}
-	if !fs.draining && len(fs.toServer) == 0 {
+	if !fs.draining && len(fs.toServer) == 0 && !fs.parked {
 		want[0] |= syscall.EPOLLIN
 	}
 	if len(fs.toClient) > 0 {

@@ -32,10 +32,12 @@ type relayLoop struct {
 }
 
 type loopCmd struct {
-	fs    *fastSession
-	add   bool
-	cause error // remove fs with this error (the session was killed)
-	stop  bool
+	fs     *fastSession
+	add    bool
+	cause  error // remove fs with this error (the session was killed); a parked message's outcome
+	stop   bool
+	out    bool // the parked client side wrote for the server (loopseal_linux.go)
+	resume bool // the parked client message is done
 }
 
 // fastSession is a session on a loop.
@@ -48,6 +50,11 @@ type fastSession struct {
 	counts   fastCounts
 	onClient func(byte, []byte) error
 	onServer func(byte, []byte) error
+
+	// full: the session has an interceptor and runs the whole relay code on the loop
+	// (loopseal_linux.go) instead of framing only.
+	full bool
+	parkState
 
 	interest [2]uint32 // current epoll events of cfd, sfd
 	draining bool      // ending: only flushing what is pending
@@ -66,8 +73,9 @@ type fastLoops struct {
 
 // fastRelayable reports whether s can use the fast relay.
 func (s *session) fastRelayable() bool {
-	if s.icpt != nil || s.info.TLS || runtime.GOMAXPROCS(0) < 2 {
+	if s.info.TLS || runtime.GOMAXPROCS(0) < 2 {
 		// With one P, a loop blocked in epoll_wait would hold the only P until sysmon takes it.
+		// TLS: crypto/tls has no non-blocking API (docs/design.md, "The relay").
 		return false
 	}
 	_, ok1 := s.client.(*net.TCPConn)
@@ -134,7 +142,10 @@ func (s *session) fastRelay() error {
 		_ = syscall.Close(int(cfd))
 		return errNoFastRelay
 	}
-	fs := &fastSession{s: s, cfd: cfd, sfd: sfd, done: make(chan struct{})}
+	fs := &fastSession{s: s, cfd: cfd, sfd: sfd, done: make(chan struct{}), full: s.icpt != nil}
+	if fs.full {
+		return s.fullRelay(l, fs)
+	}
 	fs.onClient = func(typ byte, _ []byte) error { return s.clientFrame(&fs.counts, typ) }
 	fs.onServer = func(typ byte, msg []byte) error { s.serverFrame(&fs.counts, typ, msg); return nil }
 	defer func() {
