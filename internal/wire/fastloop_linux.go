@@ -88,16 +88,22 @@ func (l *relayLoop) commands() bool {
 			l.parkedOut(c.fs)
 		case c.resume:
 			l.resume(c.fs, c.cause)
+		case !c.fs.added:
+			c.fs.killed = c.cause // add ends it
 		default:
-			if !c.fs.ended {
-				l.end(c.fs, c.cause)
-			}
+			l.end(c.fs, c.cause)
 		}
 	}
 	return stop && len(l.fds) == 0
 }
 
 func (l *relayLoop) add(fs *fastSession) {
+	fs.added = true
+	if fs.killed != nil {
+		fs.ended, fs.err = true, fs.killed
+		go fs.finish(fs.err)
+		return
+	}
 	fs.interest = [2]uint32{syscall.EPOLLIN, syscall.EPOLLIN}
 	for _, fd := range []int32{fs.cfd, fs.sfd} {
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: fd}
@@ -106,7 +112,7 @@ func (l *relayLoop) add(fs *fastSession) {
 				_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, int(fs.cfd), nil)
 			}
 			fs.ended, fs.err = true, &serverError{err}
-			close(fs.done)
+			go fs.finish(fs.err)
 			return
 		}
 	}
@@ -120,7 +126,7 @@ func (l *relayLoop) add(fs *fastSession) {
 	// nothing to do until then.
 }
 
-// end removes fs from the loop and hands it back to its session goroutine.
+// end removes fs from the loop and ends the session on a goroutine of its own.
 func (l *relayLoop) end(fs *fastSession, err error) {
 	if fs.ended {
 		return
@@ -133,7 +139,7 @@ func (l *relayLoop) end(fs *fastSession, err error) {
 	_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, int(fs.sfd), nil)
 	delete(l.fds, fs.cfd)
 	delete(l.fds, fs.sfd)
-	close(fs.done)
+	go fs.finish(fs.err)
 }
 
 // event handles readiness of one of fs's sockets. A hang-up or error is reported whatever the

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"sync"
@@ -382,21 +381,8 @@ type parkState struct {
 	io      [2]loopIO // client side, server side
 }
 
-// fullRelay runs an intercepted session on loop l (fs holds the duplicated sockets), then gives
-// the session its conns back for finish.
+// fullRelay prepares an intercepted session for loop l (fs holds the duplicated sockets).
 func (s *session) fullRelay(l *relayLoop, fs *fastSession) error {
-	defer func() {
-		partial := s.cw.partial || len(fs.toClient) > 0 || s.cw.bw.Buffered() > 0
-		s.client = giveFD(fs.cfd, s.client)
-		s.clientRaw = s.client
-		s.server = giveFD(fs.sfd, s.server)
-		s.cr.br, s.cr.small = bufio.NewReaderSize(s.client, readBufSize), nil
-		s.sr.br, s.sr.small = bufio.NewReaderSize(s.server, readBufSize), nil
-		s.cw, s.sw = newMsgWriter(s.client), newMsgWriter(s.server)
-		s.cw.partial = partial
-		_ = s.track(s.client)
-		_ = s.track(s.server)
-	}()
 	err := s.flushClient()
 	if err == nil {
 		err = s.toServerErr(s.sw.flush())
@@ -404,20 +390,23 @@ func (s *session) fullRelay(l *relayLoop, fs *fastSession) error {
 	s.loopMode(l, fs)
 	_ = s.client.Close()
 	_ = s.server.Close()
-	if err != nil {
-		return err
-	}
 	s.relaying = true
-	s.srv.fastUsed.Add(1)
-	l.submit(loopCmd{fs: fs, add: true})
-	select {
-	case <-fs.done:
-	case <-s.ctx.Done():
-		l.submit(loopCmd{fs: fs, cause: context.Cause(s.ctx)})
-		<-fs.done
-	}
-	fs.waitParked()
-	return fs.err
+	return err
+}
+
+// restoreFull gives an intercepted session its conns back for finish.
+func (fs *fastSession) restoreFull() {
+	s := fs.s
+	partial := s.cw.partial || len(fs.toClient) > 0 || s.cw.bw.Buffered() > 0
+	s.client = giveFD(fs.cfd, s.client)
+	s.clientRaw = s.client
+	s.server = giveFD(fs.sfd, s.server)
+	s.cr.br, s.cr.small = bufio.NewReaderSize(s.client, readBufSize), nil
+	s.sr.br, s.sr.small = bufio.NewReaderSize(s.server, readBufSize), nil
+	s.cw, s.sw = newMsgWriter(s.client), newMsgWriter(s.server)
+	s.cw.partial = partial
+	_ = s.track(s.client)
+	_ = s.track(s.server)
 }
 
 // resumeBoth handles what both readers already hold (a session just added to the loop).
