@@ -177,6 +177,8 @@ func (s *session) plainRelay(fs *fastSession) error {
 	_ = s.server.Close()
 	s.cr.release()
 	s.sr.release()
+	recycleWriter(s.sw.bw)
+	recycleWriter(s.cw.bw)
 	s.sw.bw, s.cw.bw = nil, nil // not used again: finish writes through a new client writer
 	return err
 }
@@ -191,7 +193,7 @@ func (fs *fastSession) restorePlain() {
 	s.client = giveFD(fs.cfd, s.client)
 	s.clientRaw = s.client
 	s.server = giveFD(fs.sfd, s.server)
-	s.cw = newMsgWriter(s.client)
+	s.cw = newEndWriter(s.client)
 	s.cw.partial = partial
 	_ = s.track(s.client)
 	_ = s.track(s.server)

@@ -132,6 +132,8 @@ func (s *session) loopMode(l *relayLoop, fs *fastSession) {
 		}
 		fs.io[i] = loopIO{src: src, out: out,
 			idleR: bufio.NewReaderSize(src, 16), idleW: bufio.NewWriterSize(out, 16)}
+		recycleReader(side.r.br)
+		recycleWriter((*side.w).bw)
 		side.r.br, side.r.small = fs.io[i].idleR, nil
 		*side.w = &msgWriter{bw: fs.io[i].idleW}
 	}
@@ -159,21 +161,16 @@ func (fs *fastSession) sides() [2]loopSide {
 	return [2]loopSide{{s.cr, &s.sw}, {s.sr, &s.cw}}
 }
 
-var (
-	loopReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
-	loopWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufSize) }}
-)
-
 // wake gives side i's reader and writer real buffers before it is read.
 func (fs *fastSession) wake(i int) {
 	side, io := fs.sides()[i], &fs.io[i]
 	if side.r.br == io.idleR {
-		b := loopReaders.Get().(*bufio.Reader)
+		b := readBufs.Get().(*bufio.Reader)
 		b.Reset(io.src)
 		side.r.br = b
 	}
 	if w := *side.w; w.bw == io.idleW {
-		b := loopWriters.Get().(*bufio.Writer)
+		b := writeBufs.Get().(*bufio.Writer)
 		b.Reset(io.out)
 		w.bw = b
 	}
@@ -189,14 +186,12 @@ func (fs *fastSession) rest(i int) {
 	if r.br.Buffered() == 0 {
 		r.shrink()
 		if r.small == nil && r.br.Buffered() == 0 && r.br != io.idleR {
-			if r.br.Size() == readBufSize {
-				loopReaders.Put(r.br)
-			}
+			recycleReader(r.br)
 			r.br = io.idleR
 		}
 	}
 	if w := *side.w; w.bw != io.idleW && w.bw.Buffered() == 0 {
-		loopWriters.Put(w.bw)
+		recycleWriter(w.bw)
 		w.bw = io.idleW
 	}
 }
@@ -401,9 +396,10 @@ func (fs *fastSession) restoreFull() {
 	s.client = giveFD(fs.cfd, s.client)
 	s.clientRaw = s.client
 	s.server = giveFD(fs.sfd, s.server)
-	s.cr.br, s.cr.small = bufio.NewReaderSize(s.client, readBufSize), nil
-	s.sr.br, s.sr.small = bufio.NewReaderSize(s.server, readBufSize), nil
-	s.cw, s.sw = newMsgWriter(s.client), newMsgWriter(s.server)
+	// Only finish uses them: a FATAL to the client; nothing is read any more.
+	s.cr.release()
+	s.sr.release()
+	s.cw, s.sw = newEndWriter(s.client), newEndWriter(s.server)
 	s.cw.partial = partial
 	_ = s.track(s.client)
 	_ = s.track(s.server)
