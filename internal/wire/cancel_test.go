@@ -109,7 +109,7 @@ var realKeySetups = []realKeySetup{
 	}, false},
 	{"with the encryption interceptor", func(t *testing.T) (*testProxy, string) {
 		return newSealEnv(t, "multi", sealSchema, sealColumns).p, "options=-c%20app.tenant%3Dacme"
-	}, false},
+	}, true},
 }
 
 // TestRealBackendKeys checks, on each relay path, that the client holds PostgreSQL's real process

@@ -32,12 +32,20 @@
 //     header, checked against max_message_size, and forwarded as raw bytes (large ones streamed)
 //     unless an Interceptor asked to see their type. Each loop flushes only when its input buffer
 //     is empty, so a batch of messages costs one write.
-//   - Fast relay (fastrelay*.go, Linux): a session with no interceptor and no TLS needs only
-//     message boundaries, so after authentication its sockets go to a shared epoll loop (one per
-//     two Ps, as PgBouncer runs one loop per process): one blocking epoll_wait serves every ready
-//     socket, each is read once (level-triggered), whole messages are forwarded and a slow peer
-//     pauses the other side. The goroutine relay costs an extra EAGAIN read and a goroutine
-//     wake-up per direction and round trip, which on a busy machine is most of the proxy's CPU.
+//   - Event loop (fastrelay*.go, fastloop_linux.go, loopseal_linux.go; Linux): after
+//     authentication a session's sockets go to a shared epoll loop (one per two Ps, as PgBouncer
+//     runs one loop per process) and the session goroutine ends: one blocking epoll_wait serves
+//     every ready socket, each is read once (level-triggered), and a slow peer pauses the other
+//     side. A session with no interceptor needs only message boundaries: whole messages are
+//     forwarded as bytes. A session with an interceptor runs the relay code above (clientMessage,
+//     serverMessage) on the loop over readers fed by that one read; a message longer than the
+//     buffer is accumulated until whole, and idle sessions give their buffers back to pools.
+//     Exec, the one wait in the relay code, is a step instead: a message that may call it
+//     (ExecCaller) runs on a goroutine while the loop parks the client side and goes on serving
+//     the server side. TLS sessions stay on the goroutine relay: crypto/tls reads and writes
+//     records only through a blocking net.Conn. The goroutine relay costs an extra EAGAIN read
+//     and a goroutine wake-up per direction and round trip, which on a busy machine is most of
+//     the proxy's CPU.
 //   - State (state.go): the transaction status, prepared statements and portals by name, and a
 //     FIFO of pending requests (pushed by the client loop in send order, popped by the server loop
 //     as responses finish them) carrying each request's Plan.
@@ -275,13 +283,14 @@
 //   - Responses arrive in request order, so the FIFO head is the request a response answers.
 //     Requests sent after an extended-protocol error and before Sync are dropped from the FIFO,
 //     because the server skips them.
-//   - The session goroutine owns both conns; relay's two loops are the only other goroutines and
-//     relay waits for both, besides decrypt helpers, which touch only the rows of their batch and
+//   - The session goroutine owns both conns until the event loop takes them; relay's two loops
+//     are the only other goroutines and relay waits for both, besides decrypt helpers, which touch only the rows of their batch and
 //     are waited for chunk by chunk (one that never got a core may outlive the batch's use, holding
 //     only the pooled batch). Serve waits for every session. Nothing polls: kills and
-//     shutdown become deadlines (context.AfterFunc + SetDeadline). On the fast relay the loop
+//     shutdown become deadlines (context.AfterFunc + SetDeadline). On the event loop the loop
 //     holds duplicates of the session's descriptors from add to end only; a kill is a command to
-//     the loop, and the session gets fresh conns back for its FATAL and close. The loops live
+//     the loop, and a goroutine started at the end gives the session fresh conns for its FATAL and
+//     close (after the goroutine of a parked message, which the kill unblocks, has returned). The loops live
 //     while some Serve runs.
 //   - A proxy-originated FATAL is sent only at a message boundary of the client stream; when a
 //     message was half written the connection is just closed.

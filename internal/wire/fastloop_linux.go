@@ -83,16 +83,27 @@ func (l *relayLoop) commands() bool {
 			stop = true
 		case c.add:
 			l.add(c.fs)
+		case c.fs.ended:
+		case c.out:
+			l.parkedOut(c.fs)
+		case c.resume:
+			l.resume(c.fs, c.cause)
+		case !c.fs.added:
+			c.fs.killed = c.cause // add ends it
 		default:
-			if !c.fs.ended {
-				l.end(c.fs, c.cause)
-			}
+			l.end(c.fs, c.cause)
 		}
 	}
 	return stop && len(l.fds) == 0
 }
 
 func (l *relayLoop) add(fs *fastSession) {
+	fs.added = true
+	if fs.killed != nil {
+		fs.ended, fs.err = true, fs.killed
+		go fs.finish(fs.err)
+		return
+	}
 	fs.interest = [2]uint32{syscall.EPOLLIN, syscall.EPOLLIN}
 	for _, fd := range []int32{fs.cfd, fs.sfd} {
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: fd}
@@ -101,16 +112,21 @@ func (l *relayLoop) add(fs *fastSession) {
 				_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, int(fs.cfd), nil)
 			}
 			fs.ended, fs.err = true, &serverError{err}
-			close(fs.done)
+			go fs.finish(fs.err)
 			return
 		}
 	}
 	l.fds[fs.cfd], l.fds[fs.sfd] = fs, fs
+	if fs.full {
+		// Whole messages may already be buffered: handle them now, no event would announce them.
+		l.resumeBoth(fs)
+		return
+	}
 	// Bytes carried over from the handoff may already hold whole messages once more arrive;
 	// nothing to do until then.
 }
 
-// end removes fs from the loop and hands it back to its session goroutine.
+// end removes fs from the loop and ends the session on a goroutine of its own.
 func (l *relayLoop) end(fs *fastSession, err error) {
 	if fs.ended {
 		return
@@ -123,7 +139,7 @@ func (l *relayLoop) end(fs *fastSession, err error) {
 	_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, int(fs.sfd), nil)
 	delete(l.fds, fs.cfd)
 	delete(l.fds, fs.sfd)
-	close(fs.done)
+	go fs.finish(fs.err)
 }
 
 // event handles readiness of one of fs's sockets. A hang-up or error is reported whatever the
@@ -144,6 +160,10 @@ func (l *relayLoop) event(fs *fastSession, fd int32, events uint32) {
 		return
 	}
 	if hup || (events&syscall.EPOLLIN != 0 && !fs.pendingTo(!client)) {
+		if fs.full {
+			l.readFull(fs, client)
+			return
+		}
 		l.read(fs, client)
 	}
 }
@@ -318,7 +338,7 @@ func (l *relayLoop) stop(fs *fastSession, err error) {
 // pending at the other side (backpressure), write a side while something is pending for it.
 func (l *relayLoop) update(fs *fastSession) {
 	want := [2]uint32{}
-	if !fs.draining && len(fs.toServer) == 0 {
+	if !fs.draining && len(fs.toServer) == 0 && !fs.parked {
 		want[0] |= syscall.EPOLLIN
 	}
 	if len(fs.toClient) > 0 {

@@ -122,7 +122,10 @@ type fastCounts struct {
 
 // release drops the read buffer of a reader that will not be read again (its conn went to the
 // fast relay), keeping only the byte count.
-func (r *msgReader) release() { r.br = bufio.NewReaderSize(eofReader{}, 16) }
+func (r *msgReader) release() {
+	recycleReader(r.br)
+	r.br, r.small = bufio.NewReaderSize(eofReader{}, 16), nil
+}
 
 type eofReader struct{}
 

@@ -32,10 +32,12 @@ type relayLoop struct {
 }
 
 type loopCmd struct {
-	fs    *fastSession
-	add   bool
-	cause error // remove fs with this error (the session was killed)
-	stop  bool
+	fs     *fastSession
+	add    bool
+	cause  error // remove fs with this error (the session was killed); a parked message's outcome
+	stop   bool
+	out    bool // the parked client side wrote for the server (loopseal_linux.go)
+	resume bool // the parked client message is done
 }
 
 // fastSession is a session on a loop.
@@ -46,14 +48,23 @@ type fastSession struct {
 	toServer []byte     // bytes the server's socket did not take yet
 	toClient []byte
 	counts   fastCounts
+	l        *relayLoop
+	restore  func()      // gives the session its conns back (restorePlain, restoreFull)
+	unwatch  func() bool // stops the kill watch
 	onClient func(byte, []byte) error
 	onServer func(byte, []byte) error
+
+	// full: the session has an interceptor and runs the whole relay code on the loop
+	// (loopseal_linux.go) instead of framing only.
+	full   bool
+	added  bool  // loop thread: the add command ran
+	killed error // loop thread: a kill that came before the add
+	parkState
 
 	interest [2]uint32 // current epoll events of cfd, sfd
 	draining bool      // ending: only flushing what is pending
 	ended    bool
 	err      error
-	done     chan struct{}
 }
 
 // fastLoops is a Server's set of loops, started with the first fast session and stopped when
@@ -66,8 +77,9 @@ type fastLoops struct {
 
 // fastRelayable reports whether s can use the fast relay.
 func (s *session) fastRelayable() bool {
-	if s.icpt != nil || s.info.TLS || runtime.GOMAXPROCS(0) < 2 {
+	if s.info.TLS || runtime.GOMAXPROCS(0) < 2 {
 		// With one P, a loop blocked in epoll_wait would hold the only P until sysmon takes it.
+		// TLS: crypto/tls has no non-blocking API (docs/design.md, "The relay").
 		return false
 	}
 	_, ok1 := s.client.(*net.TCPConn)
@@ -116,59 +128,90 @@ func giveFD(fd int32, old net.Conn) net.Conn {
 	return c
 }
 
-// fastRelay runs the relay phase on a loop, then gives the session its conns back for finish.
-// It returns errNoFastRelay, having touched nothing, when the loop cannot take the session.
+// fastRelay hands the relay phase to a loop and returns errOnLoop: the session goroutine ends
+// there, and the loop ends the session on a goroutine of its own (finishLoop). It returns
+// errNoFastRelay, having touched nothing, when the loop cannot take the session.
 func (s *session) fastRelay() error {
 	l, err := s.srv.loops.pick()
 	if err != nil {
 		s.srv.log.Warn("fast relay unavailable; using the goroutine relay", zap.Error(err))
 		return errNoFastRelay
 	}
-	defer s.srv.loops.release(l)
 	cfd, err := takeFD(s.client)
 	if err != nil {
+		s.srv.loops.release(l)
 		return errNoFastRelay
 	}
 	sfd, err := takeFD(s.server)
 	if err != nil {
 		_ = syscall.Close(int(cfd))
+		s.srv.loops.release(l)
 		return errNoFastRelay
 	}
-	fs := &fastSession{s: s, cfd: cfd, sfd: sfd, done: make(chan struct{})}
+	fs := &fastSession{s: s, l: l, cfd: cfd, sfd: sfd, full: s.icpt != nil}
+	if fs.full {
+		fs.restore = fs.restoreFull
+		err = s.fullRelay(l, fs)
+	} else {
+		fs.restore = fs.restorePlain
+		err = s.plainRelay(fs)
+	}
+	if err != nil {
+		fs.giveBack() // not on the loop yet: the session goroutine ends it as usual
+		return err
+	}
+	s.srv.fastUsed.Add(1)
+	// A kill may be queued before the add: the loop keeps its cause for add (loopCmd).
+	fs.unwatch = context.AfterFunc(s.ctx, func() { l.submit(loopCmd{fs: fs, cause: context.Cause(s.ctx)}) })
+	l.submit(loopCmd{fs: fs, add: true})
+	return errOnLoop
+}
+
+// plainRelay prepares a session without interceptor: framing only.
+func (s *session) plainRelay(fs *fastSession) error {
 	fs.onClient = func(typ byte, _ []byte) error { return s.clientFrame(&fs.counts, typ) }
 	fs.onServer = func(typ byte, msg []byte) error { s.serverFrame(&fs.counts, typ, msg); return nil }
-	defer func() {
-		s.cr.bytes += fs.up.bytes
-		s.sr.bytes += fs.down.bytes
-		s.fastPending = fs.counts.pending
-		partial := !fs.down.boundary() || len(fs.toClient) > 0
-		s.client = giveFD(cfd, s.client)
-		s.clientRaw = s.client
-		s.server = giveFD(sfd, s.server)
-		s.cw = newMsgWriter(s.client)
-		s.cw.partial = partial
-		_ = s.track(s.client)
-		_ = s.track(s.server)
-	}()
 	// Whatever the startup phases left buffered belongs to the stream: forward it first.
-	err = s.fastHandoff(fs)
+	err := s.fastHandoff(fs)
 	_ = s.client.Close()
 	_ = s.server.Close()
 	s.cr.release()
 	s.sr.release()
+	recycleWriter(s.sw.bw)
+	recycleWriter(s.cw.bw)
 	s.sw.bw, s.cw.bw = nil, nil // not used again: finish writes through a new client writer
-	if err != nil {
-		return err
-	}
-	s.srv.fastUsed.Add(1)
-	l.submit(loopCmd{fs: fs, add: true})
-	select {
-	case <-fs.done:
-	case <-s.ctx.Done():
-		l.submit(loopCmd{fs: fs, cause: context.Cause(s.ctx)})
-		<-fs.done
-	}
-	return fs.err
+	return err
+}
+
+// restorePlain gives the session its conns back for finish.
+func (fs *fastSession) restorePlain() {
+	s := fs.s
+	s.cr.bytes += fs.up.bytes
+	s.sr.bytes += fs.down.bytes
+	s.fastPending = fs.counts.pending
+	partial := !fs.down.boundary() || len(fs.toClient) > 0
+	s.client = giveFD(fs.cfd, s.client)
+	s.clientRaw = s.client
+	s.server = giveFD(fs.sfd, s.server)
+	s.cw = newEndWriter(s.client)
+	s.cw.partial = partial
+	_ = s.track(s.client)
+	_ = s.track(s.server)
+}
+
+// finish ends a session the loop let go: its conns back, then the session's own end
+// (session.end), on the calling goroutine.
+func (fs *fastSession) finish(err error) {
+	fs.unwatch()
+	fs.waitParked()
+	fs.giveBack()
+	fs.s.end(err)
+}
+
+// giveBack returns the session's conns (and the loop's place) once the loop no longer has it.
+func (fs *fastSession) giveBack() {
+	fs.restore()
+	fs.s.srv.loops.release(fs.l)
 }
 
 var errNoFastRelay = errors.New("fast relay unavailable")

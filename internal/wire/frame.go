@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Buffer sizes per connection and direction. PostgreSQL itself sends in 8 KiB chunks
@@ -45,7 +46,33 @@ var (
 )
 
 func newMsgReader(r io.Reader, maxBody int) *msgReader {
-	return &msgReader{br: bufio.NewReaderSize(r, readBufSize), max: maxBody, done: true}
+	br := readBufs.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &msgReader{br: br, max: maxBody, done: true}
+}
+
+// readBufs and writeBufs hold the regular buffers. A session moving to an event loop gives its
+// buffers back (recycle), and the loop takes them only while a socket is being read: a burst of
+// new sessions then reuses a few buffers instead of leaving 64 KiB of garbage each.
+var (
+	readBufs  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
+	writeBufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufSize) }}
+)
+
+// recycleReader returns br to the pool if it is a regular buffer (grown ones are dropped).
+func recycleReader(br *bufio.Reader) {
+	if br != nil && br.Size() == readBufSize {
+		br.Reset(nil)
+		readBufs.Put(br)
+	}
+}
+
+// recycleWriter returns bw to the pool if it is a regular buffer.
+func recycleWriter(bw *bufio.Writer) {
+	if bw != nil && bw.Size() == writeBufSize {
+		bw.Reset(nil)
+		writeBufs.Put(bw)
+	}
 }
 
 // grow switches to a buffer of size bytes while a long result streams in, so that rows arrive in
@@ -241,8 +268,13 @@ type msgWriter struct {
 }
 
 func newMsgWriter(w io.Writer) *msgWriter {
-	return &msgWriter{bw: bufio.NewWriterSize(w, writeBufSize)}
+	bw := writeBufs.Get().(*bufio.Writer)
+	bw.Reset(w)
+	return &msgWriter{bw: bw}
 }
+
+// newEndWriter is a writer for a session's last messages (a FATAL): no regular buffer.
+func newEndWriter(w io.Writer) *msgWriter { return &msgWriter{bw: bufio.NewWriterSize(w, 512)} }
 
 func (w *msgWriter) write(p []byte) error {
 	if _, err := w.bw.Write(p); err != nil {

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -175,6 +174,22 @@ func (s *session) internalMessage(typ byte) error {
 	return err
 }
 
+// copyRow copies a row's values into one allocation (the values stay nil or not as they were).
+func copyRow(vals [][]byte) [][]byte {
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	row, buf := make([][]byte, len(vals)), make([]byte, 0, n)
+	for i, v := range vals {
+		if v != nil {
+			buf = append(buf, v...)
+			row[i] = buf[len(buf)-len(v) : len(buf) : len(buf)]
+		}
+	}
+	return row
+}
+
 // collect adds one message of an internal query's answer to iq; done at ReadyForQuery.
 func (s *session) collect(iq *internalQuery, typ byte) (bool, error) {
 	switch typ {
@@ -183,17 +198,11 @@ func (s *session) collect(iq *internalQuery, typ byte) (bool, error) {
 		if err != nil {
 			return false, s.serverReadErr(err)
 		}
-		var dr pgproto3.DataRow
+		dr := &s.rowBuf // the server side's: collect runs there (or before the relay)
 		if err := dr.Decode(body); err != nil {
 			return false, fatal(CodeProtocolViolation, "invalid DataRow from the server")
 		}
-		row := make([][]byte, len(dr.Values))
-		for i, v := range dr.Values {
-			if v != nil {
-				row[i] = bytes.Clone(v)
-			}
-		}
-		iq.rows = append(iq.rows, row)
+		iq.rows = append(iq.rows, copyRow(dr.Values))
 		return false, nil
 	case 'E':
 		body, err := s.sr.load()

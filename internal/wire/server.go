@@ -166,22 +166,20 @@ func isTemporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
-// start runs a session for c on its own goroutine, owned by srv.wg.
+// start runs a session for c on its own goroutine (then maybe on an event loop), owned by srv.wg.
 func (srv *Server) start(c net.Conn) {
 	s := newSession(srv, c)
 	srv.mu.Lock()
 	srv.mu.sessions[s] = struct{}{}
 	srv.mu.Unlock()
 	srv.wg.Add(1)
-	go func() {
-		defer srv.wg.Done()
-		defer func() {
-			srv.mu.Lock()
-			delete(srv.mu.sessions, s)
-			srv.mu.Unlock()
-		}()
-		s.run()
-	}()
+	s.onEnd = func() {
+		srv.mu.Lock()
+		delete(srv.mu.sessions, s)
+		srv.mu.Unlock()
+		srv.wg.Done()
+	}
+	go s.run()
 }
 
 // drain waits for sessions to end for up to shutdown_timeout, then ends the rest with 57P01.

@@ -78,6 +78,8 @@ type session struct {
 		conns []net.Conn // interrupted on kill
 	}
 	stopOnce sync.Once
+	unwatch  func() bool // stops interrupting on kill
+	onEnd    func()      // the server forgets the session (Server.start)
 }
 
 func newSession(srv *Server, c net.Conn) *session {
@@ -125,17 +127,30 @@ func (s *session) setDeadline(c net.Conn, t time.Time) {
 	_ = c.SetDeadline(t)
 }
 
-// run is the session goroutine's body.
+// run is the session goroutine's body. A session handed to an event loop ends this goroutine
+// (errOnLoop); the loop calls end when the session is over.
 func (s *session) run() {
-	stop := context.AfterFunc(s.ctx, s.interrupt)
-	m := s.srv.m
-	m.ConnectionsTotal.Inc()
-	m.ConnectionsActive.Inc()
-	err := s.serve()
-	stop()
+	s.unwatch = context.AfterFunc(s.ctx, s.interrupt)
+	s.srv.m.ConnectionsTotal.Inc()
+	s.srv.m.ConnectionsActive.Inc()
+	if err := s.serve(); err != errOnLoop {
+		s.end(err)
+	}
+}
+
+// errOnLoop is the relay's answer when an event loop took the session: nothing is over yet.
+var errOnLoop = errors.New("session on an event loop")
+
+// end ends the session: the final FATAL if due, the conns closed, the end logged, and the
+// server's count of sessions (onEnd) released.
+func (s *session) end(err error) {
+	s.unwatch()
 	s.finish(err)
 	s.cancel(nil)
-	m.ConnectionsActive.Dec()
+	s.srv.m.ConnectionsActive.Dec()
+	if s.onEnd != nil {
+		s.onEnd()
+	}
 }
 
 func (s *session) serve() error {
