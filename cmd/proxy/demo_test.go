@@ -20,6 +20,7 @@ import (
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/migrate"
 	"github.com/pgseal/pgseal/internal/pgtest"
+	"github.com/pgseal/pgseal/internal/seal"
 	"github.com/pgseal/pgseal/internal/value"
 	"github.com/pgseal/pgseal/internal/wire"
 )
@@ -103,7 +104,11 @@ func TestSetupDemo(t *testing.T) {
 // rows setupDemo sealed must read back as the plaintexts, and globex's must be refused.
 func checkDemoThroughProxy(t *testing.T, pg *pgtest.Server, cfg *config.Config, kr *keyring.Keyring) {
 	cfg.Upstream.TLS = config.TLSDisable
-	srv, err := wire.NewServer(wire.Options{Config: cfg, Keyring: kr})
+	icpt, err := seal.ForConfig(cfg, kr, nil, nil)
+	if err != nil {
+		t.Fatalf("seal.ForConfig() = %v", err)
+	}
+	srv, err := wire.NewServer(wire.Options{Config: cfg, Interceptor: icpt})
 	if err != nil {
 		t.Fatalf("wire.NewServer() = %v", err)
 	}
