@@ -118,7 +118,7 @@ func countViolations(ctx context.Context, conn *pgx.Conn, g *target) (int64, err
 // EnvelopeCheckQuery lists the configured columns that are bytea in the connected database with
 // the state of their envelope CHECK: column id ("schema.table.column") and a Check* constant, in
 // text. It is one catalog query, cheap enough for the proxy to run whenever it loads a database's
-// catalog over the session's connection (internal/wire); EnvelopeChecksNotOK runs it over pgx.
+// catalog over the session's connection (internal/seal); EnvelopeChecksNotOK runs it over pgx.
 func EnvelopeCheckQuery(cols []Column) string {
 	var vals []string
 	for _, c := range cols {

@@ -38,7 +38,7 @@ type Sealer struct {
 	m      *metrics.Metrics
 	policy tenancy.Policy
 	tables []string // lower-case configured table names, for the stale-catalog check
-	// catalogSQL reads the catalog marker (seal_notify.go), then the catalog: the marker is never
+	// catalogSQL reads the catalog marker (notify.go), then the catalog: the marker is never
 	// newer than the catalog read with it.
 	catalogSQL, markerSQL string
 
@@ -46,7 +46,7 @@ type Sealer struct {
 	plans  *planCache
 	warned sync.Map // database+column id (or "listen"+database) -> struct{}: warned about once
 	// encrypted: database+column id -> struct{} for every configured column a shared catalog read
-	// found bytea since the proxy started (seal_catalog.go).
+	// found bytea since the proxy started (catalog.go).
 	encrypted sync.Map
 
 	encSeconds, decSeconds prometheus.Observer
@@ -148,11 +148,11 @@ func (sl *Sealer) prepareSchema(s *rewrite.Schema) {
 // catalogEntry is one database's catalog, immutable once published.
 type catalogEntry struct {
 	info         *catalog.Info
-	shadowTables []string // tables with a migration shadow column (seal_shadow.go)
+	shadowTables []string // tables with a migration shadow column (shadow.go)
 	version      uint64   // unique across databases and reloads: part of the plan cache key
 	loaded       time.Time
-	private      bool   // read inside the session's transaction block: never shared (seal_catalog.go)
-	marker       string // catalog.MarkerQuery's value, read just before info (seal_notify.go)
+	private      bool   // read inside the session's transaction block: never shared (catalog.go)
+	marker       string // catalog.MarkerQuery's value, read just before info (notify.go)
 	// fastMarkerSQL computes marker again over the tree it was read with
 	// (catalog.FastMarkerQuery); "" without one.
 	fastMarkerSQL string

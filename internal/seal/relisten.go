@@ -6,7 +6,7 @@ import (
 )
 
 // Re-LISTEN without a round trip. A pool that runs DISCARD ALL (or UNLISTEN *) at every release
-// drops pgseal's LISTEN pgseal_catalog each time (seal_notify.go). When that statement comes in a
+// drops pgseal's LISTEN pgseal_catalog each time (notify.go). When that statement comes in a
 // simple Query that leaves the session outside a transaction block, pgseal sends LISTEN and then
 // the catalog marker as two Queries of its own right behind it, in the same write, and holds the
 // client's ReadyForQuery until both are answered: the reset's own round trip carries them, and

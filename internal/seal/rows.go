@@ -77,7 +77,7 @@ func (ss *Session) ResponseRows(plan wire.Plan, bodies [][]byte) []wire.RowAnswe
 	rowBatchesRun.Add(1)
 	start := time.Now()
 	b := rowBatches.Get().(*rowBatch)
-	ss.scratch.batch = b
+	ss.server.scratch.batch = b
 	b.refs.Store(1)
 	b.next.Store(0)
 	b.wait.Store(false)
@@ -207,9 +207,9 @@ func appendValues(dst [][]byte, body []byte) ([][]byte, bool) {
 // plainRows answers rows that need no decryption: forwarded as they are, or each replaced by pe
 // (rows of encrypted outputs without a description), as dataRow does one by one.
 func (ss *Session) plainRows(bodies [][]byte, pe *sqlstate.Error) []wire.RowAnswer {
-	answers := ss.scratch.plain[:0]
+	answers := ss.server.scratch.plain[:0]
 	for _, body := range bodies {
-		if ss.scratch.out.row.Decode(body) != nil {
+		if ss.server.scratch.out.row.Decode(body) != nil {
 			answers = append(answers, wire.RowAnswer{Err: wire.ErrInvalidRow})
 			break
 		}
@@ -220,15 +220,15 @@ func (ss *Session) plainRows(bodies [][]byte, pe *sqlstate.Error) []wire.RowAnsw
 		}
 		answers = append(answers, a)
 	}
-	ss.scratch.plain = answers
+	ss.server.scratch.plain = answers
 	return answers
 }
 
 // RowsSent implements wire.RowsResponder.
 func (ss *Session) RowsSent() {
-	clear(ss.scratch.plain)
-	if b := ss.scratch.batch; b != nil {
-		ss.scratch.batch = nil
+	clear(ss.server.scratch.plain)
+	if b := ss.server.scratch.batch; b != nil {
+		ss.server.scratch.batch = nil
 		clear(b.answers)
 		clear(b.vals) // the bodies belong to the read buffer
 		b.rd = rowDecrypt{}
@@ -261,7 +261,7 @@ type rowDecrypt struct {
 	snap  *keyring.Snapshot
 	lay   *layout
 	codes []int16        // the client's result formats (nil: the description's)
-	up    []int16        // the formats PostgreSQL sends, when pgseal changed them (seal_formats.go)
+	up    []int16        // the formats PostgreSQL sends, when pgseal changed them (formats.go)
 	se    *stmtExec      // the statement: its keyset, its metrics
 	vs    *value.Session // read-only during Decode
 }

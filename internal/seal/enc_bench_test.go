@@ -24,7 +24,7 @@ CREATE UNIQUE INDEX bench_enc_email_eq ON bench_enc ((substring(email from 24 fo
 // (literals in the text) and extended mode (parameters), so that a CPU profile of the proxy's
 // request path can be taken in-process:
 //
-//	go test ./internal/wire -run '^$' -bench SealScript -cpuprofile cpu.out
+//	go test ./internal/seal -run '^$' -bench SealScript -cpuprofile cpu.out
 func BenchmarkSealScript(b *testing.B) {
 	e := newSealEnv(b, "multi", encBenchSchema,
 		[]config.Encrypt{{Table: "bench_enc", Column: "email", Type: "text", Search: []string{"eq"}}})

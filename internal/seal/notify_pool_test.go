@@ -18,7 +18,7 @@ const cutOver = "BEGIN; DELETE FROM notes; ALTER TABLE notes ALTER COLUMN body T
 	"SELECT pg_notify('pgseal_catalog', 'public.notes.body'); COMMIT"
 
 // A reset drops pgseal's LISTEN. Sent as a simple Query, pgseal listens again in the reset's own
-// round trip (seal_relisten.go), so the cut-over's notification arrives as for any idle session.
+// round trip (relisten.go), so the cut-over's notification arrives as for any idle session.
 // Sent in the extended protocol, pgseal listens again only before the next statement, and the
 // notification of a cut-over in between is lost: the marker read with the LISTEN must make the
 // session reload before that statement.
@@ -103,7 +103,7 @@ func countPgsealStatements(log []byte) pgsealStatements {
 }
 
 // A pool that runs DISCARD ALL at every release: pgseal sends LISTEN and the marker behind each
-// DISCARD ALL, in its own round trip (seal_relisten.go), and reads no catalog while nothing
+// DISCARD ALL, in its own round trip (relisten.go), and reads no catalog while nothing
 // changed. The LISTEN after the last DISCARD ALL, which no statement follows, shows that they do
 // not wait for the next statement.
 func TestSealCatalogPoolDiscardAllReadsNoCatalog(t *testing.T) {

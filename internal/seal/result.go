@@ -18,7 +18,7 @@ import (
 // layout says which fields of a result carry an encrypted column.
 type layout struct {
 	fields []layField // one per result field; col nil for plain ones
-	hidden []int      // positions of hidden shadow columns (seal_shadow.go)
+	hidden []int      // positions of hidden shadow columns (shadow.go)
 }
 
 type layField struct {
@@ -55,7 +55,7 @@ func (ss *Session) Response(plan wire.Plan, msg pgproto3.BackendMessage) (pgprot
 	case *pgproto3.CommandComplete:
 		ss.commandComplete(plan, string(m.CommandTag))
 	case *pgproto3.ErrorResponse:
-		ss.failed = true
+		ss.server.failed = true
 	case *pgproto3.ReadyForQuery:
 		out := ss.readyForQuery(m)
 		if qp, ok := plan.(*queryPlan); ok && qp.hold != nil {
@@ -64,9 +64,9 @@ func (ss *Session) Response(plan wire.Plan, msg pgproto3.BackendMessage) (pgprot
 		}
 		return out, nil
 	case *pgproto3.ParameterStatus:
-		ss.vs.Set(m.Name, m.Value)
+		ss.server.vs.Set(m.Name, m.Value)
 		ss.mu.Lock()
-		ss.mu.vs = ss.vs
+		ss.mu.vs = ss.server.vs
 		ss.mu.Unlock()
 		if err := ss.lexicalStatus(m.Name, m.Value); err != nil {
 			return nil, err
@@ -93,14 +93,14 @@ func (ss *Session) commandComplete(plan wire.Plan, tag string) {
 		if se := p.current(); se != nil {
 			ss.confirm(se, se.settings, tag)
 		} else {
-			applyTag(ss.conf, tag)
+			applyTag(ss.server.conf, tag)
 		}
 		p.idx++
 		p.lay, p.out = nil, nil
 	case *portalPlan:
 		ss.confirm(&p.exec, p.exec.settings, tag)
 	default:
-		applyTag(ss.conf, tag)
+		applyTag(ss.server.conf, tag)
 		switch tag {
 		case "DISCARD ALL", "DEALLOCATE ALL":
 			ss.info.ForgetStatements(true, "")
@@ -139,7 +139,7 @@ func (ss *Session) rowDescription(plan wire.Plan, rd *pgproto3.RowDescription) (
 	if dest != nil {
 		*dest = lay
 	}
-	var clientCodes []int16 // the portal's codes when pgseal sent others (seal_formats.go)
+	var clientCodes []int16 // the portal's codes when pgseal sent others (formats.go)
 	if d, ok := plan.(*describePlan); ok {
 		switch {
 		case d.pp != nil && d.pp.up != nil:
@@ -256,7 +256,7 @@ func (ss *Session) paramDescription(plan wire.Plan, pd *pgproto3.ParameterDescri
 
 // failResult replaces the rest of a response with pe (see wire.SkipToReady).
 func (ss *Session) failResult(pe *sqlstate.Error) (pgproto3.BackendMessage, error) {
-	ss.failed, ss.midFail = true, true
+	ss.server.failed, ss.server.midFail = true, true
 	ss.sl.m.Refusals.WithLabelValues(pe.Code).Inc()
 	e := *pe
 	e.Severity = sqlstate.SeverityError
@@ -273,8 +273,8 @@ func (ss *Session) dataRow(plan wire.Plan, dr *pgproto3.DataRow) (pgproto3.Backe
 		return dr, nil
 	}
 	start := time.Now()
-	out := &ss.scratch.out
-	rd.decrypt(&ss.scratch.vals, dr.Values, out)
+	out := &ss.server.scratch.out
+	rd.decrypt(&ss.server.scratch.vals, dr.Values, out)
 	return ss.rowDone(&rd, out, time.Since(start))
 }
 
@@ -308,7 +308,7 @@ func (ss *Session) resultDecrypt(plan wire.Plan) (rd rowDecrypt, pass bool, pe *
 		}
 		return rd, true, nil
 	}
-	return rowDecrypt{snap: ss.sl.kr.Snapshot(), lay: lay, codes: codes, up: up, se: se, vs: &ss.vs}, false, nil
+	return rowDecrypt{snap: ss.sl.kr.Snapshot(), lay: lay, codes: codes, up: up, se: se, vs: &ss.server.vs}, false, nil
 }
 
 // rowDone applies the effects of one decrypted row, in row order: the audit line, the failure
@@ -328,7 +328,7 @@ func (ss *Session) rowDone(rd *rowDecrypt, out *rowOut, d time.Duration) (pgprot
 }
 
 // decryptScratch holds buffers reused from row to row (the row is sent before the next arrives)
-// and the batch of rows being answered (seal_rows.go).
+// and the batch of rows being answered (rows.go).
 type decryptScratch struct {
 	vals  valueScratch
 	out   rowOut

@@ -47,7 +47,7 @@ func BenchmarkSealDecrypt100k(b *testing.B) {
 	}
 	// Exec mode describes nothing before Bind, so the envelopes come as bytea text; with pgx's
 	// default statement cache (a named statement, described once) pgseal asks PostgreSQL for them
-	// in binary while pgx still gets text (seal_formats.go).
+	// in binary while pgx still gets text (formats.go).
 	cases := []struct {
 		name, sql string
 		mode      pgx.QueryExecMode

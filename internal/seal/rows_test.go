@@ -11,7 +11,7 @@ import (
 	"github.com/pgseal/pgseal/internal/sqlstate"
 )
 
-// The batch row path (seal_rows.go) is exercised with results far larger than one batch.
+// The batch row path (rows.go) is exercised with results far larger than one batch.
 
 const manyRows = 3000
 
@@ -80,7 +80,7 @@ func readUsers(t *testing.T, conn *pgx.Conn, mode pgx.QueryExecMode, sql string,
 
 // sealModes cover the text (simple protocol) and binary (extended, int4 in binary) formats, and
 // pgx's default statement cache, whose named statements get their envelopes from PostgreSQL in
-// binary while pgx reads the e-mail as text (seal_formats.go).
+// binary while pgx reads the e-mail as text (formats.go).
 var sealModes = []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec, pgx.QueryExecModeCacheDescribe,
 	pgx.QueryExecModeCacheStatement}
 

@@ -277,11 +277,11 @@ func (co *copyOut) open(ss *Session, se *stmtExec, col *rewrite.Column, t value.
 	} else if co.env, err = decodeByteaText(co.env[:0], in); err != nil {
 		return nil, false, corruptValue(col)
 	}
-	plain, pe := ss.scratch.open(ss, co.snap, co.env, col, se)
+	plain, pe := ss.server.scratch.open(ss, co.snap, co.env, col, se)
 	if pe != nil {
 		return nil, false, pe
 	}
-	if co.val, err = value.Decode(co.val[:0], t, plain, co.format, &ss.vs); err != nil {
+	if co.val, err = value.Decode(co.val[:0], t, plain, co.format, &ss.server.vs); err != nil {
 		return nil, false, valueRefusal(err)
 	}
 	co.n++
@@ -363,7 +363,7 @@ func (ss *Session) copyOutData(plan wire.Plan, msg pgproto3.BackendMessage, data
 }
 
 // SyncsIgnored (server or client loop) takes back Syncs the server ignored during a COPY IN
-// (state_copy.go): they end no implicit transaction and get no ReadyForQuery.
+// (internal/wire's state_copy.go): they end no implicit transaction and get no ReadyForQuery.
 func (ss *Session) SyncsIgnored(n int) {
 	ss.mu.Lock()
 	ss.mu.syncs = max(ss.mu.syncs-n, 0)

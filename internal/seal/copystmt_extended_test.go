@@ -14,7 +14,7 @@ import (
 // COPY in the extended protocol, as libpq sends it for PQexecParams: Parse, Bind, Describe,
 // Execute and Sync at once, the copy data after CopyInResponse, then CopyDone and a second Sync.
 // The first Sync reaches the server in COPY IN mode and is ignored; pgseal must not wait for its
-// ReadyForQuery (state_copy.go).
+// ReadyForQuery (internal/wire's state_copy.go).
 func TestSealCopyInTheExtendedProtocol(t *testing.T) {
 	pgtest.Shared(t)
 	checkGoroutines(t)

@@ -211,8 +211,8 @@ func (ss *Session) predictLocked(st *rewrite.Statement, sql string, settings []r
 // keeps the session's value settings and prepared statements in step.
 func (ss *Session) confirm(se *stmtExec, settings []rewrite.SettingChange, tag string) {
 	st := se.st
-	applyTx(ss.conf, st, se.sql, tag, false)
-	applySettings(ss.conf, settings)
+	applyTx(ss.server.conf, st, se.sql, tag, false)
+	applySettings(ss.server.conf, settings)
 	ss.confirmPrepare(se, tag)
 	switch {
 	case st.Kind == rewrite.StmtDeallocate:
@@ -230,30 +230,30 @@ func (ss *Session) confirm(se *stmtExec, settings []rewrite.SettingChange, tag s
 // settings into the value session (those PostgreSQL does not report with ParameterStatus).
 func (ss *Session) syncValueSettings() {
 	for name, def := range map[string]string{"extra_float_digits": "1", "bytea_output": "hex"} {
-		v, ok := ss.conf.Get(name)
+		v, ok := ss.server.conf.Get(name)
 		if !ok || v == "" {
 			v = def
 		}
-		ss.vs.Set(name, v)
+		ss.server.vs.Set(name, v)
 	}
 	ss.mu.Lock()
-	ss.mu.vs = ss.vs
+	ss.mu.vs = ss.server.vs
 	ss.mu.Unlock()
 }
 
 // ready handles ReadyForQuery on the server loop.
 func (ss *Session) ready(status byte) {
 	if status == 'I' {
-		ss.conf.EndBlock(ss.failed)
+		ss.server.conf.EndBlock(ss.server.failed)
 	}
-	ss.failed = false
+	ss.server.failed = false
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.mu.syncs > 0 {
 		ss.mu.syncs--
 	}
 	if ss.mu.syncs == 0 && ss.mu.extended == 0 {
-		ss.mu.pred = ss.conf.Clone()
+		ss.mu.pred = ss.server.conf.Clone()
 		ss.mu.explicit = status != 'I'
 		ss.mu.lexInFlight = 0
 	}

@@ -23,8 +23,8 @@ import (
 // reports the block failed.
 func (ss *Session) readyForQuery(m *pgproto3.ReadyForQuery) pgproto3.BackendMessage {
 	status := m.TxStatus
-	mid := ss.midFail
-	ss.midFail = false
+	mid := ss.server.midFail
+	ss.server.midFail = false
 	if mid && status == 'T' {
 		status = 'E'
 		ss.mu.Lock()

@@ -85,7 +85,7 @@ func TestSealParameterDescriptionMatchesPostgreSQL(t *testing.T) {
 					got, gerr := proxy.Prepare(ctx, "", fmt.Sprintf(st.sql, "enc", col, c.typ), []uint32{oid})
 					if oid != 0 && !slices.Contains(accepted, oid) && gerr != nil {
 						// Outside the same-bytes pairs pgseal converts a declared type only where
-						// it reproduces PostgreSQL's conversion (seal_cast.go); else 42804. What it
+						// it reproduces PostgreSQL's conversion (cast.go); else 42804. What it
 						// accepts must be described as PostgreSQL describes it (below).
 						if code := stateOf(gerr); code != sqlstate.DatatypeMismatch {
 							t.Fatalf("Prepare() through pgseal = %v, want 42804 or PostgreSQL's description", gerr)

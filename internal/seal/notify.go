@@ -119,7 +119,7 @@ func (ss *Session) noteListen(sql string) {
 // LISTEN's: its snapshot is taken after the LISTEN committed, so a change committed later is
 // notified and one committed earlier is in the marker. The catalog is reloaded only when the
 // marker differs from the one read with cur. A reset in a simple Query outside a block does not
-// come here: the LISTEN and marker ride behind it (seal_relisten.go).
+// come here: the LISTEN and marker ride behind it (relisten.go).
 func (ss *Session) relistenIfLost(cur *catalogEntry) bool {
 	if !ss.relisten.Load() {
 		return true

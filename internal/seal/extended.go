@@ -33,7 +33,7 @@ type stmtPlan struct {
 
 	describeSent bool                      // client loop: a Describe S was sent for it
 	lay          *layout                   // server loop: from Describe S (formats unknown)
-	enc          atomic.Pointer[encFields] // from the server loop's Describe S (seal_formats.go)
+	enc          atomic.Pointer[encFields] // from the server loop's Describe S (formats.go)
 }
 
 // portalPlan is the wire.Plan of a Bind (and of the Executes of its portal).
@@ -351,7 +351,7 @@ func (ss *Session) execute(m *pgproto3.Execute) wire.Verdict {
 }
 
 // parseGuard runs before a Parse is analysed: nothing is parsed that client_encoding or
-// standard_conforming_strings make the server read differently from pgseal (seal_lexical.go),
+// standard_conforming_strings make the server read differently from pgseal (lexical.go),
 // and a named statement stops being safe for SQL EXECUTE with arguments (it may be replaced by
 // this one).
 func (ss *Session) parseGuard(name, query string) *sqlstate.Error {

@@ -85,7 +85,7 @@ func TestSealEveryTypeMatchesPostgreSQL(t *testing.T) {
 		}
 	}
 	// A described statement: pgseal then asks PostgreSQL for the encrypted columns in binary and
-	// answers in the format the client asked for (seal_formats.go), one code for all or one per
+	// answers in the format the client asked for (formats.go), one code for all or one per
 	// column, mixed.
 	// The plaintext id column comes first: its format must stay the client's.
 	if _, err := conn.Prepare(ctx, "enc_by_id", "SELECT id, "+list+" FROM enc WHERE id = $1", nil); err != nil {

@@ -23,8 +23,8 @@ type stmtExec struct {
 	ks       keysetRef // zero when no keyset was needed or selectable
 	hasKS    bool
 	settings []rewrite.SettingChange
-	copy     *copyPlan // COPY with encrypted fields (seal_copy.go)
-	prepSeq  uint64    // SQL PREPARE: its tick in execNames (seal_execnames.go)
+	copy     *copyPlan // COPY with encrypted fields (copystmt.go)
+	prepSeq  uint64    // SQL PREPARE: its tick in execNames (execnames.go)
 }
 
 // queryPlan is the wire.Plan of a simple Query. The server loop advances idx at each CommandComplete.
@@ -33,7 +33,7 @@ type queryPlan struct {
 	idx   int
 	lay   *layout   // layout of the result being received
 	out   *copyOut  // server loop: the COPY TO being decrypted
-	hold  *relisten // its ReadyForQuery waits for the re-LISTEN injected behind it (seal_relisten.go)
+	hold  *relisten // its ReadyForQuery waits for the re-LISTEN injected behind it (relisten.go)
 }
 
 func (q *queryPlan) current() *stmtExec {
@@ -209,7 +209,7 @@ func (ss *Session) termArrayLiteral(lit string, se *stmtExec, col migrate.Column
 }
 
 // byteaLiteral writes E'\\x…'::bytea: an escape string reads the same whatever
-// standard_conforming_strings is when the server lexes it (seal_lexical.go).
+// standard_conforming_strings is when the server lexes it (lexical.go).
 func (ss *Session) byteaLiteral(b []byte) string {
 	var sb strings.Builder
 	sb.Grow(2*len(b) + 16)
@@ -256,12 +256,12 @@ func (ss *Session) cursorOutputs(st *rewrite.Statement) []rewrite.Output {
 	switch st.Kind {
 	case rewrite.StmtDeclare:
 		if len(st.Outputs) > 0 {
-			ss.cursors[cursor] = st.Outputs
+			ss.client.cursors[cursor] = st.Outputs
 		} else {
-			delete(ss.cursors, cursor)
+			delete(ss.client.cursors, cursor)
 		}
 	case rewrite.StmtFetch:
-		return ss.cursors[cursor]
+		return ss.client.cursors[cursor]
 	}
 	return st.Outputs
 }

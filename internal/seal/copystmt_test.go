@@ -244,7 +244,7 @@ func TestSealCopyRefusals(t *testing.T) {
 			t.Fatalf("SELECT count(*) after the COPY = %d, %v, want 1", n, err)
 		}
 	})
-	t.Run("COPY in the extended protocol is prepared (seal_copy_extended_test.go runs it)", func(t *testing.T) {
+	t.Run("COPY in the extended protocol is prepared (copystmt_extended_test.go runs it)", func(t *testing.T) {
 		if _, err := conn.PgConn().Prepare(ctx, "", "COPY users TO STDOUT", nil); err != nil {
 			t.Fatalf("Prepare(COPY) = %v", err)
 		}

@@ -29,12 +29,12 @@ type Session struct {
 	cat   atomic.Pointer[catalogEntry] // written by the client loop (reload), read by both
 	stale atomic.Bool                  // a DDL, a contradicting RowDescription or a notification was seen
 
-	hiddenBySQL sync.Map     // statement text -> *hiddenCols (seal_shadow.go)
+	hiddenBySQL sync.Map     // statement text -> *hiddenCols (shadow.go)
 	hiddenN     atomic.Int64 // entries stored since the last clear
 
-	clientListens atomic.Bool // the client LISTENs pgseal_catalog itself (seal_notify.go)
+	clientListens atomic.Bool // the client LISTENs pgseal_catalog itself (notify.go)
 	relisten      atomic.Bool // the client's UNLISTEN/DISCARD ALL dropped pgseal's LISTEN
-	relistening   atomic.Bool // a re-LISTEN injected behind a Query is in flight (seal_relisten.go)
+	relistening   atomic.Bool // a re-LISTEN injected behind a Query is in flight (relisten.go)
 
 	mu struct {
 		sync.Mutex
@@ -43,18 +43,25 @@ type Session struct {
 		syncs    int           // Query/Sync/FunctionCall sent, not yet answered by ReadyForQuery
 		extended int           // extended-protocol messages since the last Sync
 		vs       value.Session // confirmed value settings, copied for the client loop
-		lex      lexical       // client_encoding and standard_conforming_strings (seal_lexical.go)
+		lex      lexical       // client_encoding and standard_conforming_strings (lexical.go)
 		// lexInFlight counts statements sent since nothing was in flight that may turn
-		// standard_conforming_strings off (seal_lexical.go).
+		// standard_conforming_strings off (lexical.go).
 		lexInFlight int
-		names       execNames // statements safe for SQL EXECUTE with arguments (seal_execnames.go)
-		poisoned    bool      // a result failed mid-way inside a block: fail the block (seal_poison.go)
+		names       execNames // statements safe for SQL EXECUTE with arguments (execnames.go)
+		poisoned    bool      // a result failed mid-way inside a block: fail the block (poison.go)
 	}
 
-	// Client loop only.
-	cursors map[string][]rewrite.Output
+	client clientSide // Request's (the relay's client side) only
+	server serverSide // Response's (the relay's server side) only
+}
 
-	// Server loop only.
+// clientSide is the state only Request touches.
+type clientSide struct {
+	cursors map[string][]rewrite.Output // SQL cursors declared by the session, by name
+}
+
+// serverSide is the state only Response (and ResponseRows) touches.
+type serverSide struct {
 	conf    *tenancy.GUC // confirmed settings, driven by the server's answers
 	failed  bool         // an ErrorResponse since the last ReadyForQuery
 	vs      value.Session
@@ -71,7 +78,7 @@ type keysetRef struct {
 }
 
 func newSealSession(sl *Sealer, info *wire.SessionInfo, ent *catalogEntry, seed map[string]string) *Session {
-	ss := &Session{sl: sl, info: info, cursors: map[string][]rewrite.Output{}}
+	ss := &Session{sl: sl, info: info, client: clientSide{cursors: map[string][]rewrite.Output{}}}
 	ss.cat.Store(ent)
 	startup := startupSettings(info.Parameters)
 	for name, v := range seed { // the server's word on the tracked settings
@@ -81,17 +88,17 @@ func newSealSession(sl *Sealer, info *wire.SessionInfo, ent *catalogEntry, seed 
 			startup[name] = v
 		}
 	}
-	ss.conf = tenancy.New(startup)
-	ss.mu.pred = ss.conf.Clone()
+	ss.server.conf = tenancy.New(startup)
+	ss.mu.pred = ss.server.conf.Clone()
 	for k, v := range info.ServerParams {
-		ss.vs.Set(k, v)
+		ss.server.vs.Set(k, v)
 	}
 	for _, name := range []string{"extra_float_digits", "bytea_output"} {
-		if v, ok := ss.conf.Get(name); ok {
-			ss.vs.Set(name, v)
+		if v, ok := ss.server.conf.Get(name); ok {
+			ss.server.vs.Set(name, v)
 		}
 	}
-	ss.mu.vs = ss.vs
+	ss.mu.vs = ss.server.vs
 	ss.mu.lex = newLexical(info.ServerParams)
 	return ss
 }
@@ -193,7 +200,7 @@ func (ss *Session) currentCatalog() *catalogEntry {
 	cur := ss.cat.Load()
 	inBlock := ss.inBlock()
 	if cur.private && !inBlock {
-		ss.stale.Store(true) // the block's own view ended with it (seal_catalog.go)
+		ss.stale.Store(true) // the block's own view ended with it (catalog.go)
 	}
 	if e := ss.sl.cats.get(ss.info.Database); e != nil && e.version > cur.version && !(cur.private && inBlock) {
 		ss.cat.Store(e)
@@ -254,7 +261,7 @@ func (ss *Session) checkSettings(st *rewrite.Statement) *sqlstate.Error {
 
 // checkStmtSettingsLocked refuses the setting changes of a statement that pgseal cannot follow
 // (checkSettings) or that would make its analysis or keyset wrong: client_encoding and
-// standard_conforming_strings (seal_lexical.go) and the tenant rule (seal_keysel.go), which is
+// standard_conforming_strings (lexical.go) and the tenant rule (keysel.go), which is
 // checked when the values are known (known: Query, and Bind after resolveSettings).
 func (ss *Session) checkStmtSettingsLocked(st *rewrite.Statement, settings []rewrite.SettingChange, known bool) *sqlstate.Error {
 	if pe := ss.checkSettings(st); pe != nil {
