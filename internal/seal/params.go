@@ -141,35 +141,11 @@ func textArray(s string, t value.Type) ([][]byte, error) {
 		for i < len(body) && isArraySpace(body[i]) {
 			i++
 		}
-		var elem []byte
-		quoted := false
-		if i < len(body) && body[i] == '"' {
-			quoted = true
-			i++
-			for i < len(body) && body[i] != '"' {
-				if body[i] == '\\' && i+1 < len(body) {
-					i++
-				}
-				elem = append(elem, body[i])
-				i++
-			}
-			if i >= len(body) {
-				return nil, errArray
-			}
-			i++
-		} else {
-			for i < len(body) && body[i] != ',' {
-				if body[i] == '{' || body[i] == '}' || body[i] == '"' {
-					return nil, &value.Error{Code: sqlstate.FeatureNotSupported, Message: "only one-dimensional arrays are supported for encrypted columns"}
-				}
-				if body[i] == '\\' && i+1 < len(body) {
-					i++
-				}
-				elem = append(elem, body[i])
-				i++
-			}
-			elem = []byte(strings.TrimRight(string(elem), " \t\r\n\v\f"))
+		elem, quoted, next, err := arrayElem(body, i)
+		if err != nil {
+			return nil, err
 		}
+		i = next
 		switch {
 		case !quoted && strings.EqualFold(string(elem), "NULL"):
 			out = append(out, nil)
@@ -192,6 +168,37 @@ func textArray(s string, t value.Type) ([][]byte, error) {
 		}
 		i++
 	}
+}
+
+// arrayElem reads the element of a one-dimensional array literal's body starting at i (after
+// any white space): quoted (backslash escapes, the quotes removed) or not (escapes applied,
+// trailing white space removed). It returns the index just after it.
+func arrayElem(body string, i int) (elem []byte, quoted bool, next int, err error) {
+	if i < len(body) && body[i] == '"' {
+		i++
+		for i < len(body) && body[i] != '"' {
+			if body[i] == '\\' && i+1 < len(body) {
+				i++
+			}
+			elem = append(elem, body[i])
+			i++
+		}
+		if i >= len(body) {
+			return nil, true, i, errArray
+		}
+		return elem, true, i + 1, nil
+	}
+	for i < len(body) && body[i] != ',' {
+		if body[i] == '{' || body[i] == '}' || body[i] == '"' {
+			return nil, false, i, &value.Error{Code: sqlstate.FeatureNotSupported, Message: "only one-dimensional arrays are supported for encrypted columns"}
+		}
+		if body[i] == '\\' && i+1 < len(body) {
+			i++
+		}
+		elem = append(elem, body[i])
+		i++
+	}
+	return []byte(strings.TrimRight(string(elem), " \t\r\n\v\f")), false, i, nil
 }
 
 func isArraySpace(c byte) bool {

@@ -112,9 +112,32 @@ func (ss *Session) commandComplete(plan wire.Plan, tag string) {
 // the client the plaintext types. A description that contradicts the catalog refuses the
 // statement and schedules a reload (fail closed).
 func (ss *Session) rowDescription(plan wire.Plan, rd *pgproto3.RowDescription) (pgproto3.BackendMessage, error) {
-	var outputs []rewrite.Output
-	var dest **layout
-	internal := false
+	outputs, dest, internal := describedBy(plan)
+	lay, ok := ss.buildLayout(rd, outputs)
+	if !ok || (lay != nil && dest == nil) {
+		ss.stale.Store(true)
+		ss.sl.log.Warn("result description contradicts the catalog; reloading it", zap.String("database", ss.info.Database))
+		return ss.failResult(schemaChanged())
+	}
+	if dest != nil {
+		*dest = lay
+	}
+	var clientCodes []int16 // the portal's codes when pgseal sent others (formats.go)
+	if d, ok := plan.(*describePlan); ok {
+		clientCodes = ss.describedLayout(d, lay)
+	}
+	if internal {
+		return nil, nil
+	}
+	if lay == nil && clientCodes == nil {
+		return rd, nil
+	}
+	return plaintextDescription(rd, lay, clientCodes), nil
+}
+
+// describedBy returns the outputs a RowDescription answering plan describes, where its layout is
+// kept (nil when nowhere) and whether pgseal sent the Describe itself.
+func describedBy(plan wire.Plan) (outputs []rewrite.Output, dest **layout, internal bool) {
 	switch p := plan.(type) {
 	case *queryPlan:
 		if se := p.current(); se != nil {
@@ -130,35 +153,30 @@ func (ss *Session) rowDescription(plan wire.Plan, rd *pgproto3.RowDescription) (
 			dest = &p.sp.lay
 		}
 	}
-	lay, ok := ss.buildLayout(rd, outputs)
-	if !ok || (lay != nil && dest == nil) {
-		ss.stale.Store(true)
-		ss.sl.log.Warn("result description contradicts the catalog; reloading it", zap.String("database", ss.info.Database))
-		return ss.failResult(schemaChanged())
+	return outputs, dest, internal
+}
+
+// describedLayout records what a Describe's answer taught about the statement (the fields to ask
+// for in binary, hidden shadow columns) and returns the portal's own format codes when pgseal
+// asked the server for others.
+func (ss *Session) describedLayout(d *describePlan, lay *layout) (clientCodes []int16) {
+	switch {
+	case d.pp != nil && d.pp.up != nil:
+		clientCodes = d.pp.formats
+	case d.pp == nil && lay != nil:
+		d.sp.enc.Store(newEncFields(lay))
+	case d.pp == nil:
+		d.sp.enc.Store(nil)
 	}
-	if dest != nil {
-		*dest = lay
+	if lay != nil && len(lay.hidden) > 0 {
+		ss.rememberHidden(d.sp, &hiddenCols{total: len(lay.fields), pos: lay.hidden, version: d.sp.ent.version})
 	}
-	var clientCodes []int16 // the portal's codes when pgseal sent others (formats.go)
-	if d, ok := plan.(*describePlan); ok {
-		switch {
-		case d.pp != nil && d.pp.up != nil:
-			clientCodes = d.pp.formats
-		case d.pp == nil && lay != nil:
-			d.sp.enc.Store(newEncFields(lay))
-		case d.pp == nil:
-			d.sp.enc.Store(nil)
-		}
-		if lay != nil && len(lay.hidden) > 0 {
-			ss.rememberHidden(d.sp, &hiddenCols{total: len(lay.fields), pos: lay.hidden, version: d.sp.ent.version})
-		}
-	}
-	if internal {
-		return nil, nil
-	}
-	if lay == nil && clientCodes == nil {
-		return rd, nil
-	}
+	return clientCodes
+}
+
+// plaintextDescription is rd as the client should see it: the encrypted fields with their
+// plaintext types, the client's format codes, hidden fields dropped.
+func plaintextDescription(rd *pgproto3.RowDescription, lay *layout, clientCodes []int16) *pgproto3.RowDescription {
 	out := &pgproto3.RowDescription{Fields: make([]pgproto3.FieldDescription, len(rd.Fields))}
 	copy(out.Fields, rd.Fields)
 	if clientCodes != nil {
@@ -167,7 +185,7 @@ func (ss *Session) rowDescription(plan wire.Plan, rd *pgproto3.RowDescription) (
 		}
 	}
 	if lay == nil {
-		return out, nil
+		return out
 	}
 	for i, f := range lay.fields {
 		if f.col != nil {
@@ -177,7 +195,7 @@ func (ss *Session) rowDescription(plan wire.Plan, rd *pgproto3.RowDescription) (
 		}
 	}
 	out.Fields = visibleFields(out.Fields, lay)
-	return out, nil
+	return out
 }
 
 // buildLayout returns the layout (nil when no field is encrypted) and false on a contradiction:
