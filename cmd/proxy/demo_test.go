@@ -15,10 +15,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
-	"github.com/pgseal/pgseal/internal/migrate"
 	"github.com/pgseal/pgseal/internal/pgtest"
 	"github.com/pgseal/pgseal/internal/seal"
 	"github.com/pgseal/pgseal/internal/value"
@@ -68,7 +68,7 @@ func TestSetupDemo(t *testing.T) {
 	if len(stored) != len(demoRows) {
 		t.Fatalf("stored rows = %d, want %d", len(stored), len(demoRows))
 	}
-	col, err := migrate.ColumnFromConfig(demoEncrypt)
+	col, err := column.FromConfig(demoEncrypt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func readDemoRows(t *testing.T, pg *pgtest.Server) []demoStored {
 
 // checkDemoRow: the stored e-mail is a v1 envelope with a term, without the plaintext, sealed
 // under the row's tenant's keyset, and it opens to the plaintext.
-func checkDemoRow(t *testing.T, snap *keyring.Snapshot, col migrate.Column, tenant, email string, s demoStored) {
+func checkDemoRow(t *testing.T, snap *keyring.Snapshot, col column.Column, tenant, email string, s demoStored) {
 	t.Helper()
 	if s.tenant != tenant {
 		t.Fatalf("stored tenant = %s, want %s", s.tenant, tenant)
@@ -182,7 +182,7 @@ func checkDemoRow(t *testing.T, snap *keyring.Snapshot, col migrate.Column, tena
 	if bytes.Contains(s.email, []byte(email)) {
 		t.Errorf("stored email contains the plaintext %s", email)
 	}
-	plain, ks, _, err := migrate.OpenValue(nil, snap, col, s.email)
+	plain, ks, _, err := col.Open(nil, snap, s.email, nil)
 	if err != nil {
 		t.Fatalf("OpenValue(stored %s) = %v", email, err)
 	}

@@ -1,7 +1,7 @@
 package migrate_test
 
-// This file is in the external test package because internal/wire imports internal/migrate
-// (SealValue): an in-package test importing wire would be an import cycle. The package's
+// This file is in the external test package so that it can start a proxy (internal/wire and
+// internal/seal) the way cmd/proxy does, as a client of this package. The package's
 // TestMain (helpers_test.go, pgtest.Main) serves this binary too.
 
 import (

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/gcfloor"
@@ -131,7 +132,8 @@ func BenchmarkRowBatch(b *testing.B) {
 		bodies[i] = binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint16(nil, 1), uint32(len(field)))
 		bodies[i] = append(bodies[i], field...)
 	}
-	rd := rowDecrypt{snap: snap, lay: &layout{fields: []layField{{col: col, t: value.Text}}},
+	cc := &column.Column{Schema: "public", Table: "users", Name: "email", ID: col.ID, Domain: col.ID, Type: value.Text}
+	rd := rowDecrypt{snap: snap, lay: &layout{fields: []layField{{col: col, cc: cc, t: value.Text}}},
 		se: &stmtExec{ks: keysetRef{ks: ks, id: ks.ID, name: ks.Name}, hasKS: true}, vs: &value.Session{}}
 	var sc valueScratch
 	var vals [][]byte

@@ -3,8 +3,8 @@ package seal
 import (
 	"errors"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/keyring"
-	"github.com/pgseal/pgseal/internal/migrate"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/sqlstate"
 	"github.com/pgseal/pgseal/internal/value"
@@ -54,7 +54,7 @@ type valueCast struct {
 // type (a parameter's declared one, else the statement's), cast explicitly to the statement's
 // (cast.typ) and converted to the column's, as PostgreSQL does: the same value, the same syntax
 // and range errors.
-func sealCast(ks *keyring.Keyset, col migrate.Column, term bool, cast valueCast, f int16, v []byte, vs *value.Session) ([]byte, error) {
+func sealCast(ks *keyring.Keyset, col *column.Column, term bool, cast valueCast, f int16, v []byte, vs *value.Session) ([]byte, error) {
 	from, err := castType(cast.typ, col.Type)
 	if err != nil {
 		return nil, err
@@ -99,9 +99,9 @@ func sealCast(ks *keyring.Keyset, col migrate.Column, term bool, cast valueCast,
 	}
 	var out []byte
 	if term {
-		out, err = migrate.TermOf(ks, col, plain)
+		out, err = col.Term(ks, plain)
 	} else {
-		out, err = migrate.SealValue(nil, ks, col, plain)
+		out, err = col.Seal(nil, ks, plain)
 	}
 	if err != nil {
 		return nil, keyError(err)

@@ -22,7 +22,7 @@ package seal
 //   - The first row of a HEADER COPY is passed on untouched (FROM: the server skips or matches it;
 //     TO: the server sends it first).
 //   - Field values are handed over decoded; a bytea column's value is its text form. The helpers
-//     copyByteaHex and decodeByteaText convert between raw bytes and that form, so a transform for
+//     column.AppendByteaHex and column.DecodeByteaText convert between raw bytes and that form, so a transform for
 //     an encrypted column writes `\x<hex>` to the server, which the text encoder escapes to `\\x…`.
 //   - FORCE_QUOTE, FORCE_NOT_NULL and FORCE_NULL are not modelled: the NULL decision is the default
 //     one (raw field equals the NULL string; in CSV only when unquoted).

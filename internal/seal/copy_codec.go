@@ -4,7 +4,6 @@ package seal
 
 import (
 	"bytes"
-	"encoding/hex"
 	"fmt"
 )
 
@@ -126,12 +125,6 @@ func copyCSVEncode(dst, v []byte, f copyFormat, single bool) []byte {
 		dst = append(dst, c)
 	}
 	return append(dst, f.quote)
-}
-
-// copyByteaHex appends raw in bytea's hex input form, `\x` and two hex digits a byte, which the
-// server reads whatever its bytea_output.
-func copyByteaHex(dst, raw []byte) []byte {
-	return hex.AppendEncode(append(dst, '\\', 'x'), raw)
 }
 
 // carry keeps rest, the unconsumed tail of a feed (part of buf or of the fed data), at the start

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/pgtest"
 	"github.com/pgseal/pgseal/internal/rewrite"
 )
@@ -243,7 +244,7 @@ func TestCopyByteaHexLandsAsTheRightBytes(t *testing.T) {
 			seal := func(_ int, in []byte, null bool) ([]byte, bool, error) {
 				v := values[row]
 				row++
-				return copyByteaHex(nil, v), v == nil, nil
+				return column.AppendByteaHex(nil, v), v == nil, nil
 			}
 			in, _, err := copyRun(f, []copyField{nil, seal}, 0, src)
 			if err != nil {
@@ -257,7 +258,7 @@ func TestCopyByteaHexLandsAsTheRightBytes(t *testing.T) {
 				raw := copyPGTo(t, ctx, pc, "COPY (SELECT * FROM bin ORDER BY id) TO STDOUT "+tc.opts)
 				var got [][]byte
 				open := func(_ int, in []byte, null bool) ([]byte, bool, error) {
-					b, err := decodeByteaText(nil, in)
+					b, err := column.DecodeByteaText(nil, in)
 					if null {
 						b = nil
 					} else if b == nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/sqlstate"
 )
@@ -302,14 +303,14 @@ func TestCopyByteaDecodeReadsBothOutputFormats(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeByteaText(nil, []byte(tt.text))
+			got, err := column.DecodeByteaText(nil, []byte(tt.text))
 			if (err != nil) != tt.wantErr || (!tt.wantErr && string(got) != tt.want) {
-				t.Errorf("decodeByteaText(%q) = %q, %v, want %q (error %v)", tt.text, got, err, tt.want, tt.wantErr)
+				t.Errorf("column.DecodeByteaText(%q) = %q, %v, want %q (error %v)", tt.text, got, err, tt.want, tt.wantErr)
 			}
 		})
 	}
-	if got := copyByteaHex([]byte("p"), []byte{0, 0xab}); string(got) != `p\x00ab` {
-		t.Errorf("copyByteaHex() = %q, want %q", got, `p\x00ab`)
+	if got := column.AppendByteaHex([]byte("p"), []byte{0, 0xab}); string(got) != `p\x00ab` {
+		t.Errorf("column.AppendByteaHex() = %q, want %q", got, `p\x00ab`)
 	}
 }
 

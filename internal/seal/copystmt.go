@@ -6,8 +6,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/keyring"
-	"github.com/pgseal/pgseal/internal/migrate"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/sqlstate"
 	"github.com/pgseal/pgseal/internal/value"
@@ -35,7 +35,7 @@ import (
 type copyPlan struct {
 	format copyFormat
 	from   bool
-	cols   []*migrate.Column // per field: the encrypted column, nil for plain fields
+	cols   []*column.Column  // per field: the encrypted column, nil for plain fields
 	rcols  []*rewrite.Column // the same, as rewrite names them (errors, audit lines)
 }
 
@@ -66,16 +66,16 @@ func copyPlanOf(st *rewrite.Statement, ent *catalogEntry) (*copyPlan, *sqlstate.
 		}
 		return nil, pe
 	}
-	cp := &copyPlan{format: f, from: c.From, cols: make([]*migrate.Column, len(c.Fields)), rcols: c.Fields}
+	cp := &copyPlan{format: f, from: c.From, cols: make([]*column.Column, len(c.Fields)), rcols: c.Fields}
 	for i, col := range c.Fields {
 		if col == nil {
 			continue
 		}
-		mc, err := migrateColumn(col, ent)
+		mc, err := columnOf(col, ent)
 		if err != nil {
 			return nil, valueRefusal(err)
 		}
-		cp.cols[i] = &mc
+		cp.cols[i] = mc
 	}
 	return cp, nil
 }
@@ -117,7 +117,6 @@ func (ss *Session) newCopyIn(cp *copyPlan, se *stmtExec, vs value.Session) *seal
 	tr := make([]copyField, len(cp.cols))
 	for i, col := range cp.cols {
 		if col != nil {
-			col := *col
 			tr[i] = func(_ int, in []byte, null bool) ([]byte, bool, error) { return c.seal(col, in, null) }
 		}
 	}
@@ -127,7 +126,7 @@ func (ss *Session) newCopyIn(cp *copyPlan, se *stmtExec, vs value.Session) *seal
 
 // seal turns one field's plaintext into its envelope: in text format the hex text of a bytea, in
 // binary format the envelope's bytes.
-func (c *sealCopyIn) seal(col migrate.Column, in []byte, null bool) ([]byte, bool, error) {
+func (c *sealCopyIn) seal(col *column.Column, in []byte, null bool) ([]byte, bool, error) {
 	if null {
 		return nil, true, nil
 	}
@@ -140,14 +139,14 @@ func (c *sealCopyIn) seal(col migrate.Column, in []byte, null bool) ([]byte, boo
 			return nil, false, valueRefusal(err)
 		}
 	}
-	if c.env, err = migrate.SealValue(c.env[:0], c.ks.ks, col, c.plain); err != nil {
+	if c.env, err = col.Seal(c.env[:0], c.ks.ks, c.plain); err != nil {
 		return nil, false, valueRefusal(keyError(err))
 	}
 	c.n++
 	if c.format == value.FormatBinary {
 		return c.env, false, nil
 	}
-	c.text = copyByteaHex(c.text[:0], c.env)
+	c.text = column.AppendByteaHex(c.text[:0], c.env)
 	return c.text, false, nil
 }
 
@@ -258,8 +257,8 @@ func (ss *Session) newCopyOut(cp *copyPlan, se *stmtExec) *copyOut {
 		if col == nil {
 			continue
 		}
-		rc, t := cp.rcols[i], col.Type
-		tr[i] = func(_ int, in []byte, null bool) ([]byte, bool, error) { return co.open(ss, se, rc, t, in, null) }
+		rc := cp.rcols[i]
+		tr[i] = func(_ int, in []byte, null bool) ([]byte, bool, error) { return co.open(ss, se, rc, col, in, null) }
 	}
 	co.stream = newCopyCoder(cp.format, tr, 0)
 	return co
@@ -267,21 +266,21 @@ func (ss *Session) newCopyOut(cp *copyPlan, se *stmtExec) *copyOut {
 
 // open turns one field (the bytea text of an envelope, or its bytes in binary format) into the
 // plaintext's form in the COPY's format.
-func (co *copyOut) open(ss *Session, se *stmtExec, col *rewrite.Column, t value.Type, in []byte, null bool) ([]byte, bool, error) {
+func (co *copyOut) open(ss *Session, se *stmtExec, col *rewrite.Column, cc *column.Column, in []byte, null bool) ([]byte, bool, error) {
 	if null {
 		return nil, true, nil
 	}
 	var err error
 	if co.format == value.FormatBinary {
 		co.env = append(co.env[:0], in...)
-	} else if co.env, err = decodeByteaText(co.env[:0], in); err != nil {
+	} else if co.env, err = column.DecodeByteaText(co.env[:0], in); err != nil {
 		return nil, false, corruptValue(col)
 	}
-	plain, pe := ss.server.scratch.open(ss, co.snap, co.env, col, se)
+	plain, pe := ss.server.scratch.open(ss, co.snap, co.env, col, cc, se)
 	if pe != nil {
 		return nil, false, pe
 	}
-	if co.val, err = value.Decode(co.val[:0], t, plain, co.format, &ss.server.vs); err != nil {
+	if co.val, err = value.Decode(co.val[:0], cc.Type, plain, co.format, &ss.server.vs); err != nil {
 		return nil, false, valueRefusal(err)
 	}
 	co.n++

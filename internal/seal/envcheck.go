@@ -3,7 +3,7 @@ package seal
 import (
 	"go.uber.org/zap"
 
-	"github.com/pgseal/pgseal/internal/migrate"
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/wire"
 )
 
@@ -19,19 +19,19 @@ func (sl *Sealer) warnEnvelopeChecks(info *wire.SessionInfo) {
 	if _, done := sl.warned.LoadOrStore("checks\x00"+info.Database, struct{}{}); done {
 		return
 	}
-	var cols []migrate.Column
+	var cols []column.Column
 	for _, e := range sl.cfg.Encrypt {
-		if c, err := migrate.ColumnFromConfig(e); err == nil {
+		if c, err := column.FromConfig(e); err == nil {
 			cols = append(cols, c)
 		}
 	}
-	rows, err := info.Exec(migrate.EnvelopeCheckQuery(cols))
+	rows, err := info.Exec(column.EnvelopeCheckQuery(cols))
 	if err != nil {
 		sl.log.Debug("catalog: could not read the envelope checks", zap.String("database", info.Database), zap.Error(err))
 		return
 	}
 	for _, r := range rows {
-		if len(r) != 2 || string(r[1]) == migrate.CheckOK {
+		if len(r) != 2 || string(r[1]) == column.CheckOK {
 			continue
 		}
 		id := string(r[0])

@@ -8,8 +8,8 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 
 	"github.com/pgseal/pgseal/internal/catalog"
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
-	"github.com/pgseal/pgseal/internal/migrate"
 	"github.com/pgseal/pgseal/internal/tenancy"
 )
 
@@ -24,9 +24,9 @@ func TestOwnSQLIsImmuneToTheSessionsSearchPath(t *testing.T) {
 		{Table: "public.users", Column: "email", Type: "text", Search: []string{"eq"}},
 		{Table: "sec.accounts", Column: "email", Type: "text"},
 	}
-	var mcols []migrate.Column
+	var mcols []column.Column
 	for _, e := range cols {
-		c, err := migrate.ColumnFromConfig(e)
+		c, err := column.FromConfig(e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func TestOwnSQLIsImmuneToTheSessionsSearchPath(t *testing.T) {
 	for name, sql := range map[string]string{
 		"the catalog query":       catalog.Query(catalog.Tables(cols)),
 		"the tenancy seed":        sl.tenancySQL() + listenSQL,
-		"the envelope CHECK read": migrate.EnvelopeCheckQuery(mcols),
+		"the envelope CHECK read": column.EnvelopeCheckQuery(mcols),
 		"the catalog marker":      catalog.MarkerQuery(catalog.Tables(cols)),
 		"the fast catalog marker": catalog.FastMarkerQuery(catalog.Tables(cols), "{16384,16390}"),
 	} {

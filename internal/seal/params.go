@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
-	"github.com/pgseal/pgseal/internal/migrate"
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/sqlstate"
 	"github.com/pgseal/pgseal/internal/value"
@@ -43,7 +43,7 @@ func (ss *Session) encryptBind(m *pgproto3.Bind, sp *stmtPlan, ks keysetRef, vs 
 			out.Parameters[i], out.ParameterFormatCodes[i] = v, f
 			continue
 		}
-		col, err := migrateColumn(p.Column, sp.ent)
+		col, err := columnOf(p.Column, sp.ent)
 		if err != nil {
 			return nil, valueRefusal(err)
 		}
@@ -73,7 +73,7 @@ func paramRefusal(n int, err error) *sqlstate.Error {
 
 // encryptParam converts one client value (format f) to the binary bytea it becomes.
 // A parameter the statement cast to another type of the column's family has that type (p.Cast).
-func encryptParam(p rewrite.Param, declared value.Type, col migrate.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+func encryptParam(p rewrite.Param, declared value.Type, col *column.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	if p.Kind == rewrite.ParamTermArray {
 		// A cast to varchar[] for a text column (rewrite allows only the text family): the
 		// elements carry varchar's OID and text's bytes.
@@ -92,7 +92,7 @@ func encryptParam(p rewrite.Param, declared value.Type, col migrate.Column, ks k
 
 // termArray turns a client array of plaintext values (text `{…}` or binary) into a binary
 // bytea[] of equality terms, for `col = ANY($1)`. NULL elements stay NULL (they match nothing).
-func termArray(col migrate.Column, elemOID uint32, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+func termArray(col *column.Column, elemOID uint32, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	var elems [][]byte
 	var err error
 	ef := f
@@ -113,7 +113,7 @@ func termArray(col migrate.Column, elemOID uint32, ks keysetRef, f int16, v []by
 		if err != nil {
 			return nil, 0, err
 		}
-		if terms[i], err = migrate.TermOf(ks.ks, col, plain); err != nil {
+		if terms[i], err = col.Term(ks.ks, plain); err != nil {
 			return nil, 0, keyError(err)
 		}
 	}

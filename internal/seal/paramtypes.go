@@ -77,7 +77,7 @@ func (ss *Session) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *sqlst
 		if p.Kind == rewrite.ParamPass || p.Column == nil {
 			continue
 		}
-		col, err := migrateColumn(p.Column, sp.ent)
+		col, err := columnOf(p.Column, sp.ent)
 		if err != nil {
 			return nil, valueRefusal(err)
 		}

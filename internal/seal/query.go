@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
-	"github.com/pgseal/pgseal/internal/migrate"
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/sqlstate"
 	"github.com/pgseal/pgseal/internal/value"
@@ -159,7 +159,7 @@ func (ss *Session) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, ent 
 	if se == nil || !se.hasKS || e.Column == nil {
 		return "", &sqlstate.Error{Code: sqlstate.InternalError, Message: "internal error in pgseal: literal without a keyset"}
 	}
-	col, err := migrateColumn(e.Column, ent)
+	col, err := columnOf(e.Column, ent)
 	if err != nil {
 		return "", err
 	}
@@ -176,7 +176,7 @@ func (ss *Session) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, ent 
 // termArrayLiteral renders an array literal compared with = ANY / <> ALL as an array of the
 // elements' equality terms: ARRAY['\x…'::bytea, NULL, …]::bytea[] ('{}'::bytea[] when empty).
 // NULL elements stay NULL (they match nothing, as before).
-func (ss *Session) termArrayLiteral(lit string, se *stmtExec, col migrate.Column, vs *value.Session) (string, error) {
+func (ss *Session) termArrayLiteral(lit string, se *stmtExec, col *column.Column, vs *value.Session) (string, error) {
 	elems, err := textArray(lit, col.Type)
 	if err != nil {
 		return "", err
@@ -198,7 +198,7 @@ func (ss *Session) termArrayLiteral(lit string, se *stmtExec, col migrate.Column
 		if err != nil {
 			return "", err
 		}
-		term, err := migrate.TermOf(se.ks.ks, col, plain)
+		term, err := col.Term(se.ks.ks, plain)
 		if err != nil {
 			return "", keyError(err)
 		}
@@ -217,23 +217,6 @@ func (ss *Session) byteaLiteral(b []byte) string {
 	sb.WriteString(hex.EncodeToString(b))
 	sb.WriteString(`'::bytea`)
 	return sb.String()
-}
-
-// migrateColumn describes a rewrite column the way migrate's sealing functions need it.
-func migrateColumn(c *rewrite.Column, ent *catalogEntry) (migrate.Column, error) {
-	t, ok := ent.info.Types[c.ID]
-	if !ok {
-		var err error
-		if t, err = value.ParseType(c.Type); err != nil {
-			return migrate.Column{}, err
-		}
-	}
-	schema, table, _ := strings.Cut(c.Table, ".")
-	col := migrate.Column{Schema: schema, Table: table, Name: c.Name, ID: c.ID, Domain: c.Domain, Type: t, Eq: c.Eq}
-	if m := ent.info.Typmod(c.ID); t == value.Varchar && m >= 4 {
-		col.MaxChars = int(m) - 4 // VARHDRSZ (catalog/typmod.go)
-	}
-	return col, nil
 }
 
 func (ss *Session) countEncrypt(stmts []stmtExec, n int, start time.Time) {

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pgseal/pgseal/internal/catalog"
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/sqlstate"
@@ -24,6 +25,7 @@ type layout struct {
 type layField struct {
 	hide   bool // a migration shadow column: not shown to the client
 	col    *rewrite.Column
+	cc     *column.Column // col's column (its envelope's id), from the catalog entry
 	t      value.Type
 	format int16 // from RowDescription (a statement's Describe says 0: use the Bind's codes)
 }
@@ -201,7 +203,8 @@ func plaintextDescription(rd *pgproto3.RowDescription, lay *layout, clientCodes 
 // buildLayout returns the layout (nil when no field is encrypted) and false on a contradiction:
 // an encrypted origin that is not bytea, or a pending (plaintext) origin that is bytea now.
 func (ss *Session) buildLayout(rd *pgproto3.RowDescription, outputs []rewrite.Output) (*layout, bool) {
-	info := ss.cat.Load().info
+	ent := ss.cat.Load()
+	info := ent.info
 	var lay *layout
 	for i, f := range rd.Fields {
 		var col *rewrite.Column
@@ -245,10 +248,14 @@ func (ss *Session) buildLayout(rd *pgproto3.RowDescription, outputs []rewrite.Ou
 				return nil, false
 			}
 		}
+		cc, err := columnOf(col, ent)
+		if err != nil {
+			return nil, false
+		}
 		if lay == nil {
 			lay = &layout{fields: make([]layField, len(rd.Fields))}
 		}
-		lay.fields[i] = layField{col: col, t: t, format: f.Format}
+		lay.fields[i] = layField{col: col, cc: cc, t: t, format: f.Format}
 	}
 	return lay, true
 }
@@ -363,8 +370,8 @@ func resultFormat(codes []int16, i int, f layField) int16 {
 }
 
 // open checks the envelope's keyset against the statement's and decrypts it (COPY TO's values).
-func (sc *decryptScratch) open(ss *Session, snap *keyring.Snapshot, env []byte, col *rewrite.Column, se *stmtExec) ([]byte, *sqlstate.Error) {
-	plain, audit, pe := sc.vals.open(snap, env, col, se)
+func (sc *decryptScratch) open(ss *Session, snap *keyring.Snapshot, env []byte, col *rewrite.Column, cc *column.Column, se *stmtExec) ([]byte, *sqlstate.Error) {
+	plain, audit, pe := sc.vals.open(snap, env, col, cc, se)
 	if audit != nil {
 		ss.auditForeign(se, audit)
 	}

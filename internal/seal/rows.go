@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/rewrite"
@@ -284,13 +285,13 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
 		var err error
 		env := vals[i]
 		if sent == 0 {
-			if sc.env, err = decodeByteaText(sc.env[:0], env); err != nil {
+			if sc.env, err = column.DecodeByteaText(sc.env[:0], env); err != nil {
 				out.pe = corruptValue(f.col)
 				return
 			}
 			env = sc.env
 		}
-		plain, audit, pe := sc.open(rd.snap, env, f.col, rd.se)
+		plain, audit, pe := sc.open(rd.snap, env, f.col, f.cc, rd.se)
 		if pe != nil {
 			out.pe, out.audit = pe, audit
 			return
@@ -313,37 +314,32 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
 	out.row.Values = visibleValues(out.row.Values, rd.lay)
 }
 
-// open checks the envelope's keyset against the statement's and decrypts it. A value of another
-// keyset also returns the note for the audit line (the caller logs it, in row order).
-func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Column, se *stmtExec) ([]byte, *auditNote, *sqlstate.Error) {
-	h, err := crypto.ParseHeader(env)
-	if err != nil {
-		return nil, nil, corruptValue(col)
-	}
+// open checks the envelope's keyset against the statement's and decrypts it (column.Open). A
+// value of another keyset also returns the note for the audit line (the caller logs it, in row
+// order).
+func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Column, cc *column.Column, se *stmtExec) ([]byte, *auditNote, *sqlstate.Error) {
 	if se == nil || !se.hasKS {
+		if _, err := crypto.ParseHeader(env); err != nil {
+			return nil, nil, corruptValue(col)
+		}
 		return nil, nil, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege, Message: "no keyset selected"}
 	}
-	if h.Keyset != se.ks.id {
+	plain, ks, h, err := cc.Open(sc.plain[:0], snap, env, &se.ks.id)
+	switch {
+	case err == nil:
+		sc.plain = plain
+		return plain, nil, nil
+	case errors.Is(err, column.ErrOtherKeyset):
 		row := h.Keyset.String()
-		if k, ok := snap.KeysetByID(h.Keyset); ok {
-			row = k.Name
+		if ks != nil {
+			row = ks.Name
 		}
 		return nil, &auditNote{rowKeyset: row, column: col.ID}, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege,
 			Message: "permission denied: a value of " + col.Table + "." + col.Name + " belongs to another keyset"}
-	}
-	ks, ok := snap.KeysetByID(h.Keyset)
-	if !ok {
+	case errors.Is(err, column.ErrForeignKeyset):
 		return nil, nil, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege, Message: "permission denied for keyset " + se.ks.name}
+	case errors.Is(err, keyring.ErrUnavailable):
+		return nil, nil, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege, Message: "keyset " + ks.Name + " cannot decrypt this value (key generation unavailable)"}
 	}
-	ck, err := ks.ColumnKey(h.Generation, col.ID)
-	if err != nil {
-		if errors.Is(err, keyring.ErrUnavailable) {
-			return nil, nil, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege, Message: "keyset " + ks.Name + " cannot decrypt this value (key generation unavailable)"}
-		}
-		return nil, nil, corruptValue(col)
-	}
-	if sc.plain, err = ck.Open(sc.plain[:0], env); err != nil {
-		return nil, nil, corruptValue(col)
-	}
-	return sc.plain, nil, nil
+	return nil, nil, corruptValue(col)
 }

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pgseal/pgseal/internal/catalog"
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/metrics"
@@ -148,8 +149,9 @@ func (sl *Sealer) prepareSchema(s *rewrite.Schema) {
 // catalogEntry is one database's catalog, immutable once published.
 type catalogEntry struct {
 	info         *catalog.Info
-	shadowTables []string // tables with a migration shadow column (shadow.go)
-	version      uint64   // unique across databases and reloads: part of the plan cache key
+	cols         map[*rewrite.Column]*column.Column // every encrypted column of info, built once
+	shadowTables []string                           // tables with a migration shadow column (shadow.go)
+	version      uint64                             // unique across databases and reloads: part of the plan cache key
 	loaded       time.Time
 	private      bool   // read inside the session's transaction block: never shared (catalog.go)
 	marker       string // catalog.MarkerQuery's value, read just before info (notify.go)
@@ -177,7 +179,7 @@ func (c *catalogCache) put(db string, info *catalog.Info, rm readMarker) *catalo
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.next++
-	e := &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), marker: rm.value, fastMarkerSQL: rm.fastSQL}
+	e := &catalogEntry{info: info, cols: entryColumns(info), shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), marker: rm.value, fastMarkerSQL: rm.fastSQL}
 	m := map[string]*catalogEntry{db: e}
 	if old := c.byDB.Load(); old != nil {
 		for k, v := range *old {
@@ -196,7 +198,7 @@ func (c *catalogCache) private(info *catalog.Info, m readMarker) *catalogEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.next++
-	return &catalogEntry{info: info, shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), private: true, marker: m.value, fastMarkerSQL: m.fastSQL}
+	return &catalogEntry{info: info, cols: entryColumns(info), shadowTables: shadowTablesOf(info), version: c.next, loaded: time.Now(), private: true, marker: m.value, fastMarkerSQL: m.fastSQL}
 }
 
 // analyze returns the plan of sql under the catalog. A text the prefilter skips costs nothing to

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/value"
 )
@@ -76,9 +77,9 @@ func TestDecodeByteaText(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := decodeByteaText(nil, []byte(c.in))
+			got, err := column.DecodeByteaText(nil, []byte(c.in))
 			if (err != nil) != c.err || (!c.err && !bytes.Equal(got, c.want)) {
-				t.Fatalf("decodeByteaText(%q) = %x, %v, want %x", c.in, got, err, c.want)
+				t.Fatalf("column.DecodeByteaText(%q) = %x, %v, want %x", c.in, got, err, c.want)
 			}
 		})
 	}
@@ -136,7 +137,7 @@ func FuzzSealDecoders(f *testing.F) {
 				t.Fatalf("binaryArray round trip = %d elements, %v, want %d", len(again), err, len(got))
 			}
 		}
-		_, _ = decodeByteaText(nil, b)
+		_, _ = column.DecodeByteaText(nil, b)
 		// appendValues splits DataRow bodies for the batch path: it must agree with pgproto3.
 		var dr pgproto3.DataRow
 		vals, ok := appendValues(nil, b)
