@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"bytes"
 	"fmt"
 	"reflect"
 	"testing"
@@ -61,27 +60,6 @@ func TestBinaryArrayRoundTrip(t *testing.T) {
 	}
 	if got, err := binaryArray(encodeByteaArray(nil), oidBytea); err != nil || len(got) != 0 {
 		t.Fatalf("binaryArray(empty) = %q, %v", got, err)
-	}
-}
-
-func TestDecodeByteaText(t *testing.T) {
-	cases := []struct {
-		name, in string
-		want     []byte
-		err      bool
-	}{
-		{"hex output decodes", `\x01ff`, []byte{1, 0xff}, false},
-		{"escape output decodes octal and backslashes", `a\\\001\377`, []byte{'a', '\\', 1, 0xff}, false},
-		{"odd hex is an error", `\x0`, nil, true},
-		{"a lone backslash is an error", `a\`, nil, true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := column.DecodeByteaText(nil, []byte(c.in))
-			if (err != nil) != c.err || (!c.err && !bytes.Equal(got, c.want)) {
-				t.Fatalf("column.DecodeByteaText(%q) = %x, %v, want %x", c.in, got, err, c.want)
-			}
-		})
 	}
 }
 
