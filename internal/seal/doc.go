@@ -2,7 +2,9 @@
 // [[encrypt]] columns are configured (ForConfig) and hands to the relay (internal/wire), which
 // shows it the messages it asked for. It encrypts parameters, literals and COPY data on the way in
 // and decrypts results on the way out, under the keyset each statement runs with (docs/design.md
-// §3-§5). Sealer is shared by every session; Session is one session's interceptor.
+// §3-§5). Sealer is shared by every session; Session is one session's interceptor. Every value is
+// sealed and opened through internal/column (one Column per encrypted column and catalog read,
+// column.go), as the migration tool does; this package never imports internal/migrate.
 //
 // # Encryption in flight
 //
@@ -164,14 +166,14 @@
 //     is the catalog view is replaced by its patched text and tracked without a plan.
 //   - Results (result.go): fields whose origin is an encrypted column, or whose position the
 //     plan names, are decrypted: bytea text (hex or escape) or binary, header keyset = the
-//     statement's (else 42501 and one audit line: client, keysets, column, never a value), Open
+//     statement's (else 42501 and one audit line: client, keysets, column, never a value), column.Open
 //     with the header's generation, value.Decode in the field's format. NULL stays NULL. A failure
 //     replaces the rest of the response up to ReadyForQuery with one ErrorResponse (SkipToReady).
 //     Inside a transaction block the block is then failed (poison.go); outside one, the
 //     server has already committed the statement (it saw no error): a known limit.
 //   - Long results (rows.go): the DataRows already buffered are decrypted as one batch (one
 //     snapshot, one clock pair; answers and their effects in row order). After a run of 32 rows
-//     the server's read buffer grows to 256 KiB for the rest of the result (frame.go; back to
+//     the server's read buffer grows to 256 KiB for the rest of the result (internal/wire's frame.go; back to
 //     16 KiB at ReadyForQuery once drained), so batches hold about a thousand rows, and up to
 //     GOMAXPROCS-1 helper goroutines decrypt 32-row chunks of each batch beside the server loop.
 //   - Upstream formats (formats.go): a Bind of a described statement asks PostgreSQL for the
@@ -187,9 +189,9 @@
 //     retry is planned). Bind result formats given per visible column get a text code at each
 //     hidden position, from the statement's description (or an earlier one of the same text).
 //   - COPY (copystmt.go over copy.go's text/CSV and copy_binary.go's binary streaming
-//     transformers, copyin.go): COPY … FROM STDIN in text, CSV or binary, sent in a simple Query
+//     transformers, and internal/wire's copyin.go): COPY … FROM STDIN in text, CSV or binary, sent in a simple Query
 //     or as the Execute of its portal, gets a CopyIn (Verdict.CopyIn; the Syncs a client sends
-//     before its copy data are followed by state_copy.go): while it is active the client loop decodes
+//     before its copy data are followed by internal/wire's state_copy.go): while it is active the client loop decodes
 //     the client's CopyData (only then: the pure relay never does) and forwards whole rows whose
 //     encrypted fields are value.Encode'd as the column's type (text/CSV: text format; binary: the
 //     type's binary send format), sealed under the keyset chosen (and checked) when the COPY was
