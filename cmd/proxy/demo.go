@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/migrate"
@@ -27,7 +28,7 @@ const demoTable = "public.customers"
 var demoKeysets = []string{"acme", "globex"}
 
 // demoRows are inserted already sealed: setupDemo runs before the proxy listens, so it writes
-// through migrate.SealValue, the very function the proxy seals with, and the rows are exactly
+// through column.Column.Seal, the very function the proxy seals with, and the rows are exactly
 // what the proxy would have stored.
 var demoRows = []struct{ tenant, email, name string }{
 	{"acme", "alice@acme.example", "Alice"},
@@ -54,7 +55,7 @@ func setupDemo(ctx context.Context, pg *cluster.Server, cfg *config.Config, dir 
 		return "", fmt.Errorf("demo keyring: %w", err)
 	}
 	defer kr.Close()
-	col, err := migrate.ColumnFromConfig(demoEncrypt)
+	col, err := column.FromConfig(demoEncrypt)
 	if err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}
@@ -131,7 +132,7 @@ func demoCreateTable(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // demoInsert seals each row's e-mail under its tenant's keyset and inserts it.
-func demoInsert(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, col migrate.Column) error {
+func demoInsert(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, col column.Column) error {
 	for _, r := range demoRows {
 		ks, ok := snap.Keyset(r.tenant)
 		if !ok {
@@ -141,7 +142,7 @@ func demoInsert(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, col
 		if err != nil {
 			return fmt.Errorf("demo: encode e-mail: %w", err)
 		}
-		sealed, err := migrate.SealValue(nil, ks, col, plain)
+		sealed, err := col.Seal(nil, ks, plain)
 		if err != nil {
 			return fmt.Errorf("demo: seal e-mail: %w", err)
 		}
@@ -155,8 +156,8 @@ func demoInsert(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, col
 
 // demoPrintout reads the rows back from PostgreSQL and shows, per row, the start of the stored
 // bytea next to the value an application sees, decrypted from those very bytes with
-// migrate.OpenValue as the proxy does.
-func demoPrintout(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, col migrate.Column) (string, error) {
+// column.Column.Open as the proxy does.
+func demoPrintout(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, col column.Column) (string, error) {
 	rows, err := conn.Query(ctx, "SELECT id, tenant, email FROM "+demoTable+" ORDER BY id")
 	if err != nil {
 		return "", fmt.Errorf("demo: read %s: %w", demoTable, err)
@@ -174,7 +175,7 @@ func demoPrintout(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, c
 		if err := rows.Scan(&id, &tenant, &stored); err != nil {
 			return "", fmt.Errorf("demo: read %s: %w", demoTable, err)
 		}
-		plain, _, _, err := migrate.OpenValue(nil, snap, col, stored)
+		plain, _, _, err := col.Open(nil, snap, stored, nil)
 		if err != nil {
 			return "", fmt.Errorf("demo: open row %d: %w", id, err)
 		}

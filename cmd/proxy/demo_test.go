@@ -15,11 +15,12 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
-	"github.com/pgseal/pgseal/internal/migrate"
 	"github.com/pgseal/pgseal/internal/pgtest"
+	"github.com/pgseal/pgseal/internal/seal"
 	"github.com/pgseal/pgseal/internal/value"
 	"github.com/pgseal/pgseal/internal/wire"
 )
@@ -67,7 +68,7 @@ func TestSetupDemo(t *testing.T) {
 	if len(stored) != len(demoRows) {
 		t.Fatalf("stored rows = %d, want %d", len(stored), len(demoRows))
 	}
-	col, err := migrate.ColumnFromConfig(demoEncrypt)
+	col, err := column.FromConfig(demoEncrypt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,11 @@ func TestSetupDemo(t *testing.T) {
 // rows setupDemo sealed must read back as the plaintexts, and globex's must be refused.
 func checkDemoThroughProxy(t *testing.T, pg *pgtest.Server, cfg *config.Config, kr *keyring.Keyring) {
 	cfg.Upstream.TLS = config.TLSDisable
-	srv, err := wire.NewServer(wire.Options{Config: cfg, Keyring: kr})
+	icpt, err := seal.ForConfig(cfg, kr, nil, nil)
+	if err != nil {
+		t.Fatalf("seal.ForConfig() = %v", err)
+	}
+	srv, err := wire.NewServer(wire.Options{Config: cfg, Interceptor: icpt})
 	if err != nil {
 		t.Fatalf("wire.NewServer() = %v", err)
 	}
@@ -166,7 +171,7 @@ func readDemoRows(t *testing.T, pg *pgtest.Server) []demoStored {
 
 // checkDemoRow: the stored e-mail is a v1 envelope with a term, without the plaintext, sealed
 // under the row's tenant's keyset, and it opens to the plaintext.
-func checkDemoRow(t *testing.T, snap *keyring.Snapshot, col migrate.Column, tenant, email string, s demoStored) {
+func checkDemoRow(t *testing.T, snap *keyring.Snapshot, col column.Column, tenant, email string, s demoStored) {
 	t.Helper()
 	if s.tenant != tenant {
 		t.Fatalf("stored tenant = %s, want %s", s.tenant, tenant)
@@ -177,7 +182,7 @@ func checkDemoRow(t *testing.T, snap *keyring.Snapshot, col migrate.Column, tena
 	if bytes.Contains(s.email, []byte(email)) {
 		t.Errorf("stored email contains the plaintext %s", email)
 	}
-	plain, ks, _, err := migrate.OpenValue(nil, snap, col, s.email)
+	plain, ks, _, err := col.Open(nil, snap, s.email, nil)
 	if err != nil {
 		t.Fatalf("OpenValue(stored %s) = %v", email, err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
@@ -87,36 +88,36 @@ func (f *migrateFlags) open(ctx context.Context, needKeys bool) (*config.Config,
 }
 
 // configuredColumn finds the [[encrypt]] entry of --table/--column.
-func configuredColumn(cfg *config.Config, table, column string) (migrate.Column, error) {
-	want := strings.ToLower(config.Encrypt{Table: table}.QualifiedTable() + "." + column)
+func configuredColumn(cfg *config.Config, table, name string) (column.Column, error) {
+	want := strings.ToLower(config.Encrypt{Table: table}.QualifiedTable() + "." + name)
 	for _, e := range cfg.Encrypt {
-		c, err := migrate.ColumnFromConfig(e)
+		c, err := column.FromConfig(e)
 		if err != nil {
-			return migrate.Column{}, err
+			return column.Column{}, err
 		}
 		if c.ID == want {
 			return c, nil
 		}
 	}
-	return migrate.Column{}, fmt.Errorf("%s is not configured: add an [[encrypt]] entry for it to the config first", want)
+	return column.Column{}, fmt.Errorf("%s is not configured: add an [[encrypt]] entry for it to the config first", want)
 }
 
 // selectedColumns is the --table/--column entry when given, else every configured column.
-func selectedColumns(cfg *config.Config, table, column string) ([]migrate.Column, error) {
+func selectedColumns(cfg *config.Config, table, name string) ([]column.Column, error) {
 	if table == "" {
 		return configuredColumns(cfg)
 	}
-	c, err := configuredColumn(cfg, table, column)
+	c, err := configuredColumn(cfg, table, name)
 	if err != nil {
 		return nil, err
 	}
-	return []migrate.Column{c}, nil
+	return []column.Column{c}, nil
 }
 
-func configuredColumns(cfg *config.Config) ([]migrate.Column, error) {
-	var cols []migrate.Column
+func configuredColumns(cfg *config.Config) ([]column.Column, error) {
+	var cols []column.Column
 	for _, e := range cfg.Encrypt {
-		c, err := migrate.ColumnFromConfig(e)
+		c, err := column.FromConfig(e)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/pgseal/pgseal/internal/gcfloor"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/metrics"
+	"github.com/pgseal/pgseal/internal/seal"
 	"github.com/pgseal/pgseal/internal/wire"
 )
 
@@ -71,7 +72,11 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 	// The state file is the rollback guard across restarts: say where it is, so that an operator
 	// sees one on storage that does not survive restarts.
 	log.Info("keyring opened", zap.Uint64("epoch", kr.Snapshot().Epoch()), zap.String("state_file", cfg.Keyring.StatePath))
-	srv, err := wire.NewServer(wire.Options{Config: cfg, Logger: log, Metrics: m, Keyring: kr})
+	icpt, err := seal.ForConfig(cfg, kr, log, m)
+	if err != nil {
+		return err
+	}
+	srv, err := wire.NewServer(wire.Options{Config: cfg, Logger: log, Metrics: m, Interceptor: icpt})
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import "strings"
 //
 // The second column is the tree's oids (an oid[] literal). FastMarkerQuery with them computes
 // the same marker without finding the tree again, which costs a fifth as much: a pool reset
-// checks the marker every time (wire/seal_relisten.go). Its value equals the marker as long as
+// checks the marker every time (seal/relisten.go). Its value equals the marker as long as
 // the tree is the same, and differs as soon as anything above changes: a new child shows as a
 // new pg_inherits row of a member, a table dropped and created again under the same name as
 // another to_regclass oid.

@@ -6,8 +6,6 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-
-	"github.com/pgseal/pgseal/internal/crypto"
 )
 
 // Searches an [[encrypt]] entry may ask for.
@@ -39,7 +37,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateTLS(bad)
 	c.validateKeyring(bad)
-	if _, err := crypto.SuiteByName(c.Crypto.Suite); err != nil {
+	if err := CheckSuite(c.Crypto.Suite); err != nil {
 		bad("crypto.suite: %v", err)
 	}
 	switch c.Tenancy.Mode {

@@ -94,12 +94,34 @@ func (j *job) runBatch(ctx context.Context, tx pgx.Tx, last *string, staleOnly b
 	if res.read == 0 {
 		return res, nil
 	}
-	pks := make([]string, 0, res.read)
-	var vals [][]byte
-	var texts []string
-	origs := make([][]byte, 0, res.read)
-	var tenants []*string
-	for _, row := range rr.Rows {
+	b, err := j.convertRows(rr.Rows)
+	if err != nil {
+		return res, err
+	}
+	lastPK := string(rr.Rows[len(rr.Rows)-1][0])
+	res.last = &lastPK
+	if len(b.pks) > 0 {
+		if res.written, err = j.writeBatch(ctx, tx, &b); err != nil {
+			return res, err
+		}
+		res.skipped = len(b.pks) - res.written
+	}
+	return res, nil
+}
+
+// batchRows are the converted values of a batch's non-NULL rows, as the update's arrays.
+type batchRows struct {
+	pks     []string
+	vals    [][]byte // converted values (bytea), unless the job writes text
+	texts   []string // converted values, when it does
+	origs   [][]byte // the source values read, for the update's staleness check
+	tenants []*string
+}
+
+// convertRows converts the rows of a batch (pk, source value[, tenant]); NULLs stay NULL.
+func (j *job) convertRows(rows [][][]byte) (batchRows, error) {
+	b := batchRows{pks: make([]string, 0, len(rows)), origs: make([][]byte, 0, len(rows))}
+	for _, row := range rows {
 		r := srcRow{pk: string(row[0]), src: row[1]}
 		if j.tenant != "" && row[2] != nil {
 			s := string(row[2])
@@ -110,36 +132,35 @@ func (j *job) runBatch(ctx context.Context, tx pgx.Tx, last *string, staleOnly b
 		}
 		v, err := j.convert(&r)
 		if err != nil {
-			return res, fmt.Errorf("row with primary key %s: %w", r.pk, err)
+			return b, fmt.Errorf("row with primary key %s: %w", r.pk, err)
 		}
-		pks, origs = append(pks, r.pk), append(origs, r.src)
+		b.pks, b.origs = append(b.pks, r.pk), append(b.origs, r.src)
 		if j.textOut {
-			texts = append(texts, string(v))
+			b.texts = append(b.texts, string(v))
 		} else {
-			vals = append(vals, v)
+			b.vals = append(b.vals, v)
 		}
 		if j.tenant != "" {
-			tenants = append(tenants, r.tenant)
+			b.tenants = append(b.tenants, r.tenant)
 		}
 	}
-	lastPK := string(rr.Rows[len(rr.Rows)-1][0])
-	res.last = &lastPK
-	if len(pks) > 0 {
-		args := []any{pks, any(vals), origs}
-		if j.textOut {
-			args[1] = texts
-		}
-		if j.tenant != "" {
-			args = append(args, tenants)
-		}
-		tag, err := tx.Exec(ctx, j.updateSQL(), args...)
-		if err != nil {
-			return res, fmt.Errorf("write batch: %w", err)
-		}
-		res.written = int(tag.RowsAffected())
-		res.skipped = len(pks) - res.written
+	return b, nil
+}
+
+// writeBatch writes a batch's converted values and returns how many rows it changed.
+func (j *job) writeBatch(ctx context.Context, tx pgx.Tx, b *batchRows) (int, error) {
+	args := []any{b.pks, any(b.vals), b.origs}
+	if j.textOut {
+		args[1] = b.texts
 	}
-	return res, nil
+	if j.tenant != "" {
+		args = append(args, b.tenants)
+	}
+	tag, err := tx.Exec(ctx, j.updateSQL(), args...)
+	if err != nil {
+		return 0, fmt.Errorf("write batch: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // backfill walks the whole table from the recorded position, one transaction per batch, and

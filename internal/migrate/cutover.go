@@ -1,5 +1,7 @@
 package migrate
 
+import "github.com/pgseal/pgseal/internal/column"
+
 // encryptCutover: drop the triggers, swap the column's type in place (USING the shadow, which
 // keeps the column's position), drop the shadow, rebuild indexes on the equality term, add the
 // envelope CHECK (envcheck.go) with its version comment. Unique indexes become unique indexes on
@@ -26,7 +28,7 @@ func encryptCutover(m *migration) (stmts, converted, dropped []string, keep []in
 		"ALTER TABLE "+tbl+" DROP COLUMN "+q(g.shadowName()))
 	stmts = append(stmts, create...)
 	stmts = append(stmts,
-		"ALTER TABLE "+tbl+" ADD CONSTRAINT "+q(g.checkName())+" "+envelopeCheck(col),
+		"ALTER TABLE "+tbl+" ADD CONSTRAINT "+q(g.checkName())+" "+column.CheckClause(col),
 		commentCheckSQL(g),
 		"DROP FUNCTION IF EXISTS "+g.staleFunc()+"()")
 	m.origType = g.c.fullType

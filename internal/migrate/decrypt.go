@@ -55,7 +55,7 @@ func Decrypt(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, col Co
 		sendExpr: "t." + q(g.c.name), shadow: q(g.shadowName()), setExpr: "v.val::" + typ, valArray: "text[]",
 		textOut: true, batch: o.Batch}
 	j.convert = func(r *srcRow) ([]byte, error) {
-		plain, _, _, err := OpenValue(buf[:0], snap, col, r.src)
+		plain, _, _, err := col.Open(buf[:0], snap, r.src, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -4,10 +4,10 @@
 // generation, Status and CountGeneration read the envelope headers in SQL without decrypting.
 // It talks to PostgreSQL directly (not through the proxy) with a keyring Snapshot.
 //
-// SealValue is the one function that builds an envelope from a plaintext (value.Encode's tag +
-// canonical form): ColumnKey(primary generation, column id).Seal with, when the column has
-// equality search, the term TermKey(domain).Term(tag, value.EqualityForm(plain)). The proxy uses
-// it too, so values written by either are the same kind of value.
+// Values are sealed and opened through internal/column (Column.Seal, Term, Open), the one
+// home of an encrypted column: ColumnKey(primary generation, column id).Seal with, when the
+// column has equality search, the term TermKey(domain).Term(tag, value.EqualityForm(plain)). The
+// proxy uses it too, so values written by either are the same kind of value.
 //
 // # How a shadow-column migration stays correct online
 //
@@ -42,11 +42,11 @@
 //     indexes become term indexes when the column has eq search (lookups stay indexed) and are
 //     dropped otherwise; both are reported. The original index definitions and the column's
 //     full type (with typmod) are kept in pgseal.migration for Decrypt.
-//   - The CHECK pgseal_envelope_<col> (envcheck.go) is PostgreSQL's own backstop: whatever
+//   - The CHECK pgseal_envelope_<col> (defined in internal/column's envcheck.go) is PostgreSQL's own backstop: whatever
 //     writes to the column around pgseal (a stale client, a function, a rule, dynamic SQL, a
 //     direct connection) gets 23514 unless the value is shaped like an envelope: version 1, suite
-//     1 or 2 (2 is reserved for ChaCha20-Poly1305, issue 13: add new suites to checkSuites and
-//     bump checkVersion), flags 0 with length >= 67 or flags 1 (term) with length >= 83. A CASE
+//     1 or 2 (2 is reserved for ChaCha20-Poly1305, issue 13: add new suites to column's
+//     checkSuites and bump its checkVersion), flags 0 with length >= 67 or flags 1 (term) with length >= 83. A CASE
 //     guards get_byte (AND has no evaluation order), every function and operator is
 //     pg_catalog-qualified, and it costs a length and three get_byte calls per write. It cannot
 //     tell a forged envelope from a real one (only the tag can). Its COMMENT ("pgseal envelope

@@ -110,7 +110,7 @@ func prepareEncrypt(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot,
 		if buf, err = value.Encode(buf[:0], col.Type, value.FormatBinary, r.src, nil); err != nil {
 			return nil, err
 		}
-		return SealValue(nil, ks, col, buf)
+		return col.Seal(nil, ks, buf)
 	}
 	return g, j, nil
 }

@@ -37,7 +37,7 @@ func TestEncryptSmallTable(t *testing.T) {
 	}
 	ks, _ := f.snap().Keyset("default")
 	plain := append([]byte{byte(col.Type)}, "u1@x.org"...)
-	env, err := SealValue(nil, ks, col, plain)
+	env, err := col.Seal(nil, ks, plain)
 	if err != nil {
 		t.Fatalf("SealValue() = %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/migrate"
 )
@@ -16,7 +17,7 @@ func TestEnvelopeCheckAcceptsProxyWrites(t *testing.T) {
 	cols := []config.Encrypt{{Table: "public.users", Column: "email", Type: "text", Search: []string{"eq"}}}
 	e := newProxyEnv(t, cols)
 	e.exec(t, `CREATE TABLE users (id int PRIMARY KEY, email bytea)`)
-	col, err := migrate.ColumnFromConfig(cols[0])
+	col, err := column.FromConfig(cols[0])
 	if err != nil {
 		t.Fatal(err)
 	}

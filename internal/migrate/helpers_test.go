@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
@@ -101,7 +102,7 @@ func (f *fixture) decryptAll(t testing.TB, col Column, pk string) map[string]*st
 			out[k] = nil
 			continue
 		}
-		plain, _, _, err := OpenValue(nil, f.snap(), col, env)
+		plain, _, _, err := col.Open(nil, f.snap(), env, nil)
 		if err != nil {
 			t.Fatalf("OpenValue(row %s) = %v", k, err)
 		}
@@ -139,9 +140,9 @@ func (f *fixture) plainAll(t testing.TB, table, pk, col string) map[string]*stri
 
 func mustColumn(t testing.TB, e config.Encrypt) Column {
 	t.Helper()
-	c, err := ColumnFromConfig(e)
+	c, err := column.FromConfig(e)
 	if err != nil {
-		t.Fatalf("ColumnFromConfig() = %v", err)
+		t.Fatalf("column.FromConfig() = %v", err)
 	}
 	return c
 }

@@ -72,7 +72,7 @@ func (w *writer) arg(tenant, email string) (any, string, error) {
 		return email, "$1::text", nil
 	}
 	ks, _ := w.snap().Keyset(tenant)
-	env, err := SealValue(nil, ks, w.col, append([]byte{byte(w.col.Type)}, email...))
+	env, err := w.col.Seal(nil, ks, append([]byte{byte(w.col.Type)}, email...))
 	return env, "$1::bytea", err
 }
 
@@ -283,7 +283,7 @@ func (f *fixture) checkEncrypted(t *testing.T, col Column, want map[string]*stri
 		t.Fatalf("%d rows differ", bad)
 	}
 	ks, _ := f.snap().Keyset("globex")
-	env, err := SealValue(nil, ks, col, append([]byte{byte(col.Type)}, "user1@example.com"...)) // row 1 is globex's
+	env, err := col.Seal(nil, ks, append([]byte{byte(col.Type)}, "user1@example.com"...)) // row 1 is globex's
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/sqlstate"
 )
 
@@ -87,7 +88,7 @@ func addCheckNotValid(ctx context.Context, conn *pgx.Conn, g *target, rep *Prote
 		rep.Action = "replaced"
 	}
 	stmts = append(stmts,
-		"ALTER TABLE "+tbl+" ADD CONSTRAINT "+q(g.checkName())+" "+envelopeCheck(q(g.c.name))+" NOT VALID",
+		"ALTER TABLE "+tbl+" ADD CONSTRAINT "+q(g.checkName())+" "+column.CheckClause(q(g.c.name))+" NOT VALID",
 		commentCheckSQL(g))
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		for _, s := range stmts {

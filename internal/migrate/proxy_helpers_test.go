@@ -1,7 +1,7 @@
 package migrate_test
 
-// This file is in the external test package because internal/wire imports internal/migrate
-// (SealValue): an in-package test importing wire would be an import cycle. The package's
+// This file is in the external test package so that it can start a proxy (internal/wire and
+// internal/seal) the way cmd/proxy does, as a client of this package. The package's
 // TestMain (helpers_test.go, pgtest.Main) serves this binary too.
 
 import (
@@ -24,6 +24,7 @@ import (
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/metrics"
 	"github.com/pgseal/pgseal/internal/pgtest"
+	"github.com/pgseal/pgseal/internal/seal"
 	"github.com/pgseal/pgseal/internal/wire"
 )
 
@@ -88,7 +89,12 @@ func (e *proxyEnv) startProxy(t *testing.T, cols []config.Encrypt) {
 	cfg.Tenancy = config.Tenancy{Setting: "app.tenant", Mode: "multi"}
 	core, logs := observer.New(zap.InfoLevel)
 	e.logs = logs
-	srv, err := wire.NewServer(wire.Options{Config: cfg, Logger: zap.New(core), Metrics: metrics.New(), Keyring: e.kr})
+	log, m := zap.New(core), metrics.New()
+	icpt, err := seal.ForConfig(cfg, e.kr, log, m)
+	if err != nil {
+		t.Fatalf("seal.ForConfig() = %v", err)
+	}
+	srv, err := wire.NewServer(wire.Options{Config: cfg, Logger: log, Metrics: m, Interceptor: icpt})
 	if err != nil {
 		t.Fatalf("wire.NewServer() = %v", err)
 	}

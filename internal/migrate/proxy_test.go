@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/migrate"
 )
@@ -33,9 +34,9 @@ SELECT (ARRAY['acme','globex','initech'])[i % 3 + 1], 'user' || i || '@example.c
 	e.exec(t, `UPDATE accounts SET email = NULL WHERE id % 1000 = 7`)
 	e.exec(t, `VACUUM ANALYZE accounts`)
 	phase("setup")
-	col, err := migrate.ColumnFromConfig(enc)
+	col, err := column.FromConfig(enc)
 	if err != nil {
-		t.Fatalf("ColumnFromConfig() = %v", err)
+		t.Fatalf("column.FromConfig() = %v", err)
 	}
 
 	// The application's view before anything happens.
@@ -285,7 +286,7 @@ func (e *proxyEnv) compareAfter(t *testing.T, col migrate.Column, n int) (proxie
 		conn := pc
 		var arg any = email
 		if i%2 == 1 {
-			env, err := migrate.SealValue(nil, ks, col, append([]byte{byte(col.Type)}, email...))
+			env, err := col.Seal(nil, ks, append([]byte{byte(col.Type)}, email...))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -196,7 +196,7 @@ func (r *rcol) batch1(ctx context.Context, tx pgx.Tx, snap *keyring.Snapshot, la
 	pks, news, olds := make([]string, 0, res.read), make([][]byte, 0, res.read), make([][]byte, 0, res.read)
 	var buf []byte
 	for _, row := range rr.Rows {
-		plain, ks, h, err := OpenValue(buf[:0], snap, r.col, row[1])
+		plain, ks, h, err := r.col.Open(buf[:0], snap, row[1], nil)
 		if err != nil {
 			return res, fmt.Errorf("row with primary key %s: %w", row[0], err)
 		}
@@ -208,7 +208,7 @@ func (r *rcol) batch1(ctx context.Context, tx pgx.Tx, snap *keyring.Snapshot, la
 		if h.Term != nil {
 			term = append([]byte(nil), h.Term...) // index keys do not rotate: keep the term
 		}
-		env, err := sealWithTerm(nil, ks, r.col, plain, term)
+		env, err := r.col.SealWithTerm(nil, ks, plain, term)
 		if err != nil {
 			return res, err
 		}

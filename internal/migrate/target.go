@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/value"
 )
 
@@ -26,7 +27,7 @@ type target struct {
 // after the application's own BEFORE triggers (PostgreSQL fires them in name order) and see the
 // final value of the row.
 func (g *target) shadowName() string         { return g.c.name + "__pgseal" }
-func (g *target) checkName() string          { return checkNameOf(g.c.name) }
+func (g *target) checkName() string          { return column.CheckName(g.c.name) }
 func (g *target) triggerIns() string         { return "zz_pgseal_" + g.c.name + "_ins" }
 func (g *target) triggerUpd() string         { return "zz_pgseal_" + g.c.name + "_upd" }
 func (g *target) staleFunc() string          { return fmt.Sprintf("pgseal.stale_%d_%d", g.t.oid, g.c.num) }

@@ -19,17 +19,6 @@ const (
 	CodeInsufficientPrivilege  = pgstate.InsufficientPrivilege
 	CodeInFailedSQLTransaction = pgstate.InFailedSQLTransaction
 	CodeInternalError          = pgstate.InternalError
-
-	// The encryption work's (seal*.go, copy.go).
-	CodeDataCorrupted               = pgstate.DataCorrupted           // envelope malformed or authentication failed
-	CodeDatatypeMismatch            = pgstate.DatatypeMismatch        // client declared another type for an encrypted parameter
-	CodeInvalidPStatement           = pgstate.InvalidSQLStatementName // Bind of a statement the session does not know
-	CodeSyntaxError                 = pgstate.SyntaxError
-	CodeInvalidTextRepresentation   = pgstate.InvalidTextRepresentation
-	CodeInvalidBinaryRepresentation = pgstate.InvalidBinaryRepresentation
-	CodeBadCopyFileFormat           = pgstate.BadCopyFileFormat
-	CodeInvalidParameterValue       = pgstate.InvalidParameterValue
-	CodeProgramLimitExceeded        = pgstate.ProgramLimitExceeded
 )
 
 // Severities as sent in the S and V fields.

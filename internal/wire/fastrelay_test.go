@@ -16,8 +16,8 @@ import (
 )
 
 // The relay tests of this package run on the fast relay (plain sessions without an interceptor);
-// TestGoroutineRelay runs them again on the goroutine relay, which TLS sessions use (with and
-// without the interceptor).
+// TestGoroutineRelay runs them again on the goroutine relay, which TLS sessions use
+// (internal/seal has its own for sessions with the interceptor).
 func TestGoroutineRelay(t *testing.T) {
 	useGoroutineRelay = true
 	t.Cleanup(func() { useGoroutineRelay = false })
@@ -33,13 +33,6 @@ func TestGoroutineRelay(t *testing.T) {
 		{"client vanishing mid-query", TestClientVanishingMidQueryEndsTheUpstreamSession},
 		{"graceful shutdown", TestGracefulShutdownEndsLingeringSessionsWith57P01},
 		{"a slow client", TestFastRelayBackpressure},
-		{"sealing in every mode", TestSealStatementsInEveryMode},
-		{"sealing a pipeline", TestSealBatchAndPipeline},
-		{"decrypting a large result", TestSealRowsLargeResultKeepsOrder},
-		{"a failure mid-result", TestSealRowsFailureMidResult},
-		{"COPY FROM STDIN", TestSealCopyFromStdinEncrypts},
-		{"a catalog read deferred by a failed block", TestSealFailedBlockDefersTheCatalogRead},
-		{"a notification missed after a pool reset", TestSealCatalogNotificationMissedAfterPoolReset},
 	} {
 		t.Run(c.name, c.test)
 	}

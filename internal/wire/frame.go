@@ -76,7 +76,7 @@ func recycleWriter(bw *bufio.Writer) {
 }
 
 // grow switches to a buffer of size bytes while a long result streams in, so that rows arrive in
-// runs of a thousand instead of eighty (seal_rows.go decrypts a run as one batch) and with a
+// runs of a thousand instead of eighty (internal/seal/rows.go decrypts a run as one batch) and with a
 // sixteenth of the read calls. The new buffer reads through the regular one, which it drains
 // first, so no byte changes place in the stream. Call it only between messages: after next, with
 // no body loaded or peeked.

@@ -52,7 +52,7 @@ func startProxyNoCleanup(t testing.TB, db *pgtest.DB, opts ...proxyOpt) *testPro
 	cfg.Upstream.TLS = config.TLSDisable
 	cfg.Server.ShutdownTimeout = config.Duration(2 * time.Second)
 	core, logs := observer.New(zap.DebugLevel)
-	o := Options{Config: cfg, Logger: zap.New(core), Metrics: metrics.New(), goroutineRelay: useGoroutineRelay}
+	o := Options{Config: cfg, Logger: zap.New(core), Metrics: metrics.New(), GoroutineRelay: useGoroutineRelay}
 	for _, f := range opts {
 		f(cfg, &o)
 	}

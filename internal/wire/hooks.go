@@ -158,3 +158,40 @@ type Extra struct {
 	Msg  pgproto3.FrontendMessage
 	Plan Plan
 }
+
+// Batches of DataRows handed to a RowsResponder (serverloop.go's interceptRows).
+const (
+	minRowBatch = 5    // shorter runs go through Response one by one
+	maxRowBatch = 2048 // bounds a batch (a grown read buffer holds about 1,300 rows of one value)
+	// growRowRun is the run of rows after which the server's read buffer grows to rowReadBufSize
+	// for the rest of the result (frame.go): the result is long, and bigger batches need fewer
+	// reads, writes and wake-ups per row.
+	growRowRun     = 32
+	rowReadBufSize = 256 << 10
+)
+
+// RowsResponder is an optional extension of SessionInterceptor: Response for a run of consecutive
+// DataRows of one Plan (bodies, valid until RowsSent). The answers are what Response would have
+// returned for each row, in order, with its effects applied in that order; an invalid DataRow
+// ends the answers with ErrInvalidRow. The session calls RowsSent once it has sent them.
+type RowsResponder interface {
+	ResponseRows(plan Plan, bodies [][]byte) []RowAnswer
+	RowsSent()
+}
+
+// RowAnswer is Response's answer to one row: Msg and Err, or Raw to forward the row unchanged.
+type RowAnswer struct {
+	Msg pgproto3.BackendMessage
+	Raw bool
+	Err error
+}
+
+// ErrInvalidRow is a RowsResponder's answer to a DataRow it cannot decode.
+var ErrInvalidRow = errors.New("invalid DataRow")
+
+// IsUpstreamError reports whether err is the relay's failure to read or write the upstream
+// connection (as returned by SessionInfo.Exec or a CopyIn's send), rather than a refusal.
+func IsUpstreamError(err error) bool {
+	var se *serverError
+	return errors.As(err, &se)
+}

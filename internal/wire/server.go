@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pgseal/pgseal/internal/config"
-	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/metrics"
 )
 
@@ -25,13 +24,13 @@ type Options struct {
 	Metrics *metrics.Metrics // nil = metrics.New()
 	// Dial connects to the upstream; nil = a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// Interceptor is the seam for encryption; nil = the encryption interceptor when the
-	// configuration has [[encrypt]] columns, else a pure relay.
+	// Interceptor is the seam for encryption (internal/seal, built by cmd/proxy); nil = a pure
+	// relay.
 	Interceptor Interceptor
-	// Keyring holds the keysets; required when [[encrypt]] columns are configured.
-	Keyring *keyring.Keyring
 
-	goroutineRelay bool // tests: keep plain sessions off the fast relay
+	// GoroutineRelay keeps every session off the event loop, on the goroutine relay that TLS
+	// sessions always use: the tests of both relays set it.
+	GoroutineRelay bool
 }
 
 // Server accepts PostgreSQL clients and relays each to its own upstream connection.
@@ -103,20 +102,13 @@ func NewServer(o Options) (*Server, error) {
 	if s.MaxMessageSize <= 0 || s.StartupTimeout <= 0 || o.Config.Upstream.ConnectTimeout <= 0 {
 		return nil, errors.New("wire: max_message_size, startup_timeout and connect_timeout must be positive")
 	}
-	if srv.icpt == nil && len(o.Config.Encrypt) > 0 {
-		sl, err := newSealer(o.Config, o.Keyring, srv.log, srv.m)
-		if err != nil {
-			return nil, err
-		}
-		srv.icpt = sl
-	}
 	srv.kind = map[reqKind]prometheus.Counter{}
 	for k, name := range map[reqKind]string{reqQuery: "simple", reqParse: "parse", reqBind: "bind", reqExecute: "execute", reqFunction: "function"} {
 		srv.kind[k] = srv.m.Statements.WithLabelValues(name)
 	}
 	srv.copy = srv.m.Statements.WithLabelValues("copy")
 	srv.mu.sessions = map[*session]struct{}{}
-	srv.fastEnabled = !o.goroutineRelay
+	srv.fastEnabled = !o.GoroutineRelay
 	return srv, nil
 }
 

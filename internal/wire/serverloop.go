@@ -44,7 +44,7 @@ func (s *session) serverMessage(typ byte) error {
 		if plan == nil {
 			return s.toClient()
 		}
-		if rr, ok := s.icpt.(rowsResponder); ok && typ == 'D' {
+		if rr, ok := s.icpt.(RowsResponder); ok && typ == 'D' {
 			if done, err := s.interceptRows(rr, plan); done {
 				return err
 			}
@@ -177,16 +177,13 @@ func (s *session) deliver(out pgproto3.BackendMessage, same bool, err error) err
 	return s.sendClient(out)
 }
 
-// errInvalidRow is a rowsResponder's answer to a DataRow it cannot decode.
-var errInvalidRow = errors.New("invalid DataRow")
-
 // rowBodies pools the slices that hold a run's bodies (the run is handled within one call).
 var rowBodies = sync.Pool{New: func() any { return new([][]byte) }}
 
 // interceptRows hands the run of complete DataRows already buffered from the server (the current
 // one first) to rr at once, then consumes them one by one, sending the answers in order. It
 // reports false, having consumed nothing, when the run is too short to be worth a batch.
-func (s *session) interceptRows(rr rowsResponder, plan Plan) (bool, error) {
+func (s *session) interceptRows(rr RowsResponder, plan Plan) (bool, error) {
 	bp := rowBodies.Get().(*[][]byte)
 	defer func() {
 		clear(*bp) // no references into the read buffer stay in the pool
@@ -211,10 +208,10 @@ func (s *session) interceptRows(rr rowsResponder, plan Plan) (bool, error) {
 		if _, err := s.sr.load(); err != nil {
 			return true, s.serverReadErr(err)
 		}
-		if a.err == errInvalidRow {
+		if a.Err == ErrInvalidRow {
 			return true, fatal(CodeProtocolViolation, "invalid message %q from the server", 'D')
 		}
-		if err := s.deliver(a.msg, a.raw, a.err); err != nil {
+		if err := s.deliver(a.Msg, a.Raw, a.Err); err != nil {
 			return true, err
 		}
 	}

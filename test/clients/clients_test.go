@@ -54,7 +54,7 @@ var runs = []run{
 
 // bulkRows rows of the table bulk, (id, bulkEmail(id)), are written through the proxy before the
 // clients start; each client reads them all, so that a long result (decrypted in batches, on a
-// grown read buffer, with helper goroutines: internal/wire/seal_rows.go) crosses every driver.
+// grown read buffer, with helper goroutines: internal/seal/rows.go) crosses every driver.
 const bulkRows = 3000
 
 func bulkEmail(id int) string { return fmt.Sprintf("b%05d@bulk.example", id) }

@@ -25,6 +25,7 @@ import (
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/pgtest"
+	"github.com/pgseal/pgseal/internal/seal"
 	"github.com/pgseal/pgseal/internal/wire"
 )
 
@@ -251,7 +252,12 @@ func (e *env) start(t *testing.T) error {
 	cfg.Server.ShutdownTimeout = config.Duration(2 * time.Second)
 	cfg.Encrypt = columns
 	cfg.Tenancy = config.Tenancy{Setting: "app.tenant", Mode: "multi"}
-	ps, err := wire.NewServer(wire.Options{Config: cfg, Logger: zap.NewNop(), Keyring: kr})
+	icpt, err := seal.ForConfig(cfg, kr, zap.NewNop(), nil)
+	if err != nil {
+		_ = kr.Close()
+		return fmt.Errorf("seal.ForConfig() = %w", err)
+	}
+	ps, err := wire.NewServer(wire.Options{Config: cfg, Logger: zap.NewNop(), Interceptor: icpt})
 	if err != nil {
 		_ = kr.Close()
 		return fmt.Errorf("wire.NewServer() = %w", err)

@@ -1,0 +1,124 @@
+package column
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/crypto"
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/value"
+)
+
+// Column is one encrypted column as the envelope sees it: the AAD binds ID, terms are keyed by
+// Domain, and the plaintext carries Type's tag.
+type Column struct {
+	Schema, Table, Name string     // lower-case, as configured
+	ID                  string     // "schema.table.column", the column key's id
+	Domain              string     // equality-term domain; the ID unless a join domain is declared
+	Type                value.Type // the plaintext type the application sees
+	Eq                  bool       // values carry an equality term (search = ["eq"])
+	// MaxChars is a varchar(n) column's n ([[encrypt]] modifiers), 0 without one: values
+	// assigned through the proxy are fitted to it as PostgreSQL does (value.FitChars).
+	MaxChars int
+}
+
+// FromConfig builds the Column of one [[encrypt]] entry; its id and domain follow
+// config.Encrypt's ColumnID and TermDomain, as internal/catalog's do.
+func FromConfig(e config.Encrypt) (Column, error) {
+	schema, name, _ := strings.Cut(strings.ToLower(e.QualifiedTable()), ".")
+	col := Column{Schema: schema, Table: name, Name: strings.ToLower(e.Column), Eq: e.HasEq(), ID: e.ColumnID(), Domain: e.TermDomain()}
+	t, err := value.ParseType(e.Type)
+	if err != nil {
+		return Column{}, fmt.Errorf("encrypt %s: type %q: %w", col.ID, e.Type, err)
+	}
+	if col.Eq && !t.SupportsEquality() {
+		return Column{}, fmt.Errorf("encrypt %s: type %s has no equality search", col.ID, t)
+	}
+	col.Type = t
+	if t == value.Varchar && len(e.Modifiers) == 1 {
+		col.MaxChars = e.Modifiers[0]
+	}
+	return col, nil
+}
+
+// QualifiedTable is "schema.table".
+func (c *Column) QualifiedTable() string { return c.Schema + "." + c.Table }
+
+// Seal encrypts one plaintext (value.Encode's output: tag byte + canonical form) of c under ks's
+// primary generation and appends the envelope to dst. When c.Eq, the envelope carries the
+// equality term (Term). The proxy and every migration command write values through this one
+// function, so both always produce the same envelopes.
+func (c *Column) Seal(dst []byte, ks *keyring.Keyset, plain []byte) ([]byte, error) {
+	var term []byte
+	if c.Eq {
+		var err error
+		if term, err = c.Term(ks, plain); err != nil {
+			return dst, err
+		}
+	}
+	return c.SealWithTerm(dst, ks, plain, term)
+}
+
+// Term returns the equality term of a plaintext of c under ks:
+// TermKey(c.Domain).Term(tag, EqualityForm(plain)).
+func (c *Column) Term(ks *keyring.Keyset, plain []byte) ([]byte, error) {
+	tk, err := ks.TermKey(c.Domain)
+	if err != nil {
+		return nil, err
+	}
+	var buf [64]byte
+	eq, err := value.EqualityForm(buf[:0], c.Type, plain)
+	if err != nil {
+		return nil, err
+	}
+	return tk.Term(nil, byte(c.Type), eq), nil
+}
+
+// SealWithTerm is Seal with a term already known (nil for none): re-encryption keeps the term of
+// the envelope it replaces.
+func (c *Column) SealWithTerm(dst []byte, ks *keyring.Keyset, plain, term []byte) ([]byte, error) {
+	ck, err := ks.PrimaryColumnKey(c.ID)
+	if err != nil {
+		return dst, err
+	}
+	return ck.Seal(dst, plain, term)
+}
+
+var (
+	// ErrForeignKeyset: an envelope names a keyset the keyring does not have.
+	ErrForeignKeyset = errors.New("value was encrypted under a keyset this keyring does not have")
+	// ErrOtherKeyset: an envelope names another keyset than the one Open was told to expect.
+	ErrOtherKeyset = errors.New("value belongs to another keyset")
+)
+
+// Open decrypts one envelope of c with the keyset and generation its header names and appends
+// the plaintext to dst. With want set, the envelope must belong to that keyset: else
+// ErrOtherKeyset, with the header and the envelope's keyset when the keyring has it (for an audit
+// line). It returns the keyset and header, so that callers can re-seal under the same keyset
+// (reencrypt) or keep the term. Errors: the header's (malformed), ErrOtherKeyset,
+// ErrForeignKeyset, the keyring's (keyring.ErrUnavailable for a generation it cannot use), or
+// the AEAD's (authentication failed). A successful Open allocates nothing beyond dst's growth.
+func (c *Column) Open(dst []byte, snap *keyring.Snapshot, env []byte, want *crypto.KeysetID) ([]byte, *keyring.Keyset, crypto.Header, error) {
+	h, err := crypto.ParseHeader(env)
+	if err != nil {
+		return dst, nil, h, err
+	}
+	ks, ok := snap.KeysetByID(h.Keyset)
+	if want != nil && h.Keyset != *want {
+		return dst, ks, h, ErrOtherKeyset
+	}
+	if !ok {
+		return dst, nil, h, fmt.Errorf("%w (%s)", ErrForeignKeyset, h.Keyset)
+	}
+	ck, err := ks.ColumnKey(h.Generation, c.ID)
+	if err != nil {
+		return dst, ks, h, err
+	}
+	out, err := ck.Open(dst, env)
+	if err != nil {
+		return dst, ks, h, err
+	}
+	return out, ks, h, nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package column
+
+const raceEnabled = false

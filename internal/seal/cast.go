@@ -1,0 +1,110 @@
+package seal
+
+import (
+	"errors"
+
+	"github.com/pgseal/pgseal/internal/column"
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/sqlstate"
+	"github.com/pgseal/pgseal/internal/value"
+)
+
+// castType is the type of the value a client wrote for an encrypted column: the type of the cast
+// around it when rewrite removed one of another type of the column's family (Edit.Cast,
+// Param.Cast: `$1::varchar` for a text column, `'5'::int8` for an int4 one), else the column's.
+func castType(cast string, col value.Type) (value.Type, error) {
+	if cast == "" {
+		return col, nil
+	}
+	return value.ParseType(cast)
+}
+
+// paramCastType is castType for a parameter.
+func paramCastType(p rewrite.Param, col value.Type) (value.Type, error) {
+	return castType(p.Cast, col)
+}
+
+// declaredType accepts a parameter type the client declared in Parse other than ct, the type the
+// statement gives the parameter (its cast's, else the column's), when PostgreSQL's conversion from
+// it is one pgseal follows: assigned, value.Assignable (JDBC declares int8 for setLong on an int4
+// column, psycopg 3 float8 for a Python float into a float4 column); compared,
+// value.ComparableAs (converting the value must give PostgreSQL's cross-type operator's answer:
+// not for float4 = float8, nor date/time, where PostgreSQL converts the column's side).
+func declaredType(oid uint32, ct value.Type, kind rewrite.ParamKind) (value.Type, bool) {
+	dt, ok := value.TypeByOID(oid)
+	switch {
+	case !ok || kind == rewrite.ParamTermArray:
+		return 0, false
+	case kind == rewrite.ParamTerm:
+		return dt, value.ComparableAs(dt, ct)
+	}
+	return dt, value.Assignable(dt, ct)
+}
+
+// valueCast is the cast rewrite removed around a value: Edit/Param Cast and CastLen.
+type valueCast struct {
+	typ      string     // "" when the cast is to the column's type
+	len      int        // > 0: varchar(len)
+	declared value.Type // a parameter's type declared in Parse (declaredType); 0: typ's
+}
+
+// sealCast returns what one literal or parameter value v (format f) becomes: the envelope of its
+// plaintext when assigned, its equality term when compared (term). v is parsed as the client's
+// type (a parameter's declared one, else the statement's), cast explicitly to the statement's
+// (cast.typ) and converted to the column's, as PostgreSQL does: the same value, the same syntax
+// and range errors.
+func sealCast(ks *keyring.Keyset, col *column.Column, term bool, cast valueCast, f int16, v []byte, vs *value.Session) ([]byte, error) {
+	from, err := castType(cast.typ, col.Type)
+	if err != nil {
+		return nil, err
+	}
+	client := from
+	if cast.declared.Valid() {
+		client = cast.declared
+	}
+	plain, err := value.Encode(nil, client, f, v, vs)
+	if err != nil {
+		return nil, err
+	}
+	steps := []struct {
+		to       value.Type
+		explicit bool // an explicit cast raises its range error even in a comparison
+	}{{from, cast.typ != ""}, {col.Type, false}}
+	for _, st := range steps {
+		if plain[0] == byte(st.to) {
+			continue
+		}
+		conv, err := value.Convert(nil, st.to, plain, vs)
+		var ve *value.Error
+		if term && !st.explicit && errors.As(err, &ve) && ve.Code == sqlstate.NumericValueOutOfRange {
+			// `int4col = $1::int8` runs int48eq, no conversion: a value outside the column's range
+			// equals none of its values (and <> all). An empty term is never a stored 16-byte one.
+			return []byte{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		plain = conv
+	}
+	if cast.len > 0 {
+		if plain, err = value.TruncateChars(plain, cast.len, vs); err != nil {
+			return nil, err
+		}
+	}
+	if !term && col.MaxChars > 0 {
+		if plain, err = value.FitChars(plain, col.MaxChars, vs); err != nil {
+			return nil, err
+		}
+	}
+	var out []byte
+	if term {
+		out, err = col.Term(ks, plain)
+	} else {
+		out, err = col.Seal(nil, ks, plain)
+	}
+	if err != nil {
+		return nil, keyError(err)
+	}
+	return out, nil
+}

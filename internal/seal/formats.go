@@ -1,0 +1,86 @@
+package seal
+
+import "sync/atomic"
+
+// Encrypted result columns in binary from PostgreSQL. A client that asks for a column in text gets
+// text, but the envelope itself need not cross the upstream leg as bytea's hex text: that doubles
+// its bytes, costs PostgreSQL the encoding and pgseal the decoding (about a tenth of decrypting a
+// text-format result). Bind may name a format per column only when it gives the column count,
+// which pgseal knows once the statement was described (Describe S: pgx's default statement cache,
+// prepared statements of most drivers); then Bind asks for the encrypted columns in binary, and
+// pgseal answers the client in the format it asked for (the RowDescription of the portal shows
+// the client's codes). Unnamed statements executed without a description keep the client's codes.
+
+// encFields is what a statement's Describe S said of its result: the field count and which
+// fields carry an encrypted column. The server loop stores it; Bind (client loop) reads it.
+type encFields struct {
+	n   int
+	enc []bool
+}
+
+// upstreamBinary counts Binds whose result formats pgseal changed (the tests check it ran).
+var upstreamBinary atomic.Int64
+
+func newEncFields(lay *layout) *encFields {
+	ef := &encFields{n: len(lay.fields), enc: make([]bool, len(lay.fields))}
+	for i, f := range lay.fields {
+		ef.enc[i] = f.col != nil
+	}
+	return ef
+}
+
+// formatAt is the format PostgreSQL applies to result column i for Bind's codes: none means
+// text, one applies to every column, otherwise one per column.
+func formatAt(codes []int16, i int) int16 {
+	switch {
+	case len(codes) == 0:
+		return 0
+	case len(codes) == 1:
+		return codes[0]
+	case i < len(codes):
+		return codes[i]
+	}
+	return 0
+}
+
+// upstreamFormats returns the result codes to send instead of codes (the client's), or nil to
+// send the client's: every encrypted field in binary, every other field as the client asked.
+func upstreamFormats(codes []int16, ef *encFields) []int16 {
+	if ef == nil || (len(codes) > 1 && len(codes) != ef.n) {
+		return nil // a count the server will refuse anyway
+	}
+	need := false
+	for i, enc := range ef.enc {
+		if enc && formatAt(codes, i) != 1 {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return nil
+	}
+	up := make([]int16, ef.n)
+	for i, enc := range ef.enc {
+		up[i] = formatAt(codes, i)
+		if enc {
+			up[i] = 1
+		}
+	}
+	return up
+}
+
+// upstreamAgrees reports whether rows sent in the up formats can be answered in the client's
+// (codes): every field whose format pgseal changed must be one pgseal decrypts (and so encodes
+// anew). If the result's shape changed since the description (a migration's cut-over, DDL), a
+// plaintext field could arrive in binary for a client that asked for text: refuse instead.
+func upstreamAgrees(up, codes []int16, lay *layout) bool {
+	for i := range up {
+		if up[i] == formatAt(codes, i) {
+			continue
+		}
+		if lay == nil || i >= len(lay.fields) || lay.fields[i].col == nil {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,124 @@
+package seal
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/sqlstate"
+	"github.com/pgseal/pgseal/internal/tenancy"
+)
+
+// The keyset pgseal encrypts under must agree with the tenant PostgreSQL sees (RLS policies read
+// the tenant setting). So, besides picking the keyset by tenancy.Policy.Selection, pgseal holds
+// the settings to one rule: a tenant setting that is set names a keyset the session's client may
+// use, and when pgseal.keyset is set too, both name the same keyset. It is checked when a
+// statement sets either (the SET is refused with 42501 and never reaches PostgreSQL, so the
+// session keeps its settings) and again at every statement that needs a keyset, which covers
+// states pgseal did not see being made (startup parameters, pipelined binds).
+
+// selectKeyset picks the keyset the settings g select and checks that the session's client may
+// use it: it exists, is active and is granted (docs/design.md §4), and that the settings agree. Checked
+// per statement, so a revoke or disable takes effect at the next one.
+func (ss *Session) selectKeyset(g *tenancy.GUC) (keysetRef, *sqlstate.Error) {
+	name, err := ss.sl.policy.Selection(g)
+	if err != nil {
+		return keysetRef{}, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege, Message: "no keyset selected",
+			Hint: fmt.Sprintf("SET %s (or pgseal.keyset) to choose a keyset before using encrypted columns.", ss.sl.policy.Setting)}
+	}
+	snap := ss.sl.kr.Snapshot()
+	ks, pe := ss.usableKeyset(snap, name)
+	if pe != nil {
+		return keysetRef{}, pe
+	}
+	if pe := ss.agree(snap, g); pe != nil {
+		return keysetRef{}, pe
+	}
+	label := ss.sl.m.Keyset(ks.Name)
+	return keysetRef{ks: ks, id: ks.ID, name: ks.Name,
+		enc: ss.sl.m.ValuesEncrypted.WithLabelValues(label), dec: ss.sl.m.ValuesDecrypted.WithLabelValues(label)}, nil
+}
+
+// usableKeyset resolves a keyset name or UUID the client may use: it exists, is active, granted.
+func (ss *Session) usableKeyset(snap *keyring.Snapshot, name string) (*keyring.Keyset, *sqlstate.Error) {
+	ks, ok := snap.Keyset(name)
+	if !ok || !ks.Active() || !snap.Allowed(ss.info.User, ks) {
+		return nil, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege, Message: fmt.Sprintf("permission denied for keyset %s", name)}
+	}
+	return ks, nil
+}
+
+// agree checks the rule on settings g: the tenant setting, when set, names a usable keyset, and
+// pgseal.keyset, when set too, names the same one.
+func (ss *Session) agree(snap *keyring.Snapshot, g *tenancy.GUC) *sqlstate.Error {
+	tenant, _ := g.Get(ss.sl.policy.Setting)
+	if tenant == "" {
+		return nil
+	}
+	tks, pe := ss.usableKeyset(snap, tenant)
+	if pe != nil {
+		return pe
+	}
+	direct, _ := g.Get(tenancy.KeysetSetting)
+	if direct == "" {
+		return nil
+	}
+	dks, pe := ss.usableKeyset(snap, direct)
+	if pe != nil {
+		return pe
+	}
+	if dks.ID != tks.ID {
+		return &sqlstate.Error{Code: sqlstate.InsufficientPrivilege,
+			Message: fmt.Sprintf("%s %s and %s %s name different keysets", tenancy.KeysetSetting, direct, ss.sl.policy.Setting, tenant),
+			Hint:    "When both are set they must name the same keyset; RESET one of them first."}
+	}
+	return nil
+}
+
+// checkTenancyLocked refuses a statement whose setting changes, applied to the predicted settings
+// g, would leave a tenant or keyset the client may not use, or two that disagree. Statements that
+// change neither tracked setting pass untouched (RESET ALL and DISCARD ALL return to the startup
+// values, which the per-statement check covers).
+func (ss *Session) checkTenancyLocked(g *tenancy.GUC, settings []rewrite.SettingChange) *sqlstate.Error {
+	touched := false
+	for _, sc := range settings {
+		touched = touched || (ss.sl.policy.Tracks(sc.Name) && !sc.Dynamic)
+	}
+	if !touched {
+		return nil
+	}
+	c := g.Clone()
+	applySettings(c, settings)
+	snap := ss.sl.kr.Snapshot()
+	if v, _ := c.Get(tenancy.KeysetSetting); v != "" {
+		if _, pe := ss.usableKeyset(snap, v); pe != nil {
+			return pe
+		}
+	}
+	return ss.agree(snap, c)
+}
+
+// The tracked settings a session starts with are read from the server, not only worked out from
+// the startup packet: role and database defaults (ALTER ROLE … SET app.tenant, which an ordinary
+// role may run for itself) apply too, and pgseal would not see them. The query rides on the
+// LISTEN every session sends (listenAfter), so it costs no round trip.
+
+// tenancySQL reads the tracked settings (missing_ok: "" when unset). Dollar quotes read the same
+// under every client_encoding and standard_conforming_strings.
+func (sl *Sealer) tenancySQL() string {
+	return fmt.Sprintf("SELECT pg_catalog.current_setting($pgseal$%s$pgseal$, true), pg_catalog.current_setting($pgseal$%s$pgseal$, true); ",
+		sl.policy.Setting, tenancy.KeysetSetting)
+}
+
+// tenancySeed turns tenancySQL's row into startup values by lower-case name ("" = unset). A
+// missing row fails the session start: the tenant PostgreSQL sees would be unknown.
+func (sl *Sealer) tenancySeed(rows [][][]byte) (map[string]string, error) {
+	if len(rows) != 1 || len(rows[0]) != 2 {
+		return nil, &sqlstate.Error{Code: sqlstate.InternalError, Message: "pgseal could not read the session's tenant settings"}
+	}
+	return map[string]string{
+		strings.ToLower(sl.policy.Setting): string(rows[0][0]),
+		tenancy.KeysetSetting:              string(rows[0][1]),
+	}, nil
+}

@@ -1,0 +1,124 @@
+package seal
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/sqlstate"
+	"github.com/pgseal/pgseal/internal/value"
+)
+
+// describedOID is what ParameterDescription shows the client for encrypted parameter $n (Parse
+// sends bytea): what PostgreSQL shows for a plaintext column (Describe S; protocol-flow.html,
+// "Extended Query"), which is the type the client declared in Parse when it is not 0, else the
+// type PostgreSQL infers: the cast's (cast, the column's type) when rewrite removed a cast around
+// $n, else by where $n stands (inferredOID). JDBC fails a batch ("Can't change resolved type")
+// when the described type is not the one it declared.
+func describedOID(plan *rewrite.Plan, n int, kind rewrite.ParamKind, t value.Type, declared, cast uint32) uint32 {
+	switch {
+	case declared != 0:
+		return declared
+	case castParam(plan, n):
+		return cast
+	}
+	if n >= 1 && n <= len(plan.Params) && plan.Params[n-1].InList {
+		return t.OID() // the IN list's common type with the column (see rewrite.Param.InList)
+	}
+	return inferredOID(kind, t)
+}
+
+// inferredOID is the type PostgreSQL infers for an undeclared parameter where the column has its
+// plaintext type: the column's type where the value is assigned (INSERT, UPDATE SET), the operand
+// type of the comparison operator where it is compared (ParamTerm, ParamTermArray). They differ
+// for varchar only: it has no operators of its own, so `col = $1` resolves to text = text and $1
+// is text (text[] for `= ANY($1)`).
+// An IN list of two or more items is typed by the items' common type with the column
+// (transformAExprIn: select_common_type), varchar there: describedOID handles it (Param.InList).
+func inferredOID(kind rewrite.ParamKind, t value.Type) uint32 {
+	compared := kind == rewrite.ParamTerm || kind == rewrite.ParamTermArray
+	if t == value.Varchar && compared {
+		t = value.Text
+	}
+	if kind == rewrite.ParamTermArray {
+		return t.ArrayOID()
+	}
+	return t.OID()
+}
+
+// castParam reports whether the plan removes a cast around $n: rewrite does that (an EditStatic
+// that is just "$n") only for casts to the column's plaintext type, so that PostgreSQL infers
+// bytea; PostgreSQL would have typed $n by the cast.
+func castParam(plan *rewrite.Plan, n int) bool {
+	text := "$" + strconv.Itoa(n)
+	for _, e := range plan.Edits {
+		if e.Kind == rewrite.EditStatic && e.Text == text {
+			return true
+		}
+	}
+	return false
+}
+
+// sameStringOID reports whether a and b are text and varchar, in either order: their values are
+// the same bytes in text and binary format.
+func sameStringOID(a, b uint32) bool {
+	t, v := value.Text.OID(), value.Varchar.OID()
+	return (a == t && b == v) || (a == v && b == t)
+}
+
+// paramTypes forces the OIDs of encrypted parameters and checks what the client declared.
+func (ss *Session) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *sqlstate.Error) {
+	n := max(len(declared), len(sp.plan.Params))
+	oids := make([]uint32, n)
+	copy(oids, declared)
+	sp.types = make([]value.Type, n)
+	sp.clientOIDs = make([]uint32, n)
+	for i, p := range sp.plan.Params {
+		if p.Kind == rewrite.ParamPass || p.Column == nil {
+			continue
+		}
+		col, err := columnOf(p.Column, sp.ent)
+		if err != nil {
+			return nil, valueRefusal(err)
+		}
+		ct, err := paramCastType(p, col.Type) // `$1::varchar` has the cast's type, not the column's
+		if err != nil {
+			return nil, valueRefusal(err)
+		}
+		want, force := ct.OID(), uint32(oidBytea)
+		if p.Kind == rewrite.ParamTermArray {
+			want, force = ct.ArrayOID(), oidByteaArray
+		}
+		client := ct
+		if oids[i] != 0 && oids[i] != want && !sameWireType(oids[i], ct, p.Kind == rewrite.ParamTermArray) {
+			dt, ok := declaredType(oids[i], ct, p.Kind)
+			if !ok {
+				return nil, &sqlstate.Error{Code: sqlstate.DatatypeMismatch,
+					Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, ct)}
+			}
+			client, want = dt, oids[i]
+		}
+		oids[i], sp.types[i], sp.clientOIDs[i] = force, client, describedOID(sp.plan, i+1, p.Kind, col.Type, oids[i], want)
+	}
+	return oids, nil
+}
+
+// sameWireType accepts a declared type whose values are byte-identical on the wire, in text and
+// binary, to the column's plaintext type: varchar for text and text for varchar (JDBC declares
+// strings as varchar by default). Other declared types are refused even where PostgreSQL would
+// convert (int4 for an int8 column): their values would have to be encoded as the declared type.
+func sameWireType(oid uint32, t value.Type, array bool) bool {
+	var other value.Type
+	switch t {
+	case value.Text:
+		other = value.Varchar
+	case value.Varchar:
+		other = value.Text
+	default:
+		return false
+	}
+	if array {
+		return oid == other.ArrayOID()
+	}
+	return oid == other.OID()
+}

@@ -1,0 +1,211 @@
+package seal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/metrics"
+	"github.com/pgseal/pgseal/internal/pgtest"
+	"github.com/pgseal/pgseal/internal/wire"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// testProxy is a Server in front of a test database, serving on 127.0.0.1:0.
+type testProxy struct {
+	srv    *wire.Server
+	db     *pgtest.DB
+	addr   string
+	m      *metrics.Metrics
+	logs   *observer.ObservedLogs
+	cancel context.CancelFunc
+	done   chan error
+}
+
+type proxyOpt func(*config.Config, *proxyOptions)
+
+// proxyOptions are the server's options and the keyring the encryption interceptor is built with.
+type proxyOptions struct {
+	wire.Options
+	Keyring *keyring.Keyring
+}
+
+// useGoroutineRelay keeps the proxies of the tests off the event loop (TestGoroutineRelay). The
+// tests of this package do not run in parallel.
+var useGoroutineRelay bool
+
+// TestGoroutineRelay runs tests of sealing, decrypting, COPY and catalog reloads again on the
+// goroutine relay, which TLS sessions use; the others run on the event loop.
+func TestGoroutineRelay(t *testing.T) {
+	useGoroutineRelay = true
+	t.Cleanup(func() { useGoroutineRelay = false })
+	for _, c := range []struct {
+		name string
+		test func(*testing.T)
+	}{
+		{"sealing in every mode", TestSealStatementsInEveryMode},
+		{"sealing a pipeline", TestSealBatchAndPipeline},
+		{"decrypting a large result", TestSealRowsLargeResultKeepsOrder},
+		{"a failure mid-result", TestSealRowsFailureMidResult},
+		{"COPY FROM STDIN", TestSealCopyFromStdinEncrypts},
+		{"a catalog read deferred by a failed block", TestSealFailedBlockDefersTheCatalogRead},
+		{"a notification missed after a pool reset", TestSealCatalogNotificationMissedAfterPoolReset},
+	} {
+		t.Run(c.name, c.test)
+	}
+}
+
+// startProxy starts a proxy for db, stopped when t ends.
+func startProxy(t *testing.T, db *pgtest.DB, opts ...proxyOpt) *testProxy {
+	t.Helper()
+	p := startProxyNoCleanup(t, db, opts...)
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// startProxyNoCleanup starts a proxy that runs until the process ends (for fuzzing).
+func startProxyNoCleanup(t testing.TB, db *pgtest.DB, opts ...proxyOpt) *testProxy {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Upstream.Address = db.Server.Addr()
+	cfg.Upstream.TLS = config.TLSDisable
+	cfg.Server.ShutdownTimeout = config.Duration(2 * time.Second)
+	core, logs := observer.New(zap.DebugLevel)
+	o := proxyOptions{Options: wire.Options{Config: cfg, Logger: zap.New(core), Metrics: metrics.New(),
+		GoroutineRelay: useGoroutineRelay}}
+	for _, f := range opts {
+		f(cfg, &o)
+	}
+	icpt, err := ForConfig(cfg, o.Keyring, o.Logger, o.Metrics)
+	if err != nil {
+		t.Fatalf("ForConfig() = %v", err)
+	}
+	o.Interceptor = icpt
+	srv, err := wire.NewServer(o.Options)
+	if err != nil {
+		t.Fatalf("NewServer() = %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &testProxy{srv: srv, db: db, addr: ln.Addr().String(), m: o.Metrics, logs: logs, cancel: cancel, done: make(chan error, 1)}
+	go func() { p.done <- srv.Serve(ctx, ln) }()
+	return p
+}
+
+// stop cancels Serve and waits for it (idempotent enough for Cleanup after an explicit stop).
+func (p *testProxy) stop(t *testing.T) {
+	t.Helper()
+	p.cancel()
+	defer func() {
+		if t.Failed() {
+			for _, e := range p.logs.All() {
+				t.Logf("log: %s %v", e.Message, e.ContextMap())
+			}
+		}
+	}()
+	select {
+	case err, ok := <-p.done:
+		if ok && err != nil {
+			t.Errorf("Serve() = %v, want nil", err)
+		}
+		close(p.done)
+	case <-time.After(15 * time.Second):
+		t.Fatalf("Serve() did not return within 15s of cancel")
+	}
+}
+
+// url is a connection string through the proxy for user (the superuser when empty).
+func (p *testProxy) url(user, password, extra string) string {
+	if user == "" {
+		user = pgtest.Superuser
+	}
+	cred := user
+	if password != "" {
+		cred += ":" + password
+	}
+	s := fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", cred, p.addr, p.db.Name)
+	if extra != "" {
+		s += "&" + extra
+	}
+	return s
+}
+
+// connect opens a pgx connection through the proxy, closed when t ends.
+func (p *testProxy) connect(t *testing.T) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, p.url("", "", ""))
+	if err != nil {
+		t.Fatalf("connect through proxy: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
+}
+
+// checkGoroutines fails t if the goroutine count does not return to its value at the call within
+// a deadline after t's cleanups ran. Call it first, so its cleanup runs last.
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		n := 0
+		if !eventually(5*time.Second, func() bool { n = runtime.NumGoroutine(); return n <= base }) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Errorf("runtime.NumGoroutine() = %d, want <= %d\n%s", n, base, buf)
+		}
+	})
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func ctxTimeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// codeOf is the SQLSTATE of the server error in err ("" when there is none).
+func stateOf(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
