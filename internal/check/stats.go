@@ -109,11 +109,12 @@ var (
 	arrayCast = regexp.MustCompile(`(?i)\]\s*::\s*(?:pg_catalog\.)?bytea\s*\[\s*\]`)
 )
 
-// unrewrite turns pgseal's rewritten forms of statements on the eq columns (lower-case column
-// names) back into what the application sent, so that a database already served through pgseal
-// is checked by the application's statements, not by pgseal's. It reports whether it changed sql.
-// It cannot tell pgseal's term form from an application's own substring(col from $a for $b) = …
-// on such a column: that one is then reported as working (README).
+// unrewrite turns pgseal's rewritten forms back into what the application sent, so that a
+// database already served through pgseal is checked by the application's statements, not by
+// pgseal's: the term form on the eq columns (lower-case column names) and the bytea casts of
+// sealed literals. It reports whether it changed sql. It cannot tell pgseal's forms from an
+// application's own substring(col from $a for $b) on such a column or $n::bytea: those are then
+// checked as pgseal's (README).
 func unrewrite(sql string, eqCols map[string]bool) (string, bool) {
 	out := termForm.ReplaceAllStringFunc(sql, func(m string) string {
 		sub := termForm.FindStringSubmatch(m)
@@ -124,10 +125,7 @@ func unrewrite(sql string, eqCols map[string]bool) (string, bool) {
 		}
 		return m
 	})
-	if out == sql {
-		return sql, false // no term form: leave casts alone (not pgseal's)
-	}
 	out = byteaCast.ReplaceAllString(out, "$1")
 	out = arrayCast.ReplaceAllString(out, "]")
-	return out, true
+	return out, out != sql
 }
