@@ -96,7 +96,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 		}
 	}
-	s, err := openSession(ctx, o.Config, conn, o.Live, log)
+	s, err := openSession(ctx, o.Config, conn, o.Live, tenantsOf(o.Config, stmts), log)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"go.uber.org/zap"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/tenancy"
 	"github.com/pgseal/pgseal/internal/wire"
 )
@@ -42,7 +44,7 @@ type session struct {
 
 // throwawayKeyring makes a keyring in a new temporary directory, with a random master key and one
 // keyset granted to client. The caller removes dir after closing the keyring.
-func throwawayKeyring(ctx context.Context, cfg *config.Config, client string) (kr *keyring.Keyring, dir string, err error) {
+func throwawayKeyring(ctx context.Context, cfg *config.Config, client string, tenants []string) (kr *keyring.Keyring, dir string, err error) {
 	dir, err = os.MkdirTemp("", "pgseal-check-")
 	if err != nil {
 		return nil, "", err
@@ -67,6 +69,17 @@ func throwawayKeyring(ctx context.Context, cfg *config.Config, client string) (k
 	}
 	if err == nil {
 		err = m.Grant(ctx, CheckKeyset, client)
+	}
+	for _, name := range tenants {
+		if err != nil {
+			break
+		}
+		if keyring.ValidKeysetName(name) != nil || name == CheckKeyset || name == keyring.DefaultKeysetName {
+			continue
+		}
+		if _, err = m.CreateKeyset(ctx, name, "proxy check (throwaway)"); err == nil {
+			err = m.Grant(ctx, name, client)
+		}
 	}
 	if err != nil {
 		store.Close()
@@ -118,12 +131,12 @@ var serverParams = []string{"server_version", "server_encoding", "client_encodin
 	"session_authorization", "in_hot_standby", "default_transaction_read_only"}
 
 // openSession opens serving's interceptor over conn.
-func openSession(ctx context.Context, cfg *config.Config, conn *pgx.Conn, live bool, log *zap.Logger) (*session, error) {
+func openSession(ctx context.Context, cfg *config.Config, conn *pgx.Conn, live bool, tenants []string, log *zap.Logger) (*session, error) {
 	var user, db string
 	if err := conn.QueryRow(ctx, "SELECT session_user, current_database()").Scan(&user, &db); err != nil {
 		return nil, fmt.Errorf("read the session's role: %w", err)
 	}
-	kr, dir, err := throwawayKeyring(ctx, cfg, user)
+	kr, dir, err := throwawayKeyring(ctx, cfg, user, tenants)
 	if err != nil {
 		return nil, fmt.Errorf("throwaway keyring: %w", err)
 	}
@@ -242,9 +255,70 @@ func (s *session) analyse(st Statement) wire.Verdict {
 	}
 	v := s.si.Request(&pgproto3.Query{String: st.SQL})
 	s.ready(v.Plan)
+	for _, x := range v.After {
+		s.extra(x)
+	}
 	return v
+}
+
+// extra runs a Query the interceptor adds behind a client's Query (Verdict.After: its LISTEN
+// again after a DISCARD ALL or UNLISTEN, and the catalog marker), as the relay would: on the
+// read-only connection, its answers handed to Response with the extra's Plan. Without it the
+// session would wait for those answers forever and refuse the statements after it.
+func (s *session) extra(x wire.Extra) {
+	q, ok := x.Msg.(*pgproto3.Query)
+	if !ok {
+		return
+	}
+	results, _ := s.conn.PgConn().Exec(s.ctx, q.String).ReadAll()
+	for _, r := range results {
+		for _, row := range r.Rows {
+			_, _ = s.si.Response(x.Plan, &pgproto3.DataRow{Values: row})
+		}
+		if r.Err != nil {
+			e := &pgproto3.ErrorResponse{Severity: "ERROR", Code: "XX000", Message: r.Err.Error()}
+			var pe *pgconn.PgError
+			if errors.As(r.Err, &pe) {
+				e.Code, e.Message = pe.Code, pe.Message
+			}
+			_, _ = s.si.Response(x.Plan, e)
+			continue
+		}
+		_, _ = s.si.Response(x.Plan, &pgproto3.CommandComplete{CommandTag: []byte(r.CommandTag.String())})
+	}
+	_, _ = s.si.Response(x.Plan, &pgproto3.ReadyForQuery{TxStatus: s.conn.PgConn().TxStatus()})
 }
 
 func (s *session) ready(plan wire.Plan) {
 	_, _ = s.si.Response(plan, &pgproto3.ReadyForQuery{TxStatus: 'I'})
+}
+
+// tenantsOf returns the keyset names the statements select with a constant (SET of the tenancy
+// setting or pgseal.keyset, set_config with a constant): the throwaway keyring has a keyset of
+// each, granted, so that a statement is not refused only because the check cannot know the
+// production keyring's grants.
+func tenantsOf(cfg *config.Config, stmts []Statement) []string {
+	schema := rewrite.NewSchema()
+	setting := strings.ToLower(cfg.Tenancy.Setting)
+	schema.TrackedSettings = []string{setting, tenancy.KeysetSetting}
+	seen := map[string]bool{}
+	var out []string
+	for _, st := range stmts {
+		if !strings.Contains(strings.ToLower(st.SQL), "set") {
+			continue
+		}
+		plan, err := rewrite.Analyze(st.SQL, schema)
+		if err != nil {
+			continue
+		}
+		for _, s := range plan.Statements {
+			for _, c := range s.Settings {
+				if (c.Name == setting && setting != "" || c.Name == tenancy.KeysetSetting) && c.Value != "" && !seen[c.Value] {
+					seen[c.Value] = true
+					out = append(out, c.Value)
+				}
+			}
+		}
+	}
+	return out
 }
