@@ -112,15 +112,20 @@ func ParseLog(data []byte) []Statement {
 }
 
 // SplitSQL splits a text into its statements at top-level semicolons, with PostgreSQL's own
-// scanner (quotes, dollar quotes, comments), and drops empty ones. A text the scanner rejects
-// (an unterminated quote) is kept whole: the analysis then refuses it as serving would.
+// scanner (quotes, dollar quotes, comments), and drops empty ones. When the scanner rejects the
+// text (an unterminated quote), the longest prefix ending in a ';' that it accepts is split and
+// the rest is kept as one statement: the analysis then refuses that one as serving would.
 func SplitSQL(text string) []string {
 	parts, err := pg.SplitWithScanner(text, true)
-	if err != nil {
-		if s := strings.TrimSpace(text); s != "" {
-			return []string{s}
+	rest := ""
+	for cut, tries := len(text), 0; err != nil; tries++ {
+		cut = strings.LastIndexByte(text[:cut], ';')
+		if cut < 0 || tries == maxSplitRetries {
+			parts, rest = nil, text
+			break
 		}
-		return nil
+		parts, err = pg.SplitWithScanner(text[:cut+1], true)
+		rest = text[cut+1:]
 	}
 	var out []string
 	for _, p := range parts {
@@ -128,8 +133,14 @@ func SplitSQL(text string) []string {
 			out = append(out, p)
 		}
 	}
+	if rest = strings.TrimSpace(rest); rest != "" {
+		out = append(out, rest)
+	}
 	return out
 }
+
+// maxSplitRetries bounds SplitSQL's search for a prefix the scanner accepts.
+const maxSplitRetries = 256
 
 // onlyComments reports whether s has no token but comments.
 func onlyComments(s string) bool {
