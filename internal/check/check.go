@@ -83,7 +83,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{Results: []Result{}}
 	stmts := o.Statements
 	if o.Stats {
-		st, skipped, err := readStats(ctx, conn)
+		st, skipped, hidden, err := readStats(ctx, conn)
 		switch {
 		case errors.Is(err, ErrNoStatStatements) && len(o.Statements) > 0:
 			rep.Notes = append(rep.Notes, "pg_stat_statements is not available: only --file was checked")
@@ -91,6 +91,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		default:
 			stmts = append(st, stmts...)
+			if hidden > 0 {
+				rep.Notes = append(rep.Notes, fmt.Sprintf("%d pg_stat_statements entries of other roles could not be read: connect as a role with pg_read_all_stats to check them", hidden))
+			}
 			if skipped > 0 {
 				rep.Notes = append(rep.Notes, fmt.Sprintf("%d pg_stat_statements entries left out: pgseal's own queries and utility statements (transaction control, SET/SHOW, LISTEN, …)", skipped))
 			}

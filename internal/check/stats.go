@@ -27,30 +27,38 @@ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 GROUP BY query ORDER BY 2 DESC, 1`
 )
 
+// hiddenText is pg_stat_statements' text of another role's statement for a role without
+// pg_read_all_stats.
+const hiddenText = "<insufficient privilege>"
+
 // readStats returns pg_stat_statements' statements of the current database, without noise
-// (Noise), and how many were left out.
-func readStats(ctx context.Context, conn *pgx.Conn) ([]Statement, int, error) {
+// (Noise), how many were left out, and how many it may not read.
+func readStats(ctx context.Context, conn *pgx.Conn) ([]Statement, int, int, error) {
 	rows, err := queryStats(ctx, conn, statsQuery)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "42703" { // no toplevel column before PostgreSQL 14
 		rows, err = queryStats(ctx, conn, statsQueryOld)
 	}
 	if errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "55000") {
-		return nil, 0, ErrNoStatStatements
+		return nil, 0, 0, ErrNoStatStatements
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("read pg_stat_statements: %w", err)
+		return nil, 0, 0, fmt.Errorf("read pg_stat_statements: %w", err)
 	}
 	var out []Statement
-	skipped := 0
+	skipped, hidden := 0, 0
 	for _, st := range rows {
+		if st.SQL == hiddenText {
+			hidden++
+			continue
+		}
 		if Noise(st.SQL) {
 			skipped++
 			continue
 		}
 		out = append(out, st)
 	}
-	return out, skipped, nil
+	return out, skipped, hidden, nil
 }
 
 func queryStats(ctx context.Context, conn *pgx.Conn, q string) ([]Statement, error) {
