@@ -3,6 +3,7 @@
 //	proxy serve --config proxy.toml     run the proxy
 //	proxy dev                           a throwaway PostgreSQL with pgseal in front, for trying it
 //	proxy keyring init | keyset … | client … | access-key …   manage keys (see README)
+//	proxy check --dsn … [--file F]      which statements pgseal would refuse (exit 1 if any)
 //	proxy version                       print the version
 package main
 
@@ -26,13 +27,14 @@ func main() {
 	os.Exit(exitCode(err, os.Stderr))
 }
 
-// exitCode prints err in one line and maps it to the exit status: 0 ok, 2 bad usage, 1 anything else.
+// exitCode prints err in one line and maps it to the exit status: 0 ok, 2 bad usage (or a check
+// that could not run), 1 anything else.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
 	fmt.Fprintf(stderr, "proxy: %v\n", oneLine(err))
-	if errors.As(err, new(usageError)) {
+	if errors.As(err, new(usageError)) || isCheckError(err) {
 		return 2
 	}
 	return 1
@@ -53,6 +55,7 @@ commands:
   reencrypt --keyset NAME         move values to the keyset's newest generation after a rotation
   status                          per encrypted column: plaintext and encrypted rows by keyset, envelope CHECK
   protect [--table T --column C]  add the envelope CHECK so PostgreSQL refuses plaintext in encrypted columns
+  check --dsn DSN [--file F]      which statements (pg_stat_statements, a SQL file or log) pgseal would refuse
   version                         print the version
 every command takes --config (default proxy.toml); run "proxy <command> -h" for its flags`
 
@@ -86,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runStatus(ctx, rest, stdout, stderr)
 	case "protect":
 		return runProtect(ctx, rest, stdout, stderr)
+	case "check":
+		return runCheck(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "pgseal", version)
 		return nil
