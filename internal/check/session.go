@@ -17,7 +17,6 @@ import (
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
-	"github.com/pgseal/pgseal/internal/metrics"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/seal"
 	"github.com/pgseal/pgseal/internal/tenancy"
@@ -147,7 +146,7 @@ func openSession(ctx context.Context, cfg *config.Config, conn *pgx.Conn, live b
 	for _, e := range cfg.Encrypt {
 		s.confCols[strings.ToLower(e.QualifiedTable()+"."+e.Column)] = true
 	}
-	icpt, err := seal.New(cfg, kr, log, metrics.New())
+	icpt, err := seal.New(cfg, kr, log, nil)
 	if err != nil {
 		s.close()
 		return nil, err
@@ -168,8 +167,6 @@ func openSession(ctx context.Context, cfg *config.Config, conn *pgx.Conn, live b
 		Exec:             s.exec,
 		ExecEach:         s.execEach,
 		TxStatus:         func() byte { return conn.PgConn().TxStatus() },
-		StatementPlan:    func(string) (wire.Plan, bool) { return nil, false },
-		PortalPlan:       func(string) (wire.Plan, bool) { return nil, false },
 		ForgetStatements: func(bool, string) {},
 	}
 	if s.si, err = icpt.Open(info); err != nil {
@@ -250,12 +247,12 @@ func (s *session) asEncrypted(rows [][][]byte) {
 // for the next statement.
 func (s *session) analyse(st Statement) wire.Verdict {
 	if st.Proto == ProtoParse {
-		v := s.si.Request(&pgproto3.Parse{Query: st.SQL})
-		s.si.Request(&pgproto3.Sync{})
+		v := s.si.Request(&pgproto3.Parse{Query: st.SQL}, wire.Named{})
+		s.si.Request(&pgproto3.Sync{}, wire.Named{})
 		s.ready(nil)
 		return v
 	}
-	v := s.si.Request(&pgproto3.Query{String: st.SQL})
+	v := s.si.Request(&pgproto3.Query{String: st.SQL}, wire.Named{})
 	s.ready(v.Plan)
 	for _, x := range v.After {
 		s.extra(x)

@@ -165,9 +165,9 @@ func (ss *Session) parseLiterals(sp *stmtPlan) (string, *sqlstate.Error) {
 }
 
 // bind encrypts a Bind's parameters under the keyset selected now.
-func (ss *Session) bind(m *pgproto3.Bind) wire.Verdict {
+func (ss *Session) bind(m *pgproto3.Bind, named wire.Named) wire.Verdict {
 	ss.countExtended()
-	raw, ok := ss.info.StatementPlan(m.PreparedStatement)
+	raw, ok := named.Plan, named.Known
 	if !ok {
 		return wire.Verdict{Refuse: &sqlstate.Error{Code: sqlstate.InvalidSQLStatementName, Message: fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement)}}
 	}
@@ -307,18 +307,16 @@ func parseBool(v []byte, format int16) (bool, bool) {
 }
 
 // describe notes that the client asked for a description (so pgseal need not add its own).
-func (ss *Session) describe(m *pgproto3.Describe) wire.Verdict {
+func (ss *Session) describe(m *pgproto3.Describe, named wire.Named) wire.Verdict {
 	ss.countExtended()
 	if m.ObjectType == 'S' {
-		raw, _ := ss.info.StatementPlan(m.Name)
-		if sp, _ := raw.(*stmtPlan); sp != nil {
+		if sp, _ := named.Plan.(*stmtPlan); sp != nil {
 			sp.describeSent = true
 			return wire.Verdict{Plan: &describePlan{sp: sp}}
 		}
 		return wire.Verdict{}
 	}
-	raw, _ := ss.info.PortalPlan(m.Name)
-	if pp, _ := raw.(*portalPlan); pp != nil {
+	if pp, _ := named.Plan.(*portalPlan); pp != nil {
 		pp.describe = true
 		return wire.Verdict{Plan: &describePlan{sp: pp.sp, pp: pp}}
 	}
@@ -327,10 +325,9 @@ func (ss *Session) describe(m *pgproto3.Describe) wire.Verdict {
 
 // execute applies the portal's settings to the predicted state and makes sure the layout of its
 // rows is known before they arrive: without a Describe of the client's, pgseal adds a Describe P.
-func (ss *Session) execute(m *pgproto3.Execute) wire.Verdict {
+func (ss *Session) execute(m *pgproto3.Execute, named wire.Named) wire.Verdict {
 	ss.countExtended()
-	raw, _ := ss.info.PortalPlan(m.Portal)
-	pp, _ := raw.(*portalPlan)
+	pp, _ := named.Plan.(*portalPlan)
 	if pp == nil {
 		return wire.Verdict{}
 	}

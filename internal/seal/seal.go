@@ -60,12 +60,6 @@ func ForConfig(cfg *config.Config, kr *keyring.Keyring, log *zap.Logger, m *metr
 	if len(cfg.Encrypt) == 0 {
 		return nil, nil
 	}
-	if log == nil {
-		log = zap.NewNop()
-	}
-	if m == nil {
-		m = metrics.New()
-	}
 	sl, err := New(cfg, kr, log, m)
 	if err != nil {
 		return nil, err
@@ -73,10 +67,17 @@ func ForConfig(cfg *config.Config, kr *keyring.Keyring, log *zap.Logger, m *metr
 	return sl, nil
 }
 
-// New builds the encryption interceptor for cfg's [[encrypt]] columns over the keyring kr.
+// New builds the encryption interceptor for cfg's [[encrypt]] columns over the keyring kr (a nil
+// log or m takes a no-op logger or fresh metrics).
 func New(cfg *config.Config, kr *keyring.Keyring, log *zap.Logger, m *metrics.Metrics) (*Sealer, error) {
 	if kr == nil {
 		return nil, errors.New("seal: [[encrypt]] columns are configured but no keyring was given")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if m == nil {
+		m = metrics.New()
 	}
 	mode := cfg.Tenancy.Mode
 	if mode == "" {

@@ -114,7 +114,7 @@ func (ss *Session) ServerTypes() wire.TypeSet {
 }
 
 // Request implements wire.SessionInterceptor.
-func (ss *Session) Request(msg pgproto3.FrontendMessage) wire.Verdict {
+func (ss *Session) Request(msg pgproto3.FrontendMessage, named wire.Named) wire.Verdict {
 	if v, poisoned := ss.poisoned(msg); poisoned {
 		return v
 	}
@@ -129,11 +129,11 @@ func (ss *Session) Request(msg pgproto3.FrontendMessage) wire.Verdict {
 		ss.noteListen(m.Query)
 		return v
 	case *pgproto3.Bind:
-		return ss.bind(m)
+		return ss.bind(m, named)
 	case *pgproto3.Describe:
-		return ss.describe(m)
+		return ss.describe(m, named)
 	case *pgproto3.Execute:
-		return ss.execute(m)
+		return ss.execute(m, named)
 	case *pgproto3.Sync:
 		ss.mu.Lock()
 		ss.mu.syncs++

@@ -53,11 +53,6 @@ type SessionInfo struct {
 	// TxStatus is the transaction status of the session's last ReadyForQuery ('I', 'T', 'E'),
 	// the one of Exec's own query right after it.
 	TxStatus func() byte
-	// StatementPlan returns the Plan attached to the Parse of the prepared statement name, and
-	// whether the session knows that statement.
-	StatementPlan func(name string) (Plan, bool)
-	// PortalPlan returns the Plan attached to the Bind that made portal name, and whether it exists.
-	PortalPlan func(name string) (Plan, bool)
 	// ForgetStatements drops prepared statements from the session's bookkeeping (DEALLOCATE name,
 	// DEALLOCATE ALL / DISCARD ALL when all is set), as the server did.
 	ForgetStatements func(all bool, name string)
@@ -96,9 +91,10 @@ type SessionInterceptor interface {
 	ClientTypes() TypeSet
 	ServerTypes() TypeSet
 	// Request sees a client message (only Query, Parse, Bind, Describe, Execute, Close, Sync and
-	// FunctionCall are ever decoded) in send order, before it is forwarded. The message and its
-	// byte slices are valid only during the call.
-	Request(msg pgproto3.FrontendMessage) Verdict
+	// FunctionCall are ever decoded) in send order, before it is forwarded, with what the session
+	// knows of the prepared statement or portal it names (Named). The message and its byte slices
+	// are valid only during the call.
+	Request(msg pgproto3.FrontendMessage, named Named) Verdict
 	// Response sees a server message with the Plan of the request it answers (nil when none). It
 	// returns the message to send to the client: msg itself, a replacement, or nil to send nothing
 	// (the answer to a request the interceptor added itself). An error ends the session with a
@@ -116,6 +112,14 @@ type SessionInterceptor interface {
 // assumed never to call Exec from Request. Called on the client side, like Request.
 type ExecCaller interface {
 	MayExec(typ byte) bool
+}
+
+// Named is what the session knows of the prepared statement a Bind or Describe S names, or of
+// the portal a Describe P or Execute names: the Plan attached to the Parse or Bind that made it,
+// and whether it exists (as far as the messages sent so far go). Zero for other messages.
+type Named struct {
+	Plan  Plan
+	Known bool
 }
 
 // Verdict is a SessionInterceptor's decision on one client message.

@@ -28,7 +28,7 @@ func (refuserSession) Response(_ Plan, m pgproto3.BackendMessage) (pgproto3.Back
 	return m, nil
 }
 
-func (refuserSession) Request(m pgproto3.FrontendMessage) Verdict {
+func (refuserSession) Request(m pgproto3.FrontendMessage, _ Named) Verdict {
 	no := &ProxyError{Code: CodeFeatureNotSupported, Message: "pgseal cannot do this"}
 	switch m := m.(type) {
 	case *pgproto3.Query:

@@ -109,7 +109,7 @@ func (s *session) request(typ byte) error {
 		if msg, err = decodeFrontend(typ, body); err != nil {
 			return fatal(CodeProtocolViolation, "invalid frontend message type %q", typ)
 		}
-		v = s.icpt.Request(msg)
+		v = s.icpt.Request(msg, s.named(msg))
 	}
 	var names [2]string
 	if needBody {
@@ -148,6 +148,24 @@ func (s *session) request(typ byte) error {
 		return err
 	}
 	return s.sendExtra(v.After)
+}
+
+// named looks up the prepared statement or portal msg names, for Request.
+func (s *session) named(msg pgproto3.FrontendMessage) Named {
+	var n Named
+	switch m := msg.(type) {
+	case *pgproto3.Bind:
+		n.Plan, n.Known = s.st.statementPlan(m.PreparedStatement)
+	case *pgproto3.Describe:
+		if m.ObjectType == 'S' {
+			n.Plan, n.Known = s.st.statementPlan(m.Name)
+		} else {
+			n.Plan, n.Known = s.st.portalPlan(m.Name)
+		}
+	case *pgproto3.Execute:
+		n.Plan, n.Known = s.st.portalPlan(m.Portal)
+	}
+	return n
 }
 
 // track pushes the request onto the FIFO (and the statement/portal bookkeeping) in send order.

@@ -60,8 +60,6 @@ func (s *session) openInterceptor() error {
 	s.info.Exec = func(sql string) ([][][]byte, error) { return s.exec(sql) }
 	s.info.ExecEach = s.exec
 	s.info.TxStatus = s.st.TxStatus
-	s.info.StatementPlan = s.st.statementPlan
-	s.info.PortalPlan = s.st.portalPlan
 	s.info.ForgetStatements = s.st.forgetStatements
 	var si SessionInterceptor
 	if o, ok := s.srv.icpt.(SessionOpener); ok {
