@@ -59,6 +59,7 @@ func (ss *Session) Response(plan wire.Plan, msg pgproto3.BackendMessage) (pgprot
 	case *pgproto3.ErrorResponse:
 		ss.server.failed = true
 	case *pgproto3.ReadyForQuery:
+		ss.server.scratch.vals.forgetKeys()
 		out := ss.readyForQuery(m)
 		if qp, ok := plan.(*queryPlan); ok && qp.hold != nil {
 			qp.hold.held = &pgproto3.ReadyForQuery{TxStatus: out.(*pgproto3.ReadyForQuery).TxStatus}
@@ -371,7 +372,7 @@ func resultFormat(codes []int16, i int, f layField) int16 {
 
 // open checks the envelope's keyset against the statement's and decrypts it (COPY TO's values).
 func (sc *decryptScratch) open(ss *Session, snap *keyring.Snapshot, env []byte, col *rewrite.Column, cc *column.Column, se *stmtExec) ([]byte, *sqlstate.Error) {
-	plain, audit, pe := sc.vals.open(snap, env, col, cc, se)
+	plain, audit, pe := sc.vals.open(snap, env, col, cc, se, -1)
 	if audit != nil {
 		ss.auditForeign(se, audit)
 	}
