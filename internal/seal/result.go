@@ -163,14 +163,17 @@ func describedBy(plan wire.Plan) (outputs []rewrite.Output, dest **layout, inter
 // for in binary, hidden shadow columns) and returns the portal's own format codes when pgseal
 // asked the server for others.
 func (ss *Session) describedLayout(d *describePlan, lay *layout) (clientCodes []int16) {
-	switch {
-	case d.pp != nil && d.pp.up != nil:
+	if d.pp != nil && d.pp.up != nil {
 		clientCodes = d.pp.formats
-	case d.pp == nil && lay != nil:
-		d.sp.enc.Store(newEncFields(lay))
-	case d.pp == nil:
-		d.sp.enc.Store(nil)
 	}
+	var ef *encFields
+	if lay != nil {
+		ef = newEncFields(lay)
+	}
+	if d.pp == nil {
+		d.sp.enc.Store(ef)
+	}
+	ss.rememberEnc(d.sp, ef) // for the next Parse of the same text (formats.go)
 	if lay != nil && len(lay.hidden) > 0 {
 		ss.rememberHidden(d.sp, &hiddenCols{total: len(lay.fields), pos: lay.hidden, version: d.sp.ent.version})
 	}
