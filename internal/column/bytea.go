@@ -1,8 +1,10 @@
 package column
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"slices"
 )
 
 // ErrByteaText: a bytea text form that is neither valid hex nor valid escape format.
@@ -21,8 +23,8 @@ func DecodeByteaText(dst, s []byte) ([]byte, error) {
 			return dst, ErrByteaText
 		}
 		n := len(dst)
-		dst = append(dst, make([]byte, len(h)/2)...)
-		if _, err := hex.Decode(dst[n:], h); err != nil {
+		dst = slices.Grow(dst, len(h)/2)[:n+len(h)/2]
+		if !decodeHex(dst[n:], h) {
 			return dst[:n], ErrByteaText
 		}
 		return dst, nil
@@ -45,6 +47,63 @@ func DecodeByteaText(dst, s []byte) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// hexVal maps a hex digit (either case) to its value and every other byte to 0xff: a decoded
+// pair is valid when neither digit had a high nibble set.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+		t[c-'a'+'A'] = c - 'a' + 10
+	}
+	return t
+}()
+
+// hexPair maps two hex digits read as a little-endian uint16 (the first digit in the low byte)
+// to the byte they encode, and every other pair to a value above 0xff. 128 KiB, of which the
+// valid pairs touch about 50 cache lines.
+var hexPair [1 << 16]uint16
+
+func init() {
+	for i := range hexPair {
+		a, b := hexVal[i&0xff], hexVal[i>>8]
+		hexPair[i] = uint16(a)<<4 | uint16(b)
+		if a|b > 0xf {
+			hexPair[i] = 0x100
+		}
+	}
+}
+
+// decodeHex decodes src (an even number of hex digits) into dst (len(src)/2 bytes) and reports
+// whether every digit was valid; dst's contents are unspecified when not. It accepts exactly
+// what encoding/hex.Decode accepts (0-9, a-f, A-F), a pair of digits per table look-up, eight
+// pairs and one validity check a step. The envelopes of a text result pass through here:
+// encoding/hex was ≈ 15% of the CPU of a decrypted row.
+func decodeHex(dst, src []byte) bool {
+	t := &hexPair
+	var bad uint16
+	for len(src) >= 16 && len(dst) >= 8 {
+		x, y := binary.LittleEndian.Uint64(src), binary.LittleEndian.Uint64(src[8:])
+		p0, p1, p2, p3 := t[uint16(x)], t[uint16(x>>16)], t[uint16(x>>32)], t[uint16(x>>48)]
+		p4, p5, p6, p7 := t[uint16(y)], t[uint16(y>>16)], t[uint16(y>>32)], t[uint16(y>>48)]
+		bad |= p0 | p1 | p2 | p3 | p4 | p5 | p6 | p7
+		binary.LittleEndian.PutUint64(dst, uint64(p0)|uint64(p1)<<8|uint64(p2)<<16|uint64(p3)<<24|
+			uint64(p4)<<32|uint64(p5)<<40|uint64(p6)<<48|uint64(p7)<<56)
+		src, dst = src[16:], dst[8:]
+	}
+	for len(src) >= 2 && len(dst) >= 1 {
+		p := t[uint16(src[0])|uint16(src[1])<<8]
+		bad |= p
+		dst[0] = byte(p)
+		src, dst = src[2:], dst[1:]
+	}
+	return bad <= 0xff && len(src) == 0
 }
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }

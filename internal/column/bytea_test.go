@@ -2,6 +2,8 @@ package column
 
 import (
 	"bytes"
+	"encoding/hex"
+	"strings"
 	"testing"
 )
 
@@ -35,4 +37,54 @@ func TestAppendByteaHex(t *testing.T) {
 	if err != nil || !bytes.Equal(back, []byte{1, 0xff}) {
 		t.Fatalf("DecodeByteaText(AppendByteaHex()) = %x, %v", back, err)
 	}
+}
+
+// TestDecodeByteaTextHex: the hex decoder accepts exactly what encoding/hex does, at every
+// length and with a bad digit at every position, in either case.
+func TestDecodeByteaTextHex(t *testing.T) {
+	for n := 0; n <= 70; n++ {
+		raw := make([]byte, n)
+		for i := range raw {
+			raw[i] = byte(i*37 + n)
+		}
+		for _, enc := range []string{hex.EncodeToString(raw), strings.ToUpper(hex.EncodeToString(raw))} {
+			got, err := DecodeByteaText([]byte("pre"), []byte(`\x`+enc))
+			if err != nil || !bytes.Equal(got, append([]byte("pre"), raw...)) {
+				t.Fatalf("n=%d: DecodeByteaText = %x, %v, want pre+%x", n, got, err, raw)
+			}
+			for pos := range len(enc) {
+				for _, c := range []byte{'g', 'G', ' ', 0, 0x80, 0xff, '/', ':', '@', '`'} {
+					bad := []byte(enc)
+					bad[pos] = c
+					got, err := DecodeByteaText([]byte("pre"), append([]byte(`\x`), bad...))
+					if err == nil || string(got) != "pre" {
+						t.Fatalf("n=%d: %q at %d: DecodeByteaText = %q, %v, want an error and dst unchanged", n, c, pos, got, err)
+					}
+				}
+			}
+		}
+	}
+	if _, err := DecodeByteaText(nil, []byte(`\x0102030405060708091`)); err == nil {
+		t.Fatal("odd length after a full step: no error")
+	}
+}
+
+func BenchmarkDecodeByteaText(b *testing.B) {
+	raw := make([]byte, 104) // a 20-character text value's suite 2 envelope is about this long
+	for i := range raw {
+		raw[i] = byte(i * 7)
+	}
+	src := []byte(`\x` + hex.EncodeToString(raw))
+	b.Run("pair-table", func(b *testing.B) {
+		var dst []byte
+		for b.Loop() {
+			dst, _ = DecodeByteaText(dst[:0], src)
+		}
+	})
+	b.Run("encoding-hex", func(b *testing.B) {
+		dst := make([]byte, len(raw))
+		for b.Loop() {
+			_, _ = hex.Decode(dst, src[2:])
+		}
+	})
 }

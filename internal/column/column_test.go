@@ -118,3 +118,60 @@ func TestColumnOpenAllocateNothing(t *testing.T) {
 		t.Fatalf("Open() allocates %v times, want 0", n)
 	}
 }
+
+// TestOpenCached: a remembered column key changes no answer. The keyset check comes first (a
+// value of another keyset is refused even right after a value of the expected one), a value of
+// another generation, column or snapshot is opened with its own key, and tampering still fails.
+func TestOpenCached(t *testing.T) {
+	snap := testSnapshot(t)
+	snap2 := testSnapshot(t) // another keyring: same names, other keys
+	acme, _ := snap.Keyset("acme")
+	globex, _ := snap.Keyset("globex")
+	col, err := FromConfig(config.Encrypt{Table: "users", Column: "email", Type: "text"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := append([]byte{byte(value.Text)}, "a@example.com"...)
+	envA, _ := col.Seal(nil, acme, plain)
+	envG, _ := col.Seal(nil, globex, plain)
+	var kc KeyCache
+	for range 2 {
+		if got, _, _, err := col.OpenCached(nil, snap, envA, &acme.ID, &kc); err != nil || string(got) != string(plain) {
+			t.Fatalf("OpenCached(acme) = %q, %v", got, err)
+		}
+	}
+	if _, ks, _, err := col.OpenCached(nil, snap, envG, &acme.ID, &kc); !errors.Is(err, ErrOtherKeyset) || ks == nil || ks.Name != "globex" {
+		t.Fatalf("OpenCached(globex's value, want acme) = %v, %v, want ErrOtherKeyset naming globex", ks, err)
+	}
+	if got, _, _, err := col.OpenCached(nil, snap, envG, nil, &kc); err != nil || string(got) != string(plain) {
+		t.Fatalf("OpenCached(globex, any keyset) = %q, %v", got, err)
+	}
+	other := col
+	other.ID = "public.users.name"
+	if _, _, _, err := col.OpenCached(nil, snap, envA, &acme.ID, &kc); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := other.OpenCached(nil, snap, envA, &acme.ID, &kc); err == nil {
+		t.Fatal("OpenCached() under another column after a cached key = nil error")
+	}
+	if _, _, _, err := col.OpenCached(nil, snap, envA, &acme.ID, &kc); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := col.OpenCached(nil, snap2, envA, nil, &kc); err == nil {
+		t.Fatal("OpenCached() with another keyring's snapshot after a cached key = nil error")
+	}
+	tampered := append([]byte(nil), envA...)
+	tampered[len(tampered)-1] ^= 1
+	if _, _, _, err := col.OpenCached(nil, snap, envA, &acme.ID, &kc); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := col.OpenCached(nil, snap, tampered, &acme.ID, &kc); err == nil {
+		t.Fatal("OpenCached(tampered) = nil error")
+	}
+	buf := make([]byte, 0, 64)
+	if !raceEnabled {
+		if n := testing.AllocsPerRun(100, func() { _, _, _, _ = col.OpenCached(buf[:0], snap, envA, &acme.ID, &kc) }); n != 0 {
+			t.Fatalf("OpenCached() allocates %v times, want 0", n)
+		}
+	}
+}

@@ -178,9 +178,15 @@
 //     GOMAXPROCS-1 helper goroutines decrypt 32-row chunks of each batch beside the server loop.
 //   - Upstream formats (formats.go): a Bind of a described statement asks PostgreSQL for the
 //     encrypted columns in binary (half the bytes, no hex) whatever the client asked for; the
-//     portal's RowDescription shows the client's codes and rows are encoded in them. If the result
-//     no longer matches the description (a field whose format pgseal changed is not one it
+//     portal's RowDescription shows the client's codes and rows are encoded in them. A statement
+//     not described before its Bind (the unnamed statement of pgx's Exec mode, pgbench -M
+//     extended) gets what an earlier description of the same text said under the same catalog,
+//     when the text fixes the result's columns (no `*`, no TABLE keyword; a query or DML). If the
+//     result no longer matches the description (a field whose format pgseal changed is not one it
 //     decrypts), the statement fails with XX000 "schema changed; retry".
+//     Simple-protocol results stay text; their bytea hex is decoded a digit pair per table
+//     look-up (internal/column). Column keys are remembered per result field and goroutine
+//     (column.KeyCache: snapshot, column, keyset, generation), after the keyset check.
 //   - Migration shadow columns (shadow.go): fields whose origin is "<column>__pgseal" of a
 //     configured column's table (or an unknown column of a configured table with that name: the
 //     catalog is then reloaded) are dropped from RowDescription and DataRow, so SELECT * is

@@ -104,6 +104,7 @@ func (ss *Session) parse(m *pgproto3.Parse) wire.Verdict {
 	if hide {
 		ss.recallHidden(sp)
 	}
+	ss.recallEnc(sp) // formats.go
 	oids, pe := ss.paramTypes(sp, m.ParameterOIDs)
 	if pe != nil {
 		return wire.Verdict{Refuse: pe}

@@ -1,6 +1,11 @@
 package seal
 
-import "sync/atomic"
+import (
+	"strings"
+	"sync/atomic"
+
+	"github.com/pgseal/pgseal/internal/rewrite"
+)
 
 // Encrypted result columns in binary from PostgreSQL. A client that asks for a column in text gets
 // text, but the envelope itself need not cross the upstream leg as bytea's hex text: that doubles
@@ -9,7 +14,11 @@ import "sync/atomic"
 // which pgseal knows once the statement was described (Describe S: pgx's default statement cache,
 // prepared statements of most drivers); then Bind asks for the encrypted columns in binary, and
 // pgseal answers the client in the format it asked for (the RowDescription of the portal shows
-// the client's codes). Unnamed statements executed without a description keep the client's codes.
+// the client's codes). A statement that is not described before its Bind (the unnamed statement
+// of Exec-mode drivers, pgbench -M extended: Parse, Bind, Describe P, Execute) gets what an
+// earlier description of the same text said under the same catalog (encBySQL), when its text
+// fixes its result's columns (shapeFixed); the first execution of such a text keeps the
+// client's codes.
 
 // encFields is what a statement's Describe S said of its result: the field count and which
 // fields carry an encrypted column. The server loop stores it; Bind (client loop) reads it.
@@ -83,4 +92,66 @@ func upstreamAgrees(up, codes []int16, lay *layout) bool {
 		}
 	}
 	return true
+}
+
+// encMemo is what a description of a statement text said, under a catalog version.
+type encMemo struct {
+	version uint64
+	ef      *encFields // nil: no encrypted field
+}
+
+// encCacheMax bounds the session's memory of descriptions by statement text.
+const encCacheMax = 256
+
+// rememberEnc (server loop) records what a description (Describe S or P) of sp's text said.
+func (ss *Session) rememberEnc(sp *stmtPlan, ef *encFields) {
+	if !shapeFixed(sp) {
+		return
+	}
+	if ss.encN.Add(1) > encCacheMax {
+		ss.encBySQL.Clear()
+		ss.encN.Store(0)
+	}
+	ss.encBySQL.Store(sp.plan.SQL, &encMemo{version: sp.ent.version, ef: ef})
+}
+
+// recallEnc (client loop, Parse) gives a new statement the encrypted fields an earlier
+// description of its text found under the same catalog, so that its Bind asks for them in binary.
+// If the result changed shape meanwhile (DDL by another session), the rows are refused as a schema
+// change (upstreamAgrees) or the server refuses the Bind's format count: never a wrong value.
+func (ss *Session) recallEnc(sp *stmtPlan) {
+	if !shapeFixed(sp) {
+		return
+	}
+	if v, ok := ss.encBySQL.Load(sp.plan.SQL); ok {
+		if m := v.(*encMemo); m.version == sp.ent.version && m.ef != nil {
+			sp.enc.Store(m.ef)
+		}
+	}
+}
+
+// shapeFixed reports whether a statement's text alone fixes the number of its result columns: a
+// query or DML statement without `*` and without a TABLE keyword (`TABLE t`). DDL elsewhere then
+// changes their types at most, which upstreamAgrees catches; EXECUTE and FETCH name results the
+// text does not show.
+func shapeFixed(sp *stmtPlan) bool {
+	switch sp.exec.st.Kind {
+	case rewrite.StmtSelect, rewrite.StmtInsert, rewrite.StmtUpdate, rewrite.StmtDelete, rewrite.StmtMerge:
+	default:
+		return false
+	}
+	sql := sp.plan.SQL
+	if strings.IndexByte(sql, '*') >= 0 {
+		return false
+	}
+	for i := 0; i+5 <= len(sql); i++ {
+		if (i == 0 || !identByte(sql[i-1])) && (i+5 == len(sql) || !identByte(sql[i+5])) && strings.EqualFold(sql[i:i+5], "table") {
+			return false
+		}
+	}
+	return true
+}
+
+func identByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }

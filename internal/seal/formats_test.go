@@ -60,3 +60,30 @@ func TestUpstreamAgrees(t *testing.T) {
 		})
 	}
 }
+
+// TestShapeFixed: only texts whose own words fix the result's columns are given an earlier
+// description's formats.
+func TestShapeFixed(t *testing.T) {
+	cases := []struct {
+		sql  string
+		kind rewrite.StmtKind
+		want bool
+	}{
+		{"SELECT id, email FROM users WHERE id = $1", rewrite.StmtSelect, true},
+		{"UPDATE users SET age = $1 RETURNING email", rewrite.StmtUpdate, true},
+		{"SELECT my_table.email FROM my_table", rewrite.StmtSelect, true},
+		{"SELECT * FROM users", rewrite.StmtSelect, false},
+		{"SELECT u.* FROM users u", rewrite.StmtSelect, false},
+		{"DELETE FROM users RETURNING *", rewrite.StmtDelete, false},
+		{"TABLE users", rewrite.StmtSelect, false},
+		{"WITH x AS (SELECT 1) table\nusers", rewrite.StmtSelect, false},
+		{"EXECUTE p", rewrite.StmtExecute, false},
+		{"FETCH 10 FROM c", rewrite.StmtFetch, false},
+	}
+	for _, c := range cases {
+		sp := &stmtPlan{plan: &rewrite.Plan{SQL: c.sql}, exec: stmtExec{st: &rewrite.Statement{Kind: c.kind}}}
+		if got := shapeFixed(sp); got != c.want {
+			t.Errorf("shapeFixed(%q) = %v, want %v", c.sql, got, c.want)
+		}
+	}
+}

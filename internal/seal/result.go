@@ -59,6 +59,7 @@ func (ss *Session) Response(plan wire.Plan, msg pgproto3.BackendMessage) (pgprot
 	case *pgproto3.ErrorResponse:
 		ss.server.failed = true
 	case *pgproto3.ReadyForQuery:
+		ss.server.scratch.vals.forgetKeys()
 		out := ss.readyForQuery(m)
 		if qp, ok := plan.(*queryPlan); ok && qp.hold != nil {
 			qp.hold.held = &pgproto3.ReadyForQuery{TxStatus: out.(*pgproto3.ReadyForQuery).TxStatus}
@@ -162,14 +163,17 @@ func describedBy(plan wire.Plan) (outputs []rewrite.Output, dest **layout, inter
 // for in binary, hidden shadow columns) and returns the portal's own format codes when pgseal
 // asked the server for others.
 func (ss *Session) describedLayout(d *describePlan, lay *layout) (clientCodes []int16) {
-	switch {
-	case d.pp != nil && d.pp.up != nil:
+	if d.pp != nil && d.pp.up != nil {
 		clientCodes = d.pp.formats
-	case d.pp == nil && lay != nil:
-		d.sp.enc.Store(newEncFields(lay))
-	case d.pp == nil:
-		d.sp.enc.Store(nil)
 	}
+	var ef *encFields
+	if lay != nil {
+		ef = newEncFields(lay)
+	}
+	if d.pp == nil {
+		d.sp.enc.Store(ef)
+	}
+	ss.rememberEnc(d.sp, ef) // for the next Parse of the same text (formats.go)
 	if lay != nil && len(lay.hidden) > 0 {
 		ss.rememberHidden(d.sp, &hiddenCols{total: len(lay.fields), pos: lay.hidden, version: d.sp.ent.version})
 	}
@@ -371,7 +375,7 @@ func resultFormat(codes []int16, i int, f layField) int16 {
 
 // open checks the envelope's keyset against the statement's and decrypts it (COPY TO's values).
 func (sc *decryptScratch) open(ss *Session, snap *keyring.Snapshot, env []byte, col *rewrite.Column, cc *column.Column, se *stmtExec) ([]byte, *sqlstate.Error) {
-	plain, audit, pe := sc.vals.open(snap, env, col, cc, se)
+	plain, audit, pe := sc.vals.open(snap, env, col, cc, se, -1)
 	if audit != nil {
 		ss.auditForeign(se, audit)
 	}

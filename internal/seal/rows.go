@@ -233,6 +233,9 @@ func (ss *Session) RowsSent() {
 		clear(b.answers)
 		clear(b.vals) // the bodies belong to the read buffer
 		b.rd = rowDecrypt{}
+		for w := range b.sc {
+			b.sc[w].forgetKeys() // a pooled batch keeps no keyring snapshot alive
+		}
 		b.release()
 	}
 }
@@ -241,7 +244,22 @@ func (ss *Session) RowsSent() {
 type valueScratch struct {
 	env   []byte
 	plain []byte
+	keys  []column.KeyCache // per result field: the column key of its last value
 }
+
+// keyCache is field i's column.KeyCache (nil for i < 0: none).
+func (sc *valueScratch) keyCache(i int) *column.KeyCache {
+	if i < 0 {
+		return nil
+	}
+	if i >= len(sc.keys) {
+		sc.keys = append(sc.keys, make([]column.KeyCache, i+1-len(sc.keys))...)
+	}
+	return &sc.keys[i]
+}
+
+// forgetKeys drops the remembered column keys (they hold a keyring snapshot and its keys).
+func (sc *valueScratch) forgetKeys() { clear(sc.keys) }
 
 // rowOut is one decrypted row (row aliases arena) or its failure.
 type rowOut struct {
@@ -291,7 +309,7 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
 			}
 			env = sc.env
 		}
-		plain, audit, pe := sc.open(rd.snap, env, f.col, f.cc, rd.se)
+		plain, audit, pe := sc.open(rd.snap, env, f.col, f.cc, rd.se, i)
 		if pe != nil {
 			out.pe, out.audit = pe, audit
 			return
@@ -316,15 +334,15 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
 
 // open checks the envelope's keyset against the statement's and decrypts it (column.Open). A
 // value of another keyset also returns the note for the audit line (the caller logs it, in row
-// order).
-func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Column, cc *column.Column, se *stmtExec) ([]byte, *auditNote, *sqlstate.Error) {
+// order). field >= 0 names the result field whose column key the scratch remembers.
+func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Column, cc *column.Column, se *stmtExec, field int) ([]byte, *auditNote, *sqlstate.Error) {
 	if se == nil || !se.hasKS {
 		if _, err := crypto.ParseHeader(env); err != nil {
 			return nil, nil, corruptValue(col)
 		}
 		return nil, nil, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege, Message: "no keyset selected"}
 	}
-	plain, ks, h, err := cc.Open(sc.plain[:0], snap, env, &se.ks.id)
+	plain, ks, h, err := cc.OpenCached(sc.plain[:0], snap, env, &se.ks.id, sc.keyCache(field))
 	switch {
 	case err == nil:
 		sc.plain = plain

@@ -31,6 +31,8 @@ type Session struct {
 
 	hiddenBySQL sync.Map     // statement text -> *hiddenCols (shadow.go)
 	hiddenN     atomic.Int64 // entries stored since the last clear
+	encBySQL    sync.Map     // statement text -> *encMemo (formats.go)
+	encN        atomic.Int64 // entries stored since the last clear
 
 	clientListens atomic.Bool // the client LISTENs pgseal_catalog itself (notify.go)
 	relisten      atomic.Bool // the client's UNLISTEN/DISCARD ALL dropped pgseal's LISTEN
