@@ -159,6 +159,14 @@ func (l *relayLoop) event(fs *fastSession, fd int32, events uint32) {
 		}
 		return
 	}
+	if fs.full && client && fs.parked {
+		// The client side is busy on a goroutine (looppark_linux.go). A hung-up client would
+		// otherwise be reported again at every wait until it is done: end the session now.
+		if hup {
+			l.stopFull(fs, fs.readErr(true, io.ErrUnexpectedEOF))
+		}
+		return
+	}
 	if hup || (events&syscall.EPOLLIN != 0 && !fs.pendingTo(!client)) {
 		if fs.full {
 			l.readFull(fs, client)
