@@ -45,7 +45,7 @@ func TestSealCopyInTheExtendedProtocol(t *testing.T) {
 		var out bytes.Buffer
 		var got []byte
 		for {
-			m, err := rc.fe.Receive()
+			m, err := rc.FE.Receive()
 			if err != nil {
 				t.Fatal(err)
 			}

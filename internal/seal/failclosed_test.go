@@ -16,10 +16,10 @@ import (
 // answer reads up to ReadyForQuery (or a FATAL) and returns the first ErrorResponse, if any, and
 // whether the session is still alive.
 func (rc *rawClient) answer() (*pgproto3.ErrorResponse, bool) {
-	rc.t.Helper()
+	rc.T.Helper()
 	var first *pgproto3.ErrorResponse
 	for {
-		m, err := rc.fe.Receive()
+		m, err := rc.FE.Receive()
 		if err != nil {
 			return first, false
 		}
@@ -40,7 +40,7 @@ func (rc *rawClient) answer() (*pgproto3.ErrorResponse, bool) {
 
 // query sends a simple Query and returns its answer (see answer).
 func (rc *rawClient) query(sql string) (*pgproto3.ErrorResponse, bool) {
-	rc.t.Helper()
+	rc.T.Helper()
 	rc.send(&pgproto3.Query{String: sql})
 	return rc.answer()
 }

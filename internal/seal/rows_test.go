@@ -180,7 +180,7 @@ func TestSealRowsRowLimitedPortal(t *testing.T) {
 	rc.send(append(msgs, &pgproto3.Sync{})...)
 	n, suspended := 0, 0
 	for {
-		m, err := rc.fe.Receive()
+		m, err := rc.FE.Receive()
 		if err != nil {
 			t.Fatalf("Receive() after %d rows = %v", n, err)
 		}

@@ -66,7 +66,7 @@ func TestFastRelayBackpressure(t *testing.T) {
 	checkGoroutines(t)
 	p := startProxy(t, db)
 	rc := p.dialRaw(t)
-	_ = rc.conn.(*net.TCPConn).SetReadBuffer(64 << 10)
+	_ = rc.Conn.(*net.TCPConn).SetReadBuffer(64 << 10)
 	const rows = 20000
 	rc.send(&pgproto3.Query{String: fmt.Sprintf("SELECT i, repeat('x', 500) FROM generate_series(1, %d) i", rows)})
 	// Let the server fill every buffer between it and the client before reading.
@@ -75,7 +75,7 @@ func TestFastRelayBackpressure(t *testing.T) {
 	}
 	n := 0
 	for {
-		m, err := rc.fe.Receive()
+		m, err := rc.FE.Receive()
 		if err != nil {
 			t.Fatalf("receive after %d rows: %v", n, err)
 		}

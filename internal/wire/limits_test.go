@@ -209,7 +209,7 @@ func TestClientVanishingMidQueryEndsTheUpstreamSession(t *testing.T) {
 	if !eventually(5*time.Second, func() bool { return count() == 1 }) {
 		t.Fatalf("the query never started upstream")
 	}
-	rc.conn.Close()
+	rc.Conn.Close()
 	if !eventually(5*time.Second, func() bool { return count() == 0 }) {
 		t.Fatalf("upstream backend still running 5s after its client vanished")
 	}
