@@ -178,4 +178,29 @@ func TestKMSRecheckWhileSealed(t *testing.T) {
 	} else if _, err := ks.PrimaryColumnKey("c"); err != nil {
 		t.Fatalf("PrimaryColumnKey() after recovery = %v", err)
 	}
+
+	// Sealed, then KMS unreachable: neither a change nor the rechecks unseal it, and the change
+	// (a disable) is still applied.
+	srv.DisableKey(t, key)
+	before = k.Snapshot().Epoch()
+	if _, err := other.CreateKeyset(ctx, "beta", ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "sealed again", func() bool {
+		return k.Snapshot().Epoch() > before && k.Snapshot().Sealed() != nil
+	})
+	srv.Stop()
+	before = k.Snapshot().Epoch()
+	if _, err := other.Disable(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the disable applied during the outage", func() bool { return k.Snapshot().Epoch() > before })
+	time.Sleep(3 * kmsRecheckEvery) // a few rechecks against the stopped KMS
+	s := k.Snapshot()
+	if !errors.Is(s.Sealed(), ErrSealed) {
+		t.Fatalf("Sealed() after a change while KMS is unreachable = %v, want still sealed", s.Sealed())
+	}
+	if ks, _ := s.Keyset("acme"); ks == nil || ks.Active() {
+		t.Fatal("acme not disabled")
+	}
 }
