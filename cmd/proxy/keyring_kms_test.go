@@ -136,7 +136,10 @@ func TestServeSealsWhenKMSRefuses(t *testing.T) {
 			}
 		}
 	}
-	ready := func() bool { code, body := get("/readyz"); return code == 200 && strings.Contains(body, `"ready":true`) }
+	ready := func() bool {
+		code, body := get("/readyz")
+		return code == 200 && strings.Contains(body, `"ready":true`)
+	}
 	metric := func(line string) func() bool {
 		return func() bool { _, body := get("/metrics"); return strings.Contains(body, line) }
 	}
