@@ -57,12 +57,18 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 	m := metrics.New()
 	m.KeysetLabels = cfg.Metrics.KeysetLabels
 	kr, err := keyring.Open(ctx, cfg.Keyring, nil, log, keyring.WithSuiteName(cfg.Crypto.Suite), keyring.WithReloadHook(func(epoch uint64, err error) {
-		if err != nil {
+		switch {
+		case errors.Is(err, keyring.ErrSealed):
+			m.KeyringReloads.WithLabelValues("sealed").Inc()
+			m.KeyringSealed.Set(1)
+			m.KeyringEpoch.Set(float64(epoch))
+		case err != nil:
 			m.KeyringReloads.WithLabelValues("error").Inc()
-			return
+		default:
+			m.KeyringReloads.WithLabelValues("ok").Inc()
+			m.KeyringSealed.Set(0)
+			m.KeyringEpoch.Set(float64(epoch))
 		}
-		m.KeyringReloads.WithLabelValues("ok").Inc()
-		m.KeyringEpoch.Set(float64(epoch))
 	}))
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)
@@ -112,7 +118,8 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 				if kr.Snapshot() == nil {
 					return errors.New("not loaded")
 				}
-				return nil
+				// Sealed: every statement on an encrypted column would be refused.
+				return kr.Snapshot().Sealed()
 			}})
 		api := control.NewHandler(kr, nil, log)
 		for _, p := range control.Paths() {

@@ -23,7 +23,10 @@
 // KEK (per keyring id) and the control-token key (per keyring id). Roots are wrapped with
 // crypto.Wrap, AAD = keyring id || keyset id || purpose ("data"/"index") || 0x00 || generation, so
 // a wrapped root moved anywhere else fails to unwrap. Roots exist unwrapped only inside Snapshots;
-// roots of disabled keysets and retired generations are not unwrapped at all.
+// roots of disabled keysets and retired generations are not unwrapped at all. A master key from a
+// key management service is checked again at every change a running Keyring applies; a refusal
+// installs the change as a sealed Snapshot, which holds no roots at all (Snapshot.Sealed,
+// ErrSealed; see masterkey_kms.go).
 //
 // # Stores and integrity
 //

@@ -1,6 +1,9 @@
 package keyring
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors for branching with errors.Is. Messages never contain key material; wrapping
 // errors add the name or id of the thing concerned.
@@ -21,6 +24,10 @@ var (
 	ErrRollback = errors.New("keyring epoch is older than one already seen (rollback refused)")
 	// ErrUnavailable: a key that is not usable: keyset disabled, generation unknown or retired.
 	ErrUnavailable = errors.New("key unavailable")
+	// ErrSealed: the key management service holding the master key refused it when this running
+	// keyring last asked (at a keyring change); no keyset hands out key material until it unwraps
+	// the same key again. It is an ErrUnavailable.
+	ErrSealed = fmt.Errorf("keyring sealed: the key management service refused the master key (%w)", ErrUnavailable)
 	// ErrUnauthorized: an access key or access token that does not verify or has expired.
 	ErrUnauthorized = errors.New("unauthorized")
 )

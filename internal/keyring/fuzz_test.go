@@ -54,7 +54,7 @@ func FuzzOpenSealed(f *testing.F) {
 		if !bytes.Equal(b, env.Document) {
 			t.Fatalf("open() accepted a document other than the MAC'd bytes:\n%s", b)
 		}
-		if _, err := buildSnapshot(s, got, crypto.DefaultSuite()); err != nil {
+		if _, err := buildSnapshot(s, got, crypto.DefaultSuite(), nil); err != nil {
 			t.Fatalf("buildSnapshot() of the accepted document = %v", err)
 		}
 	})

@@ -24,6 +24,9 @@ type Keyring struct {
 	optErr error // a bad option, returned by New
 	snap   atomic.Pointer[Snapshot]
 
+	// master is set when the master key came from a key management service (kmsMaster).
+	master *kmsMaster
+
 	// install serialises snapshot swaps (watch goroutine and this process's own writes).
 	install sync.Mutex
 	subsMu  sync.Mutex
@@ -73,6 +76,11 @@ func Open(ctx context.Context, cfg config.Keyring, getenv func(string) string, l
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MasterKey != "" {
+		opts = append([]Option{withKMSMaster(func(ctx context.Context) ([]byte, error) {
+			return unwrapKMSMasterKey(ctx, cfg)
+		})}, opts...)
+	}
 	store, err := OpenStore(ctx, cfg, master)
 	if err != nil {
 		return nil, err
@@ -106,16 +114,29 @@ func New(ctx context.Context, store Store, master crypto.Secret, log *zap.Logger
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
-	snap, err := buildSnapshot(k.sealer, doc, k.suite)
+	snap, err := buildSnapshot(k.sealer, doc, k.suite, nil)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
 	k.snap.Store(snap)
 	wctx, cancel := context.WithCancel(context.Background())
 	k.cancel = cancel
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
-		defer close(k.done)
+		defer wg.Done()
 		_ = store.Watch(wctx, func() { k.reload(wctx) })
+	}()
+	if k.master != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k.recheckWhileSealed(wctx)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(k.done)
 	}()
 	return k, nil
 }
@@ -163,7 +184,8 @@ func (k *Keyring) Close() error {
 }
 
 // reload loads the store and installs a newer snapshot. On failure the snapshot in force stays
-// (a tampered or rolled-back store never replaces a good keyring) and the error is logged.
+// (a tampered or rolled-back store never replaces a good keyring) and the error is logged. The
+// hook is told the error, or else the seal (ErrSealed) of the snapshot in force.
 func (k *Keyring) reload(ctx context.Context) {
 	doc, err := k.store.Load(ctx)
 	if err == nil {
@@ -173,17 +195,23 @@ func (k *Keyring) reload(ctx context.Context) {
 		k.log.Error("keyring reload failed; keeping the keyring in force",
 			zap.Uint64("epoch", k.Snapshot().Epoch()), zap.Error(err))
 	}
+	if err == nil {
+		err = k.Snapshot().Sealed()
+	}
 	if k.hook != nil {
 		k.hook(k.Snapshot().Epoch(), err)
 	}
 }
 
-// installDocument swaps in doc if it is newer than the snapshot in force.
+// installDocument swaps in doc if it is newer than the snapshot in force, or if it is the same
+// epoch and the snapshot in force is sealed (a recheck). When the master key came from a key
+// management service, the service is asked first (checkMaster): a refusal installs doc sealed.
 func (k *Keyring) installDocument(doc *Document) error {
-	if doc.Epoch <= k.Snapshot().Epoch() {
+	if cur := k.Snapshot(); doc.Epoch < cur.epoch || doc.Epoch == cur.epoch && cur.sealed == nil {
 		return nil
 	}
-	snap, err := buildSnapshot(k.sealer, doc, k.suite)
+	sealed := k.checkMaster(k.Snapshot())
+	snap, err := buildSnapshot(k.sealer, doc, k.suite, sealed)
 	if err != nil {
 		return err
 	}
@@ -193,15 +221,25 @@ func (k *Keyring) installDocument(doc *Document) error {
 		k.install.Unlock()
 		return fmt.Errorf("%w: store now holds another keyring (%s)", ErrTampered, snap.keyringID)
 	}
-	swapped := snap.epoch > cur.epoch
+	// A newer epoch always replaces; at the same epoch only an unsealed snapshot replaces a
+	// sealed one (recovery).
+	swapped := snap.epoch > cur.epoch || snap.epoch == cur.epoch && cur.sealed != nil && snap.sealed == nil
 	if swapped {
 		k.snap.Store(snap)
 	}
 	k.install.Unlock()
-	if swapped {
-		k.log.Info("keyring loaded", zap.Uint64("epoch", snap.epoch))
-		k.notify()
+	if !swapped {
+		return nil
 	}
+	switch {
+	case snap.sealed != nil && cur.sealed == nil:
+		k.log.Error("keyring sealed: every keyset refuses to encrypt or decrypt until the key management service unwraps the master key again",
+			zap.Uint64("epoch", snap.epoch), zap.Error(snap.sealed))
+	case snap.sealed == nil && cur.sealed != nil:
+		k.log.Info("keyring unsealed: the key management service unwraps the master key again", zap.Uint64("epoch", snap.epoch))
+	}
+	k.log.Info("keyring loaded", zap.Uint64("epoch", snap.epoch), zap.Bool("sealed", snap.sealed != nil))
+	k.notify()
 	return nil
 }
 

@@ -3,10 +3,14 @@ package keyring
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
@@ -18,6 +22,19 @@ import (
 // master_key_wrapped_file and unwrapped by the service into memory whenever the keyring is
 // opened. Nothing of it is cached on disk; a service that cannot be reached or refuses stops the
 // keyring from opening, with the service's reason.
+//
+// A running Keyring asks the service again at every keyring change it applies (the same
+// Decrypt, bounded by kmsRecheckTimeout) and compares the answer with the key it holds, in
+// constant time:
+//   - the same key: the change is applied as usual;
+//   - a refusal (kms.ErrRefused: key disabled, pending deletion, not found, access denied, …; or
+//     another key): the change is applied sealed (Snapshot.Sealed, ErrSealed): no keyset hands
+//     out key material, so every statement on an encrypted column is refused, until a check
+//     succeeds again: at the next keyring change, or at the periodic recheck a sealed keyring
+//     runs (kmsRecheckEvery);
+//   - unreachable (kms.ErrUnreachable: network, timeout, throttling): the change is applied with
+//     the key in memory, so that revocations and disables still take effect during an outage;
+//     a sealed keyring stays sealed. One warning per outage.
 
 // ErrNoWrappedKey: the wrapped key file does not exist yet (`proxy keyring init` writes it).
 var ErrNoWrappedKey = errors.New("no wrapped master key yet: run proxy keyring init")
@@ -49,24 +66,108 @@ func writeWrapped(path, uri string, wrapped []byte) error {
 // kmsTimeout bounds one key-management operation (the SDK retries within it).
 const kmsTimeout = 20 * time.Second
 
+// kmsRecheckTimeout bounds the check at a keyring change: short, because the change (a revoke)
+// waits for it, and an unreachable service must not hold revocations up for long.
+const kmsRecheckTimeout = 5 * time.Second
+
+// kmsRecheckEvery is how often a sealed keyring asks the service again without a keyring change.
+var kmsRecheckEvery = time.Minute
+
 // loadKMSMasterKey unwraps the master key under the service key the wrapped key file names.
 func loadKMSMasterKey(cfg config.Keyring) (crypto.Secret, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), kmsTimeout)
 	defer cancel()
-	uri, wrapped, err := readWrapped(cfg.MasterKeyWrappedFile)
+	key, err := unwrapKMSMasterKey(ctx, cfg)
 	if err != nil {
-		return crypto.Secret{}, fmt.Errorf("keyring: %w", err)
-	}
-	p, err := kms.Open(ctx, uri, kms.Options{Endpoint: cfg.KMSEndpoint})
-	if err != nil {
-		return crypto.Secret{}, fmt.Errorf("keyring: %w", err)
-	}
-	key, err := p.Unwrap(ctx, wrapped)
-	if err != nil {
-		return crypto.Secret{}, fmt.Errorf("keyring: master key: %w", err)
+		return crypto.Secret{}, err
 	}
 	defer clear(key)
 	return crypto.NewSecret(key), nil
+}
+
+// unwrapKMSMasterKey reads the wrapped key file (again: a rewrap may have replaced it) and asks
+// the service it names to unwrap it. Errors of the service wrap kms.ErrRefused or
+// kms.ErrUnreachable; a missing or bad file is neither (a running keyring treats it as a refusal).
+func unwrapKMSMasterKey(ctx context.Context, cfg config.Keyring) ([]byte, error) {
+	uri, wrapped, err := readWrapped(cfg.MasterKeyWrappedFile)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	p, err := kms.Open(ctx, uri, kms.Options{Endpoint: cfg.KMSEndpoint})
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	key, err := p.Unwrap(ctx, wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: master key: %w", err)
+	}
+	return key, nil
+}
+
+// kmsMaster is what a Keyring keeps to ask the service again.
+type kmsMaster struct {
+	unwrap func(ctx context.Context) ([]byte, error)
+	mu     sync.Mutex // one check at a time; guards outage
+	outage bool       // the last check found the service unreachable
+}
+
+// withKMSMaster makes the Keyring check its master key with unwrap at every change (Open sets it
+// when master_key names a key-management key).
+func withKMSMaster(unwrap func(ctx context.Context) ([]byte, error)) Option {
+	return func(k *Keyring) { k.master = &kmsMaster{unwrap: unwrap} }
+}
+
+// checkMaster asks the service to unwrap the master key again and returns the seal the next
+// snapshot gets: nil when the service unwraps the key in memory (or there is no service), an
+// ErrSealed when it refuses or unwraps another key, and cur's own seal when it cannot be reached
+// (an outage neither seals nor unseals). It logs one warning per outage.
+func (k *Keyring) checkMaster(cur *Snapshot) error {
+	m := k.master
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), kmsRecheckTimeout)
+	defer cancel()
+	key, err := m.unwrap(ctx)
+	defer clear(key)
+	if errors.Is(err, kms.ErrUnreachable) {
+		if !m.outage {
+			m.outage = true
+			k.log.Warn("key management service unreachable: keyring changes are applied with the master key in memory until it answers again",
+				zap.Error(err))
+		}
+		return cur.sealed
+	}
+	if m.outage {
+		m.outage = false
+		k.log.Info("key management service reachable again")
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSealed, err)
+	}
+	if subtle.ConstantTimeCompare(key, k.sealer.master.Bytes()) != 1 {
+		return fmt.Errorf("%w: it unwrapped another master key than the one this keyring was opened with", ErrSealed)
+	}
+	return nil
+}
+
+// recheckWhileSealed asks the service again every kmsRecheckEvery while the snapshot in force
+// is sealed, so that a keyring recovers without waiting for a keyring change.
+func (k *Keyring) recheckWhileSealed(ctx context.Context) {
+	t := time.NewTicker(kmsRecheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if k.Snapshot().Sealed() != nil {
+				k.reload(ctx)
+			}
+		}
+	}
 }
 
 // CreateKMSMasterKey makes the wrapped master key of a keyring whose master_key names a

@@ -19,7 +19,8 @@ type Snapshot struct {
 	def        *Keyset
 	clients    map[string]*client // by name
 	accessKeys map[uuid.UUID]AccessKeyRecord
-	suite      byte // envelope suite of new values
+	suite      byte  // envelope suite of new values
+	sealed     error // non-nil: the key management service refused the master key (ErrSealed)
 }
 
 type client struct {
@@ -41,7 +42,8 @@ type Keyset struct {
 	gens      map[uint32]generation
 	indexGen  uint32
 	indexRoot crypto.Secret
-	suite     byte // envelope suite new values are sealed with
+	suite     byte  // envelope suite new values are sealed with
+	sealed    error // the snapshot's: no roots, every key lookup fails with it
 
 	// Caches of crypto handles, per snapshot (so they are flushed on every keyring change).
 	// Record keys are never cached: crypto derives them per value.
@@ -83,6 +85,12 @@ func (s *Snapshot) KeysetByID(id crypto.KeysetID) (*Keyset, bool) {
 	return ks, ok
 }
 
+// Sealed is nil, or why this snapshot hands out no key material: the key management service
+// holding the master key refused it at the keyring change that made this snapshot (it wraps
+// ErrSealed, and so ErrUnavailable). A sealed snapshot keeps the keyring's metadata (names,
+// grants, states) but has no roots: Allowed is false for everyone, ColumnKey and TermKey fail.
+func (s *Snapshot) Sealed() error { return s.sealed }
+
 // Suite is the envelope suite new values are sealed with (crypto.Suite1 or crypto.Suite2).
 func (s *Snapshot) Suite() byte { return s.suite }
 
@@ -101,7 +109,7 @@ func (s *Snapshot) Keysets() []*Keyset {
 // Allowed reports whether client (a PostgreSQL role name or TLS subject) may use ks: the client
 // exists and is active, holds a grant on ks, and ks is active. Everything else is denied.
 func (s *Snapshot) Allowed(client string, ks *Keyset) bool {
-	if ks == nil || !ks.Active() {
+	if ks == nil || !ks.Active() || s.sealed != nil {
 		return false
 	}
 	c, ok := s.clients[client]
@@ -129,6 +137,9 @@ func (ks *Keyset) ColumnKey(gen uint32, columnID string) (*crypto.ColumnKey, err
 	if k, ok := ks.columnKeys.Load(id); ok {
 		return k.(*crypto.ColumnKey), nil
 	}
+	if ks.sealed != nil {
+		return nil, fmt.Errorf("keyset %s: %w", ks.Name, ks.sealed)
+	}
 	if !ks.Active() {
 		return nil, fmt.Errorf("keyset %s is disabled: %w", ks.Name, ErrUnavailable)
 	}
@@ -155,6 +166,9 @@ func (ks *Keyset) TermKey(domain string) (*crypto.TermKey, error) {
 	if k, ok := ks.termKeys.Load(domain); ok {
 		return k.(*crypto.TermKey), nil
 	}
+	if ks.sealed != nil {
+		return nil, fmt.Errorf("keyset %s: %w", ks.Name, ks.sealed)
+	}
 	if !ks.Active() || ks.indexRoot.IsZero() {
 		return nil, fmt.Errorf("keyset %s is disabled: %w", ks.Name, ErrUnavailable)
 	}
@@ -170,9 +184,11 @@ func (ks *Keyset) TermKey(domain string) (*crypto.TermKey, error) {
 func (ks *Keyset) String() string { return "keyset " + ks.Name + " (" + ks.UUID.String() + ")" }
 
 // buildSnapshot unwraps the roots of doc. Any root that does not unwrap fails the whole build:
-// a keyring is used entirely or not at all.
-func buildSnapshot(s *sealer, doc *Document, suite byte) (*Snapshot, error) {
+// a keyring is used entirely or not at all. With sealed set, nothing is unwrapped: the snapshot
+// carries doc's metadata and sealed, and hands out no key.
+func buildSnapshot(s *sealer, doc *Document, suite byte, sealed error) (*Snapshot, error) {
 	snap := &Snapshot{
+		sealed:     sealed,
 		suite:      suite,
 		keyringID:  doc.KeyringID,
 		epoch:      doc.Epoch,
@@ -181,9 +197,12 @@ func buildSnapshot(s *sealer, doc *Document, suite byte) (*Snapshot, error) {
 		clients:    make(map[string]*client, len(doc.Clients)),
 		accessKeys: make(map[uuid.UUID]AccessKeyRecord, len(doc.AccessKeys)),
 	}
-	kek := s.kek(doc.KeyringID)
+	var kek crypto.Secret
+	if sealed == nil {
+		kek = s.kek(doc.KeyringID)
+	}
 	for i := range doc.Keysets {
-		ks, err := buildKeyset(s, kek, doc.KeyringID, &doc.Keysets[i])
+		ks, err := buildKeyset(s, kek, doc.KeyringID, &doc.Keysets[i], sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -204,17 +223,18 @@ func buildSnapshot(s *sealer, doc *Document, suite byte) (*Snapshot, error) {
 	return snap, nil
 }
 
-func buildKeyset(s *sealer, kek crypto.Secret, keyringID uuid.UUID, r *KeysetRecord) (*Keyset, error) {
+func buildKeyset(s *sealer, kek crypto.Secret, keyringID uuid.UUID, r *KeysetRecord, sealed error) (*Keyset, error) {
 	ks := &Keyset{
 		ID: crypto.KeysetID(r.ID), UUID: r.ID, Name: r.Name, Description: r.Description, State: r.State,
-		gens: make(map[uint32]generation, len(r.Data)), indexGen: r.Index.Gen,
+		gens: make(map[uint32]generation, len(r.Data)), indexGen: r.Index.Gen, sealed: sealed,
 	}
+	unwrap := r.State == KeysetActive && sealed == nil
 	for _, g := range r.Data {
 		gen := generation{state: g.State}
 		if g.State == GenPrimary {
 			ks.primary = g.Gen
 		}
-		if r.State == KeysetActive && g.State != GenRetired {
+		if unwrap && g.State != GenRetired {
 			root, err := s.unwrapRoot(kek, keyringID, r.ID, purposeData, g)
 			if err != nil {
 				return nil, err
@@ -223,7 +243,7 @@ func buildKeyset(s *sealer, kek crypto.Secret, keyringID uuid.UUID, r *KeysetRec
 		}
 		ks.gens[g.Gen] = gen
 	}
-	if r.State == KeysetActive {
+	if unwrap {
 		root, err := s.unwrapRoot(kek, keyringID, r.ID, purposeIndex, r.Index)
 		if err != nil {
 			return nil, err

@@ -60,7 +60,7 @@ func (a *awsKMS) GenerateKey(ctx context.Context) ([]byte, []byte, error) {
 	}
 	if len(out.Plaintext) != KeySize || len(out.CiphertextBlob) == 0 {
 		clear(out.Plaintext)
-		return nil, nil, fmt.Errorf("aws-kms: GenerateDataKey under %s returned a key of %d bytes, want %d", a.key, len(out.Plaintext), KeySize)
+		return nil, nil, fmt.Errorf("aws-kms: GenerateDataKey under %s returned a key of %d bytes, want %d: %w", a.key, len(out.Plaintext), KeySize, ErrRefused)
 	}
 	return out.Plaintext, out.CiphertextBlob, nil
 }
@@ -81,17 +81,32 @@ func (a *awsKMS) Unwrap(ctx context.Context, wrapped []byte) ([]byte, error) {
 	}
 	if len(out.Plaintext) != KeySize {
 		clear(out.Plaintext)
-		return nil, fmt.Errorf("aws-kms: Decrypt under %s returned %d bytes, want a %d-byte master key", a.key, len(out.Plaintext), KeySize)
+		return nil, fmt.Errorf("aws-kms: Decrypt under %s returned %d bytes, want a %d-byte master key: %w", a.key, len(out.Plaintext), KeySize, ErrRefused)
 	}
 	return out.Plaintext, nil
 }
 
+// transient are the error codes of AWS KMS (and of AWS services in general) that say "not now"
+// rather than "no": the request may succeed unchanged later. Every other code the service
+// answers with is a refusal (DisabledException, KMSInvalidStateException, NotFoundException,
+// AccessDeniedException, IncorrectKeyException, InvalidCiphertextException, …): unknown codes
+// count as refusals, so that a new way of saying no fails closed.
+var transient = map[string]bool{
+	"ThrottlingException": true, "KMSInternalException": true, "DependencyTimeoutException": true,
+	"KeyUnavailableException": true, "LimitExceededException": true, "RequestLimitExceeded": true,
+	"InternalFailure": true, "ServiceUnavailable": true, "ServiceUnavailableException": true,
+	"InternalServerError": true, "RequestTimeout": true, "RequestTimeoutException": true,
+}
+
 // fail turns an SDK error into one line: the service's error code and message when it answered,
-// "unreachable" otherwise. Neither carries key material.
+// "unreachable" otherwise; it wraps ErrRefused or ErrUnreachable. Neither carries key material.
 func (a *awsKMS) fail(op string, err error) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		return fmt.Errorf("aws-kms: %s under %s refused: %s: %s", op, a.key, ae.ErrorCode(), ae.ErrorMessage())
+		if transient[ae.ErrorCode()] {
+			return fmt.Errorf("aws-kms: %s under %s failed (KMS %w: %s: %s)", op, a.key, ErrUnreachable, ae.ErrorCode(), ae.ErrorMessage())
+		}
+		return fmt.Errorf("aws-kms: %s under %s %w: %s: %s", op, a.key, ErrRefused, ae.ErrorCode(), ae.ErrorMessage())
 	}
-	return fmt.Errorf("aws-kms: %s under %s failed (KMS unreachable?): %w", op, a.key, err)
+	return fmt.Errorf("aws-kms: %s under %s failed (KMS %w: %w)", op, a.key, ErrUnreachable, err)
 }

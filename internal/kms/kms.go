@@ -11,7 +11,20 @@ import (
 // KeySize is the size of the master key a Provider generates and unwraps.
 const KeySize = 32
 
-// Provider wraps pgseal's master key under a key held by a key management service.
+// Every Provider error from the service is one of two classes, told apart with errors.Is, so
+// that a running keyring reacts to every service the same way (internal/keyring):
+var (
+	// ErrRefused: the service answered and will not unwrap (key disabled, pending deletion, not
+	// found, access denied, another key than the blob's, a blob that is not one) or returned
+	// something that is not a master key. A running keyring then seals itself (fails closed).
+	ErrRefused = errors.New("refused")
+	// ErrUnreachable: the service could not be asked (network, timeout, throttling, an internal
+	// error of the service). A running keyring then keeps the key it holds.
+	ErrUnreachable = errors.New("unreachable")
+)
+
+// Provider wraps pgseal's master key under a key held by a key management service. Its errors
+// wrap ErrRefused or ErrUnreachable; when unsure, a provider says ErrRefused (fail closed).
 type Provider interface {
 	// URI names the service key, as in [keyring] master_key.
 	URI() string

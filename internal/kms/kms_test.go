@@ -2,8 +2,12 @@ package kms
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/aws/smithy-go"
 )
 
 func TestKeyURIs(t *testing.T) {
@@ -37,5 +41,22 @@ func TestWrappedForm(t *testing.T) {
 		if _, _, err := ParseWrapped([]byte(body)); err == nil || !strings.Contains(err.Error(), "not a version 1") {
 			t.Errorf("%s: ParseWrapped() = %v", name, err)
 		}
+	}
+}
+
+func TestErrorClasses(t *testing.T) {
+	a := &awsKMS{key: "alias/k"}
+	for code, want := range map[string]error{
+		"DisabledException": ErrRefused, "KMSInvalidStateException": ErrRefused, "NotFoundException": ErrRefused,
+		"AccessDeniedException": ErrRefused, "IncorrectKeyException": ErrRefused, "InvalidCiphertextException": ErrRefused,
+		"SomeNewException": ErrRefused, "ThrottlingException": ErrUnreachable, "KMSInternalException": ErrUnreachable,
+	} {
+		err := a.fail("Decrypt", fmt.Errorf("op: %w", &smithy.GenericAPIError{Code: code, Message: "m"}))
+		if !errors.Is(err, want) || !strings.Contains(err.Error(), code) {
+			t.Errorf("%s: fail() = %v, want %v", code, err, want)
+		}
+	}
+	if err := a.fail("Decrypt", context.DeadlineExceeded); !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrRefused) {
+		t.Errorf("a timeout: fail() = %v, want ErrUnreachable", err)
 	}
 }

@@ -28,7 +28,8 @@ type Metrics struct {
 	ValuesDecrypted *prometheus.CounterVec // keyset
 	CryptoSeconds   *prometheus.HistogramVec
 	KeyringEpoch    prometheus.Gauge
-	KeyringReloads  *prometheus.CounterVec // result: ok, error
+	KeyringReloads  *prometheus.CounterVec // result: ok, error, sealed
+	KeyringSealed   prometheus.Gauge       // 1 while the KMS refuses the master key
 	AnalyzeCache    *prometheus.CounterVec // result: hit, miss
 	KeysetLabels    bool
 }
@@ -53,10 +54,11 @@ func New() *Metrics {
 	m.CryptoSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pgseal_crypto_seconds", Help: "Time spent encrypting or decrypting the values of one message.", Buckets: prometheus.ExponentialBuckets(0.000001, 4, 12)}, []string{"op"})
 	m.KeyringEpoch = prometheus.NewGauge(prometheus.GaugeOpts{Name: "pgseal_keyring_epoch", Help: "Epoch of the keyring snapshot in force."})
 	m.KeyringReloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pgseal_keyring_reloads_total", Help: "Keyring reloads, by result."}, []string{"result"})
+	m.KeyringSealed = prometheus.NewGauge(prometheus.GaugeOpts{Name: "pgseal_keyring_sealed", Help: "1 while the keyring is sealed (the key management service refused the master key at the last check), else 0."})
 	m.AnalyzeCache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pgseal_analyze_cache_total", Help: "Statement analysis cache lookups, by result."}, []string{"result"})
 	for _, c := range []prometheus.Collector{m.ConnectionsActive, m.ConnectionsTotal, m.ConnectionsRefused, m.BytesIn, m.BytesOut,
 		m.Statements, m.Refusals, m.UpstreamConnectTime, m.UpstreamErrors, m.ValuesEncrypted, m.ValuesDecrypted,
-		m.CryptoSeconds, m.KeyringEpoch, m.KeyringReloads, m.AnalyzeCache} {
+		m.CryptoSeconds, m.KeyringEpoch, m.KeyringReloads, m.KeyringSealed, m.AnalyzeCache} {
 		f(c)
 	}
 	return m

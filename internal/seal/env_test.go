@@ -48,9 +48,6 @@ func newSealEnv(t testing.TB, mode, schema string, cols []config.Encrypt) *sealE
 // newSealEnvIn is newSealEnv in a database of the test's choice (e.g. of a private server).
 func newSealEnvIn(t testing.TB, db *pgtest.DB, mode, schema string, cols []config.Encrypt) *sealEnv {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	db.Exec(t, schema)
 	key := base64.StdEncoding.EncodeToString(crypto.RandomSecret().Bytes())
 	kcfg := config.Keyring{Store: "file", Path: filepath.Join(t.TempDir(), "keyring.json"), MasterKeyEnv: "K"}
 	getenv := func(k string) string {
@@ -59,6 +56,16 @@ func newSealEnvIn(t testing.TB, db *pgtest.DB, mode, schema string, cols []confi
 		}
 		return ""
 	}
+	return newSealEnvKeyring(t, db, mode, schema, cols, kcfg, getenv)
+}
+
+// newSealEnvKeyring is newSealEnvIn with a keyring configuration of the test's choice (e.g. a
+// master key in a KMS); the keyring is created in it.
+func newSealEnvKeyring(t testing.TB, db *pgtest.DB, mode, schema string, cols []config.Encrypt, kcfg config.Keyring, getenv func(string) string) *sealEnv {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db.Exec(t, schema)
 	m, err := keyring.OpenManager(ctx, kcfg, getenv)
 	if err != nil {
 		t.Fatalf("OpenManager() = %v", err)

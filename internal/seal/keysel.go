@@ -40,13 +40,26 @@ func (ss *Session) selectKeyset(g *tenancy.GUC) (keysetRef, *sqlstate.Error) {
 		enc: ss.sl.m.ValuesEncrypted.WithLabelValues(label), dec: ss.sl.m.ValuesDecrypted.WithLabelValues(label)}, nil
 }
 
-// usableKeyset resolves a keyset name or UUID the client may use: it exists, is active, granted.
+// usableKeyset resolves a keyset name or UUID the client may use: it exists, is active, granted,
+// and the keyring is not sealed (the key management service refused the master key).
 func (ss *Session) usableKeyset(snap *keyring.Snapshot, name string) (*keyring.Keyset, *sqlstate.Error) {
+	if snap.Sealed() != nil {
+		return nil, sealedRefusal(name)
+	}
 	ks, ok := snap.Keyset(name)
 	if !ok || !ks.Active() || !snap.Allowed(ss.info.User, ks) {
 		return nil, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege, Message: fmt.Sprintf("permission denied for keyset %s", name)}
 	}
 	return ks, nil
+}
+
+// sealedRefusal is the refusal of a keyset while the keyring is sealed: the same SQLSTATE as any
+// keyset the session may not use, and a message that says why (never the service's own words,
+// which the log has).
+func sealedRefusal(name string) *sqlstate.Error {
+	return &sqlstate.Error{Code: sqlstate.InsufficientPrivilege,
+		Message: fmt.Sprintf("keyset %s unavailable: pgseal's keyring is sealed because the key management service refused its master key", name),
+		Hint:    "Encrypted columns are refused until the key management service unwraps the master key again; see pgseal's log."}
 }
 
 // agree checks the rule on settings g: the tenant setting, when set, names a usable keyset, and

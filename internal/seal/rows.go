@@ -356,6 +356,8 @@ func (sc *valueScratch) open(snap *keyring.Snapshot, env []byte, col *rewrite.Co
 			Message: "permission denied: a value of " + col.Table + "." + col.Name + " belongs to another keyset"}
 	case errors.Is(err, column.ErrForeignKeyset):
 		return nil, nil, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege, Message: "permission denied for keyset " + se.ks.name}
+	case errors.Is(err, keyring.ErrSealed):
+		return nil, nil, sealedRefusal(ks.Name)
 	case errors.Is(err, keyring.ErrUnavailable):
 		return nil, nil, &sqlstate.Error{Code: sqlstate.InsufficientPrivilege, Message: "keyset " + ks.Name + " cannot decrypt this value (key generation unavailable)"}
 	}

@@ -96,6 +96,14 @@ func (s *Server) DisableKey(t *testing.T, id string) {
 	}
 }
 
+// EnableKey enables a disabled key again.
+func (s *Server) EnableKey(t *testing.T, id string) {
+	t.Helper()
+	if _, err := s.Client.EnableKey(context.Background(), &kms.EnableKeyInput{KeyId: aws.String(id)}); err != nil {
+		t.Fatalf("kmstest: EnableKey: %v", err)
+	}
+}
+
 func (s *Server) waitReady(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
