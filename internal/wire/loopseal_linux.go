@@ -256,8 +256,10 @@ func (l *relayLoop) handle(fs *fastSession, client bool) error {
 	before := r.bytes
 	for !(client && fs.parked) {
 		if r.idle() {
-			if need := r.want(); need > r.br.Size() {
-				fs.accumulate(i, need) // the next reads go to a buffer that holds it whole
+			if need := r.want(); need > r.br.Size() && r.br.Buffered() == r.br.Size() {
+				// The next reads go to a buffer twice as big, up to the message's size: memory
+				// grows with the bytes that arrive, not with the length a header claims.
+				fs.accumulate(i, min(need, 2*r.br.Size()))
 			}
 			break
 		}
