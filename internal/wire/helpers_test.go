@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"runtime"
 	"testing"
 	"time"
 
@@ -121,34 +120,11 @@ func (p *testProxy) connect(t *testing.T) *pgx.Conn {
 	return c
 }
 
-// checkGoroutines fails t if the goroutine count does not return to its value at the call within
-// a deadline after t's cleanups ran. Call it first, so its cleanup runs last.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		n := 0
-		if !eventually(5*time.Second, func() bool { n = runtime.NumGoroutine(); return n <= base }) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("runtime.NumGoroutine() = %d, want <= %d\n%s", n, base, buf)
-		}
-	})
-}
+// checkGoroutines is pgtest.CheckGoroutines.
+func checkGoroutines(t *testing.T) { t.Helper(); pgtest.CheckGoroutines(t) }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// eventually is pgtest.Eventually.
+func eventually(d time.Duration, cond func() bool) bool { return pgtest.Eventually(d, cond) }
 
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -152,21 +151,8 @@ func prepareTemplate(ctx context.Context, s *pgtest.Server) error {
 	return nil
 }
 
-// checkGoroutines fails t if the goroutine count does not come back to its value at the call
-// after t's cleanups ran (the proxy's sessions, the keyring's watcher). Call it before newEnv, so
-// its cleanup runs last.
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		n := 0
-		if !eventually(5*time.Second, func() bool { n = runtime.NumGoroutine(); return n <= base }) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("runtime.NumGoroutine() = %d, want <= %d\n%s", n, base, buf)
-		}
-	})
-}
+// checkGoroutines is pgtest.CheckGoroutines.
+func checkGoroutines(t *testing.T) { t.Helper(); pgtest.CheckGoroutines(t) }
 
 // env is a keyring and a pgseal proxy in front of the package's cluster.
 type env struct {

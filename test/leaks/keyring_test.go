@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pgseal/pgseal/internal/keyring"
+	"github.com/pgseal/pgseal/internal/pgtest"
 )
 
 // TestKeyringRollbackAcrossRestart is case 10: an attacker with write access to the keyring file
@@ -70,14 +71,5 @@ func TestKeyringRollbackAcrossRestart(t *testing.T) {
 	assertNoLeak(t, db, mk)
 }
 
-// eventually polls cond until it holds or d passes.
-func eventually(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
-}
+// eventually is pgtest.Eventually.
+func eventually(d time.Duration, cond func() bool) bool { return pgtest.Eventually(d, cond) }
