@@ -49,7 +49,7 @@ type fastSession struct {
 	toClient []byte
 	counts   fastCounts
 	l        *relayLoop
-	restore  func()      // gives the session its conns back (restorePlain, restoreFull)
+	restore  func() bool // the mode's part of giveBack (restorePlain, restoreFull): partial
 	unwatch  func() bool // stops the kill watch
 	onClient func(byte, []byte) error
 	onServer func(byte, []byte) error
@@ -183,20 +183,13 @@ func (s *session) plainRelay(fs *fastSession) error {
 	return err
 }
 
-// restorePlain gives the session its conns back for finish.
-func (fs *fastSession) restorePlain() {
+// restorePlain is a plain session's part of giveBack: what the loop counted goes to the session.
+func (fs *fastSession) restorePlain() (partial bool) {
 	s := fs.s
 	s.cr.bytes += fs.up.bytes
 	s.sr.bytes += fs.down.bytes
 	s.fastPending = fs.counts.pending
-	partial := !fs.down.boundary() || len(fs.toClient) > 0
-	s.client = giveFD(fs.cfd, s.client)
-	s.clientRaw = s.client
-	s.server = giveFD(fs.sfd, s.server)
-	s.cw = newEndWriter(s.client)
-	s.cw.partial = partial
-	_ = s.track(s.client)
-	_ = s.track(s.server)
+	return !fs.down.boundary() || len(fs.toClient) > 0
 }
 
 // finish ends a session the loop let go: its conns back, then the session's own end
@@ -208,10 +201,20 @@ func (fs *fastSession) finish(err error) {
 	fs.s.end(err)
 }
 
-// giveBack returns the session's conns (and the loop's place) once the loop no longer has it.
+// giveBack returns the session's conns (and the loop's place) once the loop no longer has it:
+// fresh conns for finish's FATAL and close, the FATAL only where the client stream is at a
+// message boundary (restore reports whether it is not).
 func (fs *fastSession) giveBack() {
-	fs.restore()
-	fs.s.srv.loops.release(fs.l)
+	s := fs.s
+	partial := fs.restore()
+	s.client = giveFD(fs.cfd, s.client)
+	s.clientRaw = s.client
+	s.server = giveFD(fs.sfd, s.server)
+	s.cw = newEndWriter(s.client)
+	s.cw.partial = partial
+	_ = s.track(s.client)
+	_ = s.track(s.server)
+	s.srv.loops.release(fs.l)
 }
 
 var errNoFastRelay = errors.New("fast relay unavailable")

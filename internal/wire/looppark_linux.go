@@ -7,8 +7,7 @@ import "sync"
 
 // mayExec reports whether the client message of type typ may wait for Exec in Request.
 func (s *session) mayExec(typ byte) bool {
-	ec, ok := s.icpt.(ExecCaller)
-	return ok && s.ctypes.Has(typ) && ec.MayExec(typ)
+	return s.execCaller != nil && s.ctypes.Has(typ) && s.execCaller.MayExec(typ)
 }
 
 // park runs the client message whose header was just read on a goroutine: the loop stops reading

@@ -308,20 +308,13 @@ func (s *session) fullRelay(l *relayLoop, fs *fastSession) error {
 	return err
 }
 
-// restoreFull gives an intercepted session its conns back for finish.
-func (fs *fastSession) restoreFull() {
+// restoreFull is an intercepted session's part of giveBack.
+func (fs *fastSession) restoreFull() (partial bool) {
 	s := fs.s
-	partial := s.cw.partial || len(fs.toClient) > 0 || s.cw.bw.Buffered() > 0
-	s.client = giveFD(fs.cfd, s.client)
-	s.clientRaw = s.client
-	s.server = giveFD(fs.sfd, s.server)
-	// Only finish uses them: a FATAL to the client; nothing is read any more.
-	s.cr.release()
+	partial = s.cw.partial || len(fs.toClient) > 0 || s.cw.bw.Buffered() > 0
+	s.cr.release() // nothing is read any more
 	s.sr.release()
-	s.cw, s.sw = newEndWriter(s.client), newEndWriter(s.server)
-	s.cw.partial = partial
-	_ = s.track(s.client)
-	_ = s.track(s.server)
+	return partial
 }
 
 // resumeBoth handles what both readers already hold (a session just added to the loop).

@@ -77,6 +77,7 @@ func (s *session) openInterceptor() error {
 	}
 	if si != nil {
 		s.icpt, s.ctypes, s.stypes = si, si.ClientTypes(), si.ServerTypes()
+		s.execCaller, _ = si.(ExecCaller)
 	}
 	return nil
 }

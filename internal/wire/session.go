@@ -46,6 +46,7 @@ type session struct {
 
 	st          *state
 	icpt        SessionInterceptor
+	execCaller  ExecCaller // icpt, when its Request may wait for Exec (looppark_linux.go)
 	ctypes      TypeSet
 	stypes      TypeSet
 	serverFatal bool // the server sent a FATAL itself: do not add ours
