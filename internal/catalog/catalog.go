@@ -67,10 +67,20 @@ type Info struct {
 	// typmods holds each configured column's atttypmod from its modifiers (-1: none), by ID,
 	// for Schema.Catalog.
 	typmods map[string]int32
+	// ordLimit is each ord column's ord_max_bytes (config.Encrypt.OrdLimit), by ID.
+	ordLimit map[string]int
 
 	// related lists, by configured table, its descendants and the relations whose rewrite rules
 	// reach it (refused or not): what RefuseTable refuses with it.
 	related map[string][]string
+}
+
+// OrdLimit is the column's ord_max_bytes (config.DefaultOrdMaxBytes when not known).
+func (info *Info) OrdLimit(id string) int {
+	if n := info.ordLimit[id]; n > 0 {
+		return n
+	}
+	return config.DefaultOrdMaxBytes
 }
 
 // RefuseTable puts a configured table ("schema.table"), its descendants and every view or rule
@@ -159,6 +169,7 @@ func newInfo() *Info {
 		Tables:      map[uint32]string{},
 		related:     map[string][]string{},
 		typmods:     map[string]int32{},
+		ordLimit:    map[string]int{},
 	}
 }
 
@@ -225,7 +236,9 @@ func (info *Info) configure(cols []config.Encrypt, roots map[string]*relation) (
 			errs = append(errs, fmt.Errorf("encrypt %s: type %s has no equality search", id, typ))
 			continue
 		}
-		col := &rewrite.Column{Table: table, Name: column, Type: typ.String(), Eq: c.HasEq(), Domain: c.TermDomain(), ID: id}
+		col := &rewrite.Column{Table: table, Name: column, Type: typ.String(), Eq: c.HasEq(), Domain: c.TermDomain(), ID: id,
+			Ord: c.HasOrd(), Match: c.HasMatch(), ByteOrder: c.TextOrder == "bytes"}
+		info.ordLimit[id] = c.OrdLimit()
 		info.Schema.Tables[table].Encrypted[column] = col
 		info.ByAttr[Attr{r.oid, row.Number}] = col
 		info.Types[id] = typ

@@ -19,6 +19,12 @@ type Column struct {
 	Domain              string     // equality-term domain; the ID unless a join domain is declared
 	Type                value.Type // the plaintext type the application sees
 	Eq                  bool       // values carry an equality term (search = ["eq"])
+	Ord                 bool       // values carry an order term (search = ["ord"])
+	Match               bool       // values carry match tokens (search = ["match"])
+	ByteOrder           bool       // text_order = "bytes"
+	// OrdMaxBytes bounds the canonical length of a text or numeric value of an Ord column
+	// (config ord_max_bytes; 0 means config.DefaultOrdMaxBytes).
+	OrdMaxBytes int
 	// MaxChars is a varchar(n) column's n ([[encrypt]] modifiers), 0 without one: values
 	// assigned through the proxy are fitted to it as PostgreSQL does (value.FitChars).
 	MaxChars int
@@ -28,7 +34,8 @@ type Column struct {
 // config.Encrypt's ColumnID and TermDomain, as internal/catalog's do.
 func FromConfig(e config.Encrypt) (Column, error) {
 	schema, name, _ := strings.Cut(strings.ToLower(e.QualifiedTable()), ".")
-	col := Column{Schema: schema, Table: name, Name: strings.ToLower(e.Column), Eq: e.HasEq(), ID: e.ColumnID(), Domain: e.TermDomain()}
+	col := Column{Schema: schema, Table: name, Name: strings.ToLower(e.Column), Eq: e.HasEq(), ID: e.ColumnID(), Domain: e.TermDomain(),
+		Ord: e.HasOrd(), Match: e.HasMatch(), ByteOrder: e.TextOrder == "bytes", OrdMaxBytes: e.OrdLimit()}
 	t, err := value.ParseType(e.Type)
 	if err != nil {
 		return Column{}, fmt.Errorf("encrypt %s: type %q: %w", col.ID, e.Type, err)

@@ -99,6 +99,16 @@ type Encrypt struct {
 	// proxy shows them (the stored column is bytea, which has none). A varchar length is enforced on
 	// writes through the proxy (value.FitChars); numeric and timestamp modifiers are shown only.
 	Modifiers []int `toml:"modifiers"`
+	// AcceptLeakage acknowledges what the "ord" and "match" searches reveal to whoever reads the
+	// database (README, "Range, ORDER BY and LIKE"): it must name each of them the column has.
+	AcceptLeakage []string `toml:"accept_leakage"`
+	// TextOrder = "bytes" accepts that ord on a text column orders by bytes (COLLATE "C"): without
+	// it, range comparisons and ORDER BY on the column are refused unless written COLLATE "C".
+	TextOrder string `toml:"text_order"`
+	// OrdMaxBytes bounds the canonical length of a text or numeric value that an ord column
+	// accepts (default 64, at most 128): the term grows with the value and must fit a btree
+	// entry. Longer values are refused on write, so every stored value has a whole term.
+	OrdMaxBytes int `toml:"ord_max_bytes"`
 }
 
 // Log configures zap.

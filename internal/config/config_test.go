@@ -69,7 +69,23 @@ func TestLoad(t *testing.T) {
 			body:    "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"email\"\ntype=\"text\"\n[[encrypt]]\ntable=\"public.users\"\ncolumn=\"email\"\ntype=\"text\"\n",
 			wantErr: []string{"listed twice"}},
 		{name: "an unknown search is rejected", body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"email\"\ntype=\"text\"\nsearch=[\"like\"]\n",
-			wantErr: []string{"only \"eq\""}},
+			wantErr: []string{"want \"eq\", \"ord\" or \"match\""}},
+		{name: "ord needs its leakage acknowledged", body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"name\"\ntype=\"text\"\nsearch=[\"ord\"]\n",
+			wantErr: []string{"accept_leakage = [\"ord\"]"}},
+		{name: "match is for text only", body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"n\"\ntype=\"int4\"\nsearch=[\"match\"]\naccept_leakage=[\"match\"]\n",
+			wantErr: []string{"needs one of the types text, varchar"}},
+		{name: "text_order is for text ord columns", body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"n\"\ntype=\"int4\"\nsearch=[\"eq\"]\ntext_order=\"bytes\"\n",
+			wantErr: []string{"text_order applies to a text column"}},
+		{name: "ord_max_bytes is bounded", body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"n\"\ntype=\"text\"\nsearch=[\"ord\"]\naccept_leakage=[\"ord\"]\nord_max_bytes=500\n",
+			wantErr: []string{"ord_max_bytes = 500"}},
+		{name: "ord, match and their acknowledgement load",
+			body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"name\"\ntype=\"text\"\nsearch=[\"eq\",\"ord\",\"match\"]\naccept_leakage=[\"ord\",\"match\"]\ntext_order=\"bytes\"\n",
+			check: func(t *testing.T, c *Config) {
+				e := c.Encrypt[0]
+				if !e.HasEq() || !e.HasOrd() || !e.HasMatch() || e.OrdLimit() != DefaultOrdMaxBytes {
+					t.Fatalf("searches = %v, OrdLimit %d", e.Search, e.OrdLimit())
+				}
+			}},
 		{name: "an encrypted column may carry its declared type's modifiers",
 			body: "version = 1\n[[encrypt]]\ntable=\"users\"\ncolumn=\"balance\"\ntype=\"numeric\"\nmodifiers=[12, 2]\n",
 			check: func(t *testing.T, c *Config) {

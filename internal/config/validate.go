@@ -5,11 +5,29 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // Searches an [[encrypt]] entry may ask for.
-const SearchEq = "eq"
+const (
+	SearchEq    = "eq"    // equality: =, <>, IN, joins, GROUP BY, UNIQUE
+	SearchOrd   = "ord"   // order: <, <=, >, >=, BETWEEN, ORDER BY, min/max
+	SearchMatch = "match" // LIKE, ILIKE, NOT LIKE (with an exact filter in pgseal)
+)
+
+// OrdTypes are the plaintext types "ord" supports; MatchTypes those "match" supports.
+var (
+	OrdTypes   = []string{"int2", "int4", "int8", "numeric", "float4", "float8", "date", "timestamp", "timestamptz", "text", "varchar"}
+	MatchTypes = []string{"text", "varchar"}
+)
+
+// Bounds of ord_max_bytes: 128 bytes of text make a term of ≈ 2.3 KB, near btree's limit of
+// about a third of a page.
+const (
+	DefaultOrdMaxBytes = 64
+	MaxOrdMaxBytes     = 128
+)
 
 // Validate reports every problem in c at once.
 func (c *Config) Validate() error {
@@ -110,14 +128,50 @@ func (c *Config) validateEncrypt(bad func(string, ...any)) {
 			bad("%s: %s is listed twice", where, key)
 		}
 		seen[key] = true
-		for _, s := range e.Search {
-			if s != SearchEq {
-				bad("%s: search %q: only \"eq\" is supported", where, s)
+		e.validateSearch(where, bad)
+	}
+}
+
+// validateSearch checks search, accept_leakage, text_order and ord_max_bytes of one entry.
+func (e Encrypt) validateSearch(where string, bad func(string, ...any)) {
+	typ := strings.ToLower(e.Type)
+	for _, s := range e.Search {
+		switch s {
+		case SearchEq:
+		case SearchOrd, SearchMatch:
+			types := OrdTypes
+			if s == SearchMatch {
+				types = MatchTypes
 			}
+			if !slices.Contains(types, typ) {
+				bad("%s: search %q needs one of the types %s, not %q", where, s, strings.Join(types, ", "), e.Type)
+			}
+			if !slices.Contains(e.AcceptLeakage, s) {
+				bad("%s: search %q reveals more than equality (README, \"Range, ORDER BY and LIKE\"): acknowledge it with accept_leakage = [\"%s\"]", where, s, s)
+			}
+		default:
+			bad("%s: search %q: want \"eq\", \"ord\" or \"match\"", where, s)
 		}
-		if e.Domain != "" && !e.HasEq() {
-			bad("%s: domain needs search = [\"eq\"]", where)
+	}
+	for _, l := range e.AcceptLeakage {
+		if l != SearchOrd && l != SearchMatch {
+			bad("%s: accept_leakage %q: want \"ord\" or \"match\"", where, l)
 		}
+	}
+	if e.Domain != "" && len(e.Search) == 0 {
+		bad("%s: domain needs a search (eq, ord or match)", where)
+	}
+	switch e.TextOrder {
+	case "":
+	case "bytes":
+		if !e.HasOrd() || (typ != "text" && typ != "varchar") {
+			bad("%s: text_order applies to a text column with search \"ord\"", where)
+		}
+	default:
+		bad("%s: text_order = %q: want \"bytes\"", where, e.TextOrder)
+	}
+	if e.OrdMaxBytes != 0 && (e.OrdMaxBytes < 1 || e.OrdMaxBytes > MaxOrdMaxBytes || !e.HasOrd()) {
+		bad("%s: ord_max_bytes = %d: want 1..%d, on a column with search \"ord\"", where, e.OrdMaxBytes, MaxOrdMaxBytes)
 	}
 }
 
@@ -144,13 +198,20 @@ func (e Encrypt) TermDomain() string {
 }
 
 // HasEq says whether the column has equality search.
-func (e Encrypt) HasEq() bool {
-	for _, s := range e.Search {
-		if s == SearchEq {
-			return true
-		}
+func (e Encrypt) HasEq() bool { return slices.Contains(e.Search, SearchEq) }
+
+// HasOrd says whether the column has order search.
+func (e Encrypt) HasOrd() bool { return slices.Contains(e.Search, SearchOrd) }
+
+// HasMatch says whether the column has LIKE search.
+func (e Encrypt) HasMatch() bool { return slices.Contains(e.Search, SearchMatch) }
+
+// OrdLimit is ord_max_bytes, or its default.
+func (e Encrypt) OrdLimit() int {
+	if e.OrdMaxBytes > 0 {
+		return e.OrdMaxBytes
 	}
-	return false
+	return DefaultOrdMaxBytes
 }
 
 // validateTLS checks the TLS keys of both legs.

@@ -46,9 +46,14 @@ const (
 	ParamEncrypt                    // value -> ciphertext envelope (+term if Column.Eq)
 	ParamTerm                       // value -> 16-byte equality term (bytea)
 	ParamTermArray                  // array of values -> bytea[] of terms
+	ParamOrd                        // value -> order term (bytea), compared like ParamTerm
+	// ParamMatch: a LIKE/ILIKE pattern -> text[] of the match tokens every matching value carries
+	// (column.PatternTokens); for NOT LIKE/NOT ILIKE (Statement.Filters says which) an empty
+	// array. A NULL pattern stays NULL. The pattern itself also feeds the Filter that names $N.
+	ParamMatch
 )
 
-var paramKindNames = [...]string{"Pass", "Encrypt", "Term", "TermArray"}
+var paramKindNames = [...]string{"Pass", "Encrypt", "Term", "TermArray", "Ord", "Match"}
 
 func (k ParamKind) String() string { return kindName(paramKindNames[:], int(k)) }
 
@@ -67,9 +72,13 @@ const (
 	// compared with = ANY / <> ALL -> an array of equality terms, one per element (a bytea[]
 	// expression supplied by fill; Literal is the array's text).
 	EditTermArray
+	EditOrd // literal -> order term (a bytea literal supplied by fill)
+	// EditMatch: a LIKE/ILIKE pattern literal -> a text[] literal of its match tokens (empty for
+	// the NOT forms), as ParamMatch.
+	EditMatch
 )
 
-var editKindNames = [...]string{"Static", "Encrypt", "Term", "TermArray"}
+var editKindNames = [...]string{"Static", "Encrypt", "Term", "TermArray", "Ord", "Match"}
 
 func (k EditKind) String() string { return kindName(editKindNames[:], int(k)) }
 

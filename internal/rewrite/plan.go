@@ -95,6 +95,28 @@ type Statement struct {
 	ExecuteArgs    bool   `json:",omitempty"` // the EXECUTE passes arguments
 	DeallocateName string `json:",omitempty"` // DEALLOCATE [PREPARE] name
 	DeallocateAll  bool   `json:",omitempty"` // DEALLOCATE [PREPARE] ALL, or DISCARD ALL (which deallocates too)
+
+	// Filters are LIKE/ILIKE/NOT LIKE/NOT ILIKE conditions on match columns that pgseal decides
+	// after decryption (the server's match-term filter only narrows the rows): a row is sent to
+	// the client only when every filter is true. Hidden trailing result columns (the last Hidden
+	// ones) carry the envelopes the filters read; the wire strips them from RowDescription and
+	// DataRow and counts only the rows it sends in CommandComplete.
+	Filters []Filter `json:",omitempty"`
+	Hidden  int      `json:",omitempty"`
+}
+
+// Filter is one exact LIKE-family condition decided by pgseal (Statement.Filters).
+type Filter struct {
+	Position int     // 0-based result position of the hidden column holding the envelope
+	Column   *Column // the match column
+	ILike    bool    // ILIKE (case-insensitive)
+	Not      bool    // NOT LIKE / NOT ILIKE
+	Pattern  string  `json:",omitempty"` // the pattern, when a constant
+	Param    int     `json:",omitempty"` // > 0: the pattern is $Param
+	// Escape is the ESCAPE character (a constant); NoEscape: ESCAPE '' (none). The default is
+	// backslash.
+	Escape   string `json:",omitempty"`
+	NoEscape bool   `json:",omitempty"`
 }
 
 // Output is a result column that carries an encrypted column's value unchanged.

@@ -43,12 +43,19 @@ type Table struct {
 
 // Column is one encrypted column.
 type Column struct {
-	Table  string // "schema.table"
-	Name   string
-	Type   string // plaintext type name as configured ("text", "int8", "timestamptz", ...)
-	Eq     bool   // equality search enabled
-	Domain string // equality domain; columns with the same Domain may be compared; default = ID
-	ID     string // "schema.table.column" (used as associated data by crypto)
+	Table string // "schema.table"
+	Name  string
+	Type  string // plaintext type name as configured ("text", "int8", "timestamptz", ...)
+	Eq    bool   // equality search enabled
+	// Ord and Match: the column's values carry order and match terms (search = ["ord"],
+	// ["match"]); OrdReady and MatchReady: every stored value has them and their index exists,
+	// so queries may use them (catalog decides; until then such queries are refused).
+	Ord, Match           bool `json:",omitempty"`
+	OrdReady, MatchReady bool `json:",omitempty"`
+	// ByteOrder: text_order = "bytes", ord on this text column may order by bytes (COLLATE "C").
+	ByteOrder bool   `json:",omitempty"`
+	Domain    string // equality domain; columns with the same Domain may be compared; default = ID
+	ID        string // "schema.table.column" (used as associated data by crypto)
 }
 
 // MarshalJSON writes a column as its ID so that plans stay small and readable in goldens.

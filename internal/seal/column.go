@@ -58,7 +58,8 @@ func newColumn(c *rewrite.Column, info *catalog.Info) (column.Column, error) {
 		}
 	}
 	schema, table, _ := strings.Cut(c.Table, ".")
-	col := column.Column{Schema: schema, Table: table, Name: c.Name, ID: c.ID, Domain: c.Domain, Type: t, Eq: c.Eq}
+	col := column.Column{Schema: schema, Table: table, Name: c.Name, ID: c.ID, Domain: c.Domain, Type: t, Eq: c.Eq,
+		Ord: c.Ord, Match: c.Match, ByteOrder: c.ByteOrder, OrdMaxBytes: info.OrdLimit(c.ID)}
 	if m := info.Typmod(c.ID); t == value.Varchar && m >= 4 {
 		col.MaxChars = int(m) - 4 // VARHDRSZ (catalog/typmod.go)
 	}
