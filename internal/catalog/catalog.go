@@ -67,6 +67,10 @@ type Info struct {
 	// typmods holds each configured column's atttypmod from its modifiers (-1: none), by ID,
 	// for Schema.Catalog.
 	typmods map[string]int32
+	// CTypeIsC: the database's LC_CTYPE is C or POSIX, where lower() (and so ILIKE) folds only
+	// ASCII letters.
+	CTypeIsC bool
+
 	// ordLimit is each ord column's ord_max_bytes (config.Encrypt.OrdLimit), by ID.
 	ordLimit map[string]int
 

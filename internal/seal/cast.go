@@ -36,8 +36,10 @@ func declaredType(oid uint32, ct value.Type, kind rewrite.ParamKind) (value.Type
 	switch {
 	case !ok || kind == rewrite.ParamTermArray:
 		return 0, false
-	case kind == rewrite.ParamTerm:
+	case kind == rewrite.ParamTerm || kind == rewrite.ParamOrd:
 		return dt, value.ComparableAs(dt, ct)
+	case kind == rewrite.ParamMatch:
+		return 0, false // a pattern is text: sameWireType accepts text and varchar
 	}
 	return dt, value.Assignable(dt, ct)
 }
@@ -49,12 +51,42 @@ type valueCast struct {
 	declared value.Type // a parameter's type declared in Parse (declaredType); 0: typ's
 }
 
+// sealAs says what sealCast makes of a value.
+type sealAs uint8
+
+const (
+	asEnvelope sealAs = iota // assigned: the envelope
+	asTerm                   // compared by =: the equality term
+	asOrd                    // compared by <, BETWEEN, …: the order term
+)
+
+// sealAsParam and sealAsEdit map a parameter's or a literal's kind to what it becomes.
+func sealAsParam(k rewrite.ParamKind) sealAs {
+	switch k {
+	case rewrite.ParamTerm:
+		return asTerm
+	case rewrite.ParamOrd:
+		return asOrd
+	}
+	return asEnvelope
+}
+
+func sealAsEdit(k rewrite.EditKind) sealAs {
+	switch k {
+	case rewrite.EditTerm:
+		return asTerm
+	case rewrite.EditOrd:
+		return asOrd
+	}
+	return asEnvelope
+}
+
 // sealCast returns what one literal or parameter value v (format f) becomes: the envelope of its
-// plaintext when assigned, its equality term when compared (term). v is parsed as the client's
+// plaintext when assigned, its equality or order term when compared (as). v is parsed as the client's
 // type (a parameter's declared one, else the statement's), cast explicitly to the statement's
 // (cast.typ) and converted to the column's, as PostgreSQL does: the same value, the same syntax
 // and range errors.
-func sealCast(ks *keyring.Keyset, col *column.Column, term bool, cast valueCast, f int16, v []byte, vs *value.Session) ([]byte, error) {
+func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast, f int16, v []byte, vs *value.Session) ([]byte, error) {
 	from, err := castType(cast.typ, col.Type)
 	if err != nil {
 		return nil, err
@@ -77,7 +109,13 @@ func sealCast(ks *keyring.Keyset, col *column.Column, term bool, cast valueCast,
 		}
 		conv, err := value.Convert(nil, st.to, plain, vs)
 		var ve *value.Error
-		if term && !st.explicit && errors.As(err, &ve) && ve.Code == sqlstate.NumericValueOutOfRange {
+		outOfRange := !st.explicit && errors.As(err, &ve) && ve.Code == sqlstate.NumericValueOutOfRange
+		if as == asOrd && outOfRange && isInteger(value.Type(plain[0])) && isInteger(col.Type) {
+			// `int4col < $1::int8` runs int48lt on the wide value; integer order forms are all
+			// int64, so the wide value's term compares as PostgreSQL does.
+			break
+		}
+		if as == asTerm && outOfRange && errors.As(err, &ve) && ve.Code == sqlstate.NumericValueOutOfRange {
 			// `int4col = $1::int8` runs int48eq, no conversion: a value outside the column's range
 			// equals none of its values (and <> all). An empty term is never a stored 16-byte one.
 			return []byte{}, nil
@@ -92,15 +130,18 @@ func sealCast(ks *keyring.Keyset, col *column.Column, term bool, cast valueCast,
 			return nil, err
 		}
 	}
-	if !term && col.MaxChars > 0 {
+	if as == asEnvelope && col.MaxChars > 0 {
 		if plain, err = value.FitChars(plain, col.MaxChars, vs); err != nil {
 			return nil, err
 		}
 	}
 	var out []byte
-	if term {
+	switch as {
+	case asTerm:
 		out, err = col.Term(ks, plain)
-	} else {
+	case asOrd:
+		out, err = col.OrdTerm(nil, ks, plain)
+	default:
 		out, err = col.Seal(nil, ks, plain)
 	}
 	if err != nil {
@@ -108,3 +149,5 @@ func sealCast(ks *keyring.Keyset, col *column.Column, term bool, cast valueCast,
 	}
 	return out, nil
 }
+
+func isInteger(t value.Type) bool { return t == value.Int2 || t == value.Int4 || t == value.Int8 }

@@ -177,6 +177,10 @@ func (ss *Session) bind(m *pgproto3.Bind, named wire.Named) wire.Verdict {
 		return wire.Verdict{}
 	}
 	codes, expanded := bindFormats(&sp.hidden, m.ResultFormatCodes)
+	if h := hiddenOf(sp.exec.st); !expanded && h > 0 && len(codes) > 1 && sp.hidden.Load() == nil {
+		// Not described yet: the filter inputs are the last fields, read in text.
+		codes, expanded = append(slices.Clone(codes), make([]int16, h)...), true
+	}
 	pp := &portalPlan{sp: sp, formats: slices.Clone(codes), exec: sp.exec}
 	if up := upstreamFormats(codes, sp.enc.Load()); up != nil {
 		pp.up, codes, expanded = up, up, true
@@ -212,6 +216,9 @@ func (ss *Session) bind(m *pgproto3.Bind, named wire.Named) wire.Verdict {
 	pp.exec.ks, pp.exec.hasKS = ks, true
 	repl, pe := ss.encryptBind(m, sp, ks, &vs)
 	if pe != nil {
+		return wire.Verdict{Refuse: pe}
+	}
+	if pp.exec.filters, pe = ss.compileFilters(sp.exec.st, m, &vs); pe != nil {
 		return wire.Verdict{Refuse: pe}
 	}
 	if expanded {

@@ -51,6 +51,14 @@ func (ss *Session) encryptBind(m *pgproto3.Bind, sp *stmtPlan, ks keysetRef, vs 
 		if i < len(sp.types) && sp.types[i] != col.Type {
 			declared = sp.types[i]
 		}
+		if p.Kind == rewrite.ParamMatch {
+			toks, err := matchParam(sp.plan, i+1, col, ks, f, v, vs)
+			if err != nil {
+				return nil, paramRefusal(i+1, err)
+			}
+			out.Parameters[i], out.ParameterFormatCodes[i] = toks, 0
+			continue
+		}
 		enc, count, err := encryptParam(p, declared, col, ks, f, v, vs)
 		if err != nil {
 			return nil, paramRefusal(i+1, err)
@@ -83,7 +91,7 @@ func encryptParam(p rewrite.Param, declared value.Type, col *column.Column, ks k
 		}
 		return termArray(col, elem.OID(), ks, f, v, vs)
 	}
-	out, err := sealCast(ks.ks, col, p.Kind == rewrite.ParamTerm, valueCast{p.Cast, p.CastLen, declared}, f, v, vs)
+	out, err := sealCast(ks.ks, col, sealAsParam(p.Kind), valueCast{p.Cast, p.CastLen, declared}, f, v, vs)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -36,7 +36,7 @@ func describedOID(plan *rewrite.Plan, n int, kind rewrite.ParamKind, t value.Typ
 // An IN list of two or more items is typed by the items' common type with the column
 // (transformAExprIn: select_common_type), varchar there: describedOID handles it (Param.InList).
 func inferredOID(kind rewrite.ParamKind, t value.Type) uint32 {
-	compared := kind == rewrite.ParamTerm || kind == rewrite.ParamTermArray
+	compared := kind == rewrite.ParamTerm || kind == rewrite.ParamTermArray || kind == rewrite.ParamOrd || kind == rewrite.ParamMatch
 	if t == value.Varchar && compared {
 		t = value.Text
 	}
@@ -86,8 +86,13 @@ func (ss *Session) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *sqlst
 			return nil, valueRefusal(err)
 		}
 		want, force := ct.OID(), uint32(oidBytea)
-		if p.Kind == rewrite.ParamTermArray {
+		switch p.Kind {
+		case rewrite.ParamTermArray:
 			want, force = ct.ArrayOID(), oidByteaArray
+		case rewrite.ParamMatch:
+			// The statement reads `$n::text[]`; the client sends a text pattern, which
+			// pgseal replaces by the token array's text (matchParam).
+			force = value.Text.OID()
 		}
 		client := ct
 		if oids[i] != 0 && oids[i] != want && !sameWireType(oids[i], ct, p.Kind == rewrite.ParamTermArray) {

@@ -25,6 +25,8 @@ type stmtExec struct {
 	settings []rewrite.SettingChange
 	copy     *copyPlan // COPY with encrypted fields (copystmt.go)
 	prepSeq  uint64    // SQL PREPARE: its tick in execNames (execnames.go)
+	filters  filterSet // LIKE conditions pgseal decides on the rows (filter.go)
+	dropped  int       // rows the filters dropped since the last CommandComplete or PortalSuspended
 }
 
 // queryPlan is the wire.Plan of a simple Query. The server loop advances idx at each CommandComplete.
@@ -130,6 +132,9 @@ func (ss *Session) prepareStmtLocked(st *rewrite.Statement, sql string, ent *cat
 		return se, pe
 	}
 	se.outputs = ss.cursorOutputs(st)
+	if se.filters, pe = ss.compileFilters(st, nil, &ss.mu.vs); pe != nil {
+		return se, pe
+	}
 	if st.Touches || len(se.outputs) > 0 {
 		ks, pe := ss.selectKeyset(ss.mu.pred)
 		if pe != nil {
@@ -166,7 +171,10 @@ func (ss *Session) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, ent 
 	if e.Kind == rewrite.EditTermArray {
 		return ss.termArrayLiteral(e.Literal, se, col, vs)
 	}
-	out, err := sealCast(se.ks.ks, col, e.Kind == rewrite.EditTerm, valueCast{typ: e.Cast, len: e.CastLen}, value.FormatText, []byte(e.Literal), vs)
+	if e.Kind == rewrite.EditMatch {
+		return matchLiteral(e, se, col)
+	}
+	out, err := sealCast(se.ks.ks, col, sealAsEdit(e.Kind), valueCast{typ: e.Cast, len: e.CastLen}, value.FormatText, []byte(e.Literal), vs)
 	if err != nil {
 		return "", err
 	}

@@ -55,7 +55,13 @@ func (ss *Session) Response(plan wire.Plan, msg pgproto3.BackendMessage) (pgprot
 			return nil, nil
 		}
 	case *pgproto3.CommandComplete:
-		ss.commandComplete(plan, string(m.CommandTag))
+		if tag := ss.commandComplete(plan, string(m.CommandTag)); tag != string(m.CommandTag) {
+			return &pgproto3.CommandComplete{CommandTag: []byte(tag)}, nil
+		}
+	case *pgproto3.PortalSuspended:
+		if p, ok := plan.(*portalPlan); ok {
+			p.exec.dropped = 0
+		}
 	case *pgproto3.ErrorResponse:
 		ss.server.failed = true
 	case *pgproto3.ReadyForQuery:
@@ -85,16 +91,19 @@ var ddlTags = []string{"CREATE TABLE", "ALTER TABLE", "DROP TABLE", "DROP SCHEMA
 	"CREATE VIEW", "ALTER VIEW", "DROP VIEW", "CREATE RULE", "ALTER RULE", "DROP RULE",
 	"ALTER MATERIALIZED VIEW", "DROP MATERIALIZED VIEW"}
 
-func (ss *Session) commandComplete(plan wire.Plan, tag string) {
+// commandComplete applies a statement's end and returns the tag the client gets (filter.go).
+func (ss *Session) commandComplete(plan wire.Plan, tag string) string {
 	for _, t := range ddlTags {
 		if strings.HasPrefix(tag, t) {
 			ss.stale.Store(true)
 		}
 	}
+	out := tag
 	switch p := plan.(type) {
 	case *queryPlan:
 		if se := p.current(); se != nil {
 			ss.confirm(se, se.settings, tag)
+			out = filteredTag(tag, se.dropped)
 		} else {
 			applyTag(ss.server.conf, tag)
 		}
@@ -102,6 +111,7 @@ func (ss *Session) commandComplete(plan wire.Plan, tag string) {
 		p.lay, p.out = nil, nil
 	case *portalPlan:
 		ss.confirm(&p.exec, p.exec.settings, tag)
+		out, p.exec.dropped = filteredTag(tag, p.exec.dropped), 0
 	default:
 		applyTag(ss.server.conf, tag)
 		switch tag {
@@ -109,14 +119,15 @@ func (ss *Session) commandComplete(plan wire.Plan, tag string) {
 			ss.info.ForgetStatements(true, "")
 		}
 	}
+	return out
 }
 
 // rowDescription finds the encrypted fields, records the layout for the rows to come and shows
 // the client the plaintext types. A description that contradicts the catalog refuses the
 // statement and schedules a reload (fail closed).
 func (ss *Session) rowDescription(plan wire.Plan, rd *pgproto3.RowDescription) (pgproto3.BackendMessage, error) {
-	outputs, dest, internal := describedBy(plan)
-	lay, ok := ss.buildLayout(rd, outputs)
+	outputs, hidden, dest, internal := describedBy(plan)
+	lay, ok := ss.buildLayout(rd, outputs, hidden)
 	if !ok || (lay != nil && dest == nil) {
 		ss.stale.Store(true)
 		ss.sl.log.Warn("result description contradicts the catalog; reloading it", zap.String("database", ss.info.Database))
@@ -138,25 +149,26 @@ func (ss *Session) rowDescription(plan wire.Plan, rd *pgproto3.RowDescription) (
 	return plaintextDescription(rd, lay, clientCodes), nil
 }
 
-// describedBy returns the outputs a RowDescription answering plan describes, where its layout is
-// kept (nil when nowhere) and whether pgseal sent the Describe itself.
-func describedBy(plan wire.Plan) (outputs []rewrite.Output, dest **layout, internal bool) {
+// describedBy returns the outputs a RowDescription answering plan describes, how many trailing
+// fields are filter inputs to hide (filter.go), where its layout is kept (nil when nowhere) and
+// whether pgseal sent the Describe itself.
+func describedBy(plan wire.Plan) (outputs []rewrite.Output, hidden int, dest **layout, internal bool) {
 	switch p := plan.(type) {
 	case *queryPlan:
 		if se := p.current(); se != nil {
-			outputs = se.outputs
+			outputs, hidden = se.outputs, hiddenOf(se.st)
 		}
 		dest = &p.lay
 	case *describePlan:
 		internal = p.internal
-		outputs = p.sp.exec.outputs
+		outputs, hidden = p.sp.exec.outputs, hiddenOf(p.sp.exec.st)
 		if p.pp != nil {
 			dest = &p.pp.lay
 		} else {
 			dest = &p.sp.lay
 		}
 	}
-	return outputs, dest, internal
+	return outputs, hidden, dest, internal
 }
 
 // describedLayout records what a Describe's answer taught about the statement (the fields to ask
@@ -206,7 +218,7 @@ func plaintextDescription(rd *pgproto3.RowDescription, lay *layout, clientCodes 
 
 // buildLayout returns the layout (nil when no field is encrypted) and false on a contradiction:
 // an encrypted origin that is not bytea, or a pending (plaintext) origin that is bytea now.
-func (ss *Session) buildLayout(rd *pgproto3.RowDescription, outputs []rewrite.Output) (*layout, bool) {
+func (ss *Session) buildLayout(rd *pgproto3.RowDescription, outputs []rewrite.Output, hidden int) (*layout, bool) {
 	ent := ss.cat.Load()
 	info := ent.info
 	var lay *layout
@@ -260,6 +272,33 @@ func (ss *Session) buildLayout(rd *pgproto3.RowDescription, outputs []rewrite.Ou
 			lay = &layout{fields: make([]layField, len(rd.Fields))}
 		}
 		lay.fields[i] = layField{col: col, cc: cc, t: t, format: f.Format}
+	}
+	return hideFilterInputs(lay, len(rd.Fields), hidden)
+}
+
+// hiddenOf is the number of filter inputs rewrite appended to st's result (0 without st).
+func hiddenOf(st *rewrite.Statement) int {
+	if st == nil {
+		return 0
+	}
+	return st.Hidden
+}
+
+// hideFilterInputs marks the last hidden fields, which rewrite appended as the inputs of LIKE
+// filters: each must be an encrypted column (else the description contradicts the plan).
+func hideFilterInputs(lay *layout, fields, hidden int) (*layout, bool) {
+	if hidden == 0 {
+		return lay, true
+	}
+	if lay == nil || hidden > fields {
+		return nil, false
+	}
+	for i := fields - hidden; i < fields; i++ {
+		if lay.fields[i].col == nil || lay.fields[i].hide {
+			return nil, false
+		}
+		lay.fields[i].hide = true
+		lay.hidden = append(lay.hidden, i)
 	}
 	return lay, true
 }
@@ -331,13 +370,17 @@ func (ss *Session) resultDecrypt(plan wire.Plan) (rd rowDecrypt, pass bool, pe *
 		}
 	}
 	if lay == nil {
-		if se != nil && len(se.outputs) > 0 {
+		if se != nil && (len(se.outputs) > 0 || len(se.filters) > 0) {
 			// Rows of encrypted outputs without a description: never forward ciphertext.
 			return rd, false, &sqlstate.Error{Code: sqlstate.InternalError, Message: "pgseal has no description of this result; describe the statement first"}
 		}
 		return rd, true, nil
 	}
-	return rowDecrypt{snap: ss.sl.kr.Snapshot(), lay: lay, codes: codes, up: up, se: se, vs: &ss.server.vs}, false, nil
+	rd = rowDecrypt{snap: ss.sl.kr.Snapshot(), lay: lay, codes: codes, up: up, se: se, vs: &ss.server.vs}
+	if se != nil {
+		rd.filters = se.filters
+	}
+	return rd, false, nil
 }
 
 // rowDone applies the effects of one decrypted row, in row order: the audit line, the failure
@@ -352,6 +395,10 @@ func (ss *Session) rowDone(rd *rowDecrypt, out *rowOut, d time.Duration) (pgprot
 	ss.sl.decSeconds.Observe(d.Seconds())
 	if out.n > 0 && rd.se != nil && rd.se.hasKS {
 		rd.se.ks.dec.Add(float64(out.n))
+	}
+	if out.drop {
+		rd.se.dropped++
+		return nil, nil // a row the LIKE filters rejected: the client never sees it
 	}
 	return &out.row, nil
 }

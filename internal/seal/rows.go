@@ -269,6 +269,7 @@ type rowOut struct {
 	n     int             // values decrypted
 	pe    *sqlstate.Error // the row cannot be sent: the rest of the result is replaced by pe
 	audit *auditNote      // a value of another keyset, logged in row order by rowDone
+	drop  bool            // the LIKE filters rejected the row (filter.go)
 }
 
 // auditNote is what the audit line about a value of another keyset names.
@@ -277,19 +278,24 @@ type auditNote struct{ rowKeyset, column string }
 // rowDecrypt is what decrypting the rows of one result needs. Nothing in it changes while rows
 // are decrypted (only DataRows arrive between two of its uses).
 type rowDecrypt struct {
-	snap  *keyring.Snapshot
-	lay   *layout
-	codes []int16        // the client's result formats (nil: the description's)
-	up    []int16        // the formats PostgreSQL sends, when pgseal changed them (formats.go)
-	se    *stmtExec      // the statement: its keyset, its metrics
-	vs    *value.Session // read-only during Decode
+	snap    *keyring.Snapshot
+	lay     *layout
+	codes   []int16        // the client's result formats (nil: the description's)
+	up      []int16        // the formats PostgreSQL sends, when pgseal changed them (formats.go)
+	se      *stmtExec      // the statement: its keyset, its metrics
+	vs      *value.Session // read-only during Decode
+	filters filterSet      // the statement's LIKE filters (read-only)
 }
 
 // decrypt fills out with dr's row, its encrypted fields decrypted, or with the failure. It only
 // touches sc and out.
 func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
 	out.row.Values = append(out.row.Values[:0], vals...)
-	out.arena, out.ends, out.n, out.pe, out.audit = out.arena[:0], out.ends[:0], 0, nil, nil
+	out.arena, out.ends, out.n, out.pe, out.audit, out.drop = out.arena[:0], out.ends[:0], 0, nil, nil, false
+	if rd.filters != nil && !rd.filters.nullKept(vals) {
+		out.drop = true
+		return
+	}
 	for i, f := range rd.lay.fields {
 		if f.col == nil || i >= len(vals) || vals[i] == nil {
 			out.ends = append(out.ends, -1)
@@ -313,6 +319,14 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
 		if pe != nil {
 			out.pe, out.audit = pe, audit
 			return
+		}
+		if f.hide {
+			if !rd.filters.keep(i, plain) {
+				out.drop = true
+				return
+			}
+			out.ends = append(out.ends, -1)
+			continue
 		}
 		if out.arena, err = value.Decode(out.arena, f.t, plain, format, rd.vs); err != nil {
 			out.pe = valueRefusal(err)
