@@ -12,8 +12,9 @@ import (
 // the one the rewrite writes, so these must stay exactly rewrite-compatible: same functions,
 // same constants (offsets already added up), same shape.
 //
-// NOTE for the merge: internal/rewrite gets its own OrdExpr/MatchExpr in parallel (issue 14);
-// these are written here to avoid a conflict and should become calls to one shared builder.
+// NOTE for the merge: internal/rewrite gets its own OrdExpr/MatchExpr(colRef, eq) in parallel
+// (issue 14), with the same text; these are written here to avoid a conflict and should become
+// calls to rewrite's (TestSearchExprText pins the text both must produce).
 
 // Envelope flag bits of the search terms (docs/search.md §1).
 const (
@@ -35,7 +36,7 @@ func termsBase(eq bool) int {
 func OrdExpr(c string, eq bool) string {
 	b := termsBase(eq)
 	return "CASE WHEN get_byte(" + c + ", 2) & 2 = 2 THEN substring(" + c + " from " + itoa(int64(b+5)) +
-		" for get_byte(" + c + ", " + strconv.Itoa(b) + ") * 256 + get_byte(" + c + ", " + strconv.Itoa(b+1) + ")) END"
+		" for get_byte(" + c + ", " + strconv.Itoa(b) + ")*256 + get_byte(" + c + ", " + strconv.Itoa(b+1) + ")) END"
 }
 
 // MatchExpr is match(c): the value's match tokens as a text[], NULL for a value without them.
@@ -43,7 +44,7 @@ func MatchExpr(c string, eq bool) string {
 	b := termsBase(eq)
 	gb := func(off int) string { return "get_byte(" + c + ", " + strconv.Itoa(off) + ")" }
 	return "CASE WHEN get_byte(" + c + ", 2) & 4 = 4 THEN string_to_array(encode(substring(" + c + " from " +
-		itoa(int64(b+5)) + " + " + gb(b) + " * 256 + " + gb(b+1) + " for " + gb(b+2) + " * 256 + " + gb(b+3) +
+		itoa(int64(b+5)) + " + " + gb(b) + "*256 + " + gb(b+1) + " for " + gb(b+2) + "*256 + " + gb(b+3) +
 		"), 'escape'), ' ') END"
 }
 

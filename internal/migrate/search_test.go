@@ -47,6 +47,19 @@ func searchColumn(t testing.TB, table, name, typ string) Column {
 		AcceptLeakage: []string{"ord", "match"}, TextOrder: "bytes"})
 }
 
+// TestSearchExprText pins the SQL of docs/search.md §1 (offsets added up): the indexes serve the
+// proxy's queries only while internal/rewrite writes the same expressions.
+func TestSearchExprText(t *testing.T) {
+	if got, want := OrdExpr(`"c"`, true), `CASE WHEN get_byte("c", 2) & 2 = 2 THEN substring("c" from 44 for get_byte("c", 39)*256 + get_byte("c", 40)) END`; got != want {
+		t.Errorf("OrdExpr = %s\nwant     %s", got, want)
+	}
+	want := `CASE WHEN get_byte("c", 2) & 4 = 4 THEN string_to_array(encode(substring("c" from 28 + get_byte("c", 23)*256 + ` +
+		`get_byte("c", 24) for get_byte("c", 25)*256 + get_byte("c", 26)), 'escape'), ' ') END`
+	if got := MatchExpr(`"c"`, false); got != want {
+		t.Errorf("MatchExpr = %s\nwant      %s", got, want)
+	}
+}
+
 func TestSearchExprsReadTheLayout(t *testing.T) {
 	db := pgtest.New(t)
 	conn := db.Conn(t)
