@@ -53,7 +53,8 @@ commands:
   encrypt --table T --column C    encrypt an existing plaintext column in place, online
   decrypt --table T --column C    turn an encrypted column back into plaintext, online
   reencrypt --keyset NAME         move values to the keyset's newest generation after a rotation
-  status                          per encrypted column: plaintext and encrypted rows by keyset, envelope CHECK
+  reindex [--table T --column C]  give values the ord/match terms they lack, create the search indexes
+  status                          per encrypted column: plaintext and encrypted rows by keyset, envelope CHECK, search terms and indexes
   protect [--table T --column C]  add the envelope CHECK so PostgreSQL refuses plaintext in encrypted columns
   check --dsn DSN [--file F]      which statements (pg_stat_statements, a SQL file or log) pgseal would refuse
   version                         print the version
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDecrypt(ctx, rest, stdout, stderr)
 	case "reencrypt":
 		return runReencrypt(ctx, rest, stdout, stderr)
+	case "reindex":
+		return runReindex(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
 	case "protect":

@@ -1,6 +1,6 @@
 package main
 
-// The migration commands: encrypt, decrypt, reencrypt, status, and the check that keyset
+// The migration commands: encrypt, decrypt, reencrypt, status (reindex: reindex_cmd.go), and the check that keyset
 // retire-generation runs first. Each is a thin layer over internal/migrate, connecting to
 // PostgreSQL directly (--dsn, default $PGSEAL_MIGRATE_DSN) with the configured keyring.
 
@@ -297,7 +297,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return printJSON(stdout, st)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "COLUMN\tSTATE\tROWS\tNULLS\tPLAINTEXT\tENCRYPTED (keyset:gen/suite=rows)\tCHECK\tNOTE")
+	fmt.Fprintln(tw, "COLUMN\tSTATE\tROWS\tNULLS\tPLAINTEXT\tENCRYPTED (keyset:gen/suite=rows)\tCHECK\tSEARCH\tNOTE")
 	for _, s := range st {
 		var enc []string
 		for _, k := range s.Encrypted {
@@ -307,10 +307,26 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if s.Check != "" && s.Check != migrate.CheckOK && s.State == migrate.StateEncrypted {
 			note = joinNote(note, "envelope CHECK "+s.Check+": run proxy protect")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Column, s.State, s.Rows, s.Nulls, s.Plaintext,
-			orDash(strings.Join(enc, " ")), orDash(s.Check), orDash(note))
+		search, ready := searchLine(s.Search)
+		if !ready {
+			note = joinNote(note, "search terms or indexes incomplete: run proxy reindex")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", s.Column, s.State, s.Rows, s.Nulls, s.Plaintext,
+			orDash(strings.Join(enc, " ")), orDash(s.Check), orDash(search), orDash(note))
 	}
 	return tw.Flush()
+}
+
+// searchLine is the SEARCH field ("ord:ready match:12 lacking,index missing") and whether every
+// search is ready.
+func searchLine(ss []migrate.SearchStatus) (string, bool) {
+	var parts []string
+	ready := true
+	for _, s := range ss {
+		parts = append(parts, s.String())
+		ready = ready && s.Ready()
+	}
+	return strings.Join(parts, " "), ready
 }
 
 func joinNote(a, b string) string {

@@ -150,6 +150,7 @@ func Build(cols []config.Encrypt, rows []Row) (*Info, error) {
 	if err := info.descendants(rels, order, conf); err != nil {
 		return nil, err
 	}
+	info.ready(rows, conf)
 	info.refuse(rows, rels, conf)
 	info.catalogView(rows)
 	// Tables with no encrypted column need not be known to rewrite.
@@ -318,7 +319,7 @@ func encryptedRoot(roots map[uint32]bool, conf map[uint32][]configured) uint32 {
 // columns are all pending are left alone (their data is plaintext anyway).
 func (info *Info) refuse(rows []Row, rels map[uint32]*relation, conf map[uint32][]configured) {
 	for _, row := range rows {
-		if row.Kind == 'c' || rels[row.Root] == nil {
+		if row.Kind != 'r' && row.Kind != 'a' || rels[row.Root] == nil {
 			continue
 		}
 		key := row.Schema + "." + row.Table

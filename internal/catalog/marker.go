@@ -8,8 +8,11 @@ import "strings"
 // another table: every ALTER TABLE that adds, drops, renames or retypes a column, and every
 // table created, dropped, attached or detached in the tree, gives those rows a new xmin. That
 // covers every transaction that notifies pgseal_catalog (`proxy encrypt`/`proxy decrypt` alter
-// the configured table itself). It does not cover views or rules created later (nor does the
-// notification).
+// the configured table itself). pgseal's search indexes ("pgseal_…", SearchIndexName) of the
+// tree count too, with their valid/ready/live flags: creating one (CONCURRENTLY or not),
+// dropping it or its becoming valid moves the marker, since it decides OrdReady/MatchReady
+// (CREATE INDEX updates the table's pg_class row in place, keeping its xmin). It does not cover
+// views or rules created later (nor does the notification).
 //
 // The second column is the tree's oids (an oid[] literal). FastMarkerQuery with them computes
 // the same marker without finding the tree again, which costs a fifth as much: a pool reset
@@ -65,5 +68,9 @@ func markerExpr(tables []string, arr string) string {
   (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', a.attrelid, a.attnum, a.xmin), ',' ORDER BY a.attrelid, a.attnum)
    FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) ANY (` + arr + `)),
   (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', i.inhrelid, i.inhparent), ',' ORDER BY i.inhrelid, i.inhparent)
-   FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) ANY (` + arr + `))))`
+   FROM pg_catalog.pg_inherits i WHERE i.inhparent OPERATOR(pg_catalog.=) ANY (` + arr + `)),
+  (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', x.indexrelid, x.indisvalid, x.indisready, x.indislive, x.xmin), ',' ORDER BY x.indexrelid)
+   FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) x.indexrelid
+   WHERE x.indrelid OPERATOR(pg_catalog.=) ANY (` + arr + `)
+     AND pg_catalog.left(ic.relname::pg_catalog.text, 7) OPERATOR(pg_catalog.=) E'pgseal_')))`
 }

@@ -24,6 +24,9 @@ import (
 //   - Kind 's': one column of pg_catalog.pg_attribute or information_schema.columns (Root 0,
 //     Bytea and Type empty): their column lists, which differ between PostgreSQL versions, for
 //     rewrite.CatalogView.
+//   - Kind 'i': an index of a configured table (TableOID = Root) named like pgseal's search
+//     indexes ("pgseal_…", SearchIndexName): Column is the index name, Bytea whether it is valid,
+//     ready and live (usable by queries). Number and Type are empty.
 type Row struct {
 	Kind          byte
 	Schema, Table string
@@ -40,7 +43,8 @@ type Row struct {
 const Fields = 10
 
 // Query lists every column of the given tables ("schema.table") and of their descendants, their
-// other ancestors, and every relation whose rewrite rules depend on any of these. Its result
+// other ancestors, every relation whose rewrite rules depend on any of these, and the configured
+// tables' indexes named like pgseal's search indexes (readiness, docs/search.md §5). Its result
 // columns match Row.
 //
 // WARNING: it runs on a client session's own connection, under whatever that session has set
@@ -106,6 +110,17 @@ JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) u.oid
 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 WHERE NOT EXISTS (SELECT FROM tree t WHERE t.oid OPERATOR(pg_catalog.=) u.oid)
 UNION ALL
+SELECT 'i'::pg_catalog.text, n.nspname::pg_catalog.text, c.relname::pg_catalog.text, c.oid, t.root,
+  c.relkind::pg_catalog.text, ic.relname::pg_catalog.text, NULL::pg_catalog.int2,
+  x.indisvalid AND x.indisready AND x.indislive, NULL::pg_catalog.text
+FROM tree t
+JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.oid
+JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+JOIN pg_catalog.pg_index x ON x.indrelid OPERATOR(pg_catalog.=) c.oid
+JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) x.indexrelid
+WHERE t.oid OPERATOR(pg_catalog.=) t.root
+  AND pg_catalog.left(ic.relname::pg_catalog.text, 7) OPERATOR(pg_catalog.=) E'pgseal_'
+UNION ALL
 SELECT 's'::pg_catalog.text, n.nspname::pg_catalog.text, c.relname::pg_catalog.text, c.oid, 0::pg_catalog.oid,
   c.relkind::pg_catalog.text, a.attname::pg_catalog.text, a.attnum, NULL::pg_catalog.bool, NULL::pg_catalog.text
 FROM pg_catalog.pg_class c
@@ -170,7 +185,7 @@ func Load(ctx context.Context, conn *pgx.Conn, cols []config.Encrypt) (*Info, er
 
 // ParseRow builds a Row from Query's text-format fields (nil = NULL).
 func ParseRow(f [][]byte) (Row, error) {
-	if len(f) != Fields || len(f[0]) != 1 || !strings.ContainsRune("cras", rune(f[0][0])) {
+	if len(f) != Fields || len(f[0]) != 1 || !strings.ContainsRune("crasi", rune(f[0][0])) {
 		return Row{}, errors.New("read catalog: unexpected row")
 	}
 	r := Row{Kind: f[0][0], Schema: string(f[1]), Table: string(f[2]), Relkind: string(f[5])}
@@ -179,6 +194,10 @@ func ParseRow(f [][]byte) (Row, error) {
 	r.TableOID, r.Root = uint32(oid), uint32(root)
 	if err := errors.Join(err1, err2); err != nil {
 		return Row{}, fmt.Errorf("read catalog: unexpected row: %w", err)
+	}
+	if r.Kind == 'i' {
+		r.Column, r.Bytea = string(f[6]), string(f[8]) == "t"
+		return r, nil
 	}
 	if r.Kind != 'c' && r.Kind != 's' {
 		return r, nil

@@ -1,7 +1,9 @@
 // Package migrate moves existing data into and out of pgseal encryption while the application
 // keeps running: Encrypt turns a plaintext column into an encrypted bytea column of the same
 // name, Decrypt turns it back, Reencrypt moves values of a rotated keyset to its primary
-// generation, Status and CountGeneration read the envelope headers in SQL without decrypting.
+// generation, Reindex gives the values of a column that gained ord or match search the terms
+// they lack and builds its search indexes (docs/search.md §5; Encrypt builds them at cut-over),
+// Status and CountGeneration read the envelope headers in SQL without decrypting.
 // It talks to PostgreSQL directly (not through the proxy) with a keyring Snapshot.
 //
 // Values are sealed and opened through internal/column (Column.Seal, Term, Open), the one

@@ -26,6 +26,10 @@ type encryptParams struct {
 	TenantColumn string `json:"tenant_column,omitempty"`
 	Type         string `json:"type"`
 	Eq           bool   `json:"eq"`
+	// Ord and Match: a run started without a search must not be resumed with it (the values
+	// sealed so far lack its terms); omitted when false, so records of older runs still match.
+	Ord   bool `json:"ord,omitempty"`
+	Match bool `json:"match,omitempty"`
 }
 
 // Encrypt turns the plaintext column col into a pgseal bytea column of the same name, online:
@@ -48,7 +52,8 @@ func Encrypt(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, col Co
 		rep.AlreadyDone = true
 		return rep, nil
 	}
-	params, _ := json.Marshal(encryptParams{Keyset: o.Keyset, TenantColumn: o.TenantColumn, Type: col.Type.String(), Eq: col.Eq})
+	params, _ := json.Marshal(encryptParams{Keyset: o.Keyset, TenantColumn: o.TenantColumn, Type: col.Type.String(), Eq: col.Eq,
+		Ord: col.Ord, Match: col.Match})
 	m := &migration{conn: conn, g: g, job: job, o: o.Options, rep: rep, op: opEncrypt, params: params,
 		shadowType: "bytea", cut: encryptCutover}
 	if err := m.run(ctx, start); err != nil {
@@ -110,7 +115,11 @@ func prepareEncrypt(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot,
 		if buf, err = value.Encode(buf[:0], col.Type, value.FormatBinary, r.src, nil); err != nil {
 			return nil, err
 		}
-		return col.Seal(nil, ks, buf)
+		env, err := col.Seal(nil, ks, buf)
+		if err == nil && !hasTerms(env, searchMask(col)) {
+			return nil, errNoTerms // the cut-over would build ord/match indexes over missing terms
+		}
+		return env, err
 	}
 	return g, j, nil
 }

@@ -42,8 +42,11 @@ type ColumnStatus struct {
 	Encrypted []KeysetCount `json:"encrypted"`
 	Migration string        `json:"migration,omitempty"` // e.g. "encrypt: backfill, 120000 rows done"
 	// Check is the state of the envelope CHECK (a Check* constant) when the column is bytea.
-	Check   string `json:"check,omitempty"`
-	Problem string `json:"problem,omitempty"`
+	Check string `json:"check,omitempty"`
+	// Search is the state of the column's ord and match searches (encrypted columns with them):
+	// values lacking the terms and the index (proxy reindex completes both).
+	Search  []SearchStatus `json:"search,omitempty"`
+	Problem string         `json:"problem,omitempty"`
 }
 
 // Status reports, for every column, its rows, NULLs, encrypted values per keyset, generation and suite
@@ -104,7 +107,12 @@ func columnStatus(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, c
 			return st, err
 		}
 	}
-	for _, op := range []string{opEncrypt, opDecrypt, opReencrypt} {
+	if st.State == StateEncrypted {
+		if st.Search, err = searchStatus(ctx, conn, g, col); err != nil {
+			return st, err
+		}
+	}
+	for _, op := range []string{opEncrypt, opDecrypt, opReencrypt, opReindex} {
 		rec, err := loadRecord(ctx, conn, g.t.qualified(), g.c.name, op)
 		if err != nil {
 			return st, err

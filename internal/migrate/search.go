@@ -1,0 +1,106 @@
+package migrate
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/pgseal/pgseal/internal/catalog"
+)
+
+// The SQL of the ord and match terms (docs/search.md §1 and §5), for the indexes `proxy encrypt`
+// and `proxy reindex` create. An index serves the proxy's queries only when its expression is
+// the one the rewrite writes, so these must stay exactly rewrite-compatible: same functions,
+// same constants (offsets already added up), same shape.
+//
+// NOTE for the merge: internal/rewrite gets its own OrdExpr/MatchExpr(colRef, eq) in parallel
+// (issue 14), with the same text; these are written here to avoid a conflict and should become
+// calls to rewrite's (TestSearchExprText pins the text both must produce).
+
+// Envelope flag bits of the search terms (docs/search.md §1).
+const (
+	flagOrd   = 0x02 // an order term is present
+	flagMatch = 0x04 // match tokens are present
+)
+
+// termsBase is B of docs/search.md §1: where the term directory starts (0-based), after the
+// fixed header and, for a column with equality search, the equality term.
+func termsBase(eq bool) int {
+	if eq {
+		return 39
+	}
+	return 23
+}
+
+// OrdExpr is ord(c) for the column expression c (already quoted) of a column with (eq) or
+// without an equality term: the order term, NULL for a value without one.
+func OrdExpr(c string, eq bool) string {
+	b := termsBase(eq)
+	return "CASE WHEN get_byte(" + c + ", 2) & 2 = 2 THEN substring(" + c + " from " + itoa(int64(b+5)) +
+		" for get_byte(" + c + ", " + strconv.Itoa(b) + ")*256 + get_byte(" + c + ", " + strconv.Itoa(b+1) + ")) END"
+}
+
+// MatchExpr is match(c): the value's match tokens as a text[], NULL for a value without them.
+func MatchExpr(c string, eq bool) string {
+	b := termsBase(eq)
+	gb := func(off int) string { return "get_byte(" + c + ", " + strconv.Itoa(off) + ")" }
+	return "CASE WHEN get_byte(" + c + ", 2) & 4 = 4 THEN string_to_array(encode(substring(" + c + " from " +
+		itoa(int64(b+5)) + " + " + gb(b) + "*256 + " + gb(b+1) + " for " + gb(b+2) + "*256 + " + gb(b+3) +
+		"), 'escape'), ' ') END"
+}
+
+// searchIndex is one of pgseal's search indexes of a column.
+type searchIndex struct {
+	kind string // catalog.IndexOrd or catalog.IndexMatch
+	name string // catalog.SearchIndexName
+}
+
+// searchIndexes lists the indexes col's configured searches need, ord first.
+func searchIndexes(col Column) []searchIndex {
+	var out []searchIndex
+	if col.Ord {
+		out = append(out, searchIndex{catalog.IndexOrd, catalog.SearchIndexName(col.ID, catalog.IndexOrd)})
+	}
+	if col.Match {
+		out = append(out, searchIndex{catalog.IndexMatch, catalog.SearchIndexName(col.ID, catalog.IndexMatch)})
+	}
+	return out
+}
+
+// searchMask is the flags a value of col must have for every configured search term.
+func searchMask(col Column) int {
+	m := 0
+	if col.Ord {
+		m |= flagOrd
+	}
+	if col.Match {
+		m |= flagMatch
+	}
+	return m
+}
+
+// createIndexSQL is CREATE INDEX [CONCURRENTLY] for ix over column colName of table t.
+func createIndexSQL(t *tableInfo, colName string, eq bool, ix searchIndex, concurrently bool) string {
+	s := "CREATE INDEX "
+	if concurrently {
+		s += "CONCURRENTLY "
+	}
+	s += q(ix.name) + " ON " + t.ident()
+	if ix.kind == catalog.IndexMatch {
+		return s + " USING gin ((" + MatchExpr(q(colName), eq) + "))"
+	}
+	return s + " ((" + OrdExpr(q(colName), eq) + "))"
+}
+
+// lacksTermsSQL is the condition "the value t.c lacks a configured term" (NULL values do not):
+// an interrupted reindex continues with exactly the values left. A value too short to have a
+// flags byte is selected too, so that opening it reports it instead of get_byte failing.
+func lacksTermsSQL(c string, mask int) string {
+	m := strconv.Itoa(mask)
+	return "CASE WHEN length(" + c + ") < 3 THEN true ELSE get_byte(" + c + ", 2) & " + m + " <> " + m + " END"
+}
+
+// errNoTerms: Column.Seal wrote a value without a configured ord or match term.
+var errNoTerms = errors.New("the sealed value lacks its ord/match terms: this build of pgseal cannot compute them")
+
+// hasTerms reports whether the envelope env carries every term of mask (flags byte, §1).
+func hasTerms(env []byte, mask int) bool { return len(env) > 2 && int(env[2])&mask == mask }
