@@ -151,6 +151,11 @@ func Build(cols []config.Encrypt, rows []Row) (*Info, error) {
 		return nil, err
 	}
 	info.ready(rows, conf)
+	for _, row := range rows {
+		if row.Kind == 'd' {
+			info.CTypeIsC = row.Type == "C" || row.Type == "POSIX"
+		}
+	}
 	info.refuse(rows, rels, conf)
 	info.catalogView(rows)
 	// Tables with no encrypted column need not be known to rewrite.

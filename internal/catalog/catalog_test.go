@@ -313,3 +313,27 @@ func TestBuildDescendantsAndRefusals(t *testing.T) {
 		t.Error("RefuseTable(users) refused notes")
 	}
 }
+
+// TestLoadReadsTheDatabaseCType: ILIKE's case folding follows the database's LC_CTYPE, which the
+// catalog reports (CTypeIsC for C and POSIX).
+func TestLoadReadsTheDatabaseCType(t *testing.T) {
+	db := pgtest.New(t)
+	db.Exec(t, `CREATE TABLE users (id int, email bytea)`)
+	conn := db.Conn(t)
+	ctx := context.Background()
+	var ctype string
+	if err := conn.QueryRow(ctx, "SELECT datctype FROM pg_database WHERE datname = current_database()").Scan(&ctype); err != nil {
+		t.Fatal(err)
+	}
+	info, err := Load(ctx, conn, []config.Encrypt{{Table: "users", Column: "email", Type: "text"}})
+	if err != nil {
+		t.Fatalf("Load() = %v", err)
+	}
+	if want := ctype == "C" || ctype == "POSIX"; info.CTypeIsC != want {
+		t.Fatalf("CTypeIsC = %v for datctype %q, want %v", info.CTypeIsC, ctype, want)
+	}
+	rows := []Row{{Kind: 'd', Type: "POSIX"}}
+	if info, err := Build(nil, rows); err != nil || !info.CTypeIsC {
+		t.Fatalf("Build(POSIX) CTypeIsC = %v, %v, want true", info != nil && info.CTypeIsC, err)
+	}
+}

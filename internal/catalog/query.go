@@ -27,6 +27,7 @@ import (
 //   - Kind 'i': an index of a configured table (TableOID = Root) named like pgseal's search
 //     indexes ("pgseal_…", SearchIndexName): Column is the index name, Bytea whether it is valid,
 //     ready and live (usable by queries). Number and Type are empty.
+//   - Kind 'd': the database itself; Type is its LC_CTYPE (how ILIKE folds case), all else empty.
 type Row struct {
 	Kind          byte
 	Schema, Table string
@@ -121,6 +122,11 @@ JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) x.indexrelid
 WHERE t.oid OPERATOR(pg_catalog.=) t.root
   AND pg_catalog.left(ic.relname::pg_catalog.text, 7) OPERATOR(pg_catalog.=) E'pgseal_'
 UNION ALL
+SELECT 'd'::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.text, 0::pg_catalog.oid, 0::pg_catalog.oid,
+  NULL::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.int2, NULL::pg_catalog.bool, d.datctype::pg_catalog.text
+FROM pg_catalog.pg_database d
+WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
+UNION ALL
 SELECT 's'::pg_catalog.text, n.nspname::pg_catalog.text, c.relname::pg_catalog.text, c.oid, 0::pg_catalog.oid,
   c.relkind::pg_catalog.text, a.attname::pg_catalog.text, a.attnum, NULL::pg_catalog.bool, NULL::pg_catalog.text
 FROM pg_catalog.pg_class c
@@ -185,7 +191,7 @@ func Load(ctx context.Context, conn *pgx.Conn, cols []config.Encrypt) (*Info, er
 
 // ParseRow builds a Row from Query's text-format fields (nil = NULL).
 func ParseRow(f [][]byte) (Row, error) {
-	if len(f) != Fields || len(f[0]) != 1 || !strings.ContainsRune("crasi", rune(f[0][0])) {
+	if len(f) != Fields || len(f[0]) != 1 || !strings.ContainsRune("crasid", rune(f[0][0])) {
 		return Row{}, errors.New("read catalog: unexpected row")
 	}
 	r := Row{Kind: f[0][0], Schema: string(f[1]), Table: string(f[2]), Relkind: string(f[5])}
@@ -197,6 +203,10 @@ func ParseRow(f [][]byte) (Row, error) {
 	}
 	if r.Kind == 'i' {
 		r.Column, r.Bytea = string(f[6]), string(f[8]) == "t"
+		return r, nil
+	}
+	if r.Kind == 'd' {
+		r.Type = string(f[9])
 		return r, nil
 	}
 	if r.Kind != 'c' && r.Kind != 's' {
