@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -421,4 +422,37 @@ func foldedTrigrams(s string) []string {
 		out = append(out, string(rs[i:i+3]))
 	}
 	return out
+}
+
+// BenchmarkSearchTerms: a column's order term and match tokens per text value, by length.
+func BenchmarkSearchTerms(b *testing.B) {
+	snap := testSnapshot(b)
+	acme, _ := snap.Keyset("acme")
+	col := searchColumn(b, "text", "ord", "match")
+	for _, n := range []int{8, 32, 64} {
+		plain := append([]byte{byte(value.Text)}, strings.Repeat("abcdefghij", 7)[:n]...)
+		b.Run("ord/text/"+strconv.Itoa(n)+"B", func(b *testing.B) {
+			b.ReportAllocs()
+			var dst []byte
+			for b.Loop() {
+				dst, _ = col.OrdTerm(dst[:0], acme, plain)
+			}
+		})
+		b.Run("match/text/"+strconv.Itoa(n)+"B", func(b *testing.B) {
+			b.ReportAllocs()
+			var dst []byte
+			for b.Loop() {
+				dst, _ = col.MatchTokens(dst[:0], acme, plain)
+			}
+		})
+	}
+	b.Run("ord/int8", func(b *testing.B) {
+		c := searchColumn(b, "int8", "ord")
+		plain := []byte{byte(value.Int8), 0, 0, 0, 0, 0, 0, 0x30, 0x39}
+		b.ReportAllocs()
+		var dst []byte
+		for b.Loop() {
+			dst, _ = c.OrdTerm(dst[:0], acme, plain)
+		}
+	})
 }

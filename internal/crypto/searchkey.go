@@ -106,41 +106,37 @@ func (k *OrdKey) Term(dst, form []byte, variable bool) ([]byte, error) {
 	s := k.scratch.Get().(*ordScratch)
 	defer k.scratch.Put(s)
 	nbits := packBits(s, form, variable)
-	dst = append(dst, k.ks[:]...)
-	dst = append(dst, ordTermVersion)
-	clear(s.c[:]) // C_0 = 0
+	ret, out := sliceForAppend(dst, OrdTermPrefix+2*nbits)
+	copy(out, k.ks[:])
+	out[16] = ordTermVersion
+	num := out[OrdTermPrefix:]
+	be := binary.BigEndian
+	var ch, cl uint64 // C_j as two big-endian halves; C_0 = 0
 	for j := 0; j*64 < nbits; j++ {
 		w := s.words[j]
 		n := min(64, nbits-j*64)
+		be.PutUint64(s.in[8:], cl) // t = 0: no bits before it
+		be.PutUint64(s.in[:8], ch)
 		for t := 0; t < n; t++ {
-			var prefix uint64
 			if t > 0 {
-				prefix = w >> (64 - t) << (64 - t)
+				be.PutUint64(s.in[:8], ch^uint64(t)<<56)
+				be.PutUint64(s.in[8:], cl^(w>>(64-t)<<(64-t)))
 			}
-			s.in = s.c
-			s.in[0] ^= byte(t)
-			xor64(s.in[8:], prefix)
 			k.prf.Encrypt(s.out[:], s.in[:])
-			r := binary.BigEndian.Uint64(s.out[:8]) % ordMod
-			b := (w >> (63 - t)) & 1
-			dst = binary.BigEndian.AppendUint16(dst, uint16(r+b))
+			r := be.Uint64(s.out[:8]) % ordMod
+			be.PutUint16(num[2*(64*j+t):], uint16(r+(w>>(63-t))&1))
 		}
 		if (j+1)*64 < nbits { // C_(j+1) = AES(K_ord', C_j ⊕ (64, whole chunk))
-			s.in = s.c
-			s.in[0] ^= 64
-			xor64(s.in[8:], w)
+			be.PutUint64(s.in[:8], ch^64<<56)
+			be.PutUint64(s.in[8:], cl^w)
 			k.chain.Encrypt(s.c[:], s.in[:])
+			ch, cl = be.Uint64(s.c[:8]), be.Uint64(s.c[8:])
 		}
 	}
 	clear(s.in[:])
 	clear(s.out[:])
 	clear(s.c[:])
-	return dst, nil
-}
-
-// xor64 XORs v (big-endian) into b[0:8].
-func xor64(b []byte, v uint64) {
-	binary.BigEndian.PutUint64(b, binary.BigEndian.Uint64(b)^v)
+	return ret, nil
 }
 
 // packBits writes form's bit string into s.words (MSB first, zero-padded) and returns its length.
