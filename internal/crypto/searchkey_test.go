@@ -306,3 +306,36 @@ func BenchmarkMatchToken(b *testing.B) {
 		_ = k.Token(tri)
 	}
 }
+
+// TestSearchKeysConcurrent: one OrdKey and one MatchKey used from several goroutines give the
+// same results as sequential calls (run with -race).
+func TestSearchKeysConcurrent(t *testing.T) {
+	ok := testOrdKey(t, testKeyset, testColumn)
+	mk, _ := NewMatchKey(testRoot, testKeyset, 1, testColumn)
+	forms := make([][]byte, 32)
+	want := make([][]byte, len(forms))
+	for i := range forms {
+		forms[i] = bytes.Repeat([]byte{byte(i)}, i)
+		want[i] = ordTerm(t, ok, forms[i], true)
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for r := 0; r < 20; r++ {
+				for i, f := range forms {
+					got, _ := ok.Term(nil, f, true)
+					if !bytes.Equal(got, want[i]) || mk.Token(f) != mk.Token(f) {
+						errs <- fmt.Errorf("form %d: concurrent term differs", i)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
