@@ -456,3 +456,19 @@ func BenchmarkSearchTerms(b *testing.B) {
 		}
 	})
 }
+
+// TestSearchTypesAgreeWithConfig: every type config accepts for ord has an order form, and every
+// type it accepts for match has match tokens.
+func TestSearchTypesAgreeWithConfig(t *testing.T) {
+	for _, name := range config.OrdTypes {
+		typ, err := value.ParseType(name)
+		if err != nil || !value.SupportsOrder(typ) {
+			t.Errorf("config allows ord on %s, which has no order form (%v)", name, err)
+		}
+	}
+	for _, name := range config.MatchTypes {
+		if typ, err := value.ParseType(name); err != nil || (typ != value.Text && typ != value.Varchar) {
+			t.Errorf("config allows match on %s, which has no match tokens", name)
+		}
+	}
+}
