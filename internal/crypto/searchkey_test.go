@@ -339,3 +339,16 @@ func TestSearchKeysConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchTokenFrozen: testdata/gen_ord_vector.py computes these independently (pyca).
+func TestMatchTokenFrozen(t *testing.T) {
+	k, err := NewMatchKey(testRoot, testKeyset, 1, testColumn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tri, want := range map[string]uint16{"abc": 0xfa45, "日本語": 0x85fc} {
+		if got := k.Token([]byte(tri)); got != want {
+			t.Errorf("Token(%q) = %04x, want %04x", tri, got, want)
+		}
+	}
+}

@@ -1,4 +1,5 @@
 # Independent computation of the order-term vector of TestOrdTermFrozen (docs/search.md §2)
+# and of the match tokens of TestMatchTokenFrozen (§3)
 # with pyca/cryptography: python3 gen_ord_vector.py prints the first 12 numbers and the SHA-256
 # of the whole term.
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
@@ -34,3 +35,11 @@ for j in range(0, len(bits), 64):
         C = aes(km[32:], bytes(a^b for a,b in zip(C, blk)))
 print(out[17:41].hex())
 import hashlib; print(hashlib.sha256(out).hexdigest(), len(out))
+
+# Match token (docs/search.md §3) of the trigram "abc" and of "日本語" under the same root, keyset,
+# generation and domain: TestMatchTokenFrozen.
+import hmac, hashlib
+info = b"pgseal/v1/match\x00" + ks + struct.pack(">I",1) + b"public.users.email"
+km = HKDFExpand(hashes.SHA256(), 32, info).derive(root)
+for tri in ["abc", "日本語"]:
+    print(tri, hmac.new(km, tri.encode(), hashlib.sha256).digest()[:2].hex())
