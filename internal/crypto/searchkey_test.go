@@ -2,8 +2,10 @@ package crypto
 
 import (
 	"bytes"
+	"crypto/fips140"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -349,6 +351,47 @@ func TestMatchTokenFrozen(t *testing.T) {
 	for tri, want := range map[string]uint16{"abc": 0xfa45, "日本語": 0x85fc} {
 		if got := k.Token([]byte(tri)); got != want {
 			t.Errorf("Token(%q) = %04x, want %04x", tri, got, want)
+		}
+	}
+}
+
+// TestEnvelopeWithSearchTermsVector: envelopes with order terms and match tokens, computed
+// independently by testdata/gen_ord_vector.py (pyca/cryptography), seal and open byte for byte.
+func TestEnvelopeWithSearchTermsVector(t *testing.T) {
+	if fips140.Enabled() {
+		t.Skip("explicit nonces are refused in FIPS mode")
+	}
+	eq, ord, match := seqBytes(0x60, 16), []byte("ORD-TERM-BYTES"), []byte("k00 abcd")
+	for _, v := range []struct {
+		suite, flags byte
+		env          string
+	}{
+		{Suite1, 0x07, "010107112233445566778899aabbccddeeff0100000001606162636465666768696a6b6c6d6e6f000e00084f52442d5445524d2d42595445536b30302061626364404142434445464748494a4b4c4d4e4f505152535455565758595a5bb01c207e8f889e371fe5c7aed984cbdf90be352685"},
+		{Suite1, 0x02, "010102112233445566778899aabbccddeeff0100000001000e00004f52442d5445524d2d4259544553404142434445464748494a4b4c4d4e4f505152535455565758595a5bb01c207e8fd40513083559215c400a8364feb58218"},
+		{Suite1, 0x04, "010104112233445566778899aabbccddeeff0100000001000000086b30302061626364404142434445464748494a4b4c4d4e4f505152535455565758595a5bb01c207e8fcdbae9a5827e0a2e4ae5686513d7ad13"},
+		{Suite2, 0x07, "010207112233445566778899aabbccddeeff0100000001606162636465666768696a6b6c6d6e6f000e00084f52442d5445524d2d42595445536b30302061626364404142434445464748494a4b4c4d4e4f505152535455565758595a5be79772b32b1c6de52928091dd9ec2c23364e5747ca"},
+		{Suite2, 0x02, "010202112233445566778899aabbccddeeff0100000001000e00004f52442d5445524d2d4259544553404142434445464748494a4b4c4d4e4f505152535455565758595a5be79772b32bb62ead2c1cc31590419f7d18e0e9920f"},
+		{Suite2, 0x04, "010204112233445566778899aabbccddeeff0100000001000000086b30302061626364404142434445464748494a4b4c4d4e4f505152535455565758595a5be79772b32bd4e524e3af86052f2436ca07be8ffd00"},
+	} {
+		k := newTestKey(t, v.suite, testRoot, testKeyset, 1, testColumn)
+		k.rand = bytes.NewReader(append(seqBytes(0x40, 16), seqBytes(0x50, 12)...))
+		var tm Terms
+		if v.flags&FlagTerm != 0 {
+			tm.Eq = eq
+		}
+		if v.flags&FlagOrd != 0 {
+			tm.Ord = ord
+		}
+		if v.flags&FlagMatch != 0 {
+			tm.Match = match
+		}
+		want, _ := hex.DecodeString(v.env)
+		got, err := k.SealTerms(nil, []byte("alice"), tm)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("suite %d flags %d: SealTerms() = %x, %v, want %x", v.suite, v.flags, got, err, want)
+		}
+		if pt, err := k.Open(nil, want); err != nil || string(pt) != "alice" {
+			t.Fatalf("suite %d flags %d: Open() = %q, %v", v.suite, v.flags, pt, err)
 		}
 	}
 }

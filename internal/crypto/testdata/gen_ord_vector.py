@@ -43,3 +43,20 @@ info = b"pgseal/v1/match\x00" + ks + struct.pack(">I",1) + b"public.users.email"
 km = HKDFExpand(hashes.SHA256(), 32, info).derive(root)
 for tri in ["abc", "日本語"]:
     print(tri, hmac.new(km, tri.encode(), hashlib.sha256).digest()[:2].hex())
+
+# Envelopes with an equality term, an order term and match tokens (docs/search.md §1), suites 1
+# and 2: TestEnvelopeWithSearchTermsVector. Column key and record key as in gen_vectors.py.
+from cryptography.hazmat.primitives import cmac
+from cryptography.hazmat.primitives.kdf.kbkdf import CounterLocation, KBKDFCMAC, Mode
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+kcol = HKDFExpand(hashes.SHA256(), 32, b"pgseal/v1/data\x00" + ks + struct.pack(">I", 1) + b"public.users.email").derive(root)
+salt, nonce = bytes(range(0x40, 0x50)), bytes(range(0x50, 0x5c))
+krec = KBKDFCMAC(algorithms.AES, Mode.CounterMode, 32, 4, 4, CounterLocation.BeforeFixed, b"pgseal/v1/rec", salt, None).derive(kcol)
+eq, ordt, match = bytes(range(0x60, 0x70)), b"ORD-TERM-BYTES", b"k00 abcd"
+col = b"public.users.email"
+for suite, aead in [(1, AESGCM), (2, ChaCha20Poly1305)]:
+    for flags, e, o, m in [(7, eq, ordt, match), (2, b"", ordt, b""), (4, b"", b"", match)]:
+        dirb = struct.pack(">HH", len(o), len(m))
+        header = bytes([1, suite, flags]) + ks + struct.pack(">I", 1) + e + dirb + o + m
+        aad = b"pgseal/v1/aad" + header + salt + struct.pack(">H", len(col)) + col
+        print(suite, flags, (header + salt + nonce + aead(krec).encrypt(nonce, b"alice", aad)).hex())
