@@ -54,6 +54,30 @@ func (c *Column) OrdTerm(dst []byte, ks *keyring.Keyset, plain []byte) ([]byte, 
 	return ok.Term(dst, form, variable)
 }
 
+// OrdBound is OrdTerm for a comparison bound x (the x of c < x, c BETWEEN x AND y), which
+// unlike a stored value may be longer than ord_max_bytes. When it is (truncated), the term is
+// that of x's order form cut to ord_max_bytes bytes, T', and for every stored value v (whose
+// form is at most that long): v < x exactly when ord(v) <= T', v > x exactly when ord(v) > T',
+// and v = x never. (A stored form below T' is below x; one equal to T' is a proper prefix of x's
+// form, so below x; one above T' differs from it within its length, so it is above x.)
+func (c *Column) OrdBound(dst []byte, ks *keyring.Keyset, plain []byte) (term []byte, truncated bool, err error) {
+	var buf [128]byte
+	form, err := value.OrderForm(buf[:0], c.Type, plain)
+	if err != nil {
+		return dst, false, err
+	}
+	variable := value.OrderVariable(c.Type)
+	if limit := c.ordLimit(); variable && len(form) > limit {
+		form, truncated = form[:limit], true
+	}
+	ok, err := ks.OrdKey(c.Domain)
+	if err != nil {
+		return dst, false, err
+	}
+	term, err = ok.Term(dst, form, variable)
+	return term, truncated, err
+}
+
 // MatchTokens appends the match tokens of one plaintext of c under ks, as the envelope stores
 // them: ASCII, space-separated, the keyset token ("k" and the keyset id in hex) first, then the
 // distinct tokens of the value's case-folded trigrams, sorted. Only text and varchar columns have

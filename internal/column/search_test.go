@@ -472,3 +472,68 @@ func TestSearchTypesAgreeWithConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestOrdBound: a bound longer than ord_max_bytes gives the term of its cut form, and the
+// documented comparisons against it decide < and > exactly for every storable value.
+func TestOrdBound(t *testing.T) {
+	snap := testSnapshot(t)
+	acme, _ := snap.Keyset("acme")
+	rng := rand.New(rand.NewPCG(51, 52))
+	for _, typ := range []string{"text", "numeric"} {
+		col := searchColumn(t, typ, "ord")
+		col.OrdMaxBytes = 6
+		if typ == "numeric" {
+			col.OrdMaxBytes = 8 // class, exponent and up to three digits (two when negative)
+		}
+		enc := func(s string) []byte {
+			p, err := value.Encode(nil, col.Type, value.FormatText, []byte(s), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		gen := func() string {
+			if typ == "text" {
+				return strings.Repeat("ab", 3)[:rng.IntN(7)] + string(rune('a'+rng.IntN(3)))
+			}
+			s := strconv.Itoa(rng.IntN(200) - 100)
+			if rng.IntN(2) == 0 {
+				s += "." + strings.Repeat(strconv.Itoa(rng.IntN(10)), rng.IntN(4))
+			}
+			return strings.TrimSuffix(s, ".")
+		}
+		cut := 0
+		for range 300 {
+			x, v := gen(), gen()
+			vt, err := col.OrdTerm(nil, acme, enc(v))
+			if err != nil {
+				continue // not storable under the small limit
+			}
+			bt, truncated, err := col.OrdBound(nil, acme, enc(x))
+			if err != nil {
+				t.Fatal(err)
+			}
+			xf, _ := value.OrderForm(nil, col.Type, enc(x))
+			vf, _ := value.OrderForm(nil, col.Type, enc(v))
+			want := bytes.Compare(vf, xf)
+			var got int
+			switch c := bytes.Compare(vt, bt); {
+			case !truncated:
+				got = c
+			case c <= 0:
+				got = -1
+			default:
+				got = 1
+			}
+			if got != want {
+				t.Fatalf("%s: %q vs bound %q (truncated %v): %d, want %d", typ, v, x, truncated, got, want)
+			}
+			if truncated {
+				cut++
+			}
+		}
+		if cut < 30 {
+			t.Fatalf("%s: only %d comparisons with a cut bound", typ, cut)
+		}
+	}
+}
