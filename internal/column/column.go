@@ -54,18 +54,39 @@ func FromConfig(e config.Encrypt) (Column, error) {
 func (c *Column) QualifiedTable() string { return c.Schema + "." + c.Table }
 
 // Seal encrypts one plaintext (value.Encode's output: tag byte + canonical form) of c under ks's
-// primary generation and appends the envelope to dst. When c.Eq, the envelope carries the
-// equality term (Term). The proxy and every migration command write values through this one
-// function, so both always produce the same envelopes.
+// primary generation and appends the envelope to dst. The envelope carries every term c is
+// configured for: the equality term (Term) when c.Eq, the order term (OrdTerm) when c.Ord, the
+// match tokens (MatchTokens) when c.Match. The proxy and every migration command write values
+// through this one function, so both always produce the same envelopes.
 func (c *Column) Seal(dst []byte, ks *keyring.Keyset, plain []byte) ([]byte, error) {
-	var term []byte
+	t, err := c.Terms(ks, plain)
+	if err != nil {
+		return dst, err
+	}
+	return c.SealWithTerms(dst, ks, plain, t)
+}
+
+// Terms computes the terms c is configured for of a plaintext of c under ks (nil where c has
+// none).
+func (c *Column) Terms(ks *keyring.Keyset, plain []byte) (crypto.Terms, error) {
+	var t crypto.Terms
+	var err error
 	if c.Eq {
-		var err error
-		if term, err = c.Term(ks, plain); err != nil {
-			return dst, err
+		if t.Eq, err = c.Term(ks, plain); err != nil {
+			return t, err
 		}
 	}
-	return c.SealWithTerm(dst, ks, plain, term)
+	if c.Ord {
+		if t.Ord, err = c.OrdTerm(nil, ks, plain); err != nil {
+			return t, err
+		}
+	}
+	if c.Match {
+		if t.Match, err = c.MatchTokens(nil, ks, plain); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
 }
 
 // Term returns the equality term of a plaintext of c under ks:
@@ -83,14 +104,19 @@ func (c *Column) Term(ks *keyring.Keyset, plain []byte) ([]byte, error) {
 	return tk.Term(nil, byte(c.Type), eq), nil
 }
 
-// SealWithTerm is Seal with a term already known (nil for none): re-encryption keeps the term of
-// the envelope it replaces.
+// SealWithTerm is Seal with an equality term already known (nil for none) and no other terms.
 func (c *Column) SealWithTerm(dst []byte, ks *keyring.Keyset, plain, term []byte) ([]byte, error) {
+	return c.SealWithTerms(dst, ks, plain, crypto.Terms{Eq: term})
+}
+
+// SealWithTerms is Seal with the terms already known: re-encryption keeps the terms of the
+// envelope it replaces (crypto.Header.Terms, copied out of the old envelope first).
+func (c *Column) SealWithTerms(dst []byte, ks *keyring.Keyset, plain []byte, t crypto.Terms) ([]byte, error) {
 	ck, err := ks.PrimaryColumnKey(c.ID)
 	if err != nil {
 		return dst, err
 	}
-	return ck.Seal(dst, plain, term)
+	return ck.SealTerms(dst, plain, t)
 }
 
 var (

@@ -14,7 +14,7 @@ import (
 )
 
 // testSnapshot is a file keyring with keysets acme and globex.
-func testSnapshot(t *testing.T) *keyring.Snapshot {
+func testSnapshot(t testing.TB) *keyring.Snapshot {
 	t.Helper()
 	ctx := context.Background()
 	key := base64.StdEncoding.EncodeToString(crypto.RandomSecret().Bytes())

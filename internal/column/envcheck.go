@@ -20,7 +20,7 @@ import (
 // comment or an older one, is recognised as present but outdated and `proxy protect` replaces it.
 //
 // NOTE: bump checkVersion whenever CheckExpr changes.
-const checkVersion = 2
+const checkVersion = 3
 
 // CheckComment is the COMMENT ON CONSTRAINT of a current envelope CHECK.
 var CheckComment = "pgseal envelope check v" + strconv.Itoa(checkVersion)
@@ -53,23 +53,48 @@ func CheckName(col string) string {
 
 // CheckExpr is the condition on column col (already quoted). Every function and operator
 // is schema-qualified so that the search_path of whoever creates the constraint cannot bind it to
-// look-alikes. The CASE guards get_byte: AND does not promise an evaluation order, and get_byte
+// look-alikes. The CASEs guard get_byte: AND does not promise an evaluation order, and get_byte
 // past the end raises 2202E instead of the check's clean 23514.
 //
-//	version = 1, suite in checkSuites, flags 0 with length >= 67, or flags 1 (term) with length >= 83
+//	version = 1, suite in checkSuites, and by flags: 0 with length >= 67; 1 (term) with length
+//	>= 83; 2 to 7 (order term, match tokens: docs/search.md §1) with the directory at B (23, or
+//	39 with a term) naming a non-zero length exactly for each flagged term, and length >= B + 4 +
+//	both lengths + 44
 func CheckExpr(col string) string {
 	ge := func(n int) string { return "pg_catalog.length(" + col + ") OPERATOR(pg_catalog.>=) " + strconv.Itoa(n) }
-	byteIs := func(off, v int) string {
-		return "pg_catalog.get_byte(" + col + ", " + strconv.Itoa(off) + ") OPERATOR(pg_catalog.=) " + strconv.Itoa(v)
-	}
+	getByte := func(off int) string { return "pg_catalog.get_byte(" + col + ", " + strconv.Itoa(off) + ")" }
+	byteIs := func(off, v int) string { return getByte(off) + " OPERATOR(pg_catalog.=) " + strconv.Itoa(v) }
 	var suites []string
 	for _, s := range checkSuites {
 		suites = append(suites, byteIs(crypto.SuiteOffset, s))
 	}
+	flags := []string{
+		"WHEN " + byteIs(crypto.FlagsOffset, 0) + " THEN true",
+		"WHEN " + byteIs(crypto.FlagsOffset, int(crypto.FlagTerm)) + " THEN " + ge(crypto.MinSizeTerm),
+	}
+	tail := crypto.MinSize - crypto.HeaderSize // salt, nonce, tag
+	for f := 2; f < 8; f++ {
+		b := crypto.HeaderSize
+		if f&int(crypto.FlagTerm) != 0 {
+			b = crypto.HeaderSizeTerm
+		}
+		u16 := func(off int) string {
+			return "(" + getByte(off) + " OPERATOR(pg_catalog.*) 256 OPERATOR(pg_catalog.+) " + getByte(off+1) + ")"
+		}
+		present := func(off int, flag byte) string {
+			if f&int(flag) != 0 {
+				return u16(off) + " OPERATOR(pg_catalog.>) 0"
+			}
+			return u16(off) + " OPERATOR(pg_catalog.=) 0"
+		}
+		flags = append(flags, "WHEN "+byteIs(crypto.FlagsOffset, f)+" THEN CASE WHEN "+ge(b+crypto.DirSize+tail)+" THEN "+
+			present(b, crypto.FlagOrd)+" AND "+present(b+2, crypto.FlagMatch)+" AND pg_catalog.length("+col+") OPERATOR(pg_catalog.>=) ("+
+			strconv.Itoa(b+crypto.DirSize+tail)+" OPERATOR(pg_catalog.+) "+u16(b)+" OPERATOR(pg_catalog.+) "+u16(b+2)+") ELSE false END")
+	}
 	return col + " IS NULL OR CASE WHEN " + ge(crypto.MinSize) + " THEN " +
 		byteIs(crypto.VersionOffset, int(crypto.Version1)) +
 		" AND (" + strings.Join(suites, " OR ") + ")" +
-		" AND (" + byteIs(crypto.FlagsOffset, 0) + " OR (" + byteIs(crypto.FlagsOffset, int(crypto.FlagTerm)) + " AND " + ge(crypto.MinSizeTerm) + "))" +
+		" AND CASE " + strings.Join(flags, " ") + " ELSE false END" +
 		" ELSE false END"
 }
 

@@ -106,24 +106,27 @@ func (k *ColumnKey) Suite() byte { return k.suite }
 // empty) for no term, or exactly TermSize bytes (then FlagTerm is set). Every call draws a fresh
 // random salt and nonce. plaintext must not overlap dst's spare capacity.
 func (k *ColumnKey) Seal(dst, plaintext, term []byte) ([]byte, error) {
-	if len(term) != 0 && len(term) != TermSize {
-		return nil, fmt.Errorf("seal: term must be %d bytes, got %d", TermSize, len(term))
+	return k.SealTerms(dst, plaintext, Terms{Eq: term})
+}
+
+// SealTerms is Seal with every kind of term: t.Eq is empty or TermSize bytes, t.Ord and t.Match
+// are empty (absent) or at most MaxTermLen bytes each (docs/search.md §1). The terms are written
+// before the salt, so the associated data covers them. No term may overlap dst's spare capacity.
+func (k *ColumnKey) SealTerms(dst, plaintext []byte, t Terms) ([]byte, error) {
+	if len(t.Eq) != 0 && len(t.Eq) != TermSize {
+		return nil, fmt.Errorf("seal: term must be %d bytes, got %d", TermSize, len(t.Eq))
 	}
-	if len(term) == 0 {
-		term = nil
+	if len(t.Ord) > MaxTermLen || len(t.Match) > MaxTermLen {
+		return nil, fmt.Errorf("seal: order term or match tokens longer than %d bytes", MaxTermLen)
 	}
 	if len(plaintext) > MaxPlaintext {
 		return nil, fmt.Errorf("seal: plaintext of %d bytes exceeds %d", len(plaintext), MaxPlaintext)
 	}
-	ret, out := sliceForAppend(dst, SealedSize(len(plaintext), term != nil))
-	if anyOverlap(out, plaintext) || anyOverlap(out, term) {
+	ret, out := sliceForAppend(dst, SealedSizeTerms(len(plaintext), t))
+	if anyOverlap(out, plaintext) || anyOverlap(out, t.Eq) || anyOverlap(out, t.Ord) || anyOverlap(out, t.Match) {
 		return nil, errors.New("seal: plaintext or term overlaps the output buffer")
 	}
-	putHeader(out, k.suite, k.ks, k.gen, term)
-	hs := HeaderSize
-	if term != nil {
-		hs = HeaderSizeTerm
-	}
+	hs := putHeader(out, k.suite, k.ks, k.gen, t)
 	saltEnd := hs + SaltSize
 	s := k.scratch.Get().(*recScratch)
 	defer k.putScratch(s)

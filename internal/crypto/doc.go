@@ -14,11 +14,15 @@
 //	0        1   version 0x01            unknown version: ErrMalformed, never "try anyway"
 //	1        1   suite   0x01 or 0x02    record key by SP 800-108 KBKDF-CMAC, then 0x01 AES-256-GCM
 //	                                     or 0x02 ChaCha20-Poly1305 (RFC 8439); SQL: get_byte(col, 1)
-//	2        1   flags                   bit0 FlagTerm; other bits must be zero
+//	2        1   flags                   bit0 FlagTerm, bit1 FlagOrd, bit2 FlagMatch; others zero
 //	3       16   keyset id (UUID)        SQL: substring(col from 4 for 16)
 //	19       4   data generation         SQL: substring(col from 20 for 4)
 //	23      16   equality term           only if FlagTerm; SQL: substring(col from 24 for 16)
-//	h       16   salt                    h = 23, or 39 with a term
+//	B        4   directory               only with FlagOrd or FlagMatch (B = 23, or 39 with a
+//	                                     term): u16 order-term length, u16 match-tokens length,
+//	                                     each non-zero exactly when its flag is set
+//	B+4     Lo   order term              then Lm bytes of match tokens (docs/search.md §1)
+//	h       16   salt                    h = 23, or 39 with a term, or B+4+Lo+Lm with the directory
 //	h+16    12   nonce                   GCM or ChaCha20 nonce, random in both suites
 //	h+28     n   ciphertext              n = len(plaintext)
 //	h+28+n  16   tag                     GCM or Poly1305 tag
@@ -36,6 +40,9 @@
 //	body  = AEAD_suite(K_rec).Seal(nonce, plaintext, AAD)           (same K_rec and AAD for both)
 //	K_eq  = HKDF-Expand(indexRoot[h], "pgseal/v1/eq" || 0x00 || ks || u32(h) || domain, 32)
 //	term  = first 16 bytes of HMAC-SHA256(K_eq, 0x01 || typeTag || canonical)
+//	K_ord || K_ord' = HKDF-Expand(indexRoot[h], "pgseal/v1/ord" || 0x00 || ks || u32(h) || domain, 64)
+//	K_match = HKDF-Expand(indexRoot[h], "pgseal/v1/match" || 0x00 || ks || u32(h) || domain, 32)
+//	(order terms and match tokens: searchkey.go, docs/search.md §2 and §3)
 //
 // HKDF Extract is skipped because roots are uniform random keys (RFC 5869 §3.3). KBKDF-CTR-CMAC is
 // NIST SP 800-108r1 counter mode, PRF = AES-256-CMAC (SP 800-38B), 32-bit counter before the fixed

@@ -21,7 +21,9 @@ const (
 	Suite1   byte = 0x01 // KBKDF-CMAC record keys, AES-256-GCM, 96-bit nonce, 128-bit tag
 	Suite2   byte = 0x02 // KBKDF-CMAC record keys, ChaCha20-Poly1305 (RFC 8439), same sizes
 
-	FlagTerm byte = 0x01 // an equality term follows the fixed header
+	FlagTerm  byte = 0x01 // an equality term follows the fixed header
+	FlagOrd   byte = 0x02 // an order term is present (docs/search.md §1)
+	FlagMatch byte = 0x04 // match tokens are present (docs/search.md §1)
 
 	VersionOffset    = 0
 	SuiteOffset      = 1
@@ -34,6 +36,12 @@ const (
 	HeaderSize     = 23
 	HeaderSizeTerm = HeaderSize + TermSize
 
+	// DirSize is the directory (u16 order-term length, u16 match-tokens length) that follows the
+	// header (and equality term) when FlagOrd or FlagMatch is set.
+	DirSize = 4
+	// MaxTermLen bounds an order term or a match-token list (its u16 length in the directory).
+	MaxTermLen = 1<<16 - 1
+
 	// MinSize is the smallest valid envelope (no term, empty plaintext); MinSizeTerm the smallest
 	// with a term.
 	MinSize     = HeaderSize + SaltSize + NonceSize + TagSize
@@ -41,9 +49,9 @@ const (
 
 	// MaxPlaintext bounds one value: PostgreSQL cannot store a field above 1 GiB anyway, and the
 	// bound keeps every length computation far from overflow.
-	MaxPlaintext = 1<<30 - MinSizeTerm
+	MaxPlaintext = 1<<30 - MinSizeTerm - DirSize - 2*MaxTermLen
 
-	knownFlags = FlagTerm
+	knownFlags = FlagTerm | FlagOrd | FlagMatch
 )
 
 // Sentinel errors. Callers match them with errors.Is; the wrapped text never carries key or value
@@ -72,14 +80,42 @@ type Header struct {
 	Keyset                KeysetID
 	Generation            uint32
 	Term                  []byte // nil unless FlagTerm; aliases the input
+	Ord                   []byte // order term, nil unless FlagOrd; aliases the input
+	Match                 []byte // match tokens, nil unless FlagMatch; aliases the input
 }
 
-// Size returns the header length: HeaderSize, or HeaderSizeTerm when a term is present.
-func (h Header) Size() int {
-	if h.Flags&FlagTerm != 0 {
-		return HeaderSizeTerm
+// Terms are the search terms of one envelope: the equality term (TermSize bytes), the order term
+// and the match tokens (docs/search.md), each nil when absent.
+type Terms struct {
+	Eq, Ord, Match []byte
+}
+
+// Terms returns the header's terms (aliasing the envelope).
+func (h Header) Terms() Terms { return Terms{Eq: h.Term, Ord: h.Ord, Match: h.Match} }
+
+// headerSize is the length of the header through the terms (where the salt starts).
+func (t Terms) headerSize() int {
+	n := HeaderSize
+	if len(t.Eq) != 0 {
+		n += TermSize
 	}
-	return HeaderSize
+	if len(t.Ord) != 0 || len(t.Match) != 0 {
+		n += DirSize + len(t.Ord) + len(t.Match)
+	}
+	return n
+}
+
+// Size returns the header length up to the salt: HeaderSize, plus TermSize with an equality term,
+// plus the directory and the order and match terms when present.
+func (h Header) Size() int {
+	n := HeaderSize
+	if h.Flags&FlagTerm != 0 {
+		n += TermSize
+	}
+	if h.Flags&(FlagOrd|FlagMatch) != 0 {
+		n += DirSize + len(h.Ord) + len(h.Match)
+	}
+	return n
 }
 
 // ParseHeader validates version, suite, flags and the minimum length of env, then decodes the
@@ -105,12 +141,35 @@ func ParseHeader(env []byte) (Header, error) {
 		}
 		h.Term = env[TermOffset:HeaderSizeTerm:HeaderSizeTerm]
 	}
+	if h.Flags&(FlagOrd|FlagMatch) != 0 {
+		b := HeaderSize + len(h.Term)
+		// The lengths are bounded by u16, so no sum below can overflow an int.
+		if len(env) < b+DirSize+MinSize-HeaderSize {
+			return Header{}, fmt.Errorf("%w: %d bytes, too short for a term directory", ErrMalformed, len(env))
+		}
+		lo := int(binary.BigEndian.Uint16(env[b:]))
+		lm := int(binary.BigEndian.Uint16(env[b+2:]))
+		if (lo != 0) != (h.Flags&FlagOrd != 0) || (lm != 0) != (h.Flags&FlagMatch != 0) {
+			return Header{}, fmt.Errorf("%w: term directory inconsistent with flags %#02x", ErrMalformed, h.Flags)
+		}
+		start := b + DirSize
+		if len(env) < start+lo+lm+MinSize-HeaderSize {
+			return Header{}, fmt.Errorf("%w: %d bytes, too short for its terms", ErrMalformed, len(env))
+		}
+		if lo != 0 {
+			h.Ord = env[start : start+lo : start+lo]
+		}
+		if lm != 0 {
+			h.Match = env[start+lo : start+lo+lm : start+lo+lm]
+		}
+	}
 	copy(h.Keyset[:], env[KeysetOffset:GenerationOffset])
 	h.Generation = binary.BigEndian.Uint32(env[GenerationOffset:TermOffset])
 	return h, nil
 }
 
-// SealedSize returns the envelope length for a plaintext of n bytes.
+// SealedSize returns the envelope length for a plaintext of n bytes with or without an equality
+// term (and no order or match terms).
 func SealedSize(n int, withTerm bool) int {
 	if withTerm {
 		return n + MinSizeTerm
@@ -118,17 +177,39 @@ func SealedSize(n int, withTerm bool) int {
 	return n + MinSize
 }
 
-// putHeader writes the fixed header (and term, if any) into out, which has room for it.
-func putHeader(out []byte, suite byte, ks KeysetID, gen uint32, term []byte) {
+// SealedSizeTerms returns the envelope length for a plaintext of n bytes with terms t.
+func SealedSizeTerms(n int, t Terms) int {
+	return n + t.headerSize() + MinSize - HeaderSize
+}
+
+// putHeader writes the header and terms into out, which has room for them, and returns the
+// header's length (where the salt starts).
+func putHeader(out []byte, suite byte, ks KeysetID, gen uint32, t Terms) int {
 	out[VersionOffset] = Version1
 	out[SuiteOffset] = suite
-	out[FlagsOffset] = 0
+	flags := byte(0)
 	copy(out[KeysetOffset:GenerationOffset], ks[:])
 	binary.BigEndian.PutUint32(out[GenerationOffset:TermOffset], gen)
-	if term != nil {
-		out[FlagsOffset] = FlagTerm
-		copy(out[TermOffset:HeaderSizeTerm], term)
+	n := HeaderSize
+	if len(t.Eq) != 0 {
+		flags |= FlagTerm
+		n += copy(out[TermOffset:HeaderSizeTerm], t.Eq)
 	}
+	if len(t.Ord) != 0 || len(t.Match) != 0 {
+		if len(t.Ord) != 0 {
+			flags |= FlagOrd
+		}
+		if len(t.Match) != 0 {
+			flags |= FlagMatch
+		}
+		binary.BigEndian.PutUint16(out[n:], uint16(len(t.Ord)))
+		binary.BigEndian.PutUint16(out[n+2:], uint16(len(t.Match)))
+		n += DirSize
+		n += copy(out[n:], t.Ord)
+		n += copy(out[n:], t.Match)
+	}
+	out[FlagsOffset] = flags
+	return n
 }
 
 // sameKey compares keyset and generation without early exit; they are not secret, but there is

@@ -11,7 +11,9 @@ func FuzzParseHeader(f *testing.F) {
 	env, _ := k.Seal(nil, []byte("seed"), nil)
 	envTerm, _ := k.Seal(nil, []byte("seed"), make([]byte, TermSize))
 	env2, _ := newTestKey(f, Suite2, testRoot, testKeyset, 1, testColumn).Seal(nil, []byte("seed"), nil)
-	for _, seed := range [][]byte{nil, {1}, {1, 1, 1}, env, envTerm, env[:MinSize-1], env2} {
+	envAll, _ := k.SealTerms(nil, []byte("seed"), Terms{Eq: make([]byte, TermSize), Ord: []byte("ord"), Match: []byte("k1 abcd")})
+	envMatch, _ := k.SealTerms(nil, []byte("seed"), Terms{Match: []byte("k1")})
+	for _, seed := range [][]byte{nil, {1}, {1, 1, 1}, env, envTerm, env[:MinSize-1], env2, envAll, envMatch, envAll[:60]} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -22,11 +24,15 @@ func FuzzParseHeader(f *testing.F) {
 			}
 			return
 		}
-		if len(b) < MinSize || h.Version != Version1 || !knownSuite(h.Suite) || h.Flags&^FlagTerm != 0 {
+		if len(b) < MinSize || h.Version != Version1 || !knownSuite(h.Suite) || h.Flags&^knownFlags != 0 {
 			t.Fatalf("ParseHeader(%x) accepted %+v", b, h)
 		}
 		if (h.Term != nil) != (h.Flags&FlagTerm != 0) || (h.Term != nil && len(b) < MinSizeTerm) {
 			t.Fatalf("ParseHeader(%x) term %x inconsistent with flags %#x", b, h.Term, h.Flags)
+		}
+		if (len(h.Ord) != 0) != (h.Flags&FlagOrd != 0) || (len(h.Match) != 0) != (h.Flags&FlagMatch != 0) ||
+			len(b) < h.Size()+SaltSize+NonceSize+TagSize {
+			t.Fatalf("ParseHeader(%x) = %+v: terms inconsistent with flags or length", b, h)
 		}
 	})
 }
@@ -37,7 +43,7 @@ func FuzzOpen(f *testing.F) {
 	pt := []byte("alice@example.com")
 	valid, _ := k.Seal(nil, pt, nil)
 	validTerm, _ := k.Seal(nil, pt, testTerm(f))
-	valid2, _ := newTestKey(f, Suite2, testRoot, testKeyset, 1, testColumn).Seal(nil, pt, testTerm(f))
+	valid2, _ := newTestKey(f, Suite2, testRoot, testKeyset, 1, testColumn).SealTerms(nil, pt, Terms{Eq: testTerm(f), Ord: []byte("ordterm"), Match: []byte("k1 abcd")})
 	f.Add(valid, 0, byte(1), 0)
 	f.Add(validTerm, 40, byte(0x80), 3)
 	f.Add([]byte{}, 0, byte(0), 0)

@@ -49,6 +49,8 @@ type Keyset struct {
 	// Record keys are never cached: crypto derives them per value.
 	columnKeys sync.Map // columnKeyID -> *crypto.ColumnKey
 	termKeys   sync.Map // string (domain) -> *crypto.TermKey
+	ordKeys    sync.Map // string (domain) -> *crypto.OrdKey
+	matchKeys  sync.Map // string (domain) -> *crypto.MatchKey
 }
 
 type generation struct {
@@ -178,6 +180,38 @@ func (ks *Keyset) TermKey(domain string) (*crypto.TermKey, error) {
 	}
 	actual, _ := ks.termKeys.LoadOrStore(domain, k)
 	return actual.(*crypto.TermKey), nil
+}
+
+// OrdKey returns the (cached) order-term key of a search domain under the keyset's index root
+// (docs/search.md §2).
+func (ks *Keyset) OrdKey(domain string) (*crypto.OrdKey, error) {
+	return indexKey(ks, &ks.ordKeys, domain, "ord key", crypto.NewOrdKey)
+}
+
+// MatchKey returns the (cached) match-token key of a search domain under the keyset's index root
+// (docs/search.md §3).
+func (ks *Keyset) MatchKey(domain string) (*crypto.MatchKey, error) {
+	return indexKey(ks, &ks.matchKeys, domain, "match key", crypto.NewMatchKey)
+}
+
+// indexKey is TermKey's lookup and derivation for the other index-root keys.
+func indexKey[K any](ks *Keyset, cache *sync.Map, domain, what string,
+	derive func(crypto.Secret, crypto.KeysetID, uint32, string) (*K, error)) (*K, error) {
+	if k, ok := cache.Load(domain); ok {
+		return k.(*K), nil
+	}
+	if ks.sealed != nil {
+		return nil, fmt.Errorf("keyset %s: %w", ks.Name, ks.sealed)
+	}
+	if !ks.Active() || ks.indexRoot.IsZero() {
+		return nil, fmt.Errorf("keyset %s is disabled: %w", ks.Name, ErrUnavailable)
+	}
+	k, err := derive(ks.indexRoot, ks.ID, ks.indexGen, domain)
+	if err != nil {
+		return nil, fmt.Errorf("keyset %s: %s: %w", ks.Name, what, err)
+	}
+	actual, _ := cache.LoadOrStore(domain, k)
+	return actual.(*K), nil
 }
 
 // String names the keyset without any key material.

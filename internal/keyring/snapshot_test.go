@@ -208,3 +208,45 @@ func mustOK(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestOrdAndMatchKeysAreCachedPerKeysetAndDisabledHasNone(t *testing.T) {
+	e := fileEnv(t)
+	m := initKeyring(t, e)
+	if _, err := m.CreateKeyset(ctxT(t), "acme", ""); err != nil {
+		t.Fatal(err)
+	}
+	s := openKeyring(t, e).Snapshot()
+	def, acme := s.Default(), mustKeyset(t, s, "acme")
+	o1, err := def.OrdKey("d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o2, _ := def.OrdKey("d")
+	o3, _ := acme.OrdKey("d")
+	if o1 != o2 || o1 == o3 || o1.Keyset() != def.ID || o3.Keyset() != acme.ID {
+		t.Fatal("OrdKey() is not cached per keyset and domain")
+	}
+	x, _ := o1.Term(nil, []byte("v"), true)
+	y, _ := o3.Term(nil, []byte("v"), true)
+	if bytes.Equal(x[17:], y[17:]) {
+		t.Fatal("two keysets share order-term numbers")
+	}
+	m1, err := def.MatchKey("d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := def.MatchKey("d")
+	if m1 != m2 || m1.Keyset() != def.ID {
+		t.Fatal("MatchKey() is not cached")
+	}
+	if _, err := m.Disable(ctxT(t), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	ks := mustKeyset(t, openKeyring(t, e).Snapshot(), "acme")
+	if _, err := ks.OrdKey("d"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("OrdKey() of a disabled keyset = %v, want ErrUnavailable", err)
+	}
+	if _, err := ks.MatchKey("d"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("MatchKey() of a disabled keyset = %v, want ErrUnavailable", err)
+	}
+}

@@ -41,11 +41,31 @@ func TestEnvelopeCheckRefusesPlaintext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Order terms and match tokens (docs/search.md §1), with and without an equality term.
+	var searched [][]byte
+	for _, search := range [][]string{{"eq", "ord", "match"}, {"ord"}, {"match"}, {"ord", "match"}, {"eq", "match"}} {
+		sc := mustColumn(t, config.Encrypt{Table: "users", Column: "email", Type: "text", Search: search})
+		env, err := sc.Seal(nil, ks, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		searched = append(searched, env)
+	}
+	all := searched[0]
+	bad := func(edit func(b []byte)) []byte { b := append([]byte(nil), all...); edit(b); return b }
 	cases := []struct {
 		name string
 		v    any
 		ok   bool
 	}{
+		{"an envelope with eq, ord and match terms is accepted", searched[0], true},
+		{"an envelope with an ord term is accepted", searched[1], true},
+		{"an envelope with match tokens is accepted", searched[2], true},
+		{"an envelope with ord and match terms is accepted", searched[3], true},
+		{"an envelope with eq and match terms is accepted", searched[4], true},
+		{"a term directory longer than the value is refused", bad(func(b []byte) { b[crypto.HeaderSizeTerm+2] = 0xff }), false},
+		{"an ord flag with a zero ord length is refused", bad(func(b []byte) { b[crypto.HeaderSizeTerm], b[crypto.HeaderSizeTerm+1] = 0, 0 }), false},
+		{"a directory cut short is refused", all[:crypto.HeaderSizeTerm+2], false},
 		{"NULL is accepted", nil, true},
 		{"an envelope with a term is accepted", withTerm, true},
 		{"an envelope without a term is accepted", noTerm, true},
@@ -58,7 +78,8 @@ func TestEnvelopeCheckRefusesPlaintext(t *testing.T) {
 		{"version 2 is refused", header(2, 1, 0, 100), false},
 		{"suite 0 is refused", header(1, 0, 0, 100), false},
 		{"suite 3 is refused", header(1, 3, 0, 100), false},
-		{"unknown flags are refused", header(1, 1, 2, 100), false},
+		{"unknown flags are refused", header(1, 1, 8, 100), false},
+		{"an ord flag without a directory is refused", header(1, 1, 2, crypto.MinSize), false},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -204,11 +204,9 @@ func (r *rcol) batch1(ctx context.Context, tx pgx.Tx, snap *keyring.Snapshot, la
 		if ks != r.ks {
 			return res, fmt.Errorf("BUG: row with primary key %s selected for another keyset", row[0])
 		}
-		var term []byte
-		if h.Term != nil {
-			term = append([]byte(nil), h.Term...) // index keys do not rotate: keep the term
-		}
-		env, err := r.col.SealWithTerm(nil, ks, plain, term)
+		// Index keys do not rotate: keep the terms (equality, order, match). They alias row[1],
+		// which stays alive and is not overwritten: the new envelope is a fresh slice.
+		env, err := r.col.SealWithTerms(nil, ks, plain, h.Terms())
 		if err != nil {
 			return res, err
 		}

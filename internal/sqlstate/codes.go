@@ -19,6 +19,7 @@ const (
 	DatetimeFieldOverflow       = "22008" // date/time field value out of range
 	InvalidTimeZoneDisplacement = "22009" // time zone displacement out of range
 	CharacterNotInRepertoire    = "22021" // invalid byte sequence for encoding "UTF8"
+	InvalidEscapeSequence       = "22025" // LIKE pattern must not end with escape character
 	InvalidParameterValue       = "22023" // invalid session setting, format code or COPY option
 	InvalidTextRepresentation   = "22P02" // invalid input syntax for type ...
 	InvalidBinaryRepresentation = "22P03" // incorrect binary data format
