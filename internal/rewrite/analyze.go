@@ -42,6 +42,13 @@ type analyzer struct {
 	seen   seenSet    // nodes the precise walk examined in stmt (coverage.go)
 	// inListArray is set while the items of an IN list of two or more values are analysed.
 	inListArray bool
+	// LIKE on match columns (match.go, matchctx.go): the conditions of the statement where it is
+	// exact, why it is not elsewhere, whether the statement is a plain EXPLAIN (no filters), and
+	// the rewritten conditions waiting for their hidden outputs.
+	likeOK      map[*pg.A_Expr]bool
+	likeReason  string
+	likeExplain bool
+	likes       []pendingLike
 }
 
 type paramUse struct {
@@ -73,6 +80,7 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 	a.plan.Statements = append(a.plan.Statements, st)
 	a.stmt = st
 	a.seen = nil
+	a.likeOK, a.likeReason, a.likeExplain, a.likes = nil, "", false, nil
 	facts := collect(raw.Stmt, a.schema)
 	if facts.refused != nil {
 		return facts.refused

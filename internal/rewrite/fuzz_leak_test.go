@@ -126,7 +126,7 @@ func (g *leakGen) statements() string {
 }
 
 func (g *leakGen) statement() string {
-	switch g.pick(16) {
+	switch g.pick(17) {
 	case 0:
 		return g.selectStmt()
 	case 1:
@@ -164,6 +164,8 @@ func (g *leakGen) statement() string {
 		return fmt.Sprintf(wrap, "SELECT id FROM users WHERE "+g.pred("users"))
 	case 14:
 		return g.ddlStmt()
+	case 15:
+		return g.searchStmt()
 	default:
 		return g.oddStmt()
 	}

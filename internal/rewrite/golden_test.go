@@ -28,6 +28,12 @@ type testSchema struct {
 			Type   string `json:"type"`
 			Eq     bool   `json:"eq"`
 			Domain string `json:"domain"`
+			// Search terms (docs/search.md).
+			Ord        bool `json:"ord"`
+			OrdReady   bool `json:"ord_ready"`
+			Match      bool `json:"match"`
+			MatchReady bool `json:"match_ready"`
+			ByteOrder  bool `json:"byte_order"`
 		} `json:"encrypted"`
 	} `json:"tables"`
 }
@@ -48,7 +54,8 @@ func loadSchema(t testing.TB) *Schema {
 	for _, tb := range ts.Tables {
 		s.AddTable(tb.Schema, tb.Name, tb.Columns)
 		for _, e := range tb.Encrypted {
-			_, err := s.AddColumn(Column{Table: tb.Schema + "." + tb.Name, Name: e.Name, Type: e.Type, Eq: e.Eq, Domain: e.Domain})
+			_, err := s.AddColumn(Column{Table: tb.Schema + "." + tb.Name, Name: e.Name, Type: e.Type, Eq: e.Eq, Domain: e.Domain,
+				Ord: e.Ord, OrdReady: e.OrdReady, Match: e.Match, MatchReady: e.MatchReady, ByteOrder: e.ByteOrder})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,14 +72,24 @@ func markerFill(e Edit) (string, error) {
 		return "$TERM(" + name + ")", nil
 	case EditTermArray:
 		return "$TERMS(" + name + ")", nil
+	case EditOrd:
+		return "$ORD(" + name + ")", nil
+	case EditMatch:
+		if e.Not {
+			return "$NOMATCH(" + name + ")", nil
+		}
+		return "$MATCH(" + name + ")", nil
 	}
 	return "$ENC(" + name + ")", nil
 }
 
 // byteaFill renders dynamic edits as PostgreSQL would receive them.
 func byteaFill(e Edit) (string, error) {
-	if e.Kind == EditTermArray {
+	switch e.Kind {
+	case EditTermArray:
 		return `ARRAY['\x00ff'::bytea]`, nil
+	case EditMatch:
+		return `'{k00,ab12}'::text[]`, nil
 	}
 	return `'\x00ff'::bytea`, nil
 }
