@@ -51,6 +51,9 @@ type analyzer struct {
 	likes       []pendingLike
 }
 
+// maxParams is the most parameters a Bind message can carry (an int16 count).
+const maxParams = 65535
+
 type paramUse struct {
 	p   Param
 	pos int
@@ -89,6 +92,10 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 		return err
 	}
 	a.catalogEdits(raw.Stmt)
+	if facts.maxParam > maxParams {
+		// Params has one entry per $N up to the highest: $701666666667 must not allocate that many.
+		return unsupportedf(start, "parameter numbers above %d are not supported", maxParams)
+	}
 	for n := 1; n <= facts.maxParam; n++ {
 		a.noteParamSeen(n)
 	}
