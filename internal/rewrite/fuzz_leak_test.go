@@ -62,6 +62,7 @@ func checkNoLeak(t *testing.T, s *Schema, sql string) {
 		if _, err := pg.Parse(out); err != nil {
 			t.Fatalf("rendered SQL does not reparse: %v\nin:  %q\nout: %q", err, sql, out)
 		}
+		checkHidden(t, sql, out, p)
 	}
 	if len(p.Statements) == 0 {
 		if strings.Contains(out, leakMarker) || strings.Contains(out, numMarker) {

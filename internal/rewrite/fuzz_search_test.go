@@ -9,7 +9,8 @@ import (
 // comparisons, BETWEEN, LIKE with and without ESCAPE, ORDER BY and min/max, in the contexts where
 // they are rewritten and in those where they are refused.
 func (g *leakGen) searchStmt() string {
-	sql := "SELECT " + g.pickWord("id", "*", "id, body", "min(score)", "max(title), count(*)", "row_number() OVER (ORDER BY score)") +
+	sql := "SELECT " + g.pickWord("id", "*", "id, body", "min(score)", "max(title), count(*)", "row_number() OVER (ORDER BY score)",
+		"id -- c\n", "e.* /* c */") +
 		" FROM events e WHERE " + g.searchPred()
 	switch g.pick(6) {
 	case 1:

@@ -154,6 +154,7 @@ func checkInvariants(t *testing.T, sql string, plan *Plan) {
 		if _, err := pg.Parse(out); err != nil {
 			t.Errorf("rendered SQL does not reparse: %v\n%s", err, out)
 		}
+		checkHidden(t, sql, out, plan)
 	}
 	for i, e := range plan.Edits {
 		if i > 0 && e.Start < plan.Edits[i-1].End {
@@ -161,6 +162,26 @@ func checkInvariants(t *testing.T, sql string, plan *Plan) {
 		}
 		if e.Kind != EditStatic && len(e.Literal) >= 4 && strings.Contains(out, e.Literal) {
 			t.Errorf("rendered SQL contains the plaintext %q of %s", e.Literal, e.Column.ID)
+		}
+	}
+}
+
+// checkHidden asserts that a statement with hidden outputs (LIKE filters) renders a select list
+// longer by exactly Hidden items.
+func checkHidden(t testing.TB, sql, out string, plan *Plan) {
+	t.Helper()
+	in, err1 := pg.Parse(sql)
+	re, err2 := pg.Parse(out)
+	if err1 != nil || err2 != nil || len(in.Stmts) != len(re.Stmts) || len(in.Stmts) != len(plan.Statements) {
+		return
+	}
+	for i, st := range plan.Statements {
+		a, b := in.Stmts[i].Stmt.GetSelectStmt(), re.Stmts[i].Stmt.GetSelectStmt()
+		if st.Hidden == 0 || a == nil || b == nil {
+			continue
+		}
+		if len(b.TargetList) != len(a.TargetList)+st.Hidden {
+			t.Errorf("statement %d: %d select-list items rendered, want %d + Hidden %d\n%s", i, len(b.TargetList), len(a.TargetList), st.Hidden, out)
 		}
 	}
 }

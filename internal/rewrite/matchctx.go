@@ -194,8 +194,17 @@ func (a *analyzer) fromKeyword(s *pg.SelectStmt) (int, bool) {
 		case t.text(i) == ")" || t.text(i) == "]":
 			depth--
 		case depth == 0 && t.toks[i].Token == pg.Token_FROM:
-			return t.end(i - 1), true
+			// After the last token of the select list, not inside a comment before FROM.
+			j := i - 1
+			for j >= 0 && isComment(t.toks[j]) {
+				j--
+			}
+			return t.end(j), j >= 0
 		}
 	}
 	return 0, false
+}
+
+func isComment(tok *pg.ScanToken) bool {
+	return tok.Token == pg.Token_SQL_COMMENT || tok.Token == pg.Token_C_COMMENT
 }
