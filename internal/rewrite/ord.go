@@ -70,6 +70,9 @@ func (a *analyzer) ordRefOf(n *pg.Node, sc *scope) (ordRef, bool, error) {
 	}
 	r := ordRef{col: c, start: start, end: end, ref: a.sql[start:end]}
 	if cc != nil {
+		if !isTextType(c) {
+			return ordRef{}, false, unsupported(c, "COLLATE on its "+c.Type+" values", int(cc.Location))
+		}
 		if end, found = a.collateEnd(end, strs(cc.Collname)); !found {
 			return ordRef{}, false, unsupported(c, `COLLATE other than "C"`, int(cc.Location))
 		}
