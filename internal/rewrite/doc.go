@@ -108,7 +108,8 @@
 //     are not ready is refused with 0A000 "… the order (match) terms of c are incomplete; run
 //     proxy reindex"; without Ord (Match) the old refusals stay. Order uses on a text/varchar
 //     column need Column.ByteOrder or `COLLATE "C"` written on the column (which the rewrite
-//     drops); otherwise 0A000 naming text_order; any other COLLATE is refused.
+//     drops); otherwise 0A000 naming text_order; any other COLLATE, or one on a non-text column,
+//     is refused.
 //     Order: `c op x` (op <, <=, >, >=; x a constant or parameter, either side, with the casts and
 //     typing of equality) becomes `(ord(c) op T AND ord(c) > substring(T from 1 for 17))` when c is
 //     below x, `(… AND ord(c) < substring(T from 1 for 16) || decode('02', 'hex'))` when above:
