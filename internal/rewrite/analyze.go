@@ -42,7 +42,17 @@ type analyzer struct {
 	seen   seenSet    // nodes the precise walk examined in stmt (coverage.go)
 	// inListArray is set while the items of an IN list of two or more values are analysed.
 	inListArray bool
+	// LIKE on match columns (match.go, matchctx.go): the conditions of the statement where it is
+	// exact, why it is not elsewhere, whether the statement is a plain EXPLAIN (no filters), and
+	// the rewritten conditions waiting for their hidden outputs.
+	likeOK      map[*pg.A_Expr]bool
+	likeReason  string
+	likeExplain bool
+	likes       []pendingLike
 }
+
+// maxParams is the most parameters a Bind message can carry (an int16 count).
+const maxParams = 65535
 
 type paramUse struct {
 	p   Param
@@ -73,6 +83,7 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 	a.plan.Statements = append(a.plan.Statements, st)
 	a.stmt = st
 	a.seen = nil
+	a.likeOK, a.likeReason, a.likeExplain, a.likes = nil, "", false, nil
 	facts := collect(raw.Stmt, a.schema)
 	if facts.refused != nil {
 		return facts.refused
@@ -81,6 +92,10 @@ func (a *analyzer) statement(raw *pg.RawStmt) error {
 		return err
 	}
 	a.catalogEdits(raw.Stmt)
+	if facts.maxParam > maxParams {
+		// Params has one entry per $N up to the highest: $701666666667 must not allocate that many.
+		return unsupportedf(start, "parameter numbers above %d are not supported", maxParams)
+	}
 	for n := 1; n <= facts.maxParam; n++ {
 		a.noteParamSeen(n)
 	}

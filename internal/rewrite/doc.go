@@ -67,7 +67,8 @@
 //   - Rendered SQL parses again. Edits are sorted and never overlap (Analyze refuses otherwise).
 //   - Anything touching an encrypted column that is not understood is refused with 0A000 naming
 //     the column and the construct: functions, operators other than =/<>, ORDER BY, GROUP BY,
-//     DISTINCT, aggregates other than count, casts (except those under Casts), unknown node types.
+//     DISTINCT, aggregates other than count, casts (except those under Casts), unknown node types
+//     (the order and match searches below make exact exceptions for ready ord/match columns).
 //     Never a pass-through.
 //   - Error messages never contain literal values (syntax errors drop the quoted token).
 //
@@ -100,6 +101,44 @@
 //   - The equality term lives at bytes 24..39 of the envelope; TermExpr is the one canonical SQL
 //     expression for it (substring(col from 24 for 16)), matching expression indexes exactly, so
 //     ON CONFLICT (email) becomes ON CONFLICT ((substring(email from 24 for 16))).
+//   - Order and match searches (docs/search.md §4; ord.go, ordcmp.go, between.go, ordsort.go,
+//     match.go, matchctx.go). OrdExpr(ref, eq) and MatchExpr(ref, eq) are the canonical order-term
+//     and match-token expressions (search.md §1), unqualified like TermExpr. They are used only
+//     for columns with Ord && OrdReady (Match && MatchReady); a column with Ord (Match) whose terms
+//     are not ready is refused with 0A000 "… the order (match) terms of c are incomplete; run
+//     proxy reindex"; without Ord (Match) the old refusals stay. Order uses on a text/varchar
+//     column need Column.ByteOrder or `COLLATE "C"` written on the column (which the rewrite
+//     drops); otherwise 0A000 naming text_order; any other COLLATE, or one on a non-text column,
+//     is refused.
+//     Order: `c op x` (op <, <=, >, >=; x a constant or parameter, either side, with the casts and
+//     typing of equality) becomes `(ord(c) op T AND ord(c) > substring(T from 1 for 17))` when c is
+//     below x, `(… AND ord(c) < substring(T from 1 for 16) || decode('02', 'hex'))` when above:
+//     T is written twice (two EditOrd edits of one literal, or $n twice; ParamOrd). The operands
+//     must not be parenthesized (the comparison is wrapped), else 0A000. `c [NOT] BETWEEN
+//     [SYMMETRIC] x AND y` puts terms in place; NOT BETWEEN is wrapped as
+//     `((ord(c) NOT BETWEEN Tx AND Ty) AND ord(c) > low(P) AND ord(c) < high(P))`, P the first
+//     constant bound, else coalesce($x, $y) (a NULL upper bound is refused). Two ord columns of
+//     one domain compare their terms. ORDER BY c (queries, windows, aggregate ORDER BY) becomes
+//     ORDER BY ord(c), keeping ASC/DESC/NULLS/USING; an output position or output name that is a
+//     bare column becomes ord(<the select list's reference>), for an output of `*` ord("name") when
+//     that name is the column in exactly one FROM item of the level; otherwise refused. min(c) /
+//     max(c) as a plain select-list item (no DISTINCT, FILTER, OVER, ORDER BY) becomes
+//     `(array_agg(c ORDER BY ord(c) [DESC]) FILTER (WHERE c IS NOT NULL))[1]`, an Output of c.
+//     Anything else (`c + 1 < 5`, greatest, lower, PARTITION BY, min elsewhere) stays refused.
+//     Match: `c [NOT] LIKE|ILIKE p [ESCAPE 'x']` (also written ~~, !~~, ~~*, !~~*) on a text or
+//     varchar column, p a constant or parameter: LIKE/ILIKE become `(match(c) @> P)`, the NOT forms
+//     `(c IS NOT NULL AND P IS NOT NULL)`, P an EditMatch (Edit.Not, Edit.Escape, Edit.NoEscape
+//     say how to make its tokens) or `$n::text[]` (ParamMatch; a parameter serves one LIKE only).
+//     Only where pgseal's decision after decryption is the last step: a top-level AND conjunct of
+//     the WHERE of a top-level SELECT without set operations, LIMIT/OFFSET/FETCH, GROUP BY,
+//     HAVING, DISTINCT, WINDOW or window functions, built-in aggregates (a user-defined one fails
+//     in PostgreSQL: the hidden output is ungrouped), FOR UPDATE/SHARE, INTO; elsewhere (OR, NOT,
+//     subqueries, CTEs, INSERT/UPDATE/DELETE/MERGE, DECLARE, COPY, EXPLAIN ANALYZE) 0A000 naming
+//     the construct. Each distinct column reference becomes one hidden output appended to the
+//     select list (`, ref`), Statement.Hidden counts them, one Filter per condition names its
+//     position; Outputs list only the visible columns. Plain EXPLAIN of such a SELECT gets the
+//     same condition rewrite without hidden outputs or Filters (it returns a plan, not rows).
+//     A NULL pattern needs no rewrite. Filters carry the pattern: such plans set valueDep.
 //   - Prefilter: a text with no encrypted or refused relation name, none of Schema.ParseWords,
 //     no U& identifier and none of the words
 //     set, discard, execute, prepare, deallocate, function, procedure, trigger, rule, policy,

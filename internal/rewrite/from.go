@@ -67,6 +67,13 @@ func (a *analyzer) target(rt *pg.ResTarget, sc *scope, assignTo []*Column, i, po
 		}
 		return oc, nil
 	}
+	if f := rt.Val.GetFuncCall(); f != nil {
+		// min(c) / max(c) of an order-searchable column: the envelope of the least/greatest value.
+		if c, ok, err := a.minMax(f, sc, pos); err != nil || ok {
+			oc.col = c
+			return oc, err
+		}
+	}
 	if sl := rt.Val.GetSubLink(); sl != nil && sl.SubLinkType == pg.SubLinkType_EXPR_SUBLINK {
 		// A scalar subquery returning an encrypted column returns its ciphertext unchanged.
 		res, err := a.query(sl.Subselect, sc, pos)

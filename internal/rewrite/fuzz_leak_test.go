@@ -26,7 +26,8 @@ const numMarker = "7357000"
 func FuzzLeak(f *testing.F) {
 	for _, seed := range []string{"", "\x00", "\x01\x02\x03", "\x0a\x00\x05\x01", "\x06\x03\x02\x01",
 		"\x07\x01\x04", "\x08\x02", "\x09\x05\x06", "\x0b\x0c\x0d\x0e\x0f", "\x10\x11\x12\x13\x14\x15",
-		"\x04\x01\x00\x02\x03", "\x05\x04\x03\x02\x01\x00", "\x0c\x08\x07\x06", "\x02\x09\x09\x09\x09"} {
+		"\x04\x01\x00\x02\x03", "\x05\x04\x03\x02\x01\x00", "\x0c\x08\x07\x06", "\x02\x09\x09\x09\x09",
+		"\x0f", "\x0f\x00\x00\x03\x01", "\x0f\x01\x02\x02\x00\x03", "\x0f\x03\x03\x00\x05\x02"} {
 		f.Add([]byte(seed))
 	}
 	s := loadSchema(f)
@@ -61,6 +62,7 @@ func checkNoLeak(t *testing.T, s *Schema, sql string) {
 		if _, err := pg.Parse(out); err != nil {
 			t.Fatalf("rendered SQL does not reparse: %v\nin:  %q\nout: %q", err, sql, out)
 		}
+		checkHidden(t, sql, out, p)
 	}
 	if len(p.Statements) == 0 {
 		if strings.Contains(out, leakMarker) || strings.Contains(out, numMarker) {
@@ -126,7 +128,7 @@ func (g *leakGen) statements() string {
 }
 
 func (g *leakGen) statement() string {
-	switch g.pick(16) {
+	switch g.pick(17) {
 	case 0:
 		return g.selectStmt()
 	case 1:
@@ -164,6 +166,8 @@ func (g *leakGen) statement() string {
 		return fmt.Sprintf(wrap, "SELECT id FROM users WHERE "+g.pred("users"))
 	case 14:
 		return g.ddlStmt()
+	case 15:
+		return g.searchStmt()
 	default:
 		return g.oddStmt()
 	}

@@ -28,6 +28,12 @@ type testSchema struct {
 			Type   string `json:"type"`
 			Eq     bool   `json:"eq"`
 			Domain string `json:"domain"`
+			// Search terms (docs/search.md).
+			Ord        bool `json:"ord"`
+			OrdReady   bool `json:"ord_ready"`
+			Match      bool `json:"match"`
+			MatchReady bool `json:"match_ready"`
+			ByteOrder  bool `json:"byte_order"`
 		} `json:"encrypted"`
 	} `json:"tables"`
 }
@@ -48,7 +54,8 @@ func loadSchema(t testing.TB) *Schema {
 	for _, tb := range ts.Tables {
 		s.AddTable(tb.Schema, tb.Name, tb.Columns)
 		for _, e := range tb.Encrypted {
-			_, err := s.AddColumn(Column{Table: tb.Schema + "." + tb.Name, Name: e.Name, Type: e.Type, Eq: e.Eq, Domain: e.Domain})
+			_, err := s.AddColumn(Column{Table: tb.Schema + "." + tb.Name, Name: e.Name, Type: e.Type, Eq: e.Eq, Domain: e.Domain,
+				Ord: e.Ord, OrdReady: e.OrdReady, Match: e.Match, MatchReady: e.MatchReady, ByteOrder: e.ByteOrder})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,14 +72,24 @@ func markerFill(e Edit) (string, error) {
 		return "$TERM(" + name + ")", nil
 	case EditTermArray:
 		return "$TERMS(" + name + ")", nil
+	case EditOrd:
+		return "$ORD(" + name + ")", nil
+	case EditMatch:
+		if e.Not {
+			return "$NOMATCH(" + name + ")", nil
+		}
+		return "$MATCH(" + name + ")", nil
 	}
 	return "$ENC(" + name + ")", nil
 }
 
 // byteaFill renders dynamic edits as PostgreSQL would receive them.
 func byteaFill(e Edit) (string, error) {
-	if e.Kind == EditTermArray {
+	switch e.Kind {
+	case EditTermArray:
 		return `ARRAY['\x00ff'::bytea]`, nil
+	case EditMatch:
+		return `'{k00,ab12}'::text[]`, nil
 	}
 	return `'\x00ff'::bytea`, nil
 }
@@ -137,6 +154,7 @@ func checkInvariants(t *testing.T, sql string, plan *Plan) {
 		if _, err := pg.Parse(out); err != nil {
 			t.Errorf("rendered SQL does not reparse: %v\n%s", err, out)
 		}
+		checkHidden(t, sql, out, plan)
 	}
 	for i, e := range plan.Edits {
 		if i > 0 && e.Start < plan.Edits[i-1].End {
@@ -144,6 +162,26 @@ func checkInvariants(t *testing.T, sql string, plan *Plan) {
 		}
 		if e.Kind != EditStatic && len(e.Literal) >= 4 && strings.Contains(out, e.Literal) {
 			t.Errorf("rendered SQL contains the plaintext %q of %s", e.Literal, e.Column.ID)
+		}
+	}
+}
+
+// checkHidden asserts that a statement with hidden outputs (LIKE filters) renders a select list
+// longer by exactly Hidden items.
+func checkHidden(t testing.TB, sql, out string, plan *Plan) {
+	t.Helper()
+	in, err1 := pg.Parse(sql)
+	re, err2 := pg.Parse(out)
+	if err1 != nil || err2 != nil || len(in.Stmts) != len(re.Stmts) || len(in.Stmts) != len(plan.Statements) {
+		return
+	}
+	for i, st := range plan.Statements {
+		a, b := in.Stmts[i].Stmt.GetSelectStmt(), re.Stmts[i].Stmt.GetSelectStmt()
+		if st.Hidden == 0 || a == nil || b == nil {
+			continue
+		}
+		if len(b.TargetList) != len(a.TargetList)+st.Hidden {
+			t.Errorf("statement %d: %d select-list items rendered, want %d + Hidden %d\n%s", i, len(b.TargetList), len(a.TargetList), st.Hidden, out)
 		}
 	}
 }

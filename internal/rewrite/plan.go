@@ -151,6 +151,12 @@ type Edit struct {
 	Cast       string  `json:",omitempty"` // dynamic: the literal's type when cast to another than the column's (see Param.Cast)
 	CastLen    int     `json:",omitempty"` // dynamic: varchar(CastLen) truncates the literal (see Param.CastLen)
 	Column     *Column `json:",omitempty"` // dynamic: which column's keys and type
+	// EditMatch only: the condition is NOT LIKE / NOT ILIKE (the tokens are an empty array), and
+	// the pattern's ESCAPE character (Escape; NoEscape: ESCAPE ''; neither: backslash), as in the
+	// condition's Filter.
+	Not      bool   `json:",omitempty"`
+	Escape   string `json:",omitempty"`
+	NoEscape bool   `json:",omitempty"`
 }
 
 // SettingChange is one change of a run-time setting made by a statement.

@@ -41,12 +41,25 @@ func (a *analyzer) aExpr(e *pg.A_Expr, sc *scope, pos int) error {
 	}
 	switch e.Kind {
 	case pg.A_Expr_Kind_AEXPR_OP:
+		if isLike(e) && e.Lexpr != nil {
+			return a.like(e, op, sc, loc)
+		}
 		if (op == "=" || op == "<>") && e.Lexpr != nil {
 			return a.equality(e.Lexpr, e.Rexpr, op, sc, loc)
+		}
+		if (op == "<" || op == "<=" || op == ">" || op == ">=") && e.Lexpr != nil && len(name) == 1 {
+			return a.ordCompare(e, op, sc, loc)
 		}
 		return a.exprs([]*pg.Node{e.Lexpr, e.Rexpr}, sc, "operator "+op, pos)
 	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
 		return a.equality(e.Lexpr, e.Rexpr, "IS DISTINCT FROM", sc, loc)
+	case pg.A_Expr_Kind_AEXPR_BETWEEN, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN,
+		pg.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
+		return a.between(e, sc, loc)
+	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
+		if isLike(e) {
+			return a.like(e, op, sc, loc)
+		}
 	case pg.A_Expr_Kind_AEXPR_IN:
 		return a.inList(e, op, sc, loc)
 	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:

@@ -246,7 +246,13 @@ func (a *analyzer) orderBy(list []*pg.Node, sc *scope, res *result, pos int) err
 	items := make([]*pg.Node, 0, len(list))
 	for _, n := range list {
 		if sb := n.GetSortBy(); sb != nil {
-			items = append(items, sb.Node)
+			done, err := a.ordSort(sb.Node, sc, res, pos)
+			if err != nil {
+				return err
+			}
+			if !done {
+				items = append(items, sb.Node)
+			}
 			continue
 		}
 		items = append(items, n)

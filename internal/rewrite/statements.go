@@ -8,6 +8,9 @@ import (
 // A statement that mentions none gets no edits and no parameter decisions: it is byte-identical.
 func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 	st := a.stmt
+	if mentions {
+		a.likeContext(n)
+	}
 	switch v := n.GetNode().(type) {
 	case *pg.Node_SelectStmt:
 		st.Kind = StmtSelect
@@ -79,6 +82,9 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 	}
 	res, err := a.query(n, nil, pos)
 	if err != nil {
+		return err
+	}
+	if err := a.finishLikes(n.GetSelectStmt(), res, pos); err != nil {
 		return err
 	}
 	return a.outputs(res, pos)

@@ -1,0 +1,164 @@
+package rewrite
+
+import (
+	pg "github.com/pganalyze/pg_query_go/v5"
+)
+
+// ordTerm is the other side of an order comparison: a literal (its term is an EditOrd), a
+// parameter (ParamOrd) or NULL.
+type ordTerm struct {
+	o    operand
+	null bool
+}
+
+// ordCompare rewrites `c < x`, `c <= x`, `c > x`, `c >= x` (either side) for an order-searchable
+// column, and `a < b` for two of one domain (docs/search.md §4).
+func (a *analyzer) ordCompare(e *pg.A_Expr, op string, sc *scope, loc int) error {
+	l, lok, err := a.ordRefOf(e.Lexpr, sc)
+	if err != nil {
+		return err
+	}
+	r, rok, err := a.ordRefOf(e.Rexpr, sc)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !lok && !rok:
+		return a.exprs([]*pg.Node{e.Lexpr, e.Rexpr}, sc, "operator "+op, loc)
+	case lok && rok:
+		return a.ordColumns(l, r, op, loc)
+	case lok:
+		return a.ordWith(l, e.Rexpr, op, false, sc, loc)
+	}
+	return a.ordWith(r, e.Lexpr, op, true, sc, loc)
+}
+
+// ordColumns compares the order terms of two columns of one domain.
+func (a *analyzer) ordColumns(l, r ordRef, op string, loc int) error {
+	for _, x := range []ordRef{l, r} {
+		if err := ordCheck(x, "operator "+op, loc); err != nil {
+			return err
+		}
+	}
+	if l.col.domain() != r.col.domain() {
+		return unsupported(l.col, "comparing it with "+r.col.display()+" by "+op+" (needs order search on both in one domain)", loc)
+	}
+	a.ordColumn(l, "")
+	a.ordColumn(r, "")
+	return nil
+}
+
+// ordWith rewrites a comparison of r with a constant or parameter to
+// `(ord(c) op T AND ord(c) > keysetLow(T))` (c below x) or `… AND ord(c) < keysetHigh(T))`
+// (c above x). flipped: the column is the right operand.
+func (a *analyzer) ordWith(r ordRef, other *pg.Node, op string, flipped bool, sc *scope, loc int) error {
+	construct := "operator " + op
+	if err := ordCheck(r, construct, loc); err != nil {
+		return err
+	}
+	t, err := a.ordOperand(r, other, sc, construct, loc)
+	if err != nil {
+		return err
+	}
+	if t.null {
+		a.ordColumn(r, "")
+		return nil
+	}
+	ls, le, rs, re := r.start, r.end, t.o.start, t.o.end
+	if flipped {
+		ls, le, rs, re = rs, re, ls, le
+	}
+	// The comparison is wrapped in parentheses: its operands must be exactly the spans (no
+	// parentheses of their own), so the text between them must be the operator alone.
+	if a.tokenAfter(le) != op || a.tokenBefore(rs) != op {
+		return unsupported(r.col, construct+" with a parenthesized operand", loc)
+	}
+	below := op == "<" || op == "<="
+	if flipped {
+		below = !below
+	}
+	bound := " > " + keysetLow("\x00")
+	if !below {
+		bound = " < " + keysetHigh("\x00")
+	}
+	if flipped {
+		a.addEdit(Edit{Start: ls, End: ls, Kind: EditStatic, Text: "("})
+		a.addEdit(a.termEdit(t, r.col, ls, le))
+		a.ordColumn(r, "")
+	} else {
+		a.ordColumn(r, "(")
+		a.addEdit(a.termEdit(t, r.col, rs, re))
+	}
+	a.insertTerm(re, " AND "+r.expr()+bound+")", t, r.col)
+	return nil
+}
+
+// ordOperand classifies a constant or parameter compared with r by an order construct and
+// records what its value becomes (ParamOrd; the caller places the EditOrd).
+func (a *analyzer) ordOperand(r ordRef, n *pg.Node, sc *scope, construct string, loc int) (ordTerm, error) {
+	c := r.col
+	o, err := a.classify(n, sc, c)
+	if err != nil {
+		return ordTerm{}, err
+	}
+	switch o.kind {
+	case opNull:
+		a.dropNullCast(o)
+		return ordTerm{null: true}, nil
+	case opColumn:
+		return ordTerm{}, unsupported(c, construct+" with "+o.col.display()+" (needs order search on both in one domain)", loc)
+	case opParam, opLiteral:
+	default:
+		return ordTerm{}, unsupported(c, construct+" with an expression that is not a constant or parameter", loc)
+	}
+	if !comparable(o.from) {
+		return ordTerm{}, unsupported(c, construct+" with a value cast to "+o.from+" (its plaintext type is "+c.Type+")", loc)
+	}
+	if o.kind == opParam {
+		if err := a.useParam(o.param, Param{Kind: ParamOrd, Column: c, Cast: o.from, CastLen: o.castLen}, o.start); err != nil {
+			return ordTerm{}, err
+		}
+		return ordTerm{o: o}, nil
+	}
+	if o.from == "" {
+		o.from = integerConstType(o, c)
+	}
+	return ordTerm{o: o}, nil
+}
+
+// termEdit is the edit that puts t's term at [start, end): an EditOrd for a literal, the bare
+// parameter (any cast removed, so that PostgreSQL infers bytea) for a parameter.
+func (a *analyzer) termEdit(t ordTerm, c *Column, start, end int) Edit {
+	if t.o.kind == opParam {
+		return Edit{Start: start, End: end, Kind: EditStatic, Text: "$" + itoa(t.o.param)}
+	}
+	return Edit{Start: start, End: end, Kind: EditOrd, Literal: t.o.literal, Cast: t.o.from, CastLen: t.o.castLen, Column: c}
+}
+
+// insertTerm inserts text at off with every NUL byte in it replaced by t's term (a second EditOrd
+// of the literal, or the parameter).
+func (a *analyzer) insertTerm(off int, text string, t ordTerm, c *Column) {
+	for {
+		i := indexNUL(text)
+		if i < 0 {
+			break
+		}
+		if i > 0 {
+			a.addEdit(Edit{Start: off, End: off, Kind: EditStatic, Text: text[:i]})
+		}
+		a.addEdit(a.termEdit(t, c, off, off))
+		text = text[i+1:]
+	}
+	if text != "" {
+		a.addEdit(Edit{Start: off, End: off, Kind: EditStatic, Text: text})
+	}
+}
+
+func indexNUL(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return i
+		}
+	}
+	return -1
+}

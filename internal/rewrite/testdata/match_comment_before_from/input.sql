@@ -1,0 +1,2 @@
+SELECT id /* c */ -- the id
+FROM events WHERE body LIKE $1

@@ -1,0 +1,1 @@
+EXPLAIN SELECT id FROM events WHERE body LIKE '%x%'

@@ -1,0 +1,1 @@
+SELECT s.b FROM (SELECT body AS b FROM events LIMIT 5) s WHERE s.b LIKE '%x%'

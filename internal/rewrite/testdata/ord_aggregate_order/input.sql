@@ -1,0 +1,1 @@
+SELECT string_agg(id::text, ',' ORDER BY score DESC) FROM events

@@ -1,0 +1,1 @@
+EXPLAIN ANALYZE SELECT id FROM events WHERE score >= 5 ORDER BY happened

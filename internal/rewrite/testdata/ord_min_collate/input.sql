@@ -1,0 +1,1 @@
+SELECT min(label COLLATE "C") FROM events

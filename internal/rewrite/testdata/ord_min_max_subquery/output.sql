@@ -1,0 +1,1 @@
+SELECT s.m FROM (SELECT (array_agg(score ORDER BY CASE WHEN get_byte(score, 2) & 2 = 2 THEN substring(score from 44 for get_byte(score, 39)*256 + get_byte(score, 40)) END DESC) FILTER (WHERE score IS NOT NULL))[1] AS m FROM events) s WHERE substring(s.m from 24 for 16) = $TERM(events.score)

@@ -1,0 +1,1 @@
+SELECT id FROM events WHERE NOT (score NOT BETWEEN 10 AND 20)

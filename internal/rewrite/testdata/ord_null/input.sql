@@ -1,0 +1,1 @@
+SELECT id FROM events WHERE score < NULL OR score BETWEEN NULL AND 5

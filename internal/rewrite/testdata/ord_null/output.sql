@@ -1,0 +1,1 @@
+SELECT id FROM events WHERE CASE WHEN get_byte(score, 2) & 2 = 2 THEN substring(score from 44 for get_byte(score, 39)*256 + get_byte(score, 40)) END < NULL OR CASE WHEN get_byte(score, 2) & 2 = 2 THEN substring(score from 44 for get_byte(score, 39)*256 + get_byte(score, 40)) END BETWEEN NULL AND $ORD(events.score)

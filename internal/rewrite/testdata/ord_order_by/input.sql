@@ -1,0 +1,1 @@
+SELECT id, score FROM events ORDER BY score DESC NULLS LAST, id, happened

@@ -1,0 +1,1 @@
+SELECT id, score FROM events ORDER BY CASE WHEN get_byte(score, 2) & 2 = 2 THEN substring(score from 44 for get_byte(score, 39)*256 + get_byte(score, 40)) END DESC NULLS LAST, id, CASE WHEN get_byte(happened, 2) & 2 = 2 THEN substring(happened from 28 for get_byte(happened, 23)*256 + get_byte(happened, 24)) END

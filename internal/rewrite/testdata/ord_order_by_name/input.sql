@@ -1,0 +1,1 @@
+SELECT e.score AS s, title FROM events e ORDER BY s, title USING <

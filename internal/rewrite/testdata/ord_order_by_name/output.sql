@@ -1,0 +1,1 @@
+SELECT e.score AS s, title FROM events e ORDER BY CASE WHEN get_byte(e.score, 2) & 2 = 2 THEN substring(e.score from 44 for get_byte(e.score, 39)*256 + get_byte(e.score, 40)) END, CASE WHEN get_byte(title, 2) & 2 = 2 THEN substring(title from 28 for get_byte(title, 23)*256 + get_byte(title, 24)) END USING <

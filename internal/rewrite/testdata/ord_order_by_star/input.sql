@@ -1,0 +1,1 @@
+SELECT * FROM events ORDER BY 2 DESC, score, "title"

@@ -1,0 +1,1 @@
+COPY (SELECT id FROM events WHERE body LIKE 'a%') TO STDOUT

@@ -1,0 +1,1 @@
+WITH x AS (SELECT id FROM events WHERE body LIKE 'a%') SELECT * FROM x

@@ -1,0 +1,1 @@
+SELECT DISTINCT id FROM events WHERE body LIKE 'a%'

@@ -1,0 +1,1 @@
+EXPLAIN ANALYZE SELECT id FROM events WHERE body LIKE 'a%'

@@ -1,0 +1,1 @@
+INSERT INTO scores (id) SELECT id FROM events WHERE body LIKE 'a%'

@@ -1,0 +1,1 @@
+PREPARE p AS SELECT id FROM events WHERE body LIKE $1

@@ -1,0 +1,1 @@
+SELECT * FROM events e, billing.profiles p WHERE e.body LIKE 'x%'

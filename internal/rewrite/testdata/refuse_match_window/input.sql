@@ -1,0 +1,1 @@
+SELECT id, row_number() OVER () FROM events WHERE body LIKE 'a%'

@@ -1,0 +1,1 @@
+SELECT id FROM events e, payments p WHERE e.score < p.amount

@@ -1,0 +1,1 @@
+SELECT greatest(score, 5) FROM events

@@ -1,0 +1,1 @@
+SELECT id FROM events GROUP BY id HAVING max(score) > 5

@@ -1,0 +1,1 @@
+SELECT min(draft) FROM events

@@ -1,0 +1,1 @@
+SELECT max(label) FROM events

@@ -1,0 +1,1 @@
+SELECT max(score) FILTER (WHERE id > 1) FROM events

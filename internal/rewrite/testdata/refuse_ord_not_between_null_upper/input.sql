@@ -1,0 +1,1 @@
+SELECT id FROM events WHERE score NOT BETWEEN 1 AND NULL

@@ -1,0 +1,1 @@
+SELECT e.score, s.score FROM events e, scores s ORDER BY score

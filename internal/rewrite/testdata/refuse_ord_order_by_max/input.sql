@@ -1,0 +1,1 @@
+SELECT max(score) FROM events ORDER BY 1

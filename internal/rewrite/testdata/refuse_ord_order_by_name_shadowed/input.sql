@@ -1,0 +1,1 @@
+SELECT id AS score FROM events ORDER BY score

@@ -1,0 +1,1 @@
+SELECT id, label FROM events ORDER BY 2

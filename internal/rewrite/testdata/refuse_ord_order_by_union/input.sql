@@ -1,0 +1,1 @@
+SELECT score FROM events UNION ALL SELECT score FROM events ORDER BY 1

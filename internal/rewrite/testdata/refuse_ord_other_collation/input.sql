@@ -1,0 +1,1 @@
+SELECT id FROM events WHERE label COLLATE "de_DE" < 'x'
