@@ -127,16 +127,15 @@ func (fs filterSet) nullKept(vals [][]byte) bool {
 	return true
 }
 
-// patternTokens is what a pattern parameter ($n, lit ignored) or literal (n == 0) becomes: the
-// text of its token array. Tokens are a necessary condition of a match, so they are sent only
+// patternTokens is what pattern parameter $n becomes: the text of its token array. Tokens are a necessary condition of a match, so they are sent only
 // when every filter reading the pattern is a LIKE/ILIKE with one escape; otherwise (a NOT form,
 // whose condition pgseal decides alone) an empty array, which filters nothing.
-func patternTokens(stmts []*rewrite.Statement, n int, lit, pattern string, col *column.Column, ks keysetRef) (string, error) {
+func patternTokens(stmts []*rewrite.Statement, n int, pattern string, col *column.Column, ks keysetRef) (string, error) {
 	var first *rewrite.Filter
 	same := true
 	for _, s := range stmts {
 		for i, f := range s.Filters {
-			if f.Param != n || (n == 0 && f.Pattern != lit) {
+			if f.Param != n {
 				continue
 			}
 			if first == nil {
@@ -152,9 +151,8 @@ func patternTokens(stmts []*rewrite.Statement, n int, lit, pattern string, col *
 	if err != nil {
 		return "", keyError(err)
 	}
-	// Tokens are [0-9a-fk] only; the braces and commas need no escaping either.
-	if strings.ContainsFunc(toks, func(r rune) bool { return !strings.ContainsRune("{},0123456789abcdefk", r) }) {
-		return "", &sqlstate.Error{Code: sqlstate.InternalError, Message: "internal error in pgseal: malformed match tokens"}
+	if !tokensOK(toks) {
+		return "", errBadTokens
 	}
 	return toks, nil
 }
@@ -165,17 +163,32 @@ func matchParam(plan *rewrite.Plan, n int, col *column.Column, ks keysetRef, f i
 	if err != nil {
 		return nil, err
 	}
-	toks, err := patternTokens(plan.Statements, n, "", string(plain[1:]), col, ks)
+	toks, err := patternTokens(plan.Statements, n, string(plain[1:]), col, ks)
 	return []byte(toks), err
 }
 
-// matchLiteral renders a pattern literal (EditMatch) as a text[] literal of its tokens.
+// matchLiteral renders a pattern literal (EditMatch) as a text[] literal of its tokens: empty
+// for the NOT forms, whose condition pgseal decides alone.
 func matchLiteral(e rewrite.Edit, se *stmtExec, col *column.Column) (string, error) {
-	toks, err := patternTokens([]*rewrite.Statement{se.st}, 0, e.Literal, e.Literal, col, se.ks)
+	if e.Not {
+		return "'{}'::text[]", nil
+	}
+	esc := filterEscape(rewrite.Filter{Escape: e.Escape, NoEscape: e.NoEscape})
+	toks, err := col.PatternTokens(se.ks.ks, e.Literal, esc)
 	if err != nil {
-		return "", err
+		return "", keyError(err)
+	}
+	if !tokensOK(toks) {
+		return "", errBadTokens
 	}
 	return "'" + toks + "'::text[]", nil
+}
+
+var errBadTokens = &sqlstate.Error{Code: sqlstate.InternalError, Message: "internal error in pgseal: malformed match tokens"}
+
+// tokensOK: tokens are [0-9a-fk] only; with the braces and commas, nothing needs quoting.
+func tokensOK(toks string) bool {
+	return !strings.ContainsFunc(toks, func(r rune) bool { return !strings.ContainsRune("{},0123456789abcdefk", r) })
 }
 
 // filteredTag is CommandComplete's tag with the rows pgseal dropped taken off its count

@@ -261,6 +261,9 @@ func (sc *valueScratch) keyCache(i int) *column.KeyCache {
 // forgetKeys drops the remembered column keys (they hold a keyring snapshot and its keys).
 func (sc *valueScratch) forgetKeys() { clear(sc.keys) }
 
+// emptyValue is a zero-length, non-nil field value.
+var emptyValue = []byte{}
+
 // rowOut is one decrypted row (row aliases arena) or its failure.
 type rowOut struct {
 	row   pgproto3.DataRow
@@ -341,6 +344,9 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
 			continue
 		}
 		out.row.Values[i] = out.arena[prev:end:end]
+		if out.row.Values[i] == nil {
+			out.row.Values[i] = emptyValue // an empty value is not NULL, even before the arena grew
+		}
 		prev = end
 	}
 	out.row.Values = visibleValues(out.row.Values, rd.lay)
