@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgseal/pgseal/internal/catalog"
 	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/rewrite"
 )
 
 // TestEncryptBuildsSearchIndexes: encrypting columns with ord and match search builds their
@@ -44,7 +45,7 @@ func TestEncryptBuildsSearchIndexes(t *testing.T) {
 	if e := info.Schema.Tables["public.items"].Encrypted; !e["score"].OrdReady || !e["title"].MatchReady {
 		t.Errorf("catalog: score OrdReady = %v, title MatchReady = %v; want both", e["score"].OrdReady, e["title"].MatchReady)
 	}
-	rows, err := f.conn.Query(ctxT(t), "SELECT id FROM items ORDER BY "+OrdExpr(q("score"), false)+", id")
+	rows, err := f.conn.Query(ctxT(t), "SELECT id FROM items ORDER BY "+rewrite.OrdExpr(q("score"), false)+", id")
 	if err != nil {
 		t.Fatal(err)
 	}

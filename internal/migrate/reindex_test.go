@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgseal/pgseal/internal/catalog"
+	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/value"
 )
 
@@ -182,7 +183,7 @@ func checkOrderByOrd(t *testing.T, f *fixture, col Column, ordName string) {
 	ks, _ := f.snap().Keyset("acme")
 	f.exec(t, "ANALYZE accounts")
 	f.exec(t, "SET enable_seqscan = off")
-	rows, err := f.conn.Query(ctxT(t), "EXPLAIN SELECT id FROM accounts ORDER BY "+OrdExpr(q(col.Name), col.Eq)+" LIMIT 10")
+	rows, err := f.conn.Query(ctxT(t), "EXPLAIN SELECT id FROM accounts ORDER BY "+rewrite.OrdExpr(q(col.Name), col.Eq)+" LIMIT 10")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +192,7 @@ func checkOrderByOrd(t *testing.T, f *fixture, col Column, ordName string) {
 		t.Errorf("plan of ORDER BY ord(email) LIMIT 10 does not use %s (%v):\n%s", ordName, err, strings.Join(plan, "\n"))
 	}
 	f.exec(t, "RESET enable_seqscan")
-	sql := "SELECT email FROM accounts WHERE substring(email from 4 for 16) = $1 ORDER BY " + OrdExpr(q(col.Name), col.Eq)
+	sql := "SELECT email FROM accounts WHERE substring(email from 4 for 16) = $1 ORDER BY " + rewrite.OrdExpr(q(col.Name), col.Eq)
 	rows, _ = f.conn.Query(ctxT(t), sql, ks.ID[:])
 	envs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil || len(envs) < 1000 {

@@ -5,17 +5,15 @@ import (
 	"strconv"
 
 	"github.com/pgseal/pgseal/internal/catalog"
+	"github.com/pgseal/pgseal/internal/rewrite"
 )
 
 // The SQL of the ord and match terms (docs/search.md §1 and §5), for the indexes `proxy encrypt`
 // and `proxy reindex` create. An index serves the proxy's queries only when its expression is
 // the one the rewrite writes, so these must stay exactly rewrite-compatible: same functions,
-// same constants (offsets already added up), same shape.
+// same constants (offsets already added up), same shape: they are rewrite.OrdExpr and
+// rewrite.MatchExpr themselves.
 //
-// NOTE for the merge: internal/rewrite gets its own OrdExpr/MatchExpr(colRef, eq) in parallel
-// (issue 14), with the same text; these are written here to avoid a conflict and should become
-// calls to rewrite's (TestSearchExprText pins the text both must produce).
-
 // Envelope flag bits of the search terms (docs/search.md §1).
 const (
 	flagOrd   = 0x02 // an order term is present
@@ -29,23 +27,6 @@ func termsBase(eq bool) int {
 		return 39
 	}
 	return 23
-}
-
-// OrdExpr is ord(c) for the column expression c (already quoted) of a column with (eq) or
-// without an equality term: the order term, NULL for a value without one.
-func OrdExpr(c string, eq bool) string {
-	b := termsBase(eq)
-	return "CASE WHEN get_byte(" + c + ", 2) & 2 = 2 THEN substring(" + c + " from " + itoa(int64(b+5)) +
-		" for get_byte(" + c + ", " + strconv.Itoa(b) + ")*256 + get_byte(" + c + ", " + strconv.Itoa(b+1) + ")) END"
-}
-
-// MatchExpr is match(c): the value's match tokens as a text[], NULL for a value without them.
-func MatchExpr(c string, eq bool) string {
-	b := termsBase(eq)
-	gb := func(off int) string { return "get_byte(" + c + ", " + strconv.Itoa(off) + ")" }
-	return "CASE WHEN get_byte(" + c + ", 2) & 4 = 4 THEN string_to_array(encode(substring(" + c + " from " +
-		itoa(int64(b+5)) + " + " + gb(b) + "*256 + " + gb(b+1) + " for " + gb(b+2) + "*256 + " + gb(b+3) +
-		"), 'escape'), ' ') END"
 }
 
 // searchIndex is one of pgseal's search indexes of a column.
@@ -86,9 +67,9 @@ func createIndexSQL(t *tableInfo, colName string, eq bool, ix searchIndex, concu
 	}
 	s += q(ix.name) + " ON " + t.ident()
 	if ix.kind == catalog.IndexMatch {
-		return s + " USING gin ((" + MatchExpr(q(colName), eq) + "))"
+		return s + " USING gin ((" + rewrite.MatchExpr(q(colName), eq) + "))"
 	}
-	return s + " ((" + OrdExpr(q(colName), eq) + "))"
+	return s + " ((" + rewrite.OrdExpr(q(colName), eq) + "))"
 }
 
 // lacksTermsSQL is the condition "the value t.c lacks a configured term" (NULL values do not):

@@ -14,6 +14,7 @@ import (
 	"github.com/pgseal/pgseal/internal/catalog"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/pgtest"
+	"github.com/pgseal/pgseal/internal/rewrite"
 )
 
 // synthEnv lays out an envelope as docs/search.md §1 does, with made-up header, terms and
@@ -47,19 +48,6 @@ func searchColumn(t testing.TB, table, name, typ string) Column {
 		AcceptLeakage: []string{"ord", "match"}, TextOrder: "bytes"})
 }
 
-// TestSearchExprText pins the SQL of docs/search.md §1 (offsets added up): the indexes serve the
-// proxy's queries only while internal/rewrite writes the same expressions.
-func TestSearchExprText(t *testing.T) {
-	if got, want := OrdExpr(`"c"`, true), `CASE WHEN get_byte("c", 2) & 2 = 2 THEN substring("c" from 44 for get_byte("c", 39)*256 + get_byte("c", 40)) END`; got != want {
-		t.Errorf("OrdExpr = %s\nwant     %s", got, want)
-	}
-	want := `CASE WHEN get_byte("c", 2) & 4 = 4 THEN string_to_array(encode(substring("c" from 28 + get_byte("c", 23)*256 + ` +
-		`get_byte("c", 24) for get_byte("c", 25)*256 + get_byte("c", 26)), 'escape'), ' ') END`
-	if got := MatchExpr(`"c"`, false); got != want {
-		t.Errorf("MatchExpr = %s\nwant      %s", got, want)
-	}
-}
-
 func TestSearchExprsReadTheLayout(t *testing.T) {
 	db := pgtest.New(t)
 	conn := db.Conn(t)
@@ -67,7 +55,7 @@ func TestSearchExprsReadTheLayout(t *testing.T) {
 		env := synthEnv(eq, synthOrd(300), synthMatch(300))
 		var ord []byte
 		var match []string
-		err := conn.QueryRow(ctxT(t), "SELECT "+OrdExpr("$1::bytea", eq)+", "+MatchExpr("$1::bytea", eq), env).Scan(&ord, &match)
+		err := conn.QueryRow(ctxT(t), "SELECT "+rewrite.OrdExpr("$1::bytea", eq)+", "+rewrite.MatchExpr("$1::bytea", eq), env).Scan(&ord, &match)
 		if err != nil {
 			t.Fatalf("eq=%v: %v", eq, err)
 		}
@@ -77,7 +65,7 @@ func TestSearchExprsReadTheLayout(t *testing.T) {
 		for _, none := range [][]byte{synthEnv(eq, nil, ""), synthEnv(eq, nil, "k00 ab12"), synthEnv(eq, []byte{1}, "")} {
 			var o []byte
 			var m []string
-			if err := conn.QueryRow(ctxT(t), "SELECT "+OrdExpr("$1::bytea", eq)+", "+MatchExpr("$1::bytea", eq), none).Scan(&o, &m); err != nil {
+			if err := conn.QueryRow(ctxT(t), "SELECT "+rewrite.OrdExpr("$1::bytea", eq)+", "+rewrite.MatchExpr("$1::bytea", eq), none).Scan(&o, &m); err != nil {
 				t.Fatal(err)
 			}
 			if (o == nil) == (none[2]&flagOrd != 0) || (m == nil) == (none[2]&flagMatch != 0) {
@@ -180,8 +168,8 @@ func checkPlans(t *testing.T, conn *pgx.Conn, col Column, ordName, matchName str
 	}
 	defer conn.Exec(context.Background(), "RESET enable_seqscan")
 	plans := map[string]string{
-		ordName:   "SELECT id FROM docs ORDER BY " + OrdExpr(c, col.Eq) + " LIMIT 3",
-		matchName: "SELECT id FROM docs WHERE " + MatchExpr(c, col.Eq) + " @> ARRAY['00ff', '0005']",
+		ordName:   "SELECT id FROM docs ORDER BY " + rewrite.OrdExpr(c, col.Eq) + " LIMIT 3",
+		matchName: "SELECT id FROM docs WHERE " + rewrite.MatchExpr(c, col.Eq) + " @> ARRAY['00ff', '0005']",
 	}
 	for name, sql := range plans {
 		rows, err := conn.Query(ctx, "EXPLAIN "+sql)

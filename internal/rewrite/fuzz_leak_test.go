@@ -52,6 +52,9 @@ func checkNoLeak(t *testing.T, s *Schema, sql string) {
 		if e.Kind == EditTermArray {
 			return `ARRAY['\x0011'::bytea]`, nil
 		}
+		if e.Kind == EditKeyset {
+			return strings.ReplaceAll(e.Text, KeysetPlaceholder, `'\x0011'::bytea`), nil
+		}
 		return `'\x00` + fmt.Sprintf("%x", len(e.Literal)) + `'::bytea`, nil
 	}
 	out, err := p.Render(hexFill)

@@ -74,6 +74,8 @@ func markerFill(e Edit) (string, error) {
 		return "$TERMS(" + name + ")", nil
 	case EditOrd:
 		return "$ORD(" + name + ")", nil
+	case EditKeyset:
+		return strings.ReplaceAll(e.Text, KeysetPlaceholder, "$KEYSET"), nil
 	case EditMatch:
 		if e.Not {
 			return "$NOMATCH(" + name + ")", nil
@@ -90,6 +92,8 @@ func byteaFill(e Edit) (string, error) {
 		return `ARRAY['\x00ff'::bytea]`, nil
 	case EditMatch:
 		return `'{k00,ab12}'::text[]`, nil
+	case EditKeyset:
+		return strings.ReplaceAll(e.Text, KeysetPlaceholder, `'\x00ff'::bytea`), nil
 	}
 	return `'\x00ff'::bytea`, nil
 }

@@ -76,9 +76,15 @@ const (
 	// EditMatch: a LIKE/ILIKE pattern literal -> a text[] literal of its match tokens (empty for
 	// the NOT forms), as ParamMatch.
 	EditMatch
+	// EditKeyset: Text with every KeysetPlaceholder replaced by the session keyset's id as a
+	// bytea literal (fill), e.g. min/max confined to the keyset.
+	EditKeyset
 )
 
-var editKindNames = [...]string{"Static", "Encrypt", "Term", "TermArray", "Ord", "Match"}
+// KeysetPlaceholder marks where an EditKeyset's Text takes the session keyset's id.
+const KeysetPlaceholder = "{keyset}"
+
+var editKindNames = [...]string{"Static", "Encrypt", "Term", "TermArray", "Ord", "Match", "Keyset"}
 
 func (k EditKind) String() string { return kindName(editKindNames[:], int(k)) }
 

@@ -135,7 +135,9 @@ func (a *analyzer) minMax(f *pg.FuncCall, sc *scope, pos int) (c *Column, ok boo
 		dir = " DESC"
 	}
 	a.stmt.Touches = true
-	a.addEdit(Edit{Start: loc, End: t.end(j), Kind: EditStatic, Text: "(array_agg(" + r.ref + " ORDER BY " + r.expr() + dir +
-		") FILTER (WHERE " + r.ref + " IS NOT NULL))[1]"})
+	// Only the session keyset's values take part: terms of other keysets sort by their keyset id,
+	// and their envelopes could not be opened (docs/search.md §4).
+	a.addEdit(Edit{Start: loc, End: t.end(j), Kind: EditKeyset, Column: r.col, Text: "(array_agg(" + r.ref + " ORDER BY " + r.expr() + dir +
+		") FILTER (WHERE substring(" + r.ref + " from 4 for 16) = " + KeysetPlaceholder + "))[1]"})
 	return r.col, true, nil
 }

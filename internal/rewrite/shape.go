@@ -262,7 +262,7 @@ func NewTemplate(p *Plan, sh Shape, s *Schema) (*Template, bool) {
 			n++
 		}
 		t.editLit[i] = -1
-		if e.Kind == EditStatic {
+		if e.Kind == EditStatic || e.Kind == EditKeyset { // no literal of the text in it
 			if n != 0 {
 				return nil, false
 			}

@@ -171,8 +171,11 @@ func (ss *Session) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, ent 
 	if e.Kind == rewrite.EditTermArray {
 		return ss.termArrayLiteral(e.Literal, se, col, vs)
 	}
-	if e.Kind == rewrite.EditMatch {
+	switch e.Kind {
+	case rewrite.EditMatch:
 		return matchLiteral(e, se, col)
+	case rewrite.EditKeyset:
+		return strings.ReplaceAll(e.Text, rewrite.KeysetPlaceholder, ss.byteaLiteral(se.ks.id[:])), nil
 	}
 	out, err := sealCast(se.ks.ks, col, sealAsEdit(e.Kind), valueCast{typ: e.Cast, len: e.CastLen}, value.FormatText, []byte(e.Literal), vs)
 	if err != nil {

@@ -150,6 +150,30 @@ func TestSearchMatchesPlaintext(t *testing.T) {
 			}
 		}
 	}
+	searchKeysetConfined(t, e, conn)
+}
+
+// searchKeysetConfined: a row of another keyset takes no part in ranges and min/max (its terms
+// sort in its keyset's own range), so an acme session keeps the answers above.
+func searchKeysetConfined(t *testing.T, e *sealEnv, acme *pgx.Conn) {
+	globex := e.connect(t, "", "globex")
+	if _, err := globex.Exec(ctxT(t), "INSERT INTO people VALUES (100, 'globex', 'Aaron', -999, -1e9, '1900-01-01', '1900-01-01 00:00:00+00', -1e9)"); err != nil {
+		t.Fatalf("INSERT as globex = %v", err)
+	}
+	direct := e.direct(t)
+	for _, q := range []string{
+		"SELECT min(age), max(age), min(name), min(score), min(born), min(seen), min(balance) FROM {t}",
+		"SELECT id FROM {t} WHERE age < 0 ORDER BY id",
+		"SELECT id FROM {t} WHERE name < 'B' ORDER BY id",
+		"SELECT id FROM {t} WHERE balance NOT BETWEEN 0 AND 100 ORDER BY id",
+	} {
+		want := queryText(t, direct, pgx.QueryExecModeSimpleProtocol, strings.ReplaceAll(q, "{t}", "people_plain"), nil)
+		for _, mode := range allModes {
+			if got := queryText(t, acme, mode, strings.ReplaceAll(q, "{t}", "people"), nil); got != want {
+				t.Errorf("with a globex row: %s (%v)\n got %s\nwant %s", q, mode, got, want)
+			}
+		}
+	}
 }
 
 // queryText runs sql and renders its rows (or its error's SQLSTATE) as one string.
