@@ -151,6 +151,32 @@ func TestSearchMatchesPlaintext(t *testing.T) {
 		}
 	}
 	searchKeysetConfined(t, e, conn)
+	searchUsesIndexes(t, conn)
+}
+
+// searchUsesIndexes: EXPLAIN through pgseal shows pgseal's indexes serving a range, an ORDER BY …
+// LIMIT and a LIKE (sequential scans off: the table is small).
+func searchUsesIndexes(t *testing.T, conn *pgx.Conn) {
+	ctx := ctxT(t)
+	if _, err := conn.Exec(ctx, "SET enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, "RESET enable_seqscan") //nolint:errcheck
+	for sql, want := range map[string]string{
+		"EXPLAIN SELECT id FROM people WHERE age BETWEEN 1 AND 20":  "Index Scan using " + catalog.SearchIndexName("public.people.age", "ord"),
+		"EXPLAIN SELECT id FROM people WHERE born < $1":             "Index Scan using " + catalog.SearchIndexName("public.people.born", "ord"),
+		"EXPLAIN SELECT id, name FROM people ORDER BY name LIMIT 3": "Index Scan using " + catalog.SearchIndexName("public.people.name", "ord"),
+		"EXPLAIN SELECT id FROM people WHERE name LIKE '%nna%'":     "Bitmap Index Scan on " + catalog.SearchIndexName("public.people.name", "match"),
+	} {
+		var args []any
+		if strings.Contains(sql, "$1") {
+			args = []any{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
+		}
+		got := queryText(t, conn, pgx.QueryExecModeExec, sql, args)
+		if !strings.Contains(got, want) {
+			t.Errorf("%s:\n%s\nwant %q", sql, got, want)
+		}
+	}
 }
 
 // searchKeysetConfined: a row of another keyset takes no part in ranges and min/max (its terms
