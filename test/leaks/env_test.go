@@ -20,10 +20,12 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
 
+	"github.com/pgseal/pgseal/internal/catalog"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/pgtest"
+	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/seal"
 	"github.com/pgseal/pgseal/internal/wire"
 )
@@ -57,6 +59,8 @@ var columns = []config.Encrypt{
 	{Table: "public.users", Column: "doc", Type: "jsonb", Search: []string{"eq"}},
 	{Table: "sec.accounts", Column: "email", Type: "text"},
 	{Table: "public.events", Column: "payload", Type: "text"},
+	{Table: "public.people", Column: "name", Type: "text", Search: []string{"ord", "match"}, AcceptLeakage: []string{"ord", "match"}, TextOrder: "bytes"},
+	{Table: "public.people", Column: "age", Type: "int4", Search: []string{"ord"}, AcceptLeakage: []string{"ord"}},
 }
 
 // roles are created once per cluster.
@@ -73,6 +77,8 @@ CREATE SCHEMA sec;
 CREATE SCHEMA evil AUTHORIZATION evil;
 CREATE TABLE public.users (id serial PRIMARY KEY, tenant text, email bytea, born bytea, note bytea, doc bytea);
 CREATE TABLE public.contacts (id serial PRIMARY KEY, email text);
+CREATE TABLE public.people (id serial PRIMARY KEY, tenant text, name bytea, age bytea);
+`+searchIndexes+`
 CREATE TABLE sec.accounts (id serial PRIMARY KEY, email bytea, name text);
 CREATE TABLE public.events (id serial, at date NOT NULL DEFAULT '2025-03-01', payload bytea) PARTITION BY RANGE (at);
 CREATE TABLE public.events_2025 PARTITION OF public.events
@@ -94,6 +100,15 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public, sec TO app_
 GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public, sec TO evil;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, sec TO PUBLIC;
 `
+
+// searchIndexes are pgseal's order and match indexes of people (docs/search.md §5), which make
+// its ord and match searches usable through the proxy.
+var searchIndexes = fmt.Sprintf(`CREATE INDEX %s ON public.people ((%s));
+CREATE INDEX %s ON public.people ((%s));
+CREATE INDEX %s ON public.people USING gin ((%s));`,
+	catalog.SearchIndexName("public.people.name", catalog.IndexOrd), rewrite.OrdExpr("name", false),
+	catalog.SearchIndexName("public.people.age", catalog.IndexOrd), rewrite.OrdExpr("age", false),
+	catalog.SearchIndexName("public.people.name", catalog.IndexMatch), rewrite.MatchExpr("name", false))
 
 const templateDB = "leaks_template"
 

@@ -158,4 +158,5 @@ func TestNoPlaintextReachesPostgreSQL(t *testing.T) {
 	t.Run("8 DDL does not store literals compared with encrypted columns", func(t *testing.T) { e.runCases(t, ddlCases) })
 	t.Run("9 a tenant out of step with the keyset cannot seal a row under another tenant's keys", func(t *testing.T) { e.tenantOutOfStep(t) })
 	t.Run("V CTEs, MERGE, CREATE TABLE AS and COPY do not store plaintext", func(t *testing.T) { e.runCases(t, statementCases) })
+	t.Run("S range, ORDER BY and LIKE searches send only terms and tokens", func(t *testing.T) { e.runCases(t, searchCases) })
 }
