@@ -78,7 +78,7 @@ CREATE SCHEMA evil AUTHORIZATION evil;
 CREATE TABLE public.users (id serial PRIMARY KEY, tenant text, email bytea, born bytea, note bytea, doc bytea);
 CREATE TABLE public.contacts (id serial PRIMARY KEY, email text);
 CREATE TABLE public.people (id serial PRIMARY KEY, tenant text, name bytea, age bytea);
-`+searchIndexes+`
+` + searchIndexes + `
 CREATE TABLE sec.accounts (id serial PRIMARY KEY, email bytea, name text);
 CREATE TABLE public.events (id serial, at date NOT NULL DEFAULT '2025-03-01', payload bytea) PARTITION BY RANGE (at);
 CREATE TABLE public.events_2025 PARTITION OF public.events
