@@ -196,14 +196,15 @@ func parseRefusal(msg string) (column, construct string) {
 // hintFor says what would make a refused statement work, where pgseal's refusal allows an honest
 // answer; pgseal's own hint otherwise ("" when it has none).
 func hintFor(code, msg, construct, own string) string {
-	const notYet = "not supported by pgseal yet (issue 14); until then do it in the application after reading, or keep the column plaintext"
 	c := construct
 	switch {
-	case c == "LIKE" || c == "ILIKE" || c == "NOT LIKE" || c == "NOT ILIKE" || c == "SIMILAR TO" || strings.HasPrefix(c, "operator ~"):
-		return "pattern search on an encrypted column needs `match` in its search, " + notYet
+	case c == "SIMILAR TO" || strings.HasPrefix(c, "operator ~"):
+		return "only LIKE and ILIKE search encrypted text (with `match` in its search); do other pattern matching in the application after reading"
+	case c == "LIKE" || c == "ILIKE" || c == "NOT LIKE" || c == "NOT ILIKE":
+		return `add "match" to the column's search (and accept_leakage), then run proxy reindex; LIKE then works where pgseal can filter exactly (README, "Range, ORDER BY and LIKE")`
 	case c == "ORDER BY" || c == "BETWEEN" || c == "operator <" || c == "operator >" || c == "operator <=" || c == "operator >=" ||
 		c == "function min()" || c == "function max()" || strings.HasPrefix(c, "NOT BETWEEN"):
-		return "order and range on an encrypted column need `ord` in its search, " + notYet
+		return `add "ord" to the column's search (and accept_leakage; text_order = "bytes" for text), then run proxy reindex`
 	case strings.Contains(c, "(no equality search is configured)"):
 		return `add search = ["eq"] to the column's [[encrypt]] entry`
 	case strings.Contains(c, "(needs equality search on both in one domain)"):

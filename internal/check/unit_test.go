@@ -50,9 +50,9 @@ func TestParseRefusalAndHints(t *testing.T) {
 		t.Errorf("parseRefusal of a refusal without a column = %q, %q", col, construct)
 	}
 	for construct, want := range map[string]string{
-		"LIKE":                                 "`match`",
-		"ORDER BY":                             "`ord`",
-		"operator <":                           "`ord`",
+		"LIKE":                                 `"match"`,
+		"ORDER BY":                             `"ord"`,
+		"operator <":                           `"ord"`,
 		"= (no equality search is configured)": `search = ["eq"]`,
 		"a cast to text":                       "drop the cast",
 		"GROUP BY":                             "",
