@@ -29,8 +29,8 @@ const (
 )
 
 // OrdKey is the order-term key of one (keyset, index generation, search domain): two AES-256
-// keys, K_ord for the per-bit PRF and K_ord' for the chaining value between 64-bit chunks. It is
-// safe for concurrent use (cipher.Block is; scratch buffers are pooled).
+// keys, K_ord for the PRF (one block per 3 bits) and K_ord' for the chaining value between 64-bit
+// chunks. It is safe for concurrent use (cipher.Block is; scratch buffers are pooled).
 type OrdKey struct {
 	ks      KeysetID
 	gen     uint32
@@ -115,16 +115,24 @@ func (k *OrdKey) Term(dst, form []byte, variable bool) ([]byte, error) {
 	for j := 0; j*64 < nbits; j++ {
 		w := s.words[j]
 		n := min(64, nbits-j*64)
-		be.PutUint64(s.in[8:], cl) // t = 0: no bits before it
-		be.PutUint64(s.in[:8], ch)
-		for t := 0; t < n; t++ {
-			if t > 0 {
-				be.PutUint64(s.in[:8], ch^uint64(t)<<56)
-				be.PutUint64(s.in[8:], cl^(w>>(64-t)<<(64-t)))
-			}
+		// One AES block per group of 3 bits, on the input for the group's first bit t: its
+		// output's 16-bit numbers v0..v6 give r_t = v0, r_(t+1) = v(1+b_t) and
+		// r_(t+2) = v(3+2·b_t+b_(t+1)), each mod 65535, so every r depends on its own prefix only.
+		for t := 0; t < n; t += 3 {
+			be.PutUint64(s.in[:8], ch^uint64(t)<<56)
+			be.PutUint64(s.in[8:], cl^(w>>(64-t)<<(64-t))) // the bits before t (none for t = 0)
 			k.prf.Encrypt(s.out[:], s.in[:])
-			r := be.Uint64(s.out[:8]) % ordMod
-			be.PutUint16(num[2*(64*j+t):], uint16(r+(w>>(63-t))&1))
+			i := 2 * (64*j + t)
+			b0 := (w >> (63 - t)) & 1
+			be.PutUint16(num[i:], uint16(uint64(be.Uint16(s.out[0:]))%ordMod+b0))
+			if t+1 < n {
+				b1 := (w >> (62 - t)) & 1
+				be.PutUint16(num[i+2:], uint16(uint64(be.Uint16(s.out[2+2*b0:]))%ordMod+b1))
+				if t+2 < n {
+					b2 := (w >> (61 - t)) & 1
+					be.PutUint16(num[i+4:], uint16(uint64(be.Uint16(s.out[6+4*b0+2*b1:]))%ordMod+b2))
+				}
+			}
 		}
 		if (j+1)*64 < nbits { // C_(j+1) = AES(K_ord', C_j ⊕ (64, whole chunk))
 			be.PutUint64(s.in[:8], ch^64<<56)
