@@ -69,7 +69,7 @@ func (a *analyzer) target(rt *pg.ResTarget, sc *scope, assignTo []*Column, i, po
 	}
 	if f := rt.Val.GetFuncCall(); f != nil {
 		// min(c) / max(c) of an order-searchable column: the envelope of the least/greatest value.
-		if c, ok, err := a.minMax(f, sc, pos); err != nil || ok {
+		if c, ok, err := a.minMax(f, rt.Name == "", sc, pos); err != nil || ok {
 			oc.col = c
 			return oc, err
 		}

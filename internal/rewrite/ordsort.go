@@ -109,8 +109,9 @@ func uniqueInput(sc *scope, name string, c *Column) bool {
 
 // minMax rewrites a select-list item min(c) / max(c) of an order-searchable column to the
 // envelope of the least or greatest value (docs/search.md §4); the output carries c's ciphertext.
-// ok is false for any other call.
-func (a *analyzer) minMax(f *pg.FuncCall, sc *scope, pos int) (c *Column, ok bool, err error) {
+// ok is false for any other call. Without an alias of its own (unnamed) the item is named as
+// PostgreSQL names it, min or max, not after the array_agg that replaces it.
+func (a *analyzer) minMax(f *pg.FuncCall, unnamed bool, sc *scope, pos int) (c *Column, ok bool, err error) {
 	parts := strs(f.Funcname)
 	if len(parts) != 1 || (parts[0] != "min" && parts[0] != "max") || len(f.Args) != 1 || f.AggStar ||
 		f.AggDistinct || len(f.AggOrder) > 0 || f.AggFilter != nil || f.Over != nil || f.AggWithinGroup || f.FuncVariadic {
@@ -130,14 +131,17 @@ func (a *analyzer) minMax(f *pg.FuncCall, sc *scope, pos int) (c *Column, ok boo
 	if i < 0 || j < 0 || t.lower(i) != parts[0] {
 		return nil, false, unsupportedf(loc, "cannot locate a function call to rewrite")
 	}
-	dir := ""
+	dir, alias := "", ""
 	if parts[0] == "max" {
 		dir = " DESC"
+	}
+	if unnamed {
+		alias = " AS " + parts[0]
 	}
 	a.stmt.Touches = true
 	// Only the session keyset's values take part: terms of other keysets sort by their keyset id,
 	// and their envelopes could not be opened (docs/search.md §4).
 	a.addEdit(Edit{Start: loc, End: t.end(j), Kind: EditKeyset, Column: r.col, Text: "(array_agg(" + r.ref + " ORDER BY " + r.expr() + dir +
-		") FILTER (WHERE substring(" + r.ref + " from 4 for 16) = " + KeysetPlaceholder + "))[1]"})
+		") FILTER (WHERE substring(" + r.ref + " from 4 for 16) = " + KeysetPlaceholder + "))[1]" + alias})
 	return r.col, true, nil
 }

@@ -210,6 +210,9 @@ func queryText(t *testing.T, c *pgx.Conn, mode pgx.QueryExecMode, sql string, ar
 		return "error " + stateOf(err) + " " + err.Error()
 	}
 	var b bytes.Buffer
+	for _, f := range rows.FieldDescriptions() {
+		fmt.Fprintf(&b, "%s:%d ", f.Name, f.DataTypeOID)
+	}
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {

@@ -175,6 +175,15 @@ func pgxExecModes(ctx context.Context, conn *pgx.Conn, p *transcript) {
 		v := itemValues(0, i)
 		p.query(ctx, conn, "SELECT id FROM items WHERE t = $1 AND vc = $2 AND i8 = $3 AND u = $4", mode, v[1], v[2], v[5], v[13])
 	}
+	// Order and LIKE searches (docs/search.md) over the rows of every mode.
+	for _, mode := range modes {
+		p.printf("search %v", mode)
+		p.query(ctx, conn, "SELECT id, t FROM items WHERE i4 BETWEEN $1 AND $2 ORDER BY t DESC NULLS LAST, id", mode, int32(-5), int32(200000))
+		p.query(ctx, conn, "SELECT id FROM items WHERE f8 > $1 AND d <= $2 ORDER BY num, tstz, id", mode, -1.5, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+		p.query(ctx, conn, "SELECT id, t FROM items WHERE t LIKE $1 ORDER BY id", mode, "%ho-t%")
+		p.query(ctx, conn, "SELECT id FROM items WHERE t NOT ILIKE $1 ORDER BY t, id", mode, "E%")
+		p.query(ctx, conn, "SELECT min(t), max(d), min(num), max(tstz) FROM items", mode)
+	}
 }
 
 // transcript is what a Go scenario saw, one line per step, with values in a form that is the same

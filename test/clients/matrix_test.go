@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgseal/pgseal/internal/catalog"
 	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/pgtest"
+	"github.com/pgseal/pgseal/internal/rewrite"
 )
 
 // The matrix scenarios (matrix_pgx_test.go, matrix_psycopg_test.go, matrix_jdbc_test.go) share one
@@ -32,7 +34,14 @@ var itemsColumns = []struct{ name, typ string }{
 // itemsSearched are the columns with equality search (an envelope with a term).
 var itemsSearched = map[string]bool{"t": true, "vc": true, "i8": true, "u": true}
 
-const itemsPlainDDL = `CREATE TABLE items (id int PRIMARY KEY, t text, vc varchar(40), i2 int2, i4 int4,
+// itemsOrd and itemsMatch are the columns with order and LIKE search (docs/search.md); t orders by
+// bytes, so the plaintext table declares it COLLATE "C".
+var (
+	itemsOrd   = map[string]bool{"t": true, "i4": true, "f8": true, "num": true, "d": true, "tstz": true}
+	itemsMatch = map[string]bool{"t": true}
+)
+
+const itemsPlainDDL = `CREATE TABLE items (id int PRIMARY KEY, t text COLLATE "C", vc varchar(40), i2 int2, i4 int4,
 	i8 int8, f4 float4, f8 float8, num numeric, b bool, d date, ts timestamp, tstz timestamptz,
 	u uuid, j json, jb jsonb, "by" bytea)`
 
@@ -45,8 +54,40 @@ func matrixEncrypt() string {
 	var b strings.Builder
 	for _, c := range itemsColumns {
 		fmt.Fprintf(&b, "\n[[encrypt]]\ntable = \"public.items\"\ncolumn = %q\ntype = %q\n", c.name, c.typ)
+		var search, leak []string
 		if itemsSearched[c.name] {
-			b.WriteString("search = [\"eq\"]\n")
+			search = append(search, `"eq"`)
+		}
+		if itemsOrd[c.name] {
+			search, leak = append(search, `"ord"`), append(leak, `"ord"`)
+		}
+		if itemsMatch[c.name] {
+			search, leak = append(search, `"match"`), append(leak, `"match"`)
+		}
+		if len(search) > 0 {
+			fmt.Fprintf(&b, "search = [%s]\n", strings.Join(search, ", "))
+		}
+		if len(leak) > 0 {
+			fmt.Fprintf(&b, "accept_leakage = [%s]\n", strings.Join(leak, ", "))
+		}
+		if itemsOrd[c.name] && c.typ == "text" {
+			b.WriteString("text_order = \"bytes\"\n")
+		}
+	}
+	return b.String()
+}
+
+// itemsSearchIndexes are pgseal's order and match indexes of items, which make those searches
+// usable through pgseal (a column without its index refuses them).
+func itemsSearchIndexes() string {
+	var b strings.Builder
+	for _, c := range itemsColumns {
+		id := "public.items." + c.name
+		if itemsOrd[c.name] {
+			fmt.Fprintf(&b, "CREATE INDEX %s ON items ((%s));\n", catalog.SearchIndexName(id, catalog.IndexOrd), rewrite.OrdExpr(c.name, itemsSearched[c.name]))
+		}
+		if itemsMatch[c.name] {
+			fmt.Fprintf(&b, "CREATE INDEX %s ON items USING gin ((%s));\n", catalog.SearchIndexName(id, catalog.IndexMatch), rewrite.MatchExpr(c.name, itemsSearched[c.name]))
 		}
 	}
 	return b.String()
@@ -75,6 +116,7 @@ func newMatrix(t *testing.T, proxyBin string) *matrix {
 	m.plain.Exec(t, itemsPlainDDL)
 	m.enc = m.plain.Server.NewDB(t)
 	m.enc.Exec(t, itemsEncDDL)
+	m.enc.Exec(t, itemsSearchIndexes())
 	m.role = m.plain.Server.CreateRole(t, "app", "unused-with-trust", pgtest.AuthTrust)
 	dir := t.TempDir()
 	kr, master := newKeyring(t, dir, m.role)

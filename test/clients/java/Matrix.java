@@ -93,6 +93,7 @@ public class Matrix {
                 new ByteArrayInputStream(bin.toByteArray())));
         select(conn, "SELECT * FROM items ORDER BY id");
         lookup(conn);
+        search(conn);
     }
 
     static void batch(Connection conn) throws SQLException {
@@ -170,6 +171,7 @@ public class Matrix {
         }
         select(conn, "SELECT * FROM items ORDER BY id");
         lookup(conn);
+        search(conn);
     }
 
     static PGobject json(String type, String value) throws SQLException {
@@ -177,6 +179,42 @@ public class Matrix {
         o.setType(type);
         o.setValue(value);
         return o;
+    }
+
+    // search runs order and LIKE searches (docs/search.md) with typed parameters.
+    static void search(Connection conn) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement("SELECT id, t FROM items WHERE i4 BETWEEN ? AND ? ORDER BY t DESC NULLS LAST, id")) {
+            ps.setInt(1, -5);
+            ps.setInt(2, 200000);
+            printRows("between, order by t", ps);
+        }
+        try (PreparedStatement ps = conn.prepareStatement("SELECT id, t FROM items WHERE t LIKE ? AND d < ? ORDER BY num, id")) {
+            ps.setString(1, "%o-t%");
+            ps.setDate(2, java.sql.Date.valueOf("2030-01-01"));
+            printRows("like", ps);
+        }
+        try (PreparedStatement ps = conn.prepareStatement("SELECT id FROM items WHERE t NOT ILIKE ? ORDER BY f8, tstz, id")) {
+            ps.setString(1, "A%");
+            printRows("not ilike", ps);
+        }
+        select(conn, "SELECT min(t), max(d), min(num) FROM items");
+    }
+
+    static void printRows(String step, PreparedStatement ps) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            StringBuilder b = new StringBuilder(step + ":");
+            int n = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                b.append(" [");
+                for (int i = 1; i <= n; i++) {
+                    b.append(i > 1 ? " " : "").append(rs.getString(i));
+                }
+                b.append(']');
+            }
+            println(b.toString());
+        } catch (SQLException e) {
+            println(step + ": error " + e.getSQLState());
+        }
     }
 
     // lookup finds rows by typed parameters on searched columns.

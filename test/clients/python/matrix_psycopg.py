@@ -86,6 +86,15 @@ def binary_parameters(conn):
     show("lookup by %b", cur)
     cur.execute("SELECT id, t FROM items WHERE t = ANY(%s) ORDER BY id", [["alpha-text", "charlie-text"]], binary=True)
     show("lookup = ANY binary=True", cur)
+    for binary in (False, True):
+        cur.execute("SELECT id, t FROM items WHERE i4 BETWEEN %s AND %s ORDER BY t DESC NULLS LAST, id", [-5, 200000], binary=binary)
+        show("between, order by t binary=%s" % binary, cur)
+        cur.execute("SELECT id FROM items WHERE t LIKE %s ORDER BY num, d, id", ["%o-t%"], binary=binary)
+        show("like binary=%s" % binary, cur)
+        cur.execute("SELECT id FROM items WHERE t NOT ILIKE 'A%%' AND f8 < %s ORDER BY tstz DESC, id", [1e9], binary=binary)
+        show("not ilike binary=%s" % binary, cur)
+        cur.execute("SELECT min(t), max(d), min(num), max(f8) FROM items", binary=binary)
+        show("min/max binary=%s" % binary, cur)
 
 
 def binary_copy(conn):

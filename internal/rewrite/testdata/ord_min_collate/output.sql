@@ -1,1 +1,1 @@
-SELECT (array_agg(label ORDER BY CASE WHEN get_byte(label, 2) & 2 = 2 THEN substring(label from 28 for get_byte(label, 23)*256 + get_byte(label, 24)) END) FILTER (WHERE substring(label from 4 for 16) = $KEYSET))[1] FROM events
+SELECT (array_agg(label ORDER BY CASE WHEN get_byte(label, 2) & 2 = 2 THEN substring(label from 28 for get_byte(label, 23)*256 + get_byte(label, 24)) END) FILTER (WHERE substring(label from 4 for 16) = $KEYSET))[1] AS min FROM events
