@@ -157,11 +157,17 @@ func reencryptParams(ks *keyring.Keyset) []byte {
 
 // batchTx re-seals one batch and records the position, in one transaction.
 func (r *rcol) batchTx(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, last *string, rec *record) (batchResult, error) {
+	return recordedBatch(ctx, conn, rec, func(tx pgx.Tx) (batchResult, error) { return r.batch1(ctx, tx, snap, last) })
+}
+
+// recordedBatch runs batch and records the position it reached, in one transaction retried on a
+// serialization failure (reencrypt's and reindex's batches).
+func recordedBatch(ctx context.Context, conn *pgx.Conn, rec *record, batch func(pgx.Tx) (batchResult, error)) (batchResult, error) {
 	var res batchResult
 	err := retrySerialization(ctx, func() error {
 		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			var err error
-			if res, err = r.batch1(ctx, tx, snap, last); err != nil || res.read == 0 {
+			if res, err = batch(tx); err != nil || res.read == 0 {
 				return err
 			}
 			_, err = tx.Exec(ctx, `UPDATE pgseal.migration SET last_pk = $4, rows_done = rows_done + $5,

@@ -13,20 +13,7 @@ import (
 
 // batchTx re-seals one batch and records the position, in one transaction (as Reencrypt's).
 func (x *reindexJob) batchTx(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, last *string, rec *record) (batchResult, error) {
-	var res batchResult
-	err := retrySerialization(ctx, func() error {
-		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			var err error
-			if res, err = x.batch1(ctx, tx, snap, last); err != nil || res.read == 0 {
-				return err
-			}
-			_, err = tx.Exec(ctx, `UPDATE pgseal.migration SET last_pk = $4, rows_done = rows_done + $5,
-  rows_skipped = rows_skipped + $6, updated_at = now() WHERE table_name = $1 AND column_name = $2 AND operation = $3`,
-				rec.table, rec.column, rec.op, *res.last, res.written, res.read-res.written)
-			return err
-		})
-	})
-	return res, err
+	return recordedBatch(ctx, conn, rec, func(tx pgx.Tx) (batchResult, error) { return x.batch1(ctx, tx, snap, last) })
 }
 
 // batch1 reads up to a batch of values lacking terms after last (by primary key, skipping rows
