@@ -115,7 +115,7 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 			// int64, so the wide value's term compares as PostgreSQL does.
 			break
 		}
-		if as == asTerm && outOfRange && errors.As(err, &ve) && ve.Code == sqlstate.NumericValueOutOfRange {
+		if as == asTerm && outOfRange {
 			// `int4col = $1::int8` runs int48eq, no conversion: a value outside the column's range
 			// equals none of its values (and <> all). An empty term is never a stored 16-byte one.
 			return []byte{}, nil
@@ -140,7 +140,9 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 	case asTerm:
 		out, err = col.Term(ks, plain)
 	case asOrd:
-		out, err = col.OrdTerm(nil, ks, plain)
+		wide := *col // a wide integer kept above: its own type, the same domain and keys
+		wide.Type = value.Type(plain[0])
+		out, err = wide.OrdTerm(nil, ks, plain)
 	default:
 		out, err = col.Seal(nil, ks, plain)
 	}

@@ -58,6 +58,8 @@ var searchQueries = []struct {
 	{sql: "SELECT id FROM {t} WHERE age <= $1 ORDER BY id", args: []any{int32(17)}},
 	{sql: "SELECT id FROM {t} WHERE age > $1 AND age < $2 ORDER BY id", args: []any{int32(0), int32(100)}},
 	{sql: "SELECT id FROM {t} WHERE 30 < age ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE age < 1099511627776 AND age > -1099511627776 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE age >= 3000000000 ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE age BETWEEN 0 AND 31 ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE age NOT BETWEEN 0 AND 31 ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE age BETWEEN SYMMETRIC 31 AND 0 ORDER BY id"},
