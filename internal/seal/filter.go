@@ -50,14 +50,26 @@ func (ss *Session) compileFilters(st *rewrite.Statement, m *pgproto3.Bind, vs *v
 			}
 			rf.pattern, rf.null = pat, null
 		}
-		if !rf.null {
-			if _, err := column.Like("", rf.pattern, rf.esc, rf.fold); err != nil {
-				return nil, valueRefusal(err)
-			}
+		if !rf.null && endsInEscape(rf.pattern, rf.esc) {
+			// PostgreSQL raises this only for a row whose matching reaches the end; pgseal
+			// cannot know which rows would, so it refuses the pattern up front.
+			return nil, &sqlstate.Error{Code: sqlstate.InvalidEscapeSequence, Message: "LIKE pattern must not end with escape character"}
 		}
 		out = append(out, rf)
 	}
 	return out, nil
+}
+
+// endsInEscape reports whether pattern ends in an escape character that escapes nothing.
+func endsInEscape(pattern string, esc column.Escape) bool {
+	if esc.None {
+		return false
+	}
+	escaped := false
+	for _, r := range pattern {
+		escaped = !escaped && r == esc.Char
+	}
+	return escaped
 }
 
 func filterEscape(f rewrite.Filter) column.Escape {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgseal/pgseal/internal/catalog"
+	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/pgtest"
 	"github.com/pgseal/pgseal/internal/rewrite"
@@ -154,6 +155,16 @@ func TestSearchMatchesPlaintext(t *testing.T) {
 	}
 	searchKeysetConfined(t, e, conn)
 	searchUsesIndexes(t, conn)
+	// A pattern ending in its escape character is refused up front (PostgreSQL fails only the
+	// rows whose matching reaches it), and the session goes on.
+	for _, mode := range allModes {
+		if got := queryText(t, conn, mode, `SELECT id FROM people WHERE name NOT LIKE $1`, []any{`Ann\`}); !strings.Contains(got, "error 22025") {
+			t.Errorf("NOT LIKE 'Ann\\' (%v) = %s, want 22025", mode, got)
+		}
+		if got := queryText(t, conn, mode, "SELECT id FROM people WHERE name LIKE 'Ann' ORDER BY id", nil); !strings.Contains(got, "[6];") {
+			t.Errorf("after the refusal (%v): %s", mode, got)
+		}
+	}
 }
 
 // searchUsesIndexes: EXPLAIN through pgseal shows pgseal's indexes serving a range, an ORDER BY …
@@ -226,4 +237,21 @@ func queryText(t *testing.T, c *pgx.Conn, mode pgx.QueryExecMode, sql string, ar
 		return b.String() + " error " + stateOf(err) + " " + err.Error()
 	}
 	return fmt.Sprintf("%s [%s]", b.String(), rows.CommandTag())
+}
+
+func TestEndsInEscape(t *testing.T) {
+	bs := column.DefaultEscape
+	for _, tt := range []struct {
+		pattern string
+		esc     column.Escape
+		want    bool
+	}{
+		{`abc`, bs, false}, {`abc\`, bs, true}, {`abc\\`, bs, false}, {`abc\\\`, bs, true}, {`\%`, bs, false},
+		{`ab!`, column.Escape{Char: '!'}, true}, {`ab\`, column.Escape{Char: '!'}, false}, {`ab\`, column.Escape{None: true}, false},
+		{`ö§`, column.Escape{Char: '§'}, true}, {``, bs, false},
+	} {
+		if got := endsInEscape(tt.pattern, tt.esc); got != tt.want {
+			t.Errorf("endsInEscape(%q, %q) = %v, want %v", tt.pattern, tt.esc.Char, got, tt.want)
+		}
+	}
 }
