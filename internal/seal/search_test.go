@@ -12,8 +12,10 @@ import (
 	"github.com/pgseal/pgseal/internal/catalog"
 	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/migrate"
 	"github.com/pgseal/pgseal/internal/pgtest"
 	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/value"
 )
 
 // Range, ORDER BY and LIKE on encrypted columns (docs/search.md): through pgseal on the encrypted
@@ -253,5 +255,59 @@ func TestEndsInEscape(t *testing.T) {
 		if got := endsInEscape(tt.pattern, tt.esc); got != tt.want {
 			t.Errorf("endsInEscape(%q, %q) = %v, want %v", tt.pattern, tt.esc.Char, got, tt.want)
 		}
+	}
+}
+
+// TestSearchReadyAfterReindex: until `proxy reindex` has given every value its terms and built
+// the index, a range on an ord column is refused ("run proxy reindex"), never answered from an
+// incomplete index; a value written without terms (before the column had ord) gets them, and the
+// open session then answers ranges over every row.
+func TestSearchReadyAfterReindex(t *testing.T) {
+	pgtest.Shared(t)
+	cols := []config.Encrypt{{Table: "people", Column: "age", Type: "int4", Search: []string{"ord"}, AcceptLeakage: []string{"ord"}}}
+	e := newSealEnv(t, "multi", "CREATE TABLE people (id int PRIMARY KEY, age bytea)", cols)
+	conn := e.connect(t, "", "acme")
+	ctx := ctxT(t)
+	if _, err := conn.Exec(ctx, "INSERT INTO people VALUES (1, 10), (2, 20), (3, 30)"); err != nil {
+		t.Fatal(err)
+	}
+	// A value sealed before the column had ord: no order term.
+	old, err := column.FromConfig(config.Encrypt{Table: "people", Column: "age", Type: "int4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, _ := e.kr.Snapshot().Keyset("acme")
+	plain, err := value.Encode(nil, value.Int4, value.FormatText, []byte("15"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := old.Seal(nil, ks, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.direct(t).Exec(ctx, "INSERT INTO people VALUES (4, $1)", env); err != nil {
+		t.Fatal(err)
+	}
+	const q = "SELECT id FROM people WHERE age > 12 ORDER BY age"
+	if got := queryText(t, conn, pgx.QueryExecModeSimpleProtocol, q, nil); !strings.Contains(got, "0A000") || !strings.Contains(got, "run proxy reindex") {
+		t.Fatalf("before reindex: %s, want 0A000 naming proxy reindex", got)
+	}
+	c, err := column.FromConfig(cols[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := migrate.Reindex(ctx, e.direct(t), e.kr.Snapshot(), migrate.ReindexOptions{Columns: []migrate.Column{c}})
+	if err != nil || rep.Columns[c.ID] != 1 {
+		t.Fatalf("Reindex() = %+v, %v, want 1 value re-sealed", rep, err)
+	}
+	var got string
+	if !eventually(10*time.Second, func() bool {
+		got = queryText(t, conn, pgx.QueryExecModeSimpleProtocol, q, nil)
+		return !strings.Contains(got, "error")
+	}) {
+		t.Fatalf("after reindex: %s", got)
+	}
+	if want := "id:23 [4];[2];[3]; [SELECT 3]"; got != want {
+		t.Fatalf("after reindex: %s, want %s", got, want)
 	}
 }
