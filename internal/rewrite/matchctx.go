@@ -162,6 +162,14 @@ func (a *analyzer) finishLikes(s *pg.SelectStmt, res *result, pos int) error {
 	if !ok {
 		return unsupported(c, "LIKE in a query whose FROM clause pgseal cannot locate", pos)
 	}
+	// The hidden outputs would make a position past the select list valid; PostgreSQL rejects it.
+	for _, n := range s.SortClause {
+		if sb := n.GetSortBy(); sb != nil {
+			if k, ok := intConst(sb.Node); ok && k > len(res.cols) {
+				return unsupportedf(nodeLoc(sb.Node, pos), "ORDER BY position %d is not in select list", k)
+			}
+		}
+	}
 	hidden := map[string]int{}
 	text := ""
 	for _, l := range a.likes {

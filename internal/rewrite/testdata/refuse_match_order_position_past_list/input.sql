@@ -1,0 +1,1 @@
+SELECT id FROM events WHERE title LIKE '%x%' ORDER BY 2
