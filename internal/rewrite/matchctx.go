@@ -175,16 +175,32 @@ func (a *analyzer) finishLikes(s *pg.SelectStmt, res *result, pos int) error {
 	for _, l := range a.likes {
 		p, seen := hidden[l.ref]
 		if !seen {
-			p = len(res.cols) + len(hidden)
+			if p = a.visibleRef(res, l); p < 0 {
+				p = len(res.cols) + a.stmt.Hidden
+				a.stmt.Hidden++
+				text += ", " + l.ref
+			}
 			hidden[l.ref] = p
-			text += ", " + l.ref
 		}
 		l.filter.Position = p
 		a.stmt.Filters = append(a.stmt.Filters, l.filter)
 	}
-	a.stmt.Hidden = len(hidden)
-	a.addEdit(Edit{Start: from, End: from, Kind: EditStatic, Text: text})
+	if text != "" {
+		a.addEdit(Edit{Start: from, End: from, Kind: EditStatic, Text: text})
+	}
 	return nil
+}
+
+// visibleRef is the position of a select-list item that is the LIKE's own column reference,
+// written the same way in the same query level (so the same column of the same row), or -1: the
+// filter then reads that output and needs no hidden one.
+func (a *analyzer) visibleRef(res *result, l pendingLike) int {
+	for i, oc := range res.cols {
+		if oc.col == l.filter.Column && oc.refEnd > oc.refStart && a.sql[oc.refStart:oc.refEnd] == l.ref {
+			return i
+		}
+	}
+	return -1
 }
 
 // fromKeyword finds the end of the select list of s (the end of the token before its FROM).

@@ -323,11 +323,11 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
 			out.pe, out.audit = pe, audit
 			return
 		}
+		if rd.filters != nil && !rd.filters.keep(i, plain) {
+			out.drop = true // a LIKE filter reads this field (hidden, or shown as well) and rejects the row
+			return
+		}
 		if f.hide {
-			if !rd.filters.keep(i, plain) {
-				out.drop = true
-				return
-			}
 			out.ends = append(out.ends, -1)
 			continue
 		}

@@ -1,1 +1,1 @@
-SELECT s.b, s.b FROM (SELECT body AS b FROM events LIMIT 5) s WHERE (CASE WHEN get_byte(s.b, 2) & 4 = 4 THEN string_to_array(encode(substring(s.b from 28 + get_byte(s.b, 23)*256 + get_byte(s.b, 24) for get_byte(s.b, 25)*256 + get_byte(s.b, 26)), 'escape'), ' ') END @> $MATCH(events.body))
+SELECT s.b FROM (SELECT body AS b FROM events LIMIT 5) s WHERE (CASE WHEN get_byte(s.b, 2) & 4 = 4 THEN string_to_array(encode(substring(s.b from 28 + get_byte(s.b, 23)*256 + get_byte(s.b, 24) for get_byte(s.b, 25)*256 + get_byte(s.b, 26)), 'escape'), ' ') END @> $MATCH(events.body))
