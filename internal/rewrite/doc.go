@@ -135,7 +135,8 @@
 //     in PostgreSQL: the hidden output is ungrouped), FOR UPDATE/SHARE, INTO; elsewhere (OR, NOT,
 //     subqueries, CTEs, INSERT/UPDATE/DELETE/MERGE, DECLARE, COPY, EXPLAIN ANALYZE) 0A000 naming
 //     the construct. Each distinct column reference becomes one hidden output appended to the
-//     select list (`, ref`), Statement.Hidden counts them, one Filter per condition names its
+//     select list (`, ref`) unless a select-list item is the same reference as written (the
+//     filter reads that one), Statement.Hidden counts them, one Filter per condition names its
 //     position; Outputs list only the visible columns. Plain EXPLAIN of such a SELECT gets the
 //     same condition rewrite without hidden outputs or Filters (it returns a plan, not rows).
 //     A NULL pattern needs no rewrite. Filters carry the pattern: such plans set valueDep.
