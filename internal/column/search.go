@@ -288,16 +288,34 @@ const (
 // for a pattern ending in the escape character, raised as PostgreSQL raises it: only when the
 // matching reaches that end).
 func Like(s, pattern string, esc Escape, fold Fold) (bool, error) {
-	toks, err := parsePattern(pattern, esc, fold)
-	if err != nil {
-		return false, err
+	ok, _, err := CompileLike(pattern, esc, fold).Match([]byte(s), nil)
+	return ok, err
+}
+
+// LikePattern is a LIKE or ILIKE pattern parsed once, to match many values (pgseal's filter
+// runs one per result row). It is read-only, so goroutines may share it.
+type LikePattern struct {
+	toks []patTok
+	fold Fold
+}
+
+// CompileLike parses pattern as Like does.
+func CompileLike(pattern string, esc Escape, fold Fold) LikePattern {
+	toks, _ := parsePattern(pattern, esc, fold) // parsePattern has no error of its own
+	return LikePattern{toks: toks, fold: fold}
+}
+
+// Match is Like of the UTF-8 text s against the compiled pattern. buf is scratch for s's
+// characters; Match returns it, grown, for the next call.
+func (p LikePattern) Match(s []byte, buf []rune) (bool, []rune, error) {
+	buf = buf[:0]
+	for len(s) > 0 {
+		r, n := utf8.DecodeRune(s) // as ranging over a string: an invalid byte is one RuneError
+		buf = append(buf, p.fold.apply(r))
+		s = s[n:]
 	}
-	text := make([]rune, 0, len(s))
-	for _, r := range s {
-		text = append(text, fold.apply(r))
-	}
-	res, err := likeMatch(text, toks)
-	return res == likeTrue, err
+	res, err := likeMatch(buf, p.toks)
+	return res == likeTrue, buf, err
 }
 
 // likeMatch is PostgreSQL's MatchText (like_match.c) over characters: the same recursion, the

@@ -176,6 +176,11 @@ func (ss *Session) bind(m *pgproto3.Bind, named wire.Named) wire.Verdict {
 	if sp == nil {
 		return wire.Verdict{}
 	}
+	if sp.enc.Load() == nil {
+		// Described only through portals so far (libpq's PQexecPrepared): what a portal's
+		// description taught about this text serves its Binds too (recallEnc's safeguards).
+		ss.recallEnc(sp)
+	}
 	codes, expanded := bindFormats(&sp.hidden, m.ResultFormatCodes)
 	if h := hiddenOf(sp.exec.st); !expanded && h > 0 && len(codes) > 1 && sp.hidden.Load() == nil {
 		// Not described yet: the filter inputs are the last fields, read in text.

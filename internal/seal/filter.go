@@ -25,7 +25,8 @@ type rowFilter struct {
 	esc     column.Escape
 	fold    column.Fold
 	not     bool
-	null    bool // a NULL pattern: the condition is NULL, so no row passes
+	null    bool               // a NULL pattern: the condition is NULL, so no row passes
+	like    column.LikePattern // pattern, parsed once for every row
 }
 
 // filterSet is an execution's filters; nil when the statement has none.
@@ -55,6 +56,7 @@ func (ss *Session) compileFilters(st *rewrite.Statement, m *pgproto3.Bind, vs *v
 			// cannot know which rows would, so it refuses the pattern up front.
 			return nil, &sqlstate.Error{Code: sqlstate.InvalidEscapeSequence, Message: "LIKE pattern must not end with escape character"}
 		}
+		rf.like = column.CompileLike(rf.pattern, rf.esc, rf.fold)
 		out = append(out, rf)
 	}
 	return out, nil
@@ -112,8 +114,9 @@ func bindPattern(m *pgproto3.Bind, n int, vs *value.Session) (string, bool, *sql
 }
 
 // keep decides the filters at result position pos for one decrypted value (value.Encode form:
-// tag byte, then the text). It reports whether the row may still be sent.
-func (fs filterSet) keep(pos int, plain []byte) bool {
+// tag byte, then the text). It reports whether the row may still be sent. buf is the calling
+// goroutine's scratch for the value's characters.
+func (fs filterSet) keep(pos int, plain []byte, buf *[]rune) bool {
 	for _, f := range fs {
 		if f.pos != pos {
 			continue
@@ -121,7 +124,8 @@ func (fs filterSet) keep(pos int, plain []byte) bool {
 		if f.null || len(plain) == 0 {
 			return false
 		}
-		ok, err := column.Like(string(plain[1:]), f.pattern, f.esc, f.fold)
+		ok, b, err := f.like.Match(plain[1:], *buf)
+		*buf = b
 		if err != nil || ok == f.not {
 			return false
 		}

@@ -245,6 +245,7 @@ type valueScratch struct {
 	env   []byte
 	plain []byte
 	keys  []column.KeyCache // per result field: the column key of its last value
+	runes []rune            // a LIKE filter's characters of the value (filter.go)
 }
 
 // keyCache is field i's column.KeyCache (nil for i < 0: none).
@@ -323,7 +324,7 @@ func (rd *rowDecrypt) decrypt(sc *valueScratch, vals [][]byte, out *rowOut) {
 			out.pe, out.audit = pe, audit
 			return
 		}
-		if rd.filters != nil && !rd.filters.keep(i, plain) {
+		if rd.filters != nil && !rd.filters.keep(i, plain, &sc.runes) {
 			out.drop = true // a LIKE filter reads this field (hidden, or shown as well) and rejects the row
 			return
 		}
