@@ -176,7 +176,7 @@ func (ss *Session) bind(m *pgproto3.Bind, named wire.Named) wire.Verdict {
 	if sp == nil {
 		return wire.Verdict{}
 	}
-	if sp.enc.Load() == nil {
+	if sp.enc.Load() == nil && ((sp.exec.st != nil && sp.exec.st.Touches) || len(sp.exec.outputs) > 0) {
 		// Described only through portals so far (libpq's PQexecPrepared): what a portal's
 		// description taught about this text serves its Binds too (recallEnc's safeguards).
 		ss.recallEnc(sp)
