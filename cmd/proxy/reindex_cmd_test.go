@@ -59,13 +59,6 @@ func TestReindexCommand(t *testing.T) {
 		{"status as JSON", []string{"status", "--json", "--dsn", dsn}, 0, `"lacking": 300`},
 	})
 	code, stdout, stderr := f.cli(t, "reindex", "--dsn", dsn)
-	if code == 1 && strings.Contains(stderr, "cannot compute them") {
-		if strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
-			t.Errorf("reindex without terms: error is not one line: %q", stderr)
-		}
-		run([]cliStep{{"nothing was written", []string{"status", "--dsn", dsn}, 0, "ord:300 lacking,index missing"}})
-		t.Skip("the rest waits on the ord/match terms of issue 14 (internal/column)")
-	}
 	ordName := catalog.SearchIndexName("public.users.email", catalog.IndexOrd)
 	if code != 0 || !strings.Contains(stdout, "public.users.email: 300 values given their terms; created "+ordName) {
 		t.Fatalf("reindex = %d\nstdout: %s\nstderr: %s", code, stdout, stderr)

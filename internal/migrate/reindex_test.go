@@ -14,30 +14,6 @@ import (
 	"github.com/pgseal/pgseal/internal/value"
 )
 
-// termsError is nil when this build computes ord and match terms (internal/column, issue 14).
-func termsError(f *fixture, col Column) error {
-	ks, _ := f.snap().Keyset(tenants[0])
-	plain, err := value.Encode(nil, col.Type, value.FormatText, []byte("42"), nil)
-	if err != nil {
-		return err
-	}
-	if _, err := col.OrdTerm(nil, ks, plain); err != nil {
-		return err
-	}
-	if col.Match {
-		_, err = col.MatchTokens(nil, ks, plain)
-	}
-	return err
-}
-
-// needTerms skips a test that needs real ord and match terms while internal/column has none.
-func needTerms(t *testing.T, f *fixture, col Column) {
-	t.Helper()
-	if err := termsError(f, col); err != nil {
-		t.Skipf("waits on the ord/match terms of issue 14 (internal/column): %v", err)
-	}
-}
-
 // encryptedAccounts is the accounts table of rows rows with email encrypted, eq search only.
 func encryptedAccounts(t *testing.T, f *fixture, rows int) (Column, map[string]*string, []string) {
 	t.Helper()
@@ -68,53 +44,6 @@ func searchState(t *testing.T, f *fixture, col Column) []string {
 	return out
 }
 
-// TestReindexWithoutTermsWritesNothing: in a build whose internal/column cannot compute ord and
-// match terms, reindex and encrypt stop at the first value with one line, change no value and
-// build no index. (Skipped once the terms exist: TestReindexKilledResumedUnderWriters covers
-// reindex then.)
-func TestReindexWithoutTermsWritesNothing(t *testing.T) {
-	f := newFixture(t, tenants...)
-	scores := searchColumn(t, "scores", "score", "int4")
-	scores.Eq, scores.Match = false, false
-	if termsError(f, scores) == nil {
-		t.Skip("this build computes ord/match terms")
-	}
-	_, _, _ = encryptedAccounts(t, f, 300)
-	// public.: Encrypt made schema pgseal, which the test role (pgseal) has first in its search_path.
-	f.exec(t, `CREATE TABLE public.scores (id int PRIMARY KEY, score int4)`)
-	f.exec(t, `INSERT INTO scores SELECT i, i * 7 FROM generate_series(1, 100) i`)
-	_, err := Encrypt(ctxT(t), f.conn, f.snap(), scores, EncryptOptions{Keyset: "acme"})
-	if !errors.Is(err, errNoTerms) || strings.Contains(err.Error(), "\n") {
-		t.Errorf("Encrypt(ord column) = %v, want one line with %v", err, errNoTerms)
-	}
-	if n := f.count(t, `SELECT count(*) FROM pg_attribute WHERE attrelid = 'scores'::regclass AND attname = 'score' AND atttypid = 'int4'::regtype`); n != 1 {
-		t.Error("the column is not int4 any more after a refused encrypt")
-	}
-
-	col := searchColumn(t, "accounts", "email", "text")
-	sum := func() string {
-		var s string
-		if err := f.conn.QueryRow(ctxT(t), `SELECT md5(string_agg(coalesce(encode(email, 'hex'), '-'), ',' ORDER BY id)) FROM accounts`).Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	before := sum()
-	_, err = Reindex(ctxT(t), f.conn, f.snap(), ReindexOptions{Columns: []Column{col}})
-	if !errors.Is(err, errNoTerms) || strings.Contains(err.Error(), "\n") {
-		t.Errorf("Reindex() = %v, want one line with %v", err, errNoTerms)
-	}
-	if sum() != before {
-		t.Error("a refused reindex changed values")
-	}
-	if n := f.count(t, `SELECT count(*) FROM pg_class WHERE relname LIKE 'pgseal\_%' AND relkind = 'i'`); n != 0 {
-		t.Errorf("%d pgseal indexes after a refused reindex, want 0", n)
-	}
-	if got := searchState(t, f, col); !slices.Equal(got, []string{"ord:297 lacking,index missing", "match:297 lacking,index missing"}) {
-		t.Errorf("status = %v, want all 297 non-NULL values lacking and no index", got)
-	}
-}
-
 // TestReindexKilledResumedUnderWriters: a column that gains ord and match search is reindexed
 // while an application writes (with the terms, as a proxy with the new configuration does); the
 // first run is killed and a second resumes; then every value has its terms, decrypts as before,
@@ -123,7 +52,6 @@ func TestReindexKilledResumedUnderWriters(t *testing.T) {
 	const rows = 20_000
 	f := newFixture(t, tenants...)
 	col := searchColumn(t, "accounts", "email", "text")
-	needTerms(t, f, col)
 	_, want, colsBefore := encryptedAccounts(t, f, rows)
 	lacking := rows - rows/100
 	n := itoa(int64(lacking))
