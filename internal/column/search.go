@@ -176,7 +176,7 @@ func (c *Column) PatternTokens(ks *keyring.Keyset, pattern string, esc Escape) (
 	if err != nil {
 		return "", err
 	}
-	if n := len(toks); n > 0 && toks[n-1].kind == tokDangling {
+	if (LikePattern{toks: toks}).EndsInEscape() {
 		return "", errEndsWithEscape()
 	}
 	mk, err := ks.MatchKey(c.Domain)
@@ -303,6 +303,12 @@ type LikePattern struct {
 func CompileLike(pattern string, esc Escape, fold Fold) LikePattern {
 	toks, _ := parsePattern(pattern, esc, fold) // parsePattern has no error of its own
 	return LikePattern{toks: toks, fold: fold}
+}
+
+// EndsInEscape reports whether the pattern ends in an escape character that escapes nothing,
+// which PostgreSQL refuses (22025) once a match reaches it.
+func (p LikePattern) EndsInEscape() bool {
+	return len(p.toks) > 0 && p.toks[len(p.toks)-1].kind == tokDangling
 }
 
 // Match is Like of the UTF-8 text s against the compiled pattern. buf is scratch for s's

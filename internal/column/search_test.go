@@ -537,3 +537,20 @@ func TestOrdBound(t *testing.T) {
 		}
 	}
 }
+
+func TestLikePatternEndsInEscape(t *testing.T) {
+	bs := DefaultEscape
+	for _, tt := range []struct {
+		pattern string
+		esc     Escape
+		want    bool
+	}{
+		{`abc`, bs, false}, {`abc\`, bs, true}, {`abc\\`, bs, false}, {`abc\\\`, bs, true}, {`\%`, bs, false},
+		{`ab!`, Escape{Char: '!'}, true}, {`ab\`, Escape{Char: '!'}, false}, {`ab\`, Escape{None: true}, false},
+		{`ö§`, Escape{Char: '§'}, true}, {``, bs, false},
+	} {
+		if got := CompileLike(tt.pattern, tt.esc, FoldNone).EndsInEscape(); got != tt.want {
+			t.Errorf("EndsInEscape(%q, %q) = %v, want %v", tt.pattern, tt.esc.Char, got, tt.want)
+		}
+	}
+}

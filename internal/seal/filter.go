@@ -20,13 +20,10 @@ import (
 
 // rowFilter is one Filter of a statement with its pattern resolved for one execution.
 type rowFilter struct {
-	pos     int
-	pattern string
-	esc     column.Escape
-	fold    column.Fold
-	not     bool
-	null    bool               // a NULL pattern: the condition is NULL, so no row passes
-	like    column.LikePattern // pattern, parsed once for every row
+	pos  int
+	not  bool
+	null bool               // a NULL pattern: the condition is NULL, so no row passes
+	like column.LikePattern // the pattern, parsed once for every row
 }
 
 // filterSet is an execution's filters; nil when the statement has none.
@@ -40,38 +37,25 @@ func (ss *Session) compileFilters(st *rewrite.Statement, m *pgproto3.Bind, vs *v
 	}
 	out := make(filterSet, 0, len(st.Filters))
 	for _, f := range st.Filters {
-		rf := rowFilter{pos: f.Position, pattern: f.Pattern, not: f.Not, fold: column.FoldNone, esc: filterEscape(f)}
+		rf, pattern, fold := rowFilter{pos: f.Position, not: f.Not}, f.Pattern, column.FoldNone
 		if f.ILike {
-			rf.fold = ss.ilikeFold()
+			fold = ss.ilikeFold()
 		}
 		if f.Param > 0 {
-			pat, null, pe := bindPattern(m, f.Param, vs)
-			if pe != nil {
+			var pe *sqlstate.Error
+			if pattern, rf.null, pe = bindPattern(m, f.Param, vs); pe != nil {
 				return nil, pe
 			}
-			rf.pattern, rf.null = pat, null
 		}
-		if !rf.null && endsInEscape(rf.pattern, rf.esc) {
+		rf.like = column.CompileLike(pattern, filterEscape(f), fold)
+		if !rf.null && rf.like.EndsInEscape() {
 			// PostgreSQL raises this only for a row whose matching reaches the end; pgseal
 			// cannot know which rows would, so it refuses the pattern up front.
 			return nil, &sqlstate.Error{Code: sqlstate.InvalidEscapeSequence, Message: "LIKE pattern must not end with escape character"}
 		}
-		rf.like = column.CompileLike(rf.pattern, rf.esc, rf.fold)
 		out = append(out, rf)
 	}
 	return out, nil
-}
-
-// endsInEscape reports whether pattern ends in an escape character that escapes nothing.
-func endsInEscape(pattern string, esc column.Escape) bool {
-	if esc.None {
-		return false
-	}
-	escaped := false
-	for _, r := range pattern {
-		escaped = !escaped && r == esc.Char
-	}
-	return escaped
 }
 
 func filterEscape(f rewrite.Filter) column.Escape {

@@ -241,23 +241,6 @@ func queryText(t *testing.T, c *pgx.Conn, mode pgx.QueryExecMode, sql string, ar
 	return fmt.Sprintf("%s [%s]", b.String(), rows.CommandTag())
 }
 
-func TestEndsInEscape(t *testing.T) {
-	bs := column.DefaultEscape
-	for _, tt := range []struct {
-		pattern string
-		esc     column.Escape
-		want    bool
-	}{
-		{`abc`, bs, false}, {`abc\`, bs, true}, {`abc\\`, bs, false}, {`abc\\\`, bs, true}, {`\%`, bs, false},
-		{`ab!`, column.Escape{Char: '!'}, true}, {`ab\`, column.Escape{Char: '!'}, false}, {`ab\`, column.Escape{None: true}, false},
-		{`ö§`, column.Escape{Char: '§'}, true}, {``, bs, false},
-	} {
-		if got := endsInEscape(tt.pattern, tt.esc); got != tt.want {
-			t.Errorf("endsInEscape(%q, %q) = %v, want %v", tt.pattern, tt.esc.Char, got, tt.want)
-		}
-	}
-}
-
 // TestSearchReadyAfterReindex: until `proxy reindex` has given every value its terms and built
 // the index, a range on an ord column is refused ("run proxy reindex"), never answered from an
 // incomplete index; a value written without terms (before the column had ord) gets them, and the
