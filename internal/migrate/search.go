@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/pgseal/pgseal/internal/catalog"
+	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/rewrite"
 )
 
@@ -13,21 +14,6 @@ import (
 // the one the rewrite writes, so these must stay exactly rewrite-compatible: same functions,
 // same constants (offsets already added up), same shape: they are rewrite.OrdExpr and
 // rewrite.MatchExpr themselves.
-//
-// Envelope flag bits of the search terms (docs/search.md §1).
-const (
-	flagOrd   = 0x02 // an order term is present
-	flagMatch = 0x04 // match tokens are present
-)
-
-// termsBase is B of docs/search.md §1: where the term directory starts (0-based), after the
-// fixed header and, for a column with equality search, the equality term.
-func termsBase(eq bool) int {
-	if eq {
-		return 39
-	}
-	return 23
-}
 
 // searchIndex is one of pgseal's search indexes of a column.
 type searchIndex struct {
@@ -51,10 +37,10 @@ func searchIndexes(col Column) []searchIndex {
 func searchMask(col Column) int {
 	m := 0
 	if col.Ord {
-		m |= flagOrd
+		m |= int(crypto.FlagOrd)
 	}
 	if col.Match {
-		m |= flagMatch
+		m |= int(crypto.FlagMatch)
 	}
 	return m
 }
@@ -81,7 +67,7 @@ func lacksTermsSQL(c string, mask int) string {
 }
 
 // errNoTerms: Column.Seal wrote a value without a configured ord or match term.
-var errNoTerms = errors.New("the sealed value lacks its ord/match terms: this build of pgseal cannot compute them")
+var errNoTerms = errors.New("the sealed value lacks its ord/match terms")
 
 // hasTerms reports whether the envelope env carries every term of mask (flags byte, §1).
 func hasTerms(env []byte, mask int) bool { return len(env) > 2 && int(env[2])&mask == mask }

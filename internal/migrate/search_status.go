@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgseal/pgseal/internal/catalog"
+	"github.com/pgseal/pgseal/internal/crypto"
 )
 
 // States of a search index in SearchStatus.
@@ -56,8 +57,8 @@ func searchStatus(ctx context.Context, conn *pgx.Conn, g *target, col Column) ([
 	}
 	c := "t." + q(g.c.name)
 	var lackOrd, lackMatch int64
-	err := conn.QueryRow(ctx, "SELECT count(*) FILTER (WHERE "+lacksTermsSQL(c, flagOrd)+"), count(*) FILTER (WHERE "+
-		lacksTermsSQL(c, flagMatch)+") FROM "+g.t.ident()+" t").Scan(&lackOrd, &lackMatch)
+	err := conn.QueryRow(ctx, "SELECT count(*) FILTER (WHERE "+lacksTermsSQL(c, int(crypto.FlagOrd))+"), count(*) FILTER (WHERE "+
+		lacksTermsSQL(c, int(crypto.FlagMatch))+") FROM "+g.t.ident()+" t").Scan(&lackOrd, &lackMatch)
 	if err != nil {
 		return nil, fmt.Errorf("count values lacking terms: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pgseal/pgseal/internal/catalog"
 	"github.com/pgseal/pgseal/internal/config"
+	"github.com/pgseal/pgseal/internal/crypto"
 	"github.com/pgseal/pgseal/internal/pgtest"
 	"github.com/pgseal/pgseal/internal/rewrite"
 )
@@ -27,10 +28,10 @@ func synthEnv(eq bool, ord []byte, match string) []byte {
 	}
 	if ord != nil || match != "" {
 		if ord != nil {
-			b[2] |= flagOrd
+			b[2] |= crypto.FlagOrd
 		}
 		if match != "" {
-			b[2] |= flagMatch
+			b[2] |= crypto.FlagMatch
 		}
 		b = append(b, byte(len(ord)>>8), byte(len(ord)), byte(len(match)>>8), byte(len(match)))
 		b = append(append(b, ord...), match...)
@@ -68,7 +69,7 @@ func TestSearchExprsReadTheLayout(t *testing.T) {
 			if err := conn.QueryRow(ctxT(t), "SELECT "+rewrite.OrdExpr("$1::bytea", eq)+", "+rewrite.MatchExpr("$1::bytea", eq), none).Scan(&o, &m); err != nil {
 				t.Fatal(err)
 			}
-			if (o == nil) == (none[2]&flagOrd != 0) || (m == nil) == (none[2]&flagMatch != 0) {
+			if (o == nil) == (none[2]&crypto.FlagOrd != 0) || (m == nil) == (none[2]&crypto.FlagMatch != 0) {
 				t.Errorf("eq=%v flags %#x: ord(c) = %x, match(c) = %q; want NULL exactly for a missing term", eq, none[2], o, m)
 			}
 		}
