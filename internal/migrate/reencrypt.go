@@ -218,15 +218,22 @@ func (r *rcol) batch1(ctx context.Context, tx pgx.Tx, snap *keyring.Snapshot, la
 		}
 		pks, news, olds = append(pks, string(row[0])), append(news, env), append(olds, row[1])
 	}
+	return res, casWrite(ctx, tx, tbl, col, pk, r.pk.fullType, pks, news, olds, &res)
+}
+
+// casWrite writes a re-sealed batch back (reencrypt's and reindex's): each new envelope replaces
+// its row's value only if the row still holds the envelope that was read, so a value a writer
+// changed meanwhile is left to a later pass. It sets res.last and res.written.
+func casWrite(ctx context.Context, tx pgx.Tx, tbl, col, pk, pkType string, pks []string, news, olds [][]byte, res *batchResult) error {
 	lastPK := pks[len(pks)-1]
 	res.last = &lastPK
-	tag, err := tx.Exec(ctx, "UPDATE "+tbl+" t SET "+col+" = v.new FROM unnest($1::text[]::"+r.pk.fullType+
+	tag, err := tx.Exec(ctx, "UPDATE "+tbl+" t SET "+col+" = v.new FROM unnest($1::text[]::"+pkType+
 		"[], $2::bytea[], $3::bytea[]) AS v(pk, new, old) WHERE t."+pk+" = v.pk AND t."+col+" = v.old", pks, news, olds)
 	if err != nil {
-		return res, fmt.Errorf("write batch: %w", err)
+		return fmt.Errorf("write batch: %w", err)
 	}
 	res.written = int(tag.RowsAffected())
-	return res, nil
+	return nil
 }
 
 // throttle keeps a job under rate rows per second by pausing between batches.

@@ -53,15 +53,7 @@ func (x *reindexJob) batch1(ctx context.Context, tx pgx.Tx, snap *keyring.Snapsh
 		}
 		pks, news, olds = append(pks, string(row[0])), append(news, env), append(olds, row[1])
 	}
-	lastPK := pks[len(pks)-1]
-	res.last = &lastPK
-	tag, err := tx.Exec(ctx, "UPDATE "+tbl+" t SET "+col+" = v.new FROM unnest($1::text[]::"+x.g.pk.fullType+
-		"[], $2::bytea[], $3::bytea[]) AS v(pk, new, old) WHERE t."+pk+" = v.pk AND t."+col+" = v.old", pks, news, olds)
-	if err != nil {
-		return res, fmt.Errorf("write batch: %w", err)
-	}
-	res.written = int(tag.RowsAffected())
-	return res, nil
+	return res, casWrite(ctx, tx, tbl, col, pk, x.g.pk.fullType, pks, news, olds, &res)
 }
 
 // countLacking counts the column's values that lack a term of mask.
