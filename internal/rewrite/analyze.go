@@ -141,6 +141,7 @@ func (a *analyzer) useParam(n int, p Param, pos int) error {
 	a.plan.Params[n-1] = p
 	if p.Column != nil {
 		a.stmt.Touches = true
+		a.stmt.Terms = a.stmt.Terms || p.Kind != ParamEncrypt || p.Column.searchable()
 	}
 	return nil
 }
@@ -157,6 +158,7 @@ func (a *analyzer) addEdit(e Edit) {
 	a.plan.Edits = append(a.plan.Edits, e)
 	if e.Column != nil {
 		a.stmt.Touches = true
+		a.stmt.Terms = a.stmt.Terms || e.Kind != EditEncrypt || e.Column.searchable()
 	}
 }
 

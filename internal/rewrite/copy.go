@@ -74,6 +74,9 @@ func (a *analyzer) checkCopyFields(c *pg.CopyStmt, cp *Copy, fields []*Column, p
 	}
 	a.stmt.Touches = true
 	cp.Fields = fields
+	for _, f := range fields {
+		a.stmt.Terms = a.stmt.Terms || cp.From && f != nil && f.searchable()
+	}
 	if c.Filename != "" || c.IsProgram {
 		return unsupported(enc, "COPY to or from a server file or program", pos)
 	}

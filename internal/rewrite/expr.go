@@ -192,6 +192,7 @@ func (a *analyzer) inSubquery(c *Column, s *pg.SubLink, res *result, pos int) er
 	}
 	a.addEdit(Edit{Start: other.refStart, End: other.refEnd, Kind: EditStatic,
 		Text: TermExpr(a.sql[other.refStart:other.refEnd])})
+	a.stmt.Terms = true
 	return nil
 }
 

@@ -118,6 +118,7 @@ func (a *analyzer) likeRewrite(e *pg.A_Expr, c *Column, o operand, escEnd int, f
 		a.addEdit(Edit{Start: start, End: colEnd, Kind: EditStatic, Text: "(" + ref})
 	} else {
 		a.addEdit(Edit{Start: start, End: colEnd, Kind: EditStatic, Text: "(" + MatchExpr(ref, c.Eq)})
+		a.stmt.Terms = true
 	}
 	a.addEdit(Edit{Start: colEnd, End: o.start, Kind: EditStatic, Text: opText})
 	if o.kind == opParam {

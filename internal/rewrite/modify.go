@@ -136,6 +136,7 @@ func (a *analyzer) conflictElem(e *pg.IndexElem, inf *pg.InferClause, sc *scope,
 		return unsupported(c, "an ON CONFLICT target written this way", pos)
 	}
 	a.addEdit(Edit{Start: start, End: end, Kind: EditStatic, Text: "(" + TermExpr(a.sql[start:end]) + ")"})
+	a.stmt.Terms = true
 	return nil
 }
 

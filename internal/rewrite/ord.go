@@ -127,6 +127,7 @@ func isTextType(c *Column) bool {
 func (a *analyzer) ordColumn(r ordRef, pre string) {
 	a.stmt.Touches = true
 	a.addEdit(Edit{Start: r.start, End: r.end, Kind: EditStatic, Text: pre + r.expr()})
+	a.stmt.Terms = true
 }
 
 // tokenBefore returns the lower-case text of the last token ending at or before off.

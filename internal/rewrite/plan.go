@@ -79,6 +79,11 @@ type Statement struct {
 	Start   int // byte range in SQL
 	End     int
 	Touches bool // references an encrypted column
+	// Terms: the statement compares, orders, matches or writes search terms (an equality, order
+	// or match term, or a value of a column with search, whose envelope carries them). The wire
+	// refuses such statements while the session's keyset rotates its index keys (terms under two
+	// index generations cannot be compared; docs/crypto.md §6).
+	Terms bool `json:",omitempty"`
 	// CatalogView: catalog relations it reads were replaced by subqueries that show encrypted
 	// columns with their plaintext types (Schema.Catalog); its text changes without Touches.
 	CatalogView bool            `json:",omitempty"`

@@ -254,6 +254,7 @@ func (a *analyzer) termColumn(cr *pg.ColumnRef) error {
 	}
 	a.stmt.Touches = true
 	a.addEdit(Edit{Start: start, End: end, Kind: EditStatic, Text: TermExpr(a.sql[start:end])})
+	a.stmt.Terms = true
 	return nil
 }
 

@@ -61,6 +61,9 @@ type Column struct {
 // MarshalJSON writes a column as its ID so that plans stay small and readable in goldens.
 func (c *Column) MarshalJSON() ([]byte, error) { return json.Marshal(c.id()) }
 
+// searchable reports whether the column's values carry search terms.
+func (c *Column) searchable() bool { return c.Eq || c.Ord || c.Match }
+
 func (c *Column) id() string {
 	if c.ID != "" {
 		return c.ID
