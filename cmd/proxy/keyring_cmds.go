@@ -157,7 +157,7 @@ func runKeyring(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return dispatch(ctx, "keyring", verbs, []string{"init", "rewrap"}, args, stdout, stderr)
 }
 
-// runKeyset: "keyset create|list|grant|revoke|rotate|disable|enable|retire-generation".
+// runKeyset: "keyset create|list|grant|revoke|rotate|rotate-index|disable|enable|retire-generation".
 func runKeyset(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var description string
 	oneKeyset := func(op func(*keyring.Manager) func(context.Context, string) (keyring.KeysetInfo, error)) subcommand {
@@ -198,14 +198,17 @@ func runKeyset(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			return printKeysets(e, ks, true)
 		}},
-		"grant":             grantOp(func(m *keyring.Manager) func(context.Context, string, string) error { return m.Grant }, "granted"),
-		"revoke":            grantOp(func(m *keyring.Manager) func(context.Context, string, string) error { return m.Revoke }, "revoked"),
-		"rotate":            oneKeyset(func(m *keyring.Manager) func(context.Context, string) (keyring.KeysetInfo, error) { return m.Rotate }),
+		"grant":  grantOp(func(m *keyring.Manager) func(context.Context, string, string) error { return m.Grant }, "granted"),
+		"revoke": grantOp(func(m *keyring.Manager) func(context.Context, string, string) error { return m.Revoke }, "revoked"),
+		"rotate": oneKeyset(func(m *keyring.Manager) func(context.Context, string) (keyring.KeysetInfo, error) { return m.Rotate }),
+		"rotate-index": oneKeyset(func(m *keyring.Manager) func(context.Context, string) (keyring.KeysetInfo, error) {
+			return m.RotateIndex
+		}),
 		"disable":           oneKeyset(func(m *keyring.Manager) func(context.Context, string) (keyring.KeysetInfo, error) { return m.Disable }),
 		"enable":            oneKeyset(func(m *keyring.Manager) func(context.Context, string) (keyring.KeysetInfo, error) { return m.Enable }),
 		"retire-generation": retireSubcommand(), // refuses while values use it (migrate_cmds.go)
 	}
-	order := []string{"create", "list", "grant", "revoke", "rotate", "disable", "enable", "retire-generation"}
+	order := []string{"create", "list", "grant", "revoke", "rotate", "rotate-index", "disable", "enable", "retire-generation"}
 	return dispatch(ctx, "keyset", verbs, order, args, stdout, stderr)
 }
 
@@ -291,6 +294,9 @@ func printKeysets(e *cmdEnv, ks []keyring.KeysetInfo, list bool) error {
 		gens := make([]string, len(k.Generations))
 		for i, g := range k.Generations {
 			gens[i] = fmt.Sprintf("%d:%s", g.Gen, g.State)
+			if g.IndexGen > 1 { // index keys rotated (keyset rotate-index)
+				gens[i] += fmt.Sprintf("(index %d)", g.IndexGen)
+			}
 		}
 		name := k.Name
 		if k.Default {

@@ -87,6 +87,7 @@ func TestKeyringCommands(t *testing.T) {
 		{"disable", []string{"keyset", "disable", "acme"}, 0, "disabled"},
 		{"rotate refuses a disabled keyset", []string{"keyset", "rotate", "acme"}, 1, "disabled"},
 		{"enable", []string{"keyset", "enable", "acme"}, 0, "active"},
+		{"rotate-index gives generation 3 new index keys", []string{"keyset", "rotate-index", "acme"}, 0, "2:decrypt-only,3:primary(index 2)"},
 		{"disable of an unknown keyset fails", []string{"keyset", "disable", "nope"}, 1, "not found"},
 		{"list shows both keysets", []string{"keyset", "list"}, 0, "default (default)"},
 		{"access-key create needs --role", []string{"access-key", "create"}, 2, "--role is required"},

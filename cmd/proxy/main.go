@@ -47,7 +47,7 @@ commands:
   dev [--listen ADDR]             throwaway PostgreSQL + pgseal with a demo, for trying it
   keyring init                    create the configured keyring (and a KMS-wrapped master key)
   keyring rewrap [--to URI]       wrap the master key under another key-management key
-  keyset create|list|grant|revoke|rotate|disable|enable|retire-generation
+  keyset create|list|grant|revoke|rotate|rotate-index|disable|enable|retire-generation
   client create|list
   access-key create --role control
   encrypt --table T --column C    encrypt an existing plaintext column in place, online

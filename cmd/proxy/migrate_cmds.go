@@ -264,6 +264,10 @@ func runReencrypt(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, "%s: %d values moved to generation %d (%s) of keyset %s\n", c.ID, rep.Columns[c.ID], rep.Generation, rep.Suite, rep.Keyset)
 	}
+	if rep.IndexRotating {
+		fmt.Fprintf(stdout, "keyset %s is rotating its index keys: its searches are refused until every older generation is retired "+
+			"(proxy keyset retire-generation %s GEN; keyset list shows them)\n", rep.Keyset, rep.Keyset)
+	}
 	return nil
 }
 

@@ -10,6 +10,7 @@
 //	POST /grant-keyset   {"keyset_id", "client_id"}       -> {}
 //	POST /revoke-keyset  {"keyset_id", "client_id"}       -> {}
 //	POST /rotate-keyset  {"keyset_id"}                    -> the keyset
+//	POST /rotate-keyset-index {"keyset_id"}               -> the keyset (data and index keys)
 //	POST /disable-keyset {"keyset_id"}                    -> the keyset
 //	POST /enable-keyset  {"keyset_id"}                    -> the keyset
 //	POST /create-client  {"name", "no_default_grant"}     -> the client

@@ -46,23 +46,24 @@ func NewHandler(kr *keyring.Keyring, m *keyring.Manager, log *zap.Logger) http.H
 	h := &handler{m: m, log: log}
 	post, list := []string{http.MethodPost}, []string{http.MethodGet, http.MethodPost}
 	h.routes = map[string]route{
-		"/api/authorize":  {post, true, h.authorize},
-		"/create-keyset":  {post, false, h.createKeyset},
-		"/grant-keyset":   {post, false, h.grant},
-		"/revoke-keyset":  {post, false, h.revoke},
-		"/rotate-keyset":  {post, false, h.keysetOp(h.m.Rotate)},
-		"/disable-keyset": {post, false, h.keysetOp(h.m.Disable)},
-		"/enable-keyset":  {post, false, h.keysetOp(h.m.Enable)},
-		"/create-client":  {post, false, h.createClient},
-		"/list-keysets":   {list, false, h.listKeysets},
-		"/list-clients":   {list, false, h.listClients},
+		"/api/authorize":       {post, true, h.authorize},
+		"/create-keyset":       {post, false, h.createKeyset},
+		"/grant-keyset":        {post, false, h.grant},
+		"/revoke-keyset":       {post, false, h.revoke},
+		"/rotate-keyset":       {post, false, h.keysetOp(h.m.Rotate)},
+		"/rotate-keyset-index": {post, false, h.keysetOp(h.m.RotateIndex)},
+		"/disable-keyset":      {post, false, h.keysetOp(h.m.Disable)},
+		"/enable-keyset":       {post, false, h.keysetOp(h.m.Enable)},
+		"/create-client":       {post, false, h.createClient},
+		"/list-keysets":        {list, false, h.listKeysets},
+		"/list-clients":        {list, false, h.listClients},
 	}
 	return h
 }
 
 // Paths lists the paths the handler serves, for mounting it on a mux.
 func Paths() []string {
-	return []string{"/api/authorize", "/create-keyset", "/grant-keyset", "/revoke-keyset", "/rotate-keyset",
+	return []string{"/api/authorize", "/create-keyset", "/grant-keyset", "/revoke-keyset", "/rotate-keyset", "/rotate-keyset-index",
 		"/disable-keyset", "/enable-keyset", "/create-client", "/list-keysets", "/list-clients"}
 }
 

@@ -132,6 +132,7 @@ func TestEndpoints(t *testing.T) {
 		{"revoking works", "POST", "/revoke-keyset", tok, `{"keyset_id":"acme","client_id":"app"}`, 200, `{}`},
 		{"rotating makes generation 2 primary", "POST", "/rotate-keyset", tok, `{"keyset_id":"acme"}`, 200, `"primary_generation":2`},
 		{"rotating an unknown keyset is not found", "POST", "/rotate-keyset", tok, `{"keyset_id":"nope"}`, 404, `not found`},
+		{"rotating the index keys makes generation 3 primary under index generation 2", "POST", "/rotate-keyset-index", tok, `{"keyset_id":"acme"}`, 200, `"gen":3,"state":"primary","index_gen":2`},
 		{"disabling works", "POST", "/disable-keyset", tok, `{"keyset_id":"acme"}`, 200, `"state":"disabled"`},
 		{"rotating a disabled keyset is a bad request", "POST", "/rotate-keyset", tok, `{"keyset_id":"acme"}`, 400, `disabled`},
 		{"enabling works", "POST", "/enable-keyset", tok, `{"keyset_id":"acme"}`, 200, `"state":"active"`},

@@ -6,9 +6,10 @@
 //
 // A keyset has a UUID, a unique name ([a-z0-9_-]{1,63}, never UUID-shaped), a description, a state
 // (active or disabled), numbered data generations (pending, primary, decrypt-only, retired;
-// exactly one primary) and one index root for equality terms. The index root is separate from the
+// exactly one primary) and index roots for the search terms. The index roots are separate from the
 // data generations so that rotating data keys never changes terms (lookups and UNIQUE keep
-// working); it is generation 1 in format 1. Every keyring starts with a keyset named "default".
+// working); each data generation records the index generation of its values' terms (1 until
+// RotateIndex, which adds a data generation with a new index root: docs/crypto.md §6). Every keyring starts with a keyset named "default".
 // A client is the identity a connection authenticated as (PostgreSQL role name or TLS subject)
 // with grants on keysets; grants deny by default. Access keys (role "control") let automation use
 // the control API; only the SHA-256 of their secret is stored, and they are not clients, so a
@@ -71,7 +72,7 @@
 // of the new generation. Grant and Revoke are idempotent. RetireGeneration only changes state:
 // checking that no value still uses the generation is the migration tool's job.
 //
-// What it leaves out: per-keyset KEKs, index-root rotation, destroying roots,
+// What it leaves out: per-keyset KEKs, an index-root rotation not tied to a data rotation, destroying roots,
 // deleting keysets, clients or access keys, and client credentials (clients are identified by the
 // proxy's authentication).
 package keyring

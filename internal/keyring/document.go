@@ -58,9 +58,29 @@ type KeysetRecord struct {
 	CreatedAt   time.Time   `json:"created_at"`
 	// Data holds the data generations, numbered 1, 2, … in order.
 	Data []GenerationRecord `json:"data_generations"`
-	// Index is the equality-term root; separate from Data so that rotating data keys never breaks
-	// lookups. Always generation 1 in format 1.
+	// Index is index generation 1: the root of the search terms (equality, order, match);
+	// separate from Data so that rotating data keys alone never changes a term.
 	Index GenerationRecord `json:"index_root"`
+	// IndexRoots are index generations 2, 3, … in order, added by RotateIndex. An index root has
+	// no lifecycle of its own: the terms of a value are under the index generation of its data
+	// generation (GenerationRecord.Index), so moving a value to a new data generation
+	// (proxy reencrypt) moves its terms too (docs/crypto.md §6).
+	IndexRoots []GenerationRecord `json:"index_roots,omitempty"`
+}
+
+// indexOf is the index generation of a data generation's values (0 in a record means 1: every
+// keyset before index rotation existed).
+func (g *GenerationRecord) indexOf() uint32 { return max(g.Index, 1) }
+
+// indexRoot returns index generation gen's record.
+func (ks *KeysetRecord) indexRoot(gen uint32) (*GenerationRecord, error) {
+	switch {
+	case gen == 1:
+		return &ks.Index, nil
+	case gen >= 2 && int(gen-2) < len(ks.IndexRoots):
+		return &ks.IndexRoots[gen-2], nil
+	}
+	return nil, fmt.Errorf("keyset %q index generation %d: %w", ks.Name, gen, ErrNotFound)
 }
 
 // GenerationRecord is one wrapped root key.
@@ -69,6 +89,9 @@ type GenerationRecord struct {
 	State       GenState  `json:"state"`
 	CreatedAt   time.Time `json:"created_at"`
 	WrappedRoot []byte    `json:"wrapped_root"`
+	// Index (data generations only): the index generation whose root keys the search terms of
+	// this generation's values; 0 means 1.
+	Index uint32 `json:"index_gen,omitempty"`
 }
 
 // ClientRecord is an application identity and its grants (keyset ids). Grants deny by default.
@@ -173,11 +196,15 @@ func (ks *KeysetRecord) validate(ids map[uuid.UUID]bool, names map[string]bool) 
 	if ks.State != KeysetActive && ks.State != KeysetDisabled {
 		return fmt.Errorf("keyset %q: unknown state %q", ks.Name, ks.State)
 	}
-	primaries := 0
+	primaries, index := 0, uint32(1)
 	for i, g := range ks.Data {
 		if g.Gen != uint32(i+1) || len(g.WrappedRoot) == 0 {
 			return fmt.Errorf("keyset %q: generations must be numbered 1, 2, … with a root", ks.Name)
 		}
+		if g.indexOf() < index || int(g.indexOf()) > 1+len(ks.IndexRoots) {
+			return fmt.Errorf("keyset %q: generation %d has index generation %d (unknown, or older than an earlier generation's)", ks.Name, g.Gen, g.indexOf())
+		}
+		index = g.indexOf()
 		switch g.State {
 		case GenPrimary:
 			primaries++
@@ -191,6 +218,11 @@ func (ks *KeysetRecord) validate(ids map[uuid.UUID]bool, names map[string]bool) 
 	}
 	if ks.Index.Gen != 1 || ks.Index.State != GenPrimary || len(ks.Index.WrappedRoot) == 0 {
 		return fmt.Errorf("keyset %q: bad index root", ks.Name)
+	}
+	for i, r := range ks.IndexRoots {
+		if r.Gen != uint32(i+2) || r.State != GenPrimary || len(r.WrappedRoot) == 0 || r.Index != 0 {
+			return fmt.Errorf("keyset %q: index roots must be numbered 2, 3, … with a root", ks.Name)
+		}
 	}
 	return nil
 }

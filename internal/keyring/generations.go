@@ -17,8 +17,27 @@ func (m *Manager) Rotate(ctx context.Context, keyset string) (KeysetInfo, error)
 	return m.PromoteGeneration(ctx, keyset, gen)
 }
 
-// AddGeneration adds a pending data generation with a fresh root and returns its number.
+// RotateIndex is Rotate with a new index root as well: the new data generation's values carry
+// search terms under a fresh index generation. Terms under two index generations cannot be
+// compared, so from the first step until every older generation is retired (after proxy
+// reencrypt has moved its values, which computes their terms again), proxies refuse the
+// keyset's statements that use terms (Keyset.IndexRotating; docs/crypto.md §6).
+func (m *Manager) RotateIndex(ctx context.Context, keyset string) (KeysetInfo, error) {
+	gen, err := m.addGeneration(ctx, keyset, true)
+	if err != nil {
+		return KeysetInfo{}, err
+	}
+	return m.PromoteGeneration(ctx, keyset, gen)
+}
+
+// AddGeneration adds a pending data generation with a fresh root and returns its number. Its
+// values' terms stay under the primary generation's index generation.
 func (m *Manager) AddGeneration(ctx context.Context, keyset string) (uint32, error) {
+	return m.addGeneration(ctx, keyset, false)
+}
+
+// addGeneration adds a pending data generation and, with newIndex, a new index root for it.
+func (m *Manager) addGeneration(ctx context.Context, keyset string, newIndex bool) (uint32, error) {
 	var gen uint32
 	_, err := m.editKeyset(ctx, keyset, func(doc *Document, ks *KeysetRecord) error {
 		if ks.State != KeysetActive {
@@ -29,7 +48,17 @@ func (m *Manager) AddGeneration(ctx context.Context, keyset string) (uint32, err
 		if err != nil {
 			return err
 		}
-		ks.Data = append(ks.Data, GenerationRecord{Gen: gen, State: GenPending, CreatedAt: m.now().UTC(), WrappedRoot: root})
+		now := m.now().UTC()
+		index := ks.Data[len(ks.Data)-1].Index // the newest generation's, so a pending index rotation carries on
+		if newIndex {
+			index = uint32(len(ks.IndexRoots) + 2)
+			iroot, err := m.s.newRoot(doc.KeyringID, ks.ID, purposeIndex, index)
+			if err != nil {
+				return err
+			}
+			ks.IndexRoots = append(ks.IndexRoots, GenerationRecord{Gen: index, State: GenPrimary, CreatedAt: now, WrappedRoot: iroot})
+		}
+		ks.Data = append(ks.Data, GenerationRecord{Gen: gen, State: GenPending, CreatedAt: now, WrappedRoot: root, Index: index})
 		return nil
 	})
 	return gen, err

@@ -137,6 +137,7 @@ type KeysetInfo struct {
 type GenerationInfo struct {
 	Gen       uint32    `json:"gen"`
 	State     GenState  `json:"state"`
+	IndexGen  uint32    `json:"index_gen"` // the index generation of its values' search terms
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -144,7 +145,7 @@ func keysetInfo(doc *Document, ks *KeysetRecord) KeysetInfo {
 	info := KeysetInfo{ID: ks.ID, Name: ks.Name, Description: ks.Description, State: ks.State,
 		Default: ks.ID == doc.DefaultKeyset, CreatedAt: ks.CreatedAt}
 	for _, g := range ks.Data {
-		info.Generations = append(info.Generations, GenerationInfo{Gen: g.Gen, State: g.State, CreatedAt: g.CreatedAt})
+		info.Generations = append(info.Generations, GenerationInfo{Gen: g.Gen, State: g.State, IndexGen: g.indexOf(), CreatedAt: g.CreatedAt})
 		if g.State == GenPrimary {
 			info.PrimaryGeneration = g.Gen
 		}

@@ -40,10 +40,11 @@ type Keyset struct {
 
 	primary   uint32
 	gens      map[uint32]generation
-	indexGen  uint32
-	indexRoot crypto.Secret
-	suite     byte  // envelope suite new values are sealed with
-	sealed    error // the snapshot's: no roots, every key lookup fails with it
+	indexGen  uint32        // the primary generation's index generation: every term is computed under it
+	indexRoot crypto.Secret // its root
+	rotating  bool          // a generation that is not retired has another index generation
+	suite     byte          // envelope suite new values are sealed with
+	sealed    error         // the snapshot's: no roots, every key lookup fails with it
 
 	// Caches of crypto handles, per snapshot (so they are flushed on every keyring change).
 	// Record keys are never cached: crypto derives them per value.
@@ -55,6 +56,7 @@ type Keyset struct {
 
 type generation struct {
 	state GenState
+	index uint32        // index generation of its values' terms
 	root  crypto.Secret // zero for retired generations and disabled keysets
 }
 
@@ -214,6 +216,16 @@ func indexKey[K any](ks *Keyset, cache *sync.Map, domain, what string,
 	return actual.(*K), nil
 }
 
+// IndexGeneration is the index generation of the terms of values under data generation gen (0
+// for an unknown generation).
+func (ks *Keyset) IndexGeneration(gen uint32) uint32 { return ks.gens[gen].index }
+
+// IndexRotating reports whether the keyset is rotating its index keys: a generation that is not
+// retired has terms under another index generation than the primary's. Terms of two index
+// generations cannot be compared, so until every older generation is retired the proxy refuses
+// the keyset's statements that use terms (docs/crypto.md §6).
+func (ks *Keyset) IndexRotating() bool { return ks.rotating }
+
 // String names the keyset without any key material.
 func (ks *Keyset) String() string { return "keyset " + ks.Name + " (" + ks.UUID.String() + ")" }
 
@@ -260,13 +272,13 @@ func buildSnapshot(s *sealer, doc *Document, suite byte, sealed error) (*Snapsho
 func buildKeyset(s *sealer, kek crypto.Secret, keyringID uuid.UUID, r *KeysetRecord, sealed error) (*Keyset, error) {
 	ks := &Keyset{
 		ID: crypto.KeysetID(r.ID), UUID: r.ID, Name: r.Name, Description: r.Description, State: r.State,
-		gens: make(map[uint32]generation, len(r.Data)), indexGen: r.Index.Gen, sealed: sealed,
+		gens: make(map[uint32]generation, len(r.Data)), sealed: sealed,
 	}
 	unwrap := r.State == KeysetActive && sealed == nil
 	for _, g := range r.Data {
-		gen := generation{state: g.State}
+		gen := generation{state: g.State, index: g.indexOf()}
 		if g.State == GenPrimary {
-			ks.primary = g.Gen
+			ks.primary, ks.indexGen = g.Gen, g.indexOf()
 		}
 		if unwrap && g.State != GenRetired {
 			root, err := s.unwrapRoot(kek, keyringID, r.ID, purposeData, g)
@@ -277,8 +289,15 @@ func buildKeyset(s *sealer, kek crypto.Secret, keyringID uuid.UUID, r *KeysetRec
 		}
 		ks.gens[g.Gen] = gen
 	}
+	for _, g := range ks.gens {
+		ks.rotating = ks.rotating || g.state != GenRetired && g.index != ks.indexGen
+	}
 	if unwrap {
-		root, err := s.unwrapRoot(kek, keyringID, r.ID, purposeIndex, r.Index)
+		rec, err := r.indexRoot(ks.indexGen)
+		if err != nil {
+			return nil, err
+		}
+		root, err := s.unwrapRoot(kek, keyringID, r.ID, purposeIndex, *rec)
 		if err != nil {
 			return nil, err
 		}

@@ -71,6 +71,6 @@
 //     the table is rewritten (PostgreSQL's DROP COLUMN only hides the column).
 //
 // What it leaves out: composite primary keys, partial/expression unique indexes, columns used by
-// foreign keys or views, index-root rotation, and encrypting through the proxy (the tool writes
+// foreign keys or views, and encrypting through the proxy (the tool writes
 // ciphertext directly with the keyring, which it must be able to open).
 package migrate

@@ -32,14 +32,19 @@ type ReencryptReport struct {
 	Suite      string            `json:"suite"` // the suite values were moved to
 	Columns    map[string]int64  `json:"reencrypted"`
 	Skipped    map[string]string `json:"skipped,omitempty"` // column -> why (not encrypted, no table)
-	Seconds    float64           `json:"seconds"`
+	// IndexRotating: the keyset rotates its index keys (keyset rotate-index), so its searches stay
+	// refused until every generation older than the primary's index keys is retired.
+	IndexRotating bool    `json:"index_rotating,omitempty"`
+	Seconds       float64 `json:"seconds"`
 }
 
 // Reencrypt moves every value of the keyset that is under another data generation or another
 // suite than the configured one (snap's suite) to the primary generation and that suite: open
 // with the generation and suite in its header, seal under the primary generation with the
-// same equality term (index keys do not rotate, so lookups and UNIQUE keep working throughout),
-// and write it back only if the row still holds the old envelope. Rows are selected in SQL from
+// same terms (so lookups and UNIQUE keep working throughout a data rotation), or with terms
+// computed again when the primary generation has new index keys (keyset rotate-index, during
+// which the proxies refuse statements using the keyset's terms), and write it back only if the
+// row still holds the old envelope. Rows are selected in SQL from
 // the header bytes, so the job is idempotent; its position is also recorded per column in
 // pgseal.migration, so a killed run does not rescan. Passes repeat until one finds nothing
 // (values written meanwhile by a proxy that had not yet loaded the new generation).
@@ -52,7 +57,7 @@ func Reencrypt(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, o Re
 		return nil, fmt.Errorf("reencrypt: keyset %q does not exist", o.Keyset)
 	}
 	rep := &ReencryptReport{Keyset: ks.Name, Generation: ks.PrimaryGeneration(), Suite: crypto.SuiteName(ks.Suite()),
-		Columns: map[string]int64{}, Skipped: map[string]string{}}
+		Columns: map[string]int64{}, Skipped: map[string]string{}, IndexRotating: ks.IndexRotating()}
 	start := time.Now()
 	if _, err := conn.Exec(ctx, setupSQL); err != nil {
 		return nil, fmt.Errorf("reencrypt: create pgseal.migration: %w", err)
@@ -210,15 +215,24 @@ func (r *rcol) batch1(ctx context.Context, tx pgx.Tx, snap *keyring.Snapshot, la
 		if ks != r.ks {
 			return res, fmt.Errorf("BUG: row with primary key %s selected for another keyset", row[0])
 		}
-		// Index keys do not rotate: keep the terms (equality, order, match). They alias row[1],
-		// which stays alive and is not overwritten: the new envelope is a fresh slice.
-		env, err := r.col.SealWithTerms(nil, ks, plain, h.Terms())
+		env, err := r.reseal(ks, plain, h)
 		if err != nil {
-			return res, err
+			return res, fmt.Errorf("row with primary key %s: %w", row[0], err)
 		}
 		pks, news, olds = append(pks, string(row[0])), append(news, env), append(olds, row[1])
 	}
 	return res, casWrite(ctx, tx, tbl, col, pk, r.pk.fullType, pks, news, olds, &res)
+}
+
+// reseal seals an opened value under the primary generation. Its terms (equality, order, match)
+// are kept when its generation shares the primary's index generation: they alias the old
+// envelope, which stays alive and is not overwritten (the new envelope is a fresh slice). After
+// keyset rotate-index they are computed again under the new index keys (Column.Seal).
+func (r *rcol) reseal(ks *keyring.Keyset, plain []byte, h crypto.Header) ([]byte, error) {
+	if ks.IndexGeneration(h.Generation) != ks.IndexGeneration(ks.PrimaryGeneration()) {
+		return r.col.Seal(nil, ks, plain)
+	}
+	return r.col.SealWithTerms(nil, ks, plain, h.Terms())
 }
 
 // casWrite writes a re-sealed batch back (reencrypt's and reindex's): each new envelope replaces

@@ -45,8 +45,9 @@ type ReindexReport struct {
 // index is built with CREATE INDEX CONCURRENTLY, after dropping an invalid leftover of an
 // interrupted build, and pgseal_catalog is notified.
 //
-// Index keys do not rotate: the keyring has one index root generation (docs/crypto.md §4), so
-// the terms computed here are under the same keys as before.
+// The terms are computed under the index generation of the keyset's primary data generation, as
+// the proxy's are; after keyset rotate-index, Reencrypt is what moves older values' terms to the
+// new index keys (docs/crypto.md §6).
 func Reindex(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot, o ReindexOptions) (*ReindexReport, error) {
 	if o.Batch <= 0 {
 		o.Batch = 500

@@ -24,10 +24,11 @@ const (
 type stmtPlan struct {
 	plan       *rewrite.Plan
 	ent        *catalogEntry
-	exec       stmtExec     // st, sql, outputs, settings (unresolved parameters)
-	types      []value.Type // per parameter: plaintext type of encrypted ones
-	clientOIDs []uint32     // per parameter: the OID the client sees (0 = as the server says; describedOID)
-	litKS      *crypto.KeysetID
+	exec       stmtExec                   // st, sql, outputs, settings (unresolved parameters)
+	types      []value.Type               // per parameter: plaintext type of encrypted ones
+	clientOIDs []uint32                   // per parameter: the OID the client sees (0 = as the server says; describedOID)
+	litKS      *crypto.KeysetID           // literals sealed at Parse under this keyset …
+	litGen     uint32                     // … and its primary generation then (and so its index generation)
 	hide       bool                       // may return a migration shadow column
 	hidden     atomic.Pointer[hiddenCols] // from the server loop's Describe S
 
@@ -149,6 +150,9 @@ func (ss *Session) parseLiterals(sp *stmtPlan) (string, *sqlstate.Error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	ks, pe := ss.selectKeyset(ss.mu.pred)
+	if pe == nil {
+		pe = rotatingRefusal(sp.exec.st, ks)
+	}
 	if pe != nil {
 		return "", pe
 	}
@@ -156,7 +160,7 @@ func (ss *Session) parseLiterals(sp *stmtPlan) (string, *sqlstate.Error) {
 	se.ks, se.hasKS = ks, true
 	vs := ss.mu.vs
 	id := ks.id
-	sp.litKS = &id
+	sp.litKS, sp.litGen = &id, ks.ks.PrimaryGeneration()
 	sql, err := sp.plan.Render(func(e rewrite.Edit) (string, error) { return ss.literal(e, &se, &vs, sp.ent) })
 	if err != nil {
 		return "", valueRefusal(err)
@@ -212,11 +216,14 @@ func (ss *Session) bind(m *pgproto3.Bind, named wire.Named) wire.Verdict {
 	ks, pe := ss.selectKeyset(ss.mu.pred)
 	vs := ss.mu.vs
 	ss.mu.Unlock()
+	if pe == nil {
+		pe = rotatingRefusal(sp.exec.st, ks)
+	}
 	if pe != nil {
 		return wire.Verdict{Refuse: pe}
 	}
-	if sp.litKS != nil && *sp.litKS != ks.id {
-		return wire.Verdict{Refuse: &sqlstate.Error{Code: sqlstate.FeatureNotSupported, Message: "prepared under another keyset; prepare it again"}}
+	if pe := literalsStale(sp, ks); pe != nil {
+		return wire.Verdict{Refuse: pe}
 	}
 	pp.exec.ks, pp.exec.hasKS = ks, true
 	repl, pe := ss.encryptBind(m, sp, ks, &vs)

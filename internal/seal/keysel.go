@@ -135,3 +135,33 @@ func (sl *Sealer) tenancySeed(rows [][][]byte) (map[string]string, error) {
 		tenancy.KeysetSetting:              string(rows[0][1]),
 	}, nil
 }
+
+// rotatingRefusal refuses a statement that uses search terms (rewrite.Statement.Terms) while its
+// keyset rotates its index keys: stored values carry terms under two index generations, which
+// no comparison, order or match can mix, and a write under the new one could slip past a UNIQUE
+// index holding the old (docs/crypto.md §6). Other statements, and other keysets, go on.
+func rotatingRefusal(st *rewrite.Statement, ks keysetRef) *sqlstate.Error {
+	if st == nil || !st.Terms || ks.ks == nil || !ks.ks.IndexRotating() {
+		return nil
+	}
+	return &sqlstate.Error{Code: sqlstate.ObjectNotInPrerequisiteState,
+		Message: fmt.Sprintf("keyset %s is rotating its index keys: statements that search or write its searchable encrypted columns are refused until the rotation is done", ks.name),
+		Hint:    fmt.Sprintf("Run proxy reencrypt --keyset %s, then proxy keyset retire-generation for each older generation.", ks.name)}
+}
+
+// literalsStale refuses a Bind of a statement whose literals were sealed at Parse under another
+// keyset, or before the keyset was rotated: its envelopes would be written under a generation
+// that may be retired, and its terms (after keyset rotate-index) would be under the old index
+// keys, so the statement would silently find nothing or write a value no search finds again.
+func literalsStale(sp *stmtPlan, ks keysetRef) *sqlstate.Error {
+	switch {
+	case sp.litKS == nil:
+		return nil
+	case *sp.litKS != ks.id:
+		return &sqlstate.Error{Code: sqlstate.FeatureNotSupported, Message: "prepared under another keyset; prepare it again"}
+	case sp.litGen != ks.ks.PrimaryGeneration():
+		return &sqlstate.Error{Code: sqlstate.FeatureNotSupported,
+			Message: fmt.Sprintf("prepared before keyset %s was rotated; prepare it again", ks.name)}
+	}
+	return nil
+}

@@ -137,6 +137,9 @@ func (ss *Session) prepareStmtLocked(st *rewrite.Statement, sql string, ent *cat
 	}
 	if st.Touches || len(se.outputs) > 0 {
 		ks, pe := ss.selectKeyset(ss.mu.pred)
+		if pe == nil {
+			pe = rotatingRefusal(st, ks)
+		}
 		if pe != nil {
 			return se, pe
 		}

@@ -57,6 +57,9 @@ const (
 
 	// Class 55: object not in prerequisite state.
 	LockNotAvailable = "55P03"
+	// ObjectNotInPrerequisiteState: a keyset rotating its index keys refuses statements that use
+	// search terms until the rotation is done.
+	ObjectNotInPrerequisiteState = "55000"
 
 	// Class 57: operator intervention.
 	AdminShutdown = "57P01" // graceful shutdown deadline passed
