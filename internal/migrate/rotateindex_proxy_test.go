@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,6 +131,9 @@ FROM generate_series(1, 48) i`)
 	}
 	if _, err := acme.Exec(ctx, `INSERT INTO people VALUES (100, 'acme', $1)`, "name-99"); sqlState(err) != "55000" {
 		t.Errorf("INSERT of a searchable value during the rotation = %v, want 55000", err)
+	}
+	if _, err := acme.PgConn().CopyFrom(ctx, strings.NewReader("101\tacme\tname-98\n"), "COPY people FROM STDIN"); sqlState(err) != "55000" {
+		t.Errorf("COPY into a searchable column during the rotation = %v, want 55000", err)
 	}
 	if rows, st := rotationRows(t, globex, rotationQueries[0].sql, rotationQueries[0].args...); st != "" || !slices.Equal(rows, globexBefore) {
 		t.Errorf("another tenant's search during the rotation: %v, SQLSTATE %q; want %v", rows, st, globexBefore)
