@@ -164,7 +164,7 @@
 //     an Execute's rows would arrive with no Describe of the statement or portal, pgseal sends a
 //     Describe P before it and consumes the answer (Verdict.Before). A Parse whose only change
 //     is the catalog view is replaced by its patched text and tracked without a plan.
-//   - Results (result.go): fields whose origin is an encrypted column, or whose position the
+//   - Results (description.go, result.go): fields whose origin is an encrypted column, or whose position the
 //     plan names, are decrypted: bytea text (hex or escape) or binary, header keyset = the
 //     statement's (else 42501 and one audit line: client, keysets, column, never a value), column.Open
 //     with the header's generation, value.Decode in the field's format. NULL stays NULL. A failure

@@ -180,21 +180,7 @@ func (ss *Session) bind(m *pgproto3.Bind, named wire.Named) wire.Verdict {
 	if sp == nil {
 		return wire.Verdict{}
 	}
-	if sp.enc.Load() == nil && ((sp.exec.st != nil && sp.exec.st.Touches) || len(sp.exec.outputs) > 0) {
-		// Described only through portals so far (libpq's PQexecPrepared): what a portal's
-		// description taught about this text serves its Binds too (recallEnc's safeguards).
-		ss.recallEnc(sp)
-	}
-	codes, expanded := bindFormats(&sp.hidden, m.ResultFormatCodes)
-	if h := hiddenOf(sp.exec.st); !expanded && h > 0 && len(codes) > 1 && sp.hidden.Load() == nil {
-		// Not described yet: the filter inputs are the last fields, read in text.
-		codes, expanded = append(slices.Clone(codes), make([]int16, h)...), true
-	}
-	pp := &portalPlan{sp: sp, formats: slices.Clone(codes), exec: sp.exec}
-	if up := upstreamFormats(codes, sp.enc.Load()); up != nil {
-		pp.up, codes, expanded = up, up, true
-		upstreamBinary.Add(1)
-	}
+	pp, codes, expanded := ss.portalOf(sp, m)
 	settings, pe := ss.resolveSettings(sp.exec.settings, m)
 	if pe != nil {
 		return wire.Verdict{Refuse: pe}
@@ -212,17 +198,8 @@ func (ss *Session) bind(m *pgproto3.Bind, named wire.Named) wire.Verdict {
 		}
 		return wire.Verdict{Plan: pp}
 	}
-	ss.mu.Lock()
-	ks, pe := ss.selectKeyset(ss.mu.pred)
-	vs := ss.mu.vs
-	ss.mu.Unlock()
-	if pe == nil {
-		pe = rotatingRefusal(sp.exec.st, ks)
-	}
+	ks, vs, pe := ss.bindKeyset(sp)
 	if pe != nil {
-		return wire.Verdict{Refuse: pe}
-	}
-	if pe := literalsStale(sp, ks); pe != nil {
 		return wire.Verdict{Refuse: pe}
 	}
 	pp.exec.ks, pp.exec.hasKS = ks, true

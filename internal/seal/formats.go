@@ -1,8 +1,11 @@
 package seal
 
 import (
+	"slices"
 	"strings"
 	"sync/atomic"
+
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgseal/pgseal/internal/rewrite"
 )
@@ -154,4 +157,26 @@ func shapeFixed(sp *stmtPlan) bool {
 
 func identByte(c byte) bool {
 	return c == '_' || c == '$' || c >= 0x80 || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// portalOf starts the plan of a Bind of sp: the result format codes the client asked for, and
+// those sent instead (expanded) when filter inputs are appended or encrypted fields are asked
+// for in binary.
+func (ss *Session) portalOf(sp *stmtPlan, m *pgproto3.Bind) (pp *portalPlan, codes []int16, expanded bool) {
+	if sp.enc.Load() == nil && ((sp.exec.st != nil && sp.exec.st.Touches) || len(sp.exec.outputs) > 0) {
+		// Described only through portals so far (libpq's PQexecPrepared): what a portal's
+		// description taught about this text serves its Binds too (recallEnc's safeguards).
+		ss.recallEnc(sp)
+	}
+	codes, expanded = bindFormats(&sp.hidden, m.ResultFormatCodes)
+	if h := hiddenOf(sp.exec.st); !expanded && h > 0 && len(codes) > 1 && sp.hidden.Load() == nil {
+		// Not described yet: the filter inputs are the last fields, read in text.
+		codes, expanded = append(slices.Clone(codes), make([]int16, h)...), true
+	}
+	pp = &portalPlan{sp: sp, formats: slices.Clone(codes), exec: sp.exec}
+	if up := upstreamFormats(codes, sp.enc.Load()); up != nil {
+		pp.up, codes, expanded = up, up, true
+		upstreamBinary.Add(1)
+	}
+	return pp, codes, expanded
 }

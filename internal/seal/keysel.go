@@ -8,6 +8,7 @@ import (
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/sqlstate"
 	"github.com/pgseal/pgseal/internal/tenancy"
+	"github.com/pgseal/pgseal/internal/value"
 )
 
 // The keyset pgseal encrypts under must agree with the tenant PostgreSQL sees (RLS policies read
@@ -134,6 +135,22 @@ func (sl *Sealer) tenancySeed(rows [][][]byte) (map[string]string, error) {
 		strings.ToLower(sl.policy.Setting): string(rows[0][0]),
 		tenancy.KeysetSetting:              string(rows[0][1]),
 	}, nil
+}
+
+// bindKeyset selects the keyset a Bind of sp runs under, with the session's value settings, and
+// checks that the statement may run under it now (rotatingRefusal, literalsStale).
+func (ss *Session) bindKeyset(sp *stmtPlan) (keysetRef, value.Session, *sqlstate.Error) {
+	ss.mu.Lock()
+	ks, pe := ss.selectKeyset(ss.mu.pred)
+	vs := ss.mu.vs
+	ss.mu.Unlock()
+	if pe == nil {
+		pe = rotatingRefusal(sp.exec.st, ks)
+	}
+	if pe == nil {
+		pe = literalsStale(sp, ks)
+	}
+	return ks, vs, pe
 }
 
 // rotatingRefusal refuses a statement that uses search terms (rewrite.Statement.Terms) while its
