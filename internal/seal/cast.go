@@ -135,7 +135,14 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 			return nil, err
 		}
 	}
+	return sealPlain(ks, col, as, plain)
+}
+
+// sealPlain is sealCast's last step: the envelope, equality term or order term of a plaintext
+// already in the column's type (or, for an order term, a wider integer type).
+func sealPlain(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byte) ([]byte, error) {
 	var out []byte
+	var err error
 	switch as {
 	case asTerm:
 		out, err = col.Term(ks, plain)
