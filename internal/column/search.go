@@ -168,7 +168,8 @@ var DefaultEscape = Escape{Char: '\\'}
 
 // PatternTokens returns the text[] literal ("{…}") of the tokens every value of c under ks that
 // matches pattern (LIKE, or ILIKE: the tokens are case-folded either way) carries: the keyset
-// token and one per trigram of the pattern's literal runs. A pattern ending in the escape
+// token first (rewrite's LIKE reads the keyset from it and asks the index for the rest), then one
+// per trigram of the pattern's literal runs. A pattern ending in the escape
 // character is refused with 22025 (PostgreSQL raises it only once a row's matching reaches that
 // end, which the token filter cannot tell).
 func (c *Column) PatternTokens(ks *keyring.Keyset, pattern string, esc Escape) (string, error) {

@@ -120,12 +120,27 @@ func (a *analyzer) likeRewrite(e *pg.A_Expr, c *Column, o operand, escEnd int, f
 		a.addEdit(Edit{Start: start, End: colEnd, Kind: EditStatic, Text: "(" + MatchExpr(ref, c.Eq)})
 		a.stmt.Terms = true
 	}
+	if !f.Not {
+		// The GIN index serves the trigram tokens alone; the keyset token (the first element,
+		// present in every row of the keyset) would make it read the keyset's whole posting
+		// tree. The keyset is checked on the header of the few candidate rows instead.
+		opText = " @> ("
+		tail = ")[2:] AND substring(" + ref + " from 4 for 16) = decode(substring(("
+	}
 	a.addEdit(Edit{Start: colEnd, End: o.start, Kind: EditStatic, Text: opText})
-	if o.kind == opParam {
-		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditStatic, Text: patText})
-	} else {
-		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditMatch, Literal: o.literal, Column: c,
-			Not: f.Not, Escape: f.Escape, NoEscape: f.NoEscape})
+	pattern := func(start, end int) {
+		if o.kind == opParam {
+			a.addEdit(Edit{Start: start, End: end, Kind: EditStatic, Text: patText})
+		} else {
+			a.addEdit(Edit{Start: start, End: end, Kind: EditMatch, Literal: o.literal, Column: c,
+				Not: f.Not, Escape: f.Escape, NoEscape: f.NoEscape})
+		}
+	}
+	pattern(o.start, o.end)
+	if !f.Not {
+		a.addEdit(Edit{Start: o.end, End: o.end, Kind: EditStatic, Text: tail})
+		pattern(o.end, o.end)
+		tail = ")[1] from 2), 'hex'))"
 	}
 	a.addEdit(Edit{Start: o.end, End: max(o.end, escEnd), Kind: EditStatic, Text: tail})
 	a.plan.valueDep = true // the filter holds the pattern and the escape

@@ -1,1 +1,1 @@
-SELECT *, tag FROM events WHERE (CASE WHEN get_byte(tag, 2) & 4 = 4 THEN string_to_array(encode(substring(tag from 44 + get_byte(tag, 39)*256 + get_byte(tag, 40) for get_byte(tag, 41)*256 + get_byte(tag, 42)), 'escape'), ' ') END @> $1::text[])
+SELECT *, tag FROM events WHERE (CASE WHEN get_byte(tag, 2) & 4 = 4 THEN string_to_array(encode(substring(tag from 44 + get_byte(tag, 39)*256 + get_byte(tag, 40) for get_byte(tag, 41)*256 + get_byte(tag, 42)), 'escape'), ' ') END @> ($1::text[])[2:] AND substring(tag from 4 for 16) = decode(substring(( $1::text[])[1] from 2), 'hex'))
