@@ -55,27 +55,34 @@ func (c *Column) OrdTerm(dst []byte, ks *keyring.Keyset, plain []byte) ([]byte, 
 }
 
 // OrdBound is OrdTerm for a comparison bound x (the x of c < x, c BETWEEN x AND y), which
-// unlike a stored value may be longer than ord_max_bytes. When it is (truncated), the term is
-// that of x's order form cut to ord_max_bytes bytes, T', and for every stored value v (whose
-// form is at most that long): v < x exactly when ord(v) <= T', v > x exactly when ord(v) > T',
-// and v = x never. (A stored form below T' is below x; one equal to T' is a proper prefix of x's
-// form, so below x; one above T' differs from it within its length, so it is above x.)
-func (c *Column) OrdBound(dst []byte, ks *keyring.Keyset, plain []byte) (term []byte, truncated bool, err error) {
+// unlike a stored value may be longer than ord_max_bytes. Then it returns T' || 0x00, where T' is
+// the term of x's order form cut to ord_max_bytes bytes, and the bound compares with the term of
+// every storable value v (whose form is at most that long) as x compares with v, so the SQL
+// keeps its operator (docs/search.md §4): a form below the cut one is below x; one equal to it is
+// a proper prefix of x's form, so below x, and its term T' is below T' || 0x00; one above it
+// differs from it within its length, so it is above x, and its term is above T' || 0x00 (no term
+// lies between T' and T' || 0x00, and none equals the latter: terms have an even number of
+// bytes after the 17-byte prefix).
+func (c *Column) OrdBound(dst []byte, ks *keyring.Keyset, plain []byte) ([]byte, error) {
 	var buf [128]byte
 	form, err := value.OrderForm(buf[:0], c.Type, plain)
 	if err != nil {
-		return dst, false, err
+		return dst, err
 	}
 	variable := value.OrderVariable(c.Type)
+	truncated := false
 	if limit := c.ordLimit(); variable && len(form) > limit {
 		form, truncated = form[:limit], true
 	}
 	ok, err := ks.OrdKey(c.Domain)
 	if err != nil {
-		return dst, false, err
+		return dst, err
 	}
-	term, err = ok.Term(dst, form, variable)
-	return term, truncated, err
+	term, err := ok.Term(dst, form, variable)
+	if err == nil && truncated {
+		term = append(term, 0)
+	}
+	return term, err
 }
 
 // MatchTokens appends the match tokens of one plaintext of c under ks, as the envelope stores

@@ -146,10 +146,10 @@ func sealPlain(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byte) 
 	switch as {
 	case asTerm:
 		out, err = col.Term(ks, plain)
-	case asOrd:
+	case asOrd: // a comparison bound, which may be longer than a stored value (OrdBound)
 		wide := *col // a wide integer kept above: its own type, the same domain and keys
 		wide.Type = value.Type(plain[0])
-		out, err = wide.OrdTerm(nil, ks, plain)
+		out, err = wide.OrdBound(nil, ks, plain)
 	default:
 		out, err = col.Seal(nil, ks, plain)
 	}
