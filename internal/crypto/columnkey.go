@@ -145,14 +145,14 @@ func (k *ColumnKey) SealTerms(dst, plaintext []byte, t Terms) ([]byte, error) {
 // header's keyset and generation against k before any crypto (ErrWrongKey), then authenticates
 // (ErrDecrypt, the same error for every failure). dst must not overlap envelope.
 func (k *ColumnKey) Open(dst, envelope []byte) ([]byte, error) {
-	h, err := ParseHeader(envelope)
+	hs, err := checkHeader(envelope)
 	if err != nil {
 		return nil, err
 	}
-	if !sameKey(h, k.ks, k.gen) {
+	if !sameKey(envelope, &k.ks, k.gen) {
 		return nil, ErrWrongKey
 	}
-	saltEnd := h.Size() + SaltSize
+	saltEnd := hs + SaltSize
 	n := len(envelope) - saltEnd - NonceSize - TagSize
 	ret, out := sliceForAppend(dst, n)
 	if anyOverlap(out, envelope) {
@@ -160,9 +160,9 @@ func (k *ColumnKey) Open(dst, envelope []byte) ([]byte, error) {
 	}
 	s := k.scratch.Get().(*recScratch)
 	defer k.putScratch(s)
-	k.rec.derive(&s.key, envelope[h.Size():saltEnd], &s.kdf)
+	k.rec.derive(&s.key, envelope[hs:saltEnd], &s.kdf)
 	s.aad = k.appendAAD(s.aad[:0], envelope[:saltEnd])
-	if err := openBody(s, h.Suite, out, &s.key, envelope[saltEnd:], s.aad); err != nil {
+	if err := openBody(s, envelope[SuiteOffset], out, &s.key, envelope[saltEnd:], s.aad); err != nil {
 		return nil, ErrDecrypt
 	}
 	return ret, nil
