@@ -134,7 +134,9 @@ func chachaSeal(a *chachaAEAD, out []byte, key *[KeySize]byte, nonce, plaintext,
 		return errChaChaFIPS
 	}
 	if a.key != nil {
-		*a.key = *key
+		if key != a.key { // ColumnKey derives the record key in place (recScratch.recordKey)
+			*a.key = *key
+		}
 		a.aead.Seal(out[:0], nonce, plaintext, aad)
 		clear(a.key[:])
 		return nil
@@ -177,7 +179,9 @@ func chachaOpen(a *chachaAEAD, out []byte, key *[KeySize]byte, nonce, sealed, aa
 		return ErrDecrypt
 	}
 	if a.key != nil {
-		*a.key = *key
+		if key != a.key { // ColumnKey derives the record key in place (recScratch.recordKey)
+			*a.key = *key
+		}
 		_, err := a.aead.Open(out[:0], nonce, sealed, aad)
 		clear(a.key[:])
 		if err != nil {

@@ -18,6 +18,9 @@ func FuzzParseHeader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := ParseHeader(b)
+		if size, cerr := checkHeader(b); (cerr == nil) != (err == nil) || (err == nil && size != h.Size()) {
+			t.Fatalf("checkHeader(%x) = %d, %v; ParseHeader = %+v, %v", b, size, cerr, h, err)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("ParseHeader() error = %v, want ErrMalformed", err)

@@ -21,17 +21,16 @@ import (
 type recordKDF struct {
 	block  cipher.Block // AES-256 keyed with K_col; safe for concurrent use
 	k1, k2 [16]byte     // CMAC subkeys
-	c1     [2][16]byte  // CBC-MAC state after the first, salt-independent block, per counter
-	// b2 and b3 are the second and (padded, K2-masked) last CMAC blocks of the input with a zero
-	// salt; derive XORs the salt's bytes into them (the rest of those blocks is fixed).
-	b2, b3 [16]byte
+	// pre[i] is, for counter i+1, the CBC-MAC state after the first (salt-independent) block
+	// XORed with the second block of the input with a zero salt; last is the padded, K2-masked
+	// third block with a zero salt. Both are little-endian word pairs: derive only XORs the salt's
+	// words into them (see saltAt).
+	pre  [2][2]uint64
+	last [2]uint64
 }
 
 // recInputSize is the length of the fixed PRF input: counter, label, separator, salt, length.
 const recInputSize = 4 + len(labelRec) + 1 + SaltSize + 4
-
-// saltNotInFirstBlock fails to compile if the salt would start inside the first CMAC block.
-var _ [4 + len(labelRec) + 1 - 16]struct{}
 
 func newRecordKDF(kcol []byte) (*recordKDF, error) {
 	b, err := aes.NewCipher(kcol)
@@ -41,18 +40,23 @@ func newRecordKDF(kcol []byte) (*recordKDF, error) {
 	r := &recordKDF{block: b}
 	r.k1, r.k2 = cmacSubkeys(b)
 	// NOTE: the first 16 input bytes are [i]_32 || Label[:12]; they do not depend on the salt
-	// (saltNotInFirstBlock asserts it), so their CBC-MAC step is done here once.
-	for i := range r.c1 {
-		var in [recInputSize]byte
+	// (saltAt asserts it), so their CBC-MAC step is done here once, and so are the XORs of the
+	// fixed bytes of the later blocks (which do not depend on the counter either).
+	le := binary.LittleEndian
+	var in [recInputSize]byte
+	var c1, b3 [16]byte
+	for i := range r.pre {
 		putRecInput(in[:], uint32(i+1), make([]byte, SaltSize))
-		b.Encrypt(r.c1[i][:], in[:16])
-		if i == 0 { // the later blocks do not depend on the counter
-			copy(r.b2[:], in[16:32])
-			r.b3[len(in)-32] = 0x80
-			copy(r.b3[:], in[32:])
-			subtle.XORBytes(r.b3[:], r.b3[:], r.k2[:])
-		}
+		b.Encrypt(c1[:], in[:16])
+		subtle.XORBytes(c1[:], c1[:], in[16:32])
+		r.pre[i] = [2]uint64{le.Uint64(c1[0:]), le.Uint64(c1[8:])}
 	}
+	b3[len(in)-32] = 0x80
+	copy(b3[:], in[32:])
+	subtle.XORBytes(b3[:], b3[:], r.k2[:])
+	r.last = [2]uint64{le.Uint64(b3[0:]), le.Uint64(b3[8:])}
+	clear(c1[:])
+	clear(b3[:])
 	return r, nil
 }
 
@@ -74,58 +78,44 @@ type kdfScratch struct {
 	x     [2][16]byte // the two counters' CBC-MAC states in derive
 }
 
-// Where the salt sits in the 38-byte fixed input: bytes saltAt..saltAt+15, that is the last
-// saltInB2 bytes of the second CMAC block and the first bytes of the third, partial one
-// (lastBlock bytes, then CMAC padding). The array sizes fail to compile if the label's length
-// ever moves them out of that shape.
-const (
-	saltAt    = 4 + len(labelRec) + 1
-	saltInB2  = 32 - saltAt
-	lastBlock = recInputSize - 32
-)
+// The salt sits at bytes saltAt..saltAt+15 of the 38-byte fixed input: its first 14 bytes are
+// bytes 2..15 of the second CMAC block, its last two bytes 0..1 of the third, partial one (then
+// CMAC padding, masked with K2). derive's word shifts rely on exactly that shape; the array sizes
+// fail to compile if the label's length ever moves the salt.
+const saltAt = 4 + len(labelRec) + 1
 
 var (
-	_ [saltAt - 17]struct{}    // the salt starts after byte 16...
-	_ [31 - saltAt]struct{}    // ...inside the second block
-	_ [lastBlock - 1]struct{}  // the third block is not empty...
-	_ [15 - lastBlock]struct{} // ...and partial, so it is padded and masked with K2
+	_ [saltAt - 18]struct{}
+	_ [18 - saltAt]struct{}
 )
 
 // derive writes the 32-byte record key for salt into out. It is the CMAC of putRecInput's input
-// for counters 1 and 2, computed from the per-column precomputation: for each counter, E(c1 ⊕ b2
-// ⊕ salt[:14]) then E(that ⊕ b3 ⊕ salt[14:]). The two counters' chains are independent and
-// interleaved so that the CPU overlaps their AES rounds. TestRecordKeyMatchesCMAC checks it
-// against the plain CMAC (cmac) of the full input, and TestRecordKeyVectors against pyca.
+// for counters 1 and 2, computed from the per-column precomputation: for each counter,
+// E(pre ⊕ salt[:14]) then E(that ⊕ last ⊕ salt[14:]), with the salt bytes placed as in the
+// input. The two counters' chains are independent and interleaved so that the CPU overlaps their
+// AES rounds. TestRecordKeyMatchesCMAC checks it against the plain CMAC (cmac) of the full input,
+// and TestRecordKeyVectors against pyca.
 func (r *recordKDF) derive(out *[KeySize]byte, salt []byte, s *kdfScratch) {
-	_ = salt[SaltSize-1]
-	m := r.b2
-	xorInto(m[16-saltInB2:], salt[:saltInB2])
-	xor16(&s.x[0], &r.c1[0], &m)
-	xor16(&s.x[1], &r.c1[1], &m)
-	r.block.Encrypt(s.x[0][:], s.x[0][:])
-	r.block.Encrypt(s.x[1][:], s.x[1][:])
-	m = r.b3
-	xorInto(m[:SaltSize-saltInB2], salt[saltInB2:])
-	xor16(&s.x[0], &s.x[0], &m)
-	xor16(&s.x[1], &s.x[1], &m)
-	r.block.Encrypt(out[:16], s.x[0][:])
-	r.block.Encrypt(out[16:], s.x[1][:])
-	s.x = [2][16]byte{}
-	clear(m[:]) // holds K2 ⊕ the last block (best-effort, as every scratch clear)
-}
-
-// xor16 sets *dst = *a ⊕ *b.
-func xor16(dst, a, b *[16]byte) {
 	le := binary.LittleEndian
-	le.PutUint64(dst[0:], le.Uint64(a[0:])^le.Uint64(b[0:]))
-	le.PutUint64(dst[8:], le.Uint64(a[8:])^le.Uint64(b[8:]))
-}
-
-// xorInto XORs src into dst (same length, at most 16 bytes).
-func xorInto(dst, src []byte) {
-	for i := range dst {
-		dst[i] ^= src[i]
-	}
+	_ = salt[SaltSize-1]
+	lo := le.Uint64(salt[0:8]) << 16 // salt[0:6] at bytes 2..7 of the second block
+	hi := le.Uint64(salt[6:14])      // salt[6:14] at bytes 8..15
+	tail := uint64(le.Uint16(salt[14:16]))
+	x0, x1 := &s.x[0], &s.x[1]
+	le.PutUint64(x0[0:], r.pre[0][0]^lo)
+	le.PutUint64(x0[8:], r.pre[0][1]^hi)
+	le.PutUint64(x1[0:], r.pre[1][0]^lo)
+	le.PutUint64(x1[8:], r.pre[1][1]^hi)
+	r.block.Encrypt(x0[:], x0[:])
+	r.block.Encrypt(x1[:], x1[:])
+	l0, l1 := r.last[0]^tail, r.last[1]
+	le.PutUint64(x0[0:], le.Uint64(x0[0:])^l0)
+	le.PutUint64(x0[8:], le.Uint64(x0[8:])^l1)
+	le.PutUint64(x1[0:], le.Uint64(x1[0:])^l0)
+	le.PutUint64(x1[8:], le.Uint64(x1[8:])^l1)
+	r.block.Encrypt(out[:16], x0[:])
+	r.block.Encrypt(out[16:], x1[:])
+	s.x = [2][16]byte{}
 }
 
 // cmacFrom finishes a CMAC whose CBC-MAC state after the full blocks already processed is
