@@ -153,8 +153,21 @@ type KeyCache struct {
 // OpenCached is Open with kc (nil: none) remembering the column key. The keyset check (want)
 // comes first, as in Open; the key is reused only for the same snapshot, column, keyset and
 // generation, so it is the key Open would have found (a snapshot's keys never change: the keyring
-// makes a new snapshot for every change, and a key that was refused is not remembered).
+// makes a new snapshot for every change, and a key that was refused is not remembered). When the
+// remembered key opens the value, the returned header holds only its keyset and generation.
 func (c *Column) OpenCached(dst []byte, snap *keyring.Snapshot, env []byte, want *crypto.KeysetID, kc *KeyCache) ([]byte, *keyring.Keyset, crypto.Header, error) {
+	if kc != nil && kc.ck != nil && kc.snap == snap && kc.col == c && (want == nil || *want == kc.id) {
+		// The remembered key's Open checks the header and that it names the key's keyset and
+		// generation, so a hit needs no parse of its own; any other envelope takes the long way.
+		out, err := kc.ck.Open(dst, env)
+		if !errors.Is(err, crypto.ErrWrongKey) && !errors.Is(err, crypto.ErrMalformed) {
+			h := crypto.Header{Keyset: kc.id, Generation: kc.gen}
+			if err != nil {
+				return dst, kc.ks, h, err
+			}
+			return out, kc.ks, h, nil
+		}
+	}
 	h, err := crypto.ParseHeader(env)
 	if err != nil {
 		return dst, nil, h, err

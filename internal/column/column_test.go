@@ -168,6 +168,9 @@ func TestOpenCached(t *testing.T) {
 	if _, _, _, err := col.OpenCached(nil, snap, tampered, &acme.ID, &kc); err == nil {
 		t.Fatal("OpenCached(tampered) = nil error")
 	}
+	if _, _, _, err := col.OpenCached(nil, snap, envA[:30], &acme.ID, &kc); !errors.Is(err, crypto.ErrMalformed) {
+		t.Fatalf("OpenCached(truncated) after a cached key = %v, want ErrMalformed", err)
+	}
 	buf := make([]byte, 0, 64)
 	if !raceEnabled {
 		if n := testing.AllocsPerRun(100, func() { _, _, _, _ = col.OpenCached(buf[:0], snap, envA, &acme.ID, &kc) }); n != 0 {
