@@ -51,7 +51,7 @@ func New() *Metrics {
 	m.UpstreamErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "pgseal_upstream_connect_errors_total", Help: "Failed upstream connection attempts."})
 	m.ValuesEncrypted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pgseal_values_encrypted_total", Help: "Values encrypted."}, []string{"keyset"})
 	m.ValuesDecrypted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pgseal_values_decrypted_total", Help: "Values decrypted."}, []string{"keyset"})
-	m.CryptoSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pgseal_crypto_seconds", Help: "Time spent encrypting or decrypting the values of one message.", Buckets: prometheus.ExponentialBuckets(0.000001, 4, 12)}, []string{"op"})
+	m.CryptoSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "pgseal_crypto_seconds", Help: "Time spent encrypting or decrypting the values of one message (for rows decrypted as one batch, one observation of the batch's time per row).", Buckets: prometheus.ExponentialBuckets(0.000001, 4, 12)}, []string{"op"})
 	m.KeyringEpoch = prometheus.NewGauge(prometheus.GaugeOpts{Name: "pgseal_keyring_epoch", Help: "Epoch of the keyring snapshot in force."})
 	m.KeyringReloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pgseal_keyring_reloads_total", Help: "Keyring reloads, by result."}, []string{"result"})
 	m.KeyringSealed = prometheus.NewGauge(prometheus.GaugeOpts{Name: "pgseal_keyring_sealed", Help: "1 while the keyring is sealed (the key management service refused the master key at the last check), else 0."})

@@ -97,10 +97,18 @@ func (ss *Session) ResponseRows(plan wire.Plan, bodies [][]byte) []wire.RowAnswe
 	}
 	b.run()
 	per := time.Since(start) / time.Duration(len(bodies))
+	n, ok := 0, false
 	for i := range b.rows {
 		var a wire.RowAnswer
-		a.Msg, a.Err = ss.rowDone(&rd, &b.rows[i].out, per)
+		out := &b.rows[i].out
+		a.Msg, a.Err = ss.rowDone(&rd, out, -1)
 		b.answers = append(b.answers, a)
+		if out.pe == nil {
+			n, ok = n+out.n, true
+		}
+	}
+	if ok {
+		ss.decrypted(&rd, n, per)
 	}
 	if len(b.rows) < len(bodies) {
 		b.answers = append(b.answers, wire.RowAnswer{Err: wire.ErrInvalidRow})
