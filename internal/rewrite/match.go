@@ -102,52 +102,53 @@ func (a *analyzer) likeRewrite(e *pg.A_Expr, c *Column, o operand, escEnd int, f
 		return unsupported(c, name+" with a parenthesized operand", loc)
 	}
 	ref := a.sql[start:colEnd]
-	patText, opText, tail := "", " @> ", ")"
-	if f.Not {
-		opText, tail = " IS NOT NULL AND ", " IS NOT NULL)"
-	}
 	if o.kind == opParam {
 		if err := a.likeParam(o, c, &f); err != nil {
 			return err
 		}
-		patText = "$" + itoa(o.param) + "::text[]"
 	} else {
 		f.Pattern = o.literal
 	}
-	if f.Not {
-		a.addEdit(Edit{Start: start, End: colEnd, Kind: EditStatic, Text: "(" + ref})
-	} else {
-		a.addEdit(Edit{Start: start, End: colEnd, Kind: EditStatic, Text: "(" + MatchExpr(ref, c.Eq)})
-		a.stmt.Terms = true
-	}
-	if !f.Not {
-		// The GIN index serves the trigram tokens alone; the keyset token (the first element,
-		// present in every row of the keyset) would make it read the keyset's whole posting
-		// tree. The keyset is checked on the header of the few candidate rows instead.
-		opText = " @> ("
-		tail = ")[2:] AND substring(" + ref + " from 4 for 16) = decode(substring(("
-	}
-	a.addEdit(Edit{Start: colEnd, End: o.start, Kind: EditStatic, Text: opText})
-	pattern := func(start, end int) {
-		if o.kind == opParam {
-			a.addEdit(Edit{Start: start, End: end, Kind: EditStatic, Text: patText})
-		} else {
-			a.addEdit(Edit{Start: start, End: end, Kind: EditMatch, Literal: o.literal, Column: c,
-				Not: f.Not, Escape: f.Escape, NoEscape: f.NoEscape})
-		}
-	}
-	pattern(o.start, o.end)
-	if !f.Not {
-		a.addEdit(Edit{Start: o.end, End: o.end, Kind: EditStatic, Text: tail})
-		pattern(o.end, o.end)
-		tail = ")[1] from 2), 'hex'))"
-	}
-	a.addEdit(Edit{Start: o.end, End: max(o.end, escEnd), Kind: EditStatic, Text: tail})
+	a.likeEdits(c, o, f, ref, start, colEnd, escEnd)
 	a.plan.valueDep = true // the filter holds the pattern and the escape
 	if !a.likeExplain {
 		a.likes = append(a.likes, pendingLike{ref: ref, filter: f})
 	}
 	return nil
+}
+
+// likeEdits writes one LIKE condition on ref (SQL[start:colEnd]) with pattern o, which ends at
+// escEnd with its ESCAPE clause (0: none). LIKE becomes
+// (match(ref) @> (P)[2:] AND substring(ref from 4 for 16) = decode(substring((P)[1] from 2), 'hex')):
+// the GIN index serves the trigram tokens alone, because the keyset token (P's first element,
+// present in every row of the keyset) would make it read the keyset's whole posting list; the
+// keyset is checked on the header of the few candidate rows instead. NOT LIKE becomes
+// (ref IS NOT NULL AND P IS NOT NULL). P is the parameter, or the literal's EditMatch.
+func (a *analyzer) likeEdits(c *Column, o operand, f Filter, ref string, start, colEnd, escEnd int) {
+	pattern := func(start, end int) {
+		if o.kind == opParam {
+			a.addEdit(Edit{Start: start, End: end, Kind: EditStatic, Text: "$" + itoa(o.param) + "::text[]"})
+		} else {
+			a.addEdit(Edit{Start: start, End: end, Kind: EditMatch, Literal: o.literal, Column: c,
+				Not: f.Not, Escape: f.Escape, NoEscape: f.NoEscape})
+		}
+	}
+	tail := ")[1] from 2), 'hex'))"
+	if f.Not {
+		a.addEdit(Edit{Start: start, End: colEnd, Kind: EditStatic, Text: "(" + ref})
+		a.addEdit(Edit{Start: colEnd, End: o.start, Kind: EditStatic, Text: " IS NOT NULL AND "})
+		pattern(o.start, o.end)
+		tail = " IS NOT NULL)"
+	} else {
+		a.addEdit(Edit{Start: start, End: colEnd, Kind: EditStatic, Text: "(" + MatchExpr(ref, c.Eq)})
+		a.stmt.Terms = true
+		a.addEdit(Edit{Start: colEnd, End: o.start, Kind: EditStatic, Text: " @> ("})
+		pattern(o.start, o.end)
+		a.addEdit(Edit{Start: o.end, End: o.end, Kind: EditStatic,
+			Text: ")[2:] AND substring(" + ref + " from 4 for 16) = decode(substring(("})
+		pattern(o.end, o.end)
+	}
+	a.addEdit(Edit{Start: o.end, End: max(o.end, escEnd), Kind: EditStatic, Text: tail})
 }
 
 // likeParam records $n as a ParamMatch; one parameter serves one LIKE condition only (the wire
