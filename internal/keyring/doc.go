@@ -9,7 +9,8 @@
 // exactly one primary) and index roots for the search terms. The index roots are separate from the
 // data generations so that rotating data keys never changes terms (lookups and UNIQUE keep
 // working); each data generation records the index generation of its values' terms (1 until
-// RotateIndex, which adds a data generation with a new index root: docs/crypto.md §6). Every keyring starts with a keyset named "default".
+// RotateIndex, which adds a data generation with a new index root: docs/crypto.md §6). Every
+// keyring starts with a keyset named "default".
 // A client is the identity a connection authenticated as (PostgreSQL role name or TLS subject)
 // with grants on keysets; grants deny by default. Access keys (role "control") let automation use
 // the control API; only the SHA-256 of their secret is stored, and they are not clients, so a
@@ -72,7 +73,7 @@
 // of the new generation. Grant and Revoke are idempotent. RetireGeneration only changes state:
 // checking that no value still uses the generation is the migration tool's job.
 //
-// What it leaves out: per-keyset KEKs, an index-root rotation not tied to a data rotation, destroying roots,
-// deleting keysets, clients or access keys, and client credentials (clients are identified by the
-// proxy's authentication).
+// What it leaves out: per-keyset KEKs, an index-root rotation not tied to a data rotation,
+// destroying roots, deleting keysets, clients or access keys, and client credentials (clients are
+// identified by the proxy's authentication).
 package keyring
