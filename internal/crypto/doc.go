@@ -140,6 +140,6 @@
 //     states are pooled per key (hmac objects are not goroutine-safe), AES blocks are shared.
 //   - Record keys are single-use and never cached. Suite 1 builds its AEAD per value; suite 2's
 //     AEAD object belongs to one pooled scratch and holds a record key (derived straight into
-//     it) only during one Seal or Open, which clear it (TestChaChaRekeyClearsKey). Suite 2 Seal and Open allocate nothing
-//     at any size (TestSealOpenAllocateNothing).
+//     it) only during one Seal or Open, which clear it (TestChaChaRekeyClearsKey). Suite 2 Seal
+//     and Open allocate nothing at any size (TestSealOpenAllocateNothing).
 package crypto
