@@ -57,8 +57,8 @@ func rotationRows(t *testing.T, c *pgx.Conn, sql string, args ...any) ([]string,
 // tenant's searches and writes of the searchable column are refused with 55000 (the stored terms
 // are under two index generations) while its other reads and the other tenant go on; proxy
 // reencrypt computes every value's terms again under the new keys; afterwards the same searches,
-// on the same prepared statements, return exactly what they returned before, and UNIQUE holds
-// under the new terms.
+// on the same connection (pgx re-prepares what failed during the window), return exactly what
+// they returned before, and UNIQUE holds under the new terms.
 func TestRotateIndexThroughProxy(t *testing.T) {
 	enc := config.Encrypt{Table: "people", Column: "name", Type: "text", Search: []string{"eq", "ord", "match"},
 		AcceptLeakage: []string{"ord", "match"}, TextOrder: "bytes"}
