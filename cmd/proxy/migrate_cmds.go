@@ -220,35 +220,54 @@ func printReport(w io.Writer, r *migrate.Report) {
 	}
 }
 
-// runReencrypt: "reencrypt --keyset NAME [--table T --column C] [--rate N] [--batch N]".
-func runReencrypt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newMigrateFlags("reencrypt", stderr)
-	f.fs.StringVar(&f.keyset, "keyset", "", "the rotated keyset")
+// columnJobFlags adds the flags of a batched job over the configured columns (reencrypt,
+// reindex): --table with --column, --rate and --batch.
+func (f *migrateFlags) columnJobFlags() {
 	f.fs.StringVar(&f.table, "table", "", "only this table (with --column)")
 	f.fs.StringVar(&f.column, "column", "", "only this column (with --table)")
 	f.fs.IntVar(&f.rate, "rate", 0, "at most this many rows per second (0: no limit)")
 	f.fs.IntVar(&f.batch, "batch", 500, "rows per batch (one transaction each)")
-	if err := f.parse(args); err != nil {
-		return ignoreHelp(err)
-	}
+}
+
+// openColumnJob checks the flags of columnJobFlags, opens the keyring and the connection and
+// selects the columns the job visits; cmd names the command in errors.
+func (f *migrateFlags) openColumnJob(ctx context.Context, cmd string) (*keyring.Keyring, *pgx.Conn, []column.Column, error) {
 	switch {
-	case f.keyset == "":
-		return usageError{"reencrypt: --keyset is required"}
 	case (f.table == "") != (f.column == ""):
-		return usageError{"reencrypt: --table and --column go together"}
+		return nil, nil, nil, usageError{cmd + ": --table and --column go together"}
 	case f.rate < 0 || f.batch < 1:
-		return usageError{"reencrypt: --rate must be >= 0 and --batch >= 1"}
+		return nil, nil, nil, usageError{cmd + ": --rate must be >= 0 and --batch >= 1"}
 	}
 	cfg, kr, conn, err := f.open(ctx, true)
 	if err != nil {
-		return fmt.Errorf("reencrypt: %w", err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	cols, err := selectedColumns(cfg, f.table, f.column)
+	if err != nil {
+		_ = kr.Close()
+		_ = conn.Close(context.Background())
+		return nil, nil, nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return kr, conn, cols, nil
+}
+
+// runReencrypt: "reencrypt --keyset NAME [--table T --column C] [--rate N] [--batch N]".
+func runReencrypt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newMigrateFlags("reencrypt", stderr)
+	f.fs.StringVar(&f.keyset, "keyset", "", "the rotated keyset")
+	f.columnJobFlags()
+	if err := f.parse(args); err != nil {
+		return ignoreHelp(err)
+	}
+	if f.keyset == "" {
+		return usageError{"reencrypt: --keyset is required"}
+	}
+	kr, conn, cols, err := f.openColumnJob(ctx, "reencrypt")
+	if err != nil {
+		return err
 	}
 	defer kr.Close()
 	defer conn.Close(context.Background())
-	cols, err := selectedColumns(cfg, f.table, f.column)
-	if err != nil {
-		return fmt.Errorf("reencrypt: %w", err)
-	}
 	rep, err := migrate.Reencrypt(ctx, conn, kr.Snapshot(), migrate.ReencryptOptions{Keyset: f.keyset, Columns: cols,
 		Rate: f.rate, Batch: f.batch, Progress: stderr})
 	if err != nil {

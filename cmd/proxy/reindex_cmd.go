@@ -14,29 +14,16 @@ import (
 // (docs/search.md §5).
 func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newMigrateFlags("reindex", stderr)
-	f.fs.StringVar(&f.table, "table", "", "only this table (with --column)")
-	f.fs.StringVar(&f.column, "column", "", "only this column (with --table)")
-	f.fs.IntVar(&f.rate, "rate", 0, "at most this many rows per second (0: no limit)")
-	f.fs.IntVar(&f.batch, "batch", 500, "rows per batch (one transaction each)")
+	f.columnJobFlags()
 	if err := f.parse(args); err != nil {
 		return ignoreHelp(err)
 	}
-	switch {
-	case (f.table == "") != (f.column == ""):
-		return usageError{"reindex: --table and --column go together"}
-	case f.rate < 0 || f.batch < 1:
-		return usageError{"reindex: --rate must be >= 0 and --batch >= 1"}
-	}
-	cfg, kr, conn, err := f.open(ctx, true)
+	kr, conn, cols, err := f.openColumnJob(ctx, "reindex")
 	if err != nil {
-		return fmt.Errorf("reindex: %w", err)
+		return err
 	}
 	defer kr.Close()
 	defer conn.Close(context.Background())
-	cols, err := selectedColumns(cfg, f.table, f.column)
-	if err != nil {
-		return fmt.Errorf("reindex: %w", err)
-	}
 	if f.table != "" && !cols[0].Ord && !cols[0].Match {
 		return fmt.Errorf("reindex: %s has no ord or match search: add search = [\"ord\"] or [\"match\"] to its [[encrypt]] entry first", cols[0].ID)
 	}
