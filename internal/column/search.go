@@ -37,21 +37,7 @@ func (c *Column) ordLimit() int {
 // as under COLLATE "C"). A text or numeric value whose order form is longer than the column's
 // ord_max_bytes is refused with 22001.
 func (c *Column) OrdTerm(dst []byte, ks *keyring.Keyset, plain []byte) ([]byte, error) {
-	var buf [128]byte
-	form, err := value.OrderForm(buf[:0], c.Type, plain)
-	if err != nil {
-		return dst, err
-	}
-	variable := value.OrderVariable(c.Type)
-	if limit := c.ordLimit(); variable && len(form) > limit {
-		return dst, &value.Error{Code: sqlstate.StringDataRightTruncation,
-			Message: "value too long for an ord search term (ord_max_bytes = " + strconv.Itoa(limit) + ")"}
-	}
-	ok, err := ks.OrdKey(c.Domain)
-	if err != nil {
-		return dst, err
-	}
-	return ok.Term(dst, form, variable)
+	return c.ordTerm(dst, ks, plain, false)
 }
 
 // OrdBound is OrdTerm for a comparison bound x (the x of c < x, c BETWEEN x AND y), which
@@ -64,6 +50,12 @@ func (c *Column) OrdTerm(dst []byte, ks *keyring.Keyset, plain []byte) ([]byte, 
 // lies between T' and T' || 0x00, and none equals the latter: terms have an even number of
 // bytes after the 17-byte prefix).
 func (c *Column) OrdBound(dst []byte, ks *keyring.Keyset, plain []byte) ([]byte, error) {
+	return c.ordTerm(dst, ks, plain, true)
+}
+
+// ordTerm is OrdTerm, or with bound OrdBound: a form longer than ord_max_bytes is refused, or
+// cut with 0x00 appended to its term.
+func (c *Column) ordTerm(dst []byte, ks *keyring.Keyset, plain []byte, bound bool) ([]byte, error) {
 	var buf [128]byte
 	form, err := value.OrderForm(buf[:0], c.Type, plain)
 	if err != nil {
@@ -72,6 +64,10 @@ func (c *Column) OrdBound(dst []byte, ks *keyring.Keyset, plain []byte) ([]byte,
 	variable := value.OrderVariable(c.Type)
 	truncated := false
 	if limit := c.ordLimit(); variable && len(form) > limit {
+		if !bound {
+			return dst, &value.Error{Code: sqlstate.StringDataRightTruncation,
+				Message: "value too long for an ord search term (ord_max_bytes = " + strconv.Itoa(limit) + ")"}
+		}
 		form, truncated = form[:limit], true
 	}
 	ok, err := ks.OrdKey(c.Domain)
