@@ -570,6 +570,24 @@ var searchCases = []sqlCase{
 	{name: "ranges with a literal", sqls: []string{"SELECT id FROM people WHERE name > 'MK'", "SELECT id FROM people WHERE name <= 'MK' AND age < 5",
 		"SELECT id FROM people WHERE 'MK' < name", "SELECT id FROM people WHERE name BETWEEN 'MK' AND 'MKz'",
 		"SELECT id FROM people WHERE name NOT BETWEEN 'MK' AND 'MKz'", "SELECT id FROM people WHERE name BETWEEN SYMMETRIC 'MKz' AND 'MK'"}},
+	// Bounds longer than ord_max_bytes (64) become the term of their cut form (column.OrdBound).
+	{name: "ranges with literals longer than ord_max_bytes", sqls: []string{
+		"SELECT id FROM people WHERE name < 'MK" + strings.Repeat("x", 80) + "'",
+		"SELECT id FROM people WHERE name BETWEEN 'MK' AND 'MK" + strings.Repeat("x", 80) + "'"}},
+	{name: "ranges with parameters longer than ord_max_bytes in every mode", run: func(t *testing.T, c *pgx.Conn, mk string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeDescribeExec} {
+			rows, err := c.Query(ctx, "SELECT id FROM people WHERE name >= $1", mode, mk+strings.Repeat("x", 80))
+			if err == nil {
+				rows.Close()
+				err = rows.Err()
+			}
+			if err != nil {
+				t.Errorf("a long bound (%v) = %v, want it answered", mode, err)
+			}
+		}
+	}},
 	{name: "ORDER BY, windows and min/max next to a literal", sqls: []string{
 		"SELECT id, min(name) OVER (ORDER BY name) FROM people WHERE name >= 'MK' ORDER BY name DESC NULLS LAST",
 		"SELECT min(name), max(name) FROM people WHERE name < 'MK'"}},
