@@ -12,6 +12,9 @@ type Plan struct {
 	Statements []*Statement // one per statement; nil when the prefilter skipped parsing
 	Params     []Param      // index i is $(i+1); len = highest $N used (0 when not parsed); use Param(n)
 	Edits      []Edit       // sorted by Start, non-overlapping, byte offsets into SQL
+	// Shape is the shape key (ShapeOf) of a plan a Template made or was made from; "" otherwise.
+	// The texts of one Shape differ only in literal values of one class.
+	Shape string `json:"-"`
 
 	valueDep bool // the analysis used a constant's value other than as an edit's Literal (shape.go)
 }

@@ -229,17 +229,19 @@ func digitsEnd(s string, i int) int {
 // Template makes the Plans of the texts of one shape from the Plan of one of them.
 type Template struct {
 	plan    *Plan
+	key     string     // the shape's key
 	lits    []shapeLit // the template text's literals (positions)
 	editLit []int      // per edit: index of the literal it encrypts, -1 for static edits
 }
 
 // NewTemplate returns a template from p, the plan of a text of shape sh under schema s, or false
-// when p may depend on a literal's value or the shape cannot hold it (see the rules above).
+// when p may depend on a literal's value or the shape cannot hold it (see the rules above). It
+// records the shape in p.Shape.
 func NewTemplate(p *Plan, sh Shape, s *Schema) (*Template, bool) {
 	if p == nil || p.valueDep || len(p.Statements) == 0 || len(sh.lits) == 0 || !mayMatter(sh.Key, s) {
 		return nil, false
 	}
-	t := &Template{plan: p, lits: sh.lits, editLit: make([]int, len(p.Edits))}
+	t := &Template{plan: p, key: sh.Key, lits: sh.lits, editLit: make([]int, len(p.Edits))}
 	for _, st := range p.Statements {
 		switch st.Kind {
 		case StmtSelect, StmtInsert, StmtUpdate, StmtDelete:
@@ -273,6 +275,7 @@ func NewTemplate(p *Plan, sh Shape, s *Schema) (*Template, bool) {
 		}
 		t.editLit[i] = first
 	}
+	p.Shape = sh.Key
 	return t, true
 }
 
@@ -295,7 +298,7 @@ func (t *Template) Plan(sql string, sh Shape) *Plan {
 		delta[i+1] = delta[i] + (sh.lits[i].end - sh.lits[i].start) - (t.lits[i].end - t.lits[i].start)
 	}
 	shift := func(pos int) int { return pos + delta[t.firstFrom(pos)] }
-	p := &Plan{SQL: sql, Params: t.plan.Params, Statements: make([]*Statement, len(t.plan.Statements))}
+	p := &Plan{SQL: sql, Shape: t.key, Params: t.plan.Params, Statements: make([]*Statement, len(t.plan.Statements))}
 	sts := make([]Statement, len(t.plan.Statements))
 	for i, st := range t.plan.Statements {
 		sts[i] = *st

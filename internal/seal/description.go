@@ -6,6 +6,7 @@ import (
 
 	"github.com/pgseal/pgseal/internal/catalog"
 	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/sqlstate"
 	"github.com/pgseal/pgseal/internal/value"
 	"github.com/pgseal/pgseal/internal/wire"
 )
@@ -27,9 +28,15 @@ func (ss *Session) rowDescription(plan wire.Plan, rd *pgproto3.RowDescription) (
 	if dest != nil {
 		*dest = lay
 	}
-	var clientCodes []int16 // the portal's codes when pgseal sent others (formats.go)
-	if d, ok := plan.(*describePlan); ok {
-		clientCodes = ss.describedLayout(d, lay)
+	var clientCodes []int16 // the portal's or Query's codes when pgseal sent others (formats.go)
+	switch p := plan.(type) {
+	case *describePlan:
+		clientCodes = ss.describedLayout(p, lay)
+	case *queryPlan:
+		var pe *sqlstate.Error
+		if clientCodes, pe = ss.queryDescribed(p, rd, lay); pe != nil {
+			return ss.failResult(pe)
+		}
 	}
 	if internal {
 		return nil, nil

@@ -184,8 +184,13 @@
 //     when the text fixes the result's columns (no `*`, no TABLE keyword; a query or DML). If the
 //     result no longer matches the description (a field whose format pgseal changed is not one it
 //     decrypts), the statement fails with XX000 "schema changed; retry".
-//     Simple-protocol results stay text; their bytea hex is decoded a digit pair per table
-//     look-up (internal/column). Column keys are remembered per result field and goroutine
+//     A simple Query of one statement whose text fixes its columns, without parameters, settings
+//     or transaction control, is sent as an unnamed extended sequence (Parse, Bind, Describe P,
+//     Execute, Close S, Sync: wire.Verdict.ResultFormats) asking for the encrypted fields in
+//     binary, once a Query of the same shape (the same text up to literal values) or a Describe
+//     of the same text said which fields they are; the relay hides the answers a Query does not
+//     have and the client gets text. Other simple-protocol results stay text; their bytea hex is
+//     decoded a digit pair per table look-up (internal/column). Column keys are remembered per result field and goroutine
 //     (column.KeyCache: snapshot, column, keyset, generation), after the keyset check.
 //   - Migration shadow columns (shadow.go): fields whose origin is "<column>__pgseal" of a
 //     configured column's table (or an unknown column of a configured table with that name: the

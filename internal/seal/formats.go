@@ -8,6 +8,8 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgseal/pgseal/internal/rewrite"
+	"github.com/pgseal/pgseal/internal/sqlstate"
+	"github.com/pgseal/pgseal/internal/wire"
 )
 
 // Encrypted result columns in binary from PostgreSQL. A client that asks for a column in text gets
@@ -30,8 +32,9 @@ type encFields struct {
 	enc []bool
 }
 
-// upstreamBinary counts Binds whose result formats pgseal changed (the tests check it ran).
-var upstreamBinary atomic.Int64
+// upstreamBinary counts Binds whose result formats pgseal changed, queriesExtended the Queries sent
+// as extended sequences (the tests check they ran).
+var upstreamBinary, queriesExtended atomic.Int64
 
 func newEncFields(lay *layout) *encFields {
 	ef := &encFields{n: len(lay.fields), enc: make([]bool, len(lay.fields))}
@@ -106,16 +109,91 @@ type encMemo struct {
 // encCacheMax bounds the session's memory of descriptions by statement text.
 const encCacheMax = 256
 
-// rememberEnc (server loop) records what a description (Describe S or P) of sp's text said.
-func (ss *Session) rememberEnc(sp *stmtPlan, ef *encFields) {
-	if !shapeFixed(sp) {
+// A simple Query's encrypted fields cross the upstream leg as hex text too. A Query of one
+// statement whose text fixes its result's columns (shapeFixed), without parameters, settings or
+// transaction control, is sent instead as one unnamed extended-protocol sequence that asks for its
+// encrypted fields in binary (wire.Verdict.ResultFormats), once an earlier description of a text
+// of the same shape (rewrite.Plan.Shape: the same text up to literal values) said which fields
+// they are: the first Query of a shape goes as it is, and its RowDescription is remembered. The
+// client gets a Query's answers in text; a field the server sends in binary that pgseal does not
+// decrypt (the table changed meanwhile) refuses the result as a schema change, and an error
+// forgets the memory.
+
+// textCodes are the result formats of a simple Query: text for every field.
+var textCodes = []int16{0}
+
+// asExtended (client loop, Query) asks for the Query to be sent as an extended sequence when an
+// earlier description of its shape is known, and notes where to remember this one's.
+func (ss *Session) asExtended(v *wire.Verdict, plan *rewrite.Plan, qp *queryPlan, ent *catalogEntry) {
+	if v.Plan == nil || len(plan.Statements) != 1 || len(qp.stmts) != 1 || len(plan.Params) > 0 {
 		return
 	}
+	se := &qp.stmts[0]
+	st := se.st
+	if se.copy != nil || len(se.settings) > 0 || st.Tx != "" || st.PrepareName != "" || st.ExecuteArgs ||
+		!(st.Touches || len(se.outputs) > 0) || !shapeFixed(st.Kind, plan.SQL) {
+		return
+	}
+	qp.memo, qp.memoVersion = plan.SQL, ent.version
+	if plan.Shape != "" {
+		qp.memo = plan.Shape
+	}
+	if ef := ss.recallEncKey(qp.memo, qp.memoVersion); ef != nil {
+		v.ResultFormats = upstreamFormats(nil, ef)
+		if qp.extended = v.ResultFormats != nil; qp.extended {
+			queriesExtended.Add(1)
+		}
+	}
+}
+
+// queryDescribed (server loop) remembers what a Query's RowDescription said for the next text of
+// its shape and, when pgseal asked for binary fields, returns the client's codes (text) and
+// records the server's; pe refuses a result with a binary field pgseal does not decrypt.
+func (ss *Session) queryDescribed(qp *queryPlan, rd *pgproto3.RowDescription, lay *layout) (clientCodes []int16, pe *sqlstate.Error) {
+	if qp.memo != "" {
+		var ef *encFields
+		if lay != nil {
+			ef = newEncFields(lay)
+		}
+		ss.rememberEncKey(qp.memo, qp.memoVersion, ef)
+	}
+	qp.up = nil
+	if !qp.extended {
+		return nil, nil // a Query's own formats: text, or a binary cursor's (FETCH)
+	}
+	qp.up = make([]int16, len(rd.Fields))
+	for i, f := range rd.Fields {
+		qp.up[i] = f.Format
+	}
+	if !upstreamAgrees(qp.up, textCodes, lay) {
+		ss.stale.Store(true)
+		return nil, schemaChanged()
+	}
+	return textCodes, nil
+}
+
+// forgetExtended (server loop) forgets what was remembered for a Query sent as an extended
+// sequence that failed: a description that no longer fits its text must not fail the next one.
+func (ss *Session) forgetExtended(plan wire.Plan) {
+	if qp, ok := plan.(*queryPlan); ok && qp.extended {
+		ss.encBySQL.Delete(qp.memo)
+	}
+}
+
+// rememberEnc (server loop) records what a description (Describe S or P) of sp's text said.
+func (ss *Session) rememberEnc(sp *stmtPlan, ef *encFields) {
+	if shapeFixed(sp.exec.st.Kind, sp.plan.SQL) {
+		ss.rememberEncKey(sp.plan.SQL, sp.ent.version, ef)
+	}
+}
+
+// rememberEncKey records what a description of the texts of key said under a catalog version.
+func (ss *Session) rememberEncKey(key string, version uint64, ef *encFields) {
 	if ss.encN.Add(1) > encCacheMax {
 		ss.encBySQL.Clear()
 		ss.encN.Store(0)
 	}
-	ss.encBySQL.Store(sp.plan.SQL, &encMemo{version: sp.ent.version, ef: ef})
+	ss.encBySQL.Store(key, &encMemo{version: version, ef: ef})
 }
 
 // recallEnc (client loop, Parse) gives a new statement the encrypted fields an earlier
@@ -123,27 +201,35 @@ func (ss *Session) rememberEnc(sp *stmtPlan, ef *encFields) {
 // If the result changed shape meanwhile (DDL by another session), the rows are refused as a schema
 // change (upstreamAgrees) or the server refuses the Bind's format count: never a wrong value.
 func (ss *Session) recallEnc(sp *stmtPlan) {
-	if !shapeFixed(sp) {
+	if !shapeFixed(sp.exec.st.Kind, sp.plan.SQL) {
 		return
 	}
-	if v, ok := ss.encBySQL.Load(sp.plan.SQL); ok {
-		if m := v.(*encMemo); m.version == sp.ent.version && m.ef != nil {
-			sp.enc.Store(m.ef)
+	if ef := ss.recallEncKey(sp.plan.SQL, sp.ent.version); ef != nil {
+		sp.enc.Store(ef)
+	}
+}
+
+// recallEncKey returns the encrypted fields an earlier description of the texts of key found
+// under the catalog version (nil: none known, or none encrypted).
+func (ss *Session) recallEncKey(key string, version uint64) *encFields {
+	if v, ok := ss.encBySQL.Load(key); ok {
+		if m := v.(*encMemo); m.version == version {
+			return m.ef
 		}
 	}
+	return nil
 }
 
 // shapeFixed reports whether a statement's text alone fixes the number of its result columns: a
 // query or DML statement without `*` and without a TABLE keyword (`TABLE t`). DDL elsewhere then
 // changes their types at most, which upstreamAgrees catches; EXECUTE and FETCH name results the
 // text does not show.
-func shapeFixed(sp *stmtPlan) bool {
-	switch sp.exec.st.Kind {
+func shapeFixed(kind rewrite.StmtKind, sql string) bool {
+	switch kind {
 	case rewrite.StmtSelect, rewrite.StmtInsert, rewrite.StmtUpdate, rewrite.StmtDelete, rewrite.StmtMerge:
 	default:
 		return false
 	}
-	sql := sp.plan.SQL
 	if strings.IndexByte(sql, '*') >= 0 {
 		return false
 	}

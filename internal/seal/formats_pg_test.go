@@ -2,8 +2,12 @@ package seal
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgseal/pgseal/internal/config"
 )
@@ -95,5 +99,118 @@ INSERT INTO plainf SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'vålue ' || g E
 		if upstreamBinary.Load() != before {
 			t.Fatalf("SELECT * run %d asked for binary envelopes", run)
 		}
+	}
+}
+
+// TestQueryAsExtended: a simple Query of one statement whose shape was described before is sent
+// as an extended sequence asking for its encrypted fields in binary, and the client still gets
+// exactly a Query's answers on the plaintext table: text formats, the same types and bytes, no
+// ParseComplete or BindComplete. Literals of an encrypted column (sealed into the text) and of
+// other columns vary from run to run (one shape). Errors and a binary cursor keep a Query's
+// behaviour, and the connection stays usable.
+func TestQueryAsExtended(t *testing.T) {
+	const rows = 300
+	schema := `CREATE TABLE encq (id int, a bytea, n int, b bytea);
+CREATE TABLE plainq (id int, a text, n int, b int4);
+INSERT INTO plainq SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'vålue ' || g END, g * 3,
+  CASE WHEN g % 11 = 0 THEN NULL ELSE g - 150 END FROM generate_series(1, ` + fmt.Sprint(rows) + `) g;`
+	e := newSealEnv(t, "multi", schema, []config.Encrypt{
+		{Table: "encq", Column: "a", Type: "text", Search: []string{"eq"}}, {Table: "encq", Column: "b", Type: "int4"}})
+	conn := e.connect(t, "", "acme").PgConn()
+	ctx := ctxT(t)
+	direct := e.direct(t).PgConn()
+	src := direct.ExecParams(ctx, "SELECT id, a, n, b FROM plainq ORDER BY id", nil, nil, nil, []int16{1}).Read()
+	if src.Err != nil {
+		t.Fatal(src.Err)
+	}
+	for _, r := range src.Rows {
+		if res := conn.ExecParams(ctx, "INSERT INTO encq VALUES ($1, $2, $3, $4)", r, []uint32{23, 25, 23, 23}, []int16{1}, nil).Read(); res.Err != nil {
+			t.Fatalf("INSERT = %v", res.Err)
+		}
+	}
+	same := func(t *testing.T, run int, sql string) {
+		t.Helper()
+		got, err := conn.Exec(ctx, strings.ReplaceAll(sql, "{t}", "encq")).ReadAll()
+		want, werr := direct.Exec(ctx, strings.ReplaceAll(sql, "{t}", "plainq")).ReadAll()
+		if err != nil || werr != nil || len(got) != 1 || len(want) != 1 {
+			t.Fatalf("run %d: %v / %v", run, err, werr)
+		}
+		g, w := got[0], want[0]
+		if len(g.FieldDescriptions) != len(w.FieldDescriptions) || len(g.Rows) != len(w.Rows) || string(g.CommandTag.String()) != w.CommandTag.String() {
+			t.Fatalf("run %d: %d fields, %d rows, %q; want %d, %d, %q", run, len(g.FieldDescriptions), len(g.Rows), g.CommandTag, len(w.FieldDescriptions), len(w.Rows), w.CommandTag)
+		}
+		for i := range g.FieldDescriptions {
+			gf, wf := g.FieldDescriptions[i], w.FieldDescriptions[i]
+			if gf.Format != 0 || gf.DataTypeOID != wf.DataTypeOID || gf.Name != wf.Name {
+				t.Fatalf("run %d, field %d: %q format %d OID %d, want %q text OID %d", run, i, gf.Name, gf.Format, gf.DataTypeOID, wf.Name, wf.DataTypeOID)
+			}
+		}
+		for r := range g.Rows {
+			for i := range g.Rows[r] {
+				if !bytes.Equal(g.Rows[r][i], w.Rows[r][i]) || (g.Rows[r][i] == nil) != (w.Rows[r][i] == nil) {
+					t.Fatalf("run %d, row %d, field %d = %q, want %q", run, r, i, g.Rows[r][i], w.Rows[r][i])
+				}
+			}
+		}
+	}
+	cases := []struct {
+		name string
+		sql  string // %d: the run
+	}{
+		{"by id", "SELECT id, a, n, b FROM {t} WHERE id <= 2%02d ORDER BY id"},
+		{"encrypted literal", "SELECT a, b, id FROM {t} WHERE a = 'vålue 1%d' OR id > 29%d"},
+		{"expression", "SELECT b, a AS x, n + 1 FROM {t} WHERE n > %d ORDER BY id LIMIT 50"},
+		{"returning", "UPDATE {t} SET n = n WHERE id BETWEEN 1%d AND 20 RETURNING a, id, b"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for run := range 4 {
+				before := queriesExtended.Load()
+				sql := c.sql
+				for strings.Contains(sql, "%d") || strings.Contains(sql, "%02d") {
+					sql = fmt.Sprintf(strings.Replace(strings.Replace(sql, "%02d", "%02[1]d", 1), "%d", "%[1]d", -1), run)
+				}
+				same(t, run, sql)
+				if n := queriesExtended.Load() - before; (n > 0) != (run > 0) {
+					t.Fatalf("run %d: %d Queries sent as extended, want them: %v", run, n, run > 0)
+				}
+			}
+		})
+	}
+	// An error in a Query sent as extended: the client gets it (and only it, before ReadyForQuery),
+	// the session goes on, and the shape is learnt again.
+	for run := range 4 {
+		_, err := conn.Exec(ctx, fmt.Sprintf("SELECT id, a FROM encq WHERE n / (id - %d) > 0", 1+run%2)).ReadAll()
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "22012" {
+			t.Fatalf("run %d: %v, want division by zero", run, err)
+		}
+		same(t, run, "SELECT id, a FROM {t} WHERE id = 5")
+	}
+	// Inside a transaction, with a failed statement: as a Query would.
+	if _, err := conn.Exec(ctx, "BEGIN").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	same(t, 0, "SELECT id, a FROM {t} WHERE id = 6")
+	if _, err := conn.Exec(ctx, "SELECT id, a FROM encq WHERE n / (id - 1) > 0").ReadAll(); err == nil {
+		t.Fatal("division by zero succeeded")
+	}
+	_, err := conn.Exec(ctx, "SELECT id, a FROM encq WHERE id = 7").ReadAll()
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "25P02" {
+		t.Fatalf("in a failed transaction: %v, want 25P02", err)
+	}
+	if _, err := conn.Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
+		t.Fatal(err)
+	}
+	// The unnamed statement and portal are gone after a Query sent as extended, as after a Query.
+	same(t, 1, "SELECT id, a FROM {t} WHERE id = 8")
+	if res := conn.ExecPrepared(ctx, "", nil, nil, nil).Read(); res.Err == nil {
+		t.Fatal("Bind of the unnamed statement after a Query succeeded")
+	}
+	// A binary cursor's FETCH keeps the binary formats it asked for.
+	res, err := conn.Exec(ctx, "BEGIN; DECLARE c BINARY CURSOR FOR SELECT b FROM encq WHERE id = 1; FETCH 1 FROM c; COMMIT").ReadAll()
+	if err != nil || len(res) != 4 || len(res[2].Rows) != 1 || res[2].FieldDescriptions[0].Format != 1 || !bytes.Equal(res[2].Rows[0][0], []byte{0xff, 0xff, 0xff, 0x6b}) {
+		t.Fatalf("binary cursor: %v %+v", err, res)
 	}
 }

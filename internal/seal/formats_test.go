@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgproto3"
+
 	"github.com/pgseal/pgseal/internal/rewrite"
 )
 
@@ -81,9 +83,53 @@ func TestShapeFixed(t *testing.T) {
 		{"FETCH 10 FROM c", rewrite.StmtFetch, false},
 	}
 	for _, c := range cases {
-		sp := &stmtPlan{plan: &rewrite.Plan{SQL: c.sql}, exec: stmtExec{st: &rewrite.Statement{Kind: c.kind}}}
-		if got := shapeFixed(sp); got != c.want {
+		if got := shapeFixed(c.kind, c.sql); got != c.want {
 			t.Errorf("shapeFixed(%q) = %v, want %v", c.sql, got, c.want)
 		}
+	}
+}
+
+// TestQueryDescribed: a Query sent as an extended sequence shows the client text formats; a field
+// PostgreSQL sends in binary that pgseal does not decrypt (the table changed since the shape was
+// described) refuses the result instead of reaching a client that reads text; a Query pgseal did
+// not send as extended (a binary cursor's FETCH) keeps the server's formats.
+func TestQueryDescribed(t *testing.T) {
+	enc := layField{col: &rewrite.Column{Table: "t", Name: "a"}}
+	rd := func(formats ...int16) *pgproto3.RowDescription {
+		out := &pgproto3.RowDescription{}
+		for _, f := range formats {
+			out.Fields = append(out.Fields, pgproto3.FieldDescription{Format: f})
+		}
+		return out
+	}
+	cases := []struct {
+		name     string
+		extended bool
+		rd       *pgproto3.RowDescription
+		lay      *layout
+		codes    []int16
+		refused  bool
+	}{
+		{"encrypted field in binary", true, rd(0, 1), &layout{fields: []layField{{}, enc}}, textCodes, false},
+		{"plaintext field in binary", true, rd(1, 1), &layout{fields: []layField{{}, enc}}, nil, true},
+		{"no encrypted field any more", true, rd(0, 1), nil, nil, true},
+		{"binary cursor", false, rd(1, 1), &layout{fields: []layField{{}, enc}}, nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ss := &Session{}
+			qp := &queryPlan{extended: c.extended, memo: "k", memoVersion: 1}
+			codes, pe := ss.queryDescribed(qp, c.rd, c.lay)
+			if (pe != nil) != c.refused || !slices.Equal(codes, c.codes) {
+				t.Fatalf("queryDescribed = %v, %v; want %v, refused %v", codes, pe, c.codes, c.refused)
+			}
+			if pe != nil && !ss.stale.Load() {
+				t.Fatalf("refusal %v without a catalog reload", pe)
+			}
+			ef := ss.recallEncKey("k", 1)
+			if (ef != nil) != (c.lay != nil) {
+				t.Fatalf("remembered %+v for layout %+v", ef, c.lay)
+			}
+		})
 	}
 }

@@ -36,6 +36,13 @@ type queryPlan struct {
 	lay   *layout   // layout of the result being received
 	out   *copyOut  // server loop: the COPY TO being decrypted
 	hold  *relisten // its ReadyForQuery waits for the re-LISTEN injected behind it (relisten.go)
+	// A Query sent as an extended sequence (formats.go): the key its description is remembered
+	// under ("" when none), whether pgseal asked for binary fields, and the formats the server
+	// sends the current result in when it did.
+	memo        string
+	memoVersion uint64
+	extended    bool
+	up          []int16
 }
 
 func (q *queryPlan) current() *stmtExec {
@@ -92,6 +99,7 @@ func (ss *Session) query(q *pgproto3.Query) wire.Verdict {
 	if pe := ss.copyInVerdict(&v, qp); pe != nil {
 		return wire.Verdict{Refuse: pe}
 	}
+	ss.asExtended(&v, plan, qp, ent)
 	if len(plan.Edits) == 0 {
 		return v
 	}

@@ -63,6 +63,7 @@ func (ss *Session) Response(plan wire.Plan, msg pgproto3.BackendMessage) (pgprot
 		}
 	case *pgproto3.ErrorResponse:
 		ss.server.failed = true
+		ss.forgetExtended(plan)
 	case *pgproto3.ReadyForQuery:
 		ss.server.scratch.vals.forgetKeys()
 		out := ss.readyForQuery(m)
@@ -107,7 +108,7 @@ func (ss *Session) commandComplete(plan wire.Plan, tag string) string {
 			applyTag(ss.server.conf, tag)
 		}
 		p.idx++
-		p.lay, p.out = nil, nil
+		p.lay, p.out, p.up = nil, nil, nil
 	case *portalPlan:
 		ss.confirm(&p.exec, p.exec.settings, tag)
 		out, p.exec.dropped = filteredTag(tag, p.exec.dropped), 0
@@ -173,6 +174,9 @@ func (ss *Session) resultDecrypt(plan wire.Plan) (rd rowDecrypt, pass bool, pe *
 	switch p := plan.(type) {
 	case *queryPlan:
 		lay, se = p.lay, p.current()
+		if p.up != nil {
+			codes, up = textCodes, p.up // checked against the layout at the RowDescription
+		}
 	case *portalPlan:
 		lay, se = p.lay, &p.exec
 		if lay == nil {

@@ -65,8 +65,10 @@
 //     encryption work (internal/seal, built by cmd/proxy when [[encrypt]] columns are configured);
 //     without one the session is a pure relay at full speed. The relay runs the interceptor's own
 //     queries on the session's connection (SessionInfo.Exec), adds its messages (Verdict.Before,
-//     After), feeds a client COPY through its CopyIn and hands runs of DataRows to a
-//     RowsResponder; it knows nothing of encryption.
+//     After), sends a Query as an extended sequence with the result formats it asks for, hiding
+//     the answers a Query has not (Verdict.ResultFormats; not while the server skips to a Sync),
+//     feeds a client COPY through its CopyIn and hands runs of DataRows to a RowsResponder; it
+//     knows nothing of encryption.
 //
 // # What it leaves out
 //

@@ -138,6 +138,16 @@ type Verdict struct {
 	// After are the interceptor's own Query messages, sent (and tracked) right after a Query, in
 	// the same write; their responses reach Response with the Extra's Plan.
 	After []Extra
+	// ResultFormats, on a Query, asks the relay to run its text (Replace's, if set) as one unnamed
+	// extended-protocol statement whose result columns come in these formats: Parse, Bind,
+	// Describe P, Execute, Close S, Sync. The relay hides the answers a Query does not have
+	// (ParseComplete, BindComplete, NoData, CloseComplete), so the client sees a Query's answers,
+	// except that the RowDescription and DataRows carry the formats asked for: the interceptor
+	// turns them back into text. The server reads it as it would the Query (one statement, one
+	// implicit transaction, the unnamed statement and portal gone afterwards) only when it is
+	// not skipping messages up to a Sync, nor in a COPY; then the relay sends the Query as is.
+	// Only for a text of one statement without parameters.
+	ResultFormats []int16
 	// CopyIn, on a Query, re-encodes the data the client sends for the Query's COPY … FROM STDIN:
 	// the client's CopyData, CopyDone and CopyFail go through it until the COPY ends (or the
 	// client sends any other message). Without it CopyData is relayed raw.

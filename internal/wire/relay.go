@@ -130,6 +130,17 @@ func (s *session) request(typ byte) error {
 	if err := s.sendExtra(v.Before); err != nil {
 		return err
 	}
+	if err := s.send(typ, msg, names, v); err != nil || typ != 'Q' {
+		return err
+	}
+	return s.sendExtra(v.After)
+}
+
+// send tracks and sends a client message the interceptor let through (msg: as decoded for it).
+func (s *session) send(typ byte, msg pgproto3.FrontendMessage, names [2]string, v Verdict) error {
+	if typ == 'Q' && v.ResultFormats != nil && v.CopyIn == nil && s.st.queryExtended(v.Plan) {
+		return s.sendAsExtended(msg.(*pgproto3.Query), v)
+	}
 	if (typ == 'Q' || typ == 'E') && v.CopyIn != nil {
 		if seq := s.st.copyRequest(kindOf(typ), v.Plan); seq != 0 {
 			s.copyIn, s.copySeq = v.CopyIn, seq
@@ -138,16 +149,31 @@ func (s *session) request(typ byte) error {
 	} else {
 		s.trackRequest(typ, names, v.Plan, nil)
 	}
-	var err error
 	if v.Replace != nil {
-		err = s.toServerErr(s.sw.send(v.Replace))
-	} else {
-		err = s.toServerErr(s.cr.forward(s.sw))
+		return s.toServerErr(s.sw.send(v.Replace))
 	}
-	if err != nil || typ != 'Q' {
-		return err
+	return s.toServerErr(s.cr.forward(s.sw))
+}
+
+// sendAsExtended sends a Query as the extended-protocol sequence Verdict.ResultFormats describes.
+func (s *session) sendAsExtended(q *pgproto3.Query, v Verdict) error {
+	sql := q.String
+	if r, ok := v.Replace.(*pgproto3.Query); ok {
+		sql = r.String
 	}
-	return s.sendExtra(v.After)
+	for _, m := range []encoder{
+		&pgproto3.Parse{Query: sql},
+		&pgproto3.Bind{ResultFormatCodes: v.ResultFormats},
+		&pgproto3.Describe{ObjectType: 'P'},
+		&pgproto3.Execute{},
+		&pgproto3.Close{ObjectType: 'S'}, // and its portal: a Query leaves neither behind
+		&pgproto3.Sync{},
+	} {
+		if err := s.sw.send(m); err != nil {
+			return s.toServerErr(err)
+		}
+	}
+	return nil
 }
 
 // named looks up the prepared statement or portal msg names, for Request.

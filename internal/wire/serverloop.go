@@ -62,7 +62,10 @@ func (s *session) serverMessage(typ byte) error {
 	}
 	var plan Plan
 	if !isAsync(typ) {
-		plan = s.st.answer(typ)
+		var hide bool
+		if plan, hide = s.st.answer(typ); hide {
+			return s.serverSideSkip()
+		}
 	}
 	if s.icpt != nil && s.stypes.Has(typ) {
 		return s.intercept(typ, plan)

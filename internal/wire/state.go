@@ -31,6 +31,9 @@ type pending struct {
 	portal  *portal     // reqBind: the portal it creates
 	// copySync: a Sync sent in a COPY's data window, which the server may ignore (state_copy.go).
 	copySync bool
+	// extended: a reqQuery sent as an extended-protocol sequence (Verdict.ResultFormats), whose
+	// ParseComplete, BindComplete, NoData and CloseComplete the client must not see.
+	extended bool
 }
 
 // statement is a prepared statement by name; portal a bound portal.
@@ -106,6 +109,22 @@ func (s *state) query(plan Plan, refusal *ProxyError) uint64 {
 	delete(s.mu.statements, "")
 	delete(s.mu.portals, "")
 	return s.pushLocked(pending{kind: reqQuery, plan: plan, refusal: refusal})
+}
+
+// queryExtended records a Query to be sent as an extended-protocol sequence (Verdict.ResultFormats)
+// and reports true, or reports false and records nothing when the server would not read the
+// sequence as it reads a Query: it is skipping messages up to a Sync (it would ignore the Query
+// but answer the Sync), or a COPY's data window is open.
+func (s *state) queryExtended(plan Plan) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.discardUntilSync || s.mu.copyWindow || s.mu.copyIn {
+		return false
+	}
+	delete(s.mu.statements, "")
+	delete(s.mu.portals, "")
+	s.pushLocked(pending{kind: reqQuery, plan: plan, extended: true})
+	return true
 }
 
 // refuseLater marks the pending request seq as refused by pgseal after it was sent (a COPY whose
@@ -189,8 +208,9 @@ func (s *state) popLocked() pending {
 }
 
 // answer accounts for one server message other than ErrorResponse and ReadyForQuery and returns
-// the plan of the request it answers (nil for asynchronous messages).
-func (s *state) answer(typ byte) Plan {
+// the plan of the request it answers (nil for asynchronous messages), and whether the message is
+// one of a Query sent as an extended sequence that a Query would not have had (hide it).
+func (s *state) answer(typ byte) (Plan, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h, ok := s.headLocked()
@@ -198,9 +218,15 @@ func (s *state) answer(typ byte) Plan {
 		if !isAsync(typ) {
 			s.mu.desync++
 		}
-		return nil
+		return nil, false
 	}
 	plan := h.plan
+	if h.extended {
+		switch typ {
+		case '1', '2', '3', 'n':
+			return plan, true
+		}
+	}
 	want, finishes := finisher(typ, h.kind)
 	switch {
 	case !finishes:
@@ -209,7 +235,7 @@ func (s *state) answer(typ byte) Plan {
 	default:
 		s.mu.desync++
 	}
-	return plan
+	return plan, false
 }
 
 // finisher says which request kind typ finishes, given the kind at the head of the FIFO.

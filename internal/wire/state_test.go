@@ -1,6 +1,9 @@
 package wire
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestStateFollowsResponses drives the FIFO with request/response sequences as PostgreSQL sends
 // them and checks that every response finds its request.
@@ -23,6 +26,11 @@ func TestStateFollowsResponses(t *testing.T) {
 		{"notifications and notices match no request", "Q", "ANSCZ", 'I', 0},
 		{"a pipeline of two syncs", "PBESBES", "12DCZ2CZ", 'I', 1},
 		{"a function call ends at ReadyForQuery", "F", "VZ", 'E', 0},
+		// q: a Query sent as an extended sequence (Verdict.ResultFormats).
+		{"a query sent as extended ends at ReadyForQuery", "q", "12TDDC3Z", 'I', 0},
+		{"a query sent as extended without rows", "q", "12nC3Z", 'I', 0},
+		{"a query sent as extended that fails", "q", "12TEZ", 'E', 0},
+		{"extended queries pipelined with a prepared statement", "qPBESq", "12TDC3Z12TDCZ12TC3Z", 'I', 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,9 +45,16 @@ func TestStateFollowsResponses(t *testing.T) {
 				if r == 'B' {
 					names[1] = "s"
 				}
+				if r == 'q' {
+					if !st.queryExtended(nil) {
+						t.Fatal("queryExtended() = false on a session that is not skipping")
+					}
+					continue
+				}
 				s := &session{st: st}
 				s.trackRequest(r, names, nil, nil)
 			}
+			hidden := 0
 			for i, r := range []byte(tt.responses) {
 				switch r {
 				case 'E':
@@ -52,9 +67,22 @@ func TestStateFollowsResponses(t *testing.T) {
 					st.ready(tx)
 				default:
 					if !isAsync(r) {
-						st.answer(r)
+						if _, hide := st.answer(r); hide {
+							hidden++
+						}
 					}
 				}
+			}
+			// Every ParseComplete, BindComplete, CloseComplete and NoData but those of P and B.
+			want := -strings.Count(tt.requests, "P") - strings.Count(tt.requests, "B")
+			for _, c := range "123n" {
+				want += strings.Count(tt.responses, string(c))
+			}
+			if !strings.Contains(tt.requests, "q") {
+				want = 0
+			}
+			if hidden != want {
+				t.Errorf("hidden answers = %d, want %d", hidden, want)
 			}
 			st.mu.Lock()
 			desync, stmts, discarding := st.mu.desync, len(st.mu.statements), st.mu.discardUntilSync
@@ -89,5 +117,31 @@ func TestTypeSetHasExactlyItsMembers(t *testing.T) {
 		if got := s.Has(byte(b)); got != want {
 			t.Fatalf("Types(Q,P,0,255).Has(%d) = %v, want %v", b, got, want)
 		}
+	}
+}
+
+// TestQueryExtendedWhileSkipping: while the server skips messages up to a Sync it would ignore a
+// Query but answer the Sync of an extended sequence, so the Query is not sent as one; nor in a
+// COPY's data window.
+func TestQueryExtendedWhileSkipping(t *testing.T) {
+	st := newState()
+	s := &session{st: st}
+	for _, r := range []byte("PBE") {
+		s.trackRequest(r, [2]string{}, nil, nil)
+	}
+	st.answer('1')
+	st.failed()
+	if st.queryExtended(nil) {
+		t.Fatal("queryExtended() = true while the server skips to Sync")
+	}
+	s.trackRequest('S', [2]string{}, nil, nil)
+	st.ready('I')
+	st.copyWindow(true)
+	if st.queryExtended(nil) {
+		t.Fatal("queryExtended() = true in a COPY's data window")
+	}
+	st.copyWindow(false)
+	if !st.queryExtended(nil) {
+		t.Fatal("queryExtended() = false at a safe point")
 	}
 }
