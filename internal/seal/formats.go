@@ -2,6 +2,7 @@ package seal
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -100,10 +101,28 @@ func upstreamAgrees(up, codes []int16, lay *layout) bool {
 	return true
 }
 
-// encMemo is what a description of a statement text said, under a catalog version.
+// encMemo is what a description of a statement text said, under a catalog version, and for a
+// Query's shape whether its last result was long.
 type encMemo struct {
 	version uint64
 	ef      *encFields // nil: no encrypted field
+	long    bool
+}
+
+// same reports whether ef describes lay's fields (nil for nil).
+func (ef *encFields) same(lay *layout) bool {
+	if ef == nil || lay == nil {
+		return ef == nil && lay == nil
+	}
+	if ef.n != len(lay.fields) {
+		return false
+	}
+	for i, f := range lay.fields {
+		if ef.enc[i] != (f.col != nil) {
+			return false
+		}
+	}
+	return true
 }
 
 // encCacheMax bounds the session's memory of descriptions by statement text.
@@ -112,18 +131,24 @@ const encCacheMax = 256
 // A simple Query's encrypted fields cross the upstream leg as hex text too. A Query of one
 // statement whose text fixes its result's columns (shapeFixed), without parameters, settings or
 // transaction control, is sent instead as one unnamed extended-protocol sequence that asks for its
-// encrypted fields in binary (wire.Verdict.ResultFormats), once an earlier description of a text
-// of the same shape (rewrite.Plan.Shape: the same text up to literal values) said which fields
-// they are: the first Query of a shape goes as it is, and its RowDescription is remembered. The
-// client gets a Query's answers in text; a field the server sends in binary that pgseal does not
-// decrypt (the table changed meanwhile) refuses the result as a schema change, and an error
-// forgets the memory.
+// encrypted fields in binary (wire.Verdict.ResultFormats), when the last Query of the same shape
+// (rewrite.Plan.Shape: the same text up to literal values) found encrypted fields and returned at
+// least extendedMinRows rows: the first Query of a shape goes as it is, and what its result held
+// is remembered at its CommandComplete. The client gets a Query's answers in text; a field the
+// server sends in binary that pgseal does not decrypt (the table changed meanwhile) refuses the
+// result as a schema change, and an error forgets the memory.
+
+// extendedMinRows is the shortest result worth the extended sequence: for a few rows its five
+// more messages cost PostgreSQL and pgseal more than the hex of their envelopes (bench/README.md,
+// "Simple queries in binary").
+const extendedMinRows = 32
 
 // textCodes are the result formats of a simple Query: text for every field.
 var textCodes = []int16{0}
 
-// asExtended (client loop, Query) asks for the Query to be sent as an extended sequence when an
-// earlier description of its shape is known, and notes where to remember this one's.
+// asExtended (client loop, Query) asks for the Query to be sent as an extended sequence when the
+// last result of its shape was long and had encrypted fields, and notes where to remember this
+// one's.
 func (ss *Session) asExtended(v *wire.Verdict, plan *rewrite.Plan, qp *queryPlan, ent *catalogEntry) {
 	if v.Plan == nil || len(plan.Statements) != 1 || len(qp.stmts) != 1 || len(plan.Params) > 0 {
 		return
@@ -138,25 +163,18 @@ func (ss *Session) asExtended(v *wire.Verdict, plan *rewrite.Plan, qp *queryPlan
 	if plan.Shape != "" {
 		qp.memo = plan.Shape
 	}
-	if ef := ss.recallEncKey(qp.memo, qp.memoVersion); ef != nil {
-		v.ResultFormats = upstreamFormats(nil, ef)
+	if m := ss.recallMemo(qp.memo, qp.memoVersion); m != nil && m.ef != nil && m.long {
+		v.ResultFormats = upstreamFormats(nil, m.ef)
 		if qp.extended = v.ResultFormats != nil; qp.extended {
 			queriesExtended.Add(1)
 		}
 	}
 }
 
-// queryDescribed (server loop) remembers what a Query's RowDescription said for the next text of
-// its shape and, when pgseal asked for binary fields, returns the client's codes (text) and
-// records the server's; pe refuses a result with a binary field pgseal does not decrypt.
+// queryDescribed (server loop) returns, for a Query sent as an extended sequence, the client's
+// codes (text) and records the server's; pe refuses a result with a binary field pgseal does not
+// decrypt.
 func (ss *Session) queryDescribed(qp *queryPlan, rd *pgproto3.RowDescription, lay *layout) (clientCodes []int16, pe *sqlstate.Error) {
-	if qp.memo != "" {
-		var ef *encFields
-		if lay != nil {
-			ef = newEncFields(lay)
-		}
-		ss.rememberEncKey(qp.memo, qp.memoVersion, ef)
-	}
 	qp.up = nil
 	if !qp.extended {
 		return nil, nil // a Query's own formats: text, or a binary cursor's (FETCH)
@@ -172,6 +190,25 @@ func (ss *Session) queryDescribed(qp *queryPlan, rd *pgproto3.RowDescription, la
 	return textCodes, nil
 }
 
+// queryDone (server loop, CommandComplete) remembers what the result of a Query that may go as an
+// extended sequence held: its encrypted fields, and whether it was long (the server's row count,
+// before LIKE filters).
+func (ss *Session) queryDone(qp *queryPlan, tag string) {
+	if qp.memo == "" {
+		return
+	}
+	rows, _ := strconv.Atoi(tag[strings.LastIndexByte(tag, ' ')+1:]) // SELECT n, INSERT 0 n, …
+	long := rows >= extendedMinRows
+	if m := ss.recallMemo(qp.memo, qp.memoVersion); m != nil && m.long == long && m.ef.same(qp.lay) {
+		return // nothing new: no allocation, no store
+	}
+	var ef *encFields
+	if qp.lay != nil {
+		ef = newEncFields(qp.lay)
+	}
+	ss.rememberEncKey(qp.memo, &encMemo{version: qp.memoVersion, ef: ef, long: long})
+}
+
 // forgetExtended (server loop) forgets what was remembered for a Query sent as an extended
 // sequence that failed: a description that no longer fits its text must not fail the next one.
 func (ss *Session) forgetExtended(plan wire.Plan) {
@@ -183,17 +220,20 @@ func (ss *Session) forgetExtended(plan wire.Plan) {
 // rememberEnc (server loop) records what a description (Describe S or P) of sp's text said.
 func (ss *Session) rememberEnc(sp *stmtPlan, ef *encFields) {
 	if shapeFixed(sp.exec.st.Kind, sp.plan.SQL) {
-		ss.rememberEncKey(sp.plan.SQL, sp.ent.version, ef)
+		ss.rememberEncKey(sp.plan.SQL, &encMemo{version: sp.ent.version, ef: ef})
 	}
 }
 
-// rememberEncKey records what a description of the texts of key said under a catalog version.
-func (ss *Session) rememberEncKey(key string, version uint64, ef *encFields) {
+// rememberEncKey records what a result of the texts of key said (m).
+func (ss *Session) rememberEncKey(key string, m *encMemo) {
+	if _, known := ss.encBySQL.Swap(key, m); known {
+		return
+	}
 	if ss.encN.Add(1) > encCacheMax {
 		ss.encBySQL.Clear()
 		ss.encN.Store(0)
+		ss.encBySQL.Store(key, m)
 	}
-	ss.encBySQL.Store(key, &encMemo{version: version, ef: ef})
 }
 
 // recallEnc (client loop, Parse) gives a new statement the encrypted fields an earlier
@@ -204,17 +244,16 @@ func (ss *Session) recallEnc(sp *stmtPlan) {
 	if !shapeFixed(sp.exec.st.Kind, sp.plan.SQL) {
 		return
 	}
-	if ef := ss.recallEncKey(sp.plan.SQL, sp.ent.version); ef != nil {
-		sp.enc.Store(ef)
+	if m := ss.recallMemo(sp.plan.SQL, sp.ent.version); m != nil && m.ef != nil {
+		sp.enc.Store(m.ef)
 	}
 }
 
-// recallEncKey returns the encrypted fields an earlier description of the texts of key found
-// under the catalog version (nil: none known, or none encrypted).
-func (ss *Session) recallEncKey(key string, version uint64) *encFields {
+// recallMemo returns what was remembered for the texts of key under the catalog version.
+func (ss *Session) recallMemo(key string, version uint64) *encMemo {
 	if v, ok := ss.encBySQL.Load(key); ok {
 		if m := v.(*encMemo); m.version == version {
-			return m.ef
+			return m
 		}
 	}
 	return nil

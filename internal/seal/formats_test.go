@@ -126,10 +126,40 @@ func TestQueryDescribed(t *testing.T) {
 			if pe != nil && !ss.stale.Load() {
 				t.Fatalf("refusal %v without a catalog reload", pe)
 			}
-			ef := ss.recallEncKey("k", 1)
-			if (ef != nil) != (c.lay != nil) {
-				t.Fatalf("remembered %+v for layout %+v", ef, c.lay)
-			}
 		})
+	}
+}
+
+// TestQueryDone: what a Query's CommandComplete leaves for the next Query of its shape: its
+// encrypted fields and whether its result was long enough for the extended sequence.
+func TestQueryDone(t *testing.T) {
+	enc := layField{col: &rewrite.Column{Table: "t", Name: "a"}}
+	lay := &layout{fields: []layField{{}, enc}}
+	cases := []struct {
+		tag  string
+		lay  *layout
+		long bool
+	}{
+		{"SELECT 31", lay, false},
+		{"SELECT 32", lay, true},
+		{"UPDATE 1000", lay, true},
+		{"INSERT 0 40", lay, true},
+		{"SELECT 1000", nil, true},
+		{"SELECT 1", lay, false},
+	}
+	ss := &Session{}
+	for _, c := range cases {
+		qp := &queryPlan{memo: "k", memoVersion: 1, lay: c.lay}
+		ss.queryDone(qp, c.tag)
+		m := ss.recallMemo("k", 1)
+		if m == nil || m.long != c.long || !m.ef.same(c.lay) {
+			t.Fatalf("%s: remembered %+v", c.tag, m)
+		}
+		if ss.recallMemo("k", 2) != nil {
+			t.Fatalf("%s: recalled under another catalog version", c.tag)
+		}
+	}
+	if n := ss.encN.Load(); n != 1 {
+		t.Fatalf("%d entries counted for one key", n)
 	}
 }

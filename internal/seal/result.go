@@ -107,6 +107,7 @@ func (ss *Session) commandComplete(plan wire.Plan, tag string) string {
 		} else {
 			applyTag(ss.server.conf, tag)
 		}
+		ss.queryDone(p, tag)
 		p.idx++
 		p.lay, p.out, p.up = nil, nil, nil
 	case *portalPlan:
