@@ -56,5 +56,8 @@ func expectedTranscript(client string, base int, encrypted bool) string {
 	}
 	// Every client ends by reading the bulk table under acme (fillBulk) and checking each e-mail.
 	lines = append(lines, fmt.Sprintf("bulk: %d rows, 0 wrong", bulkRows))
+	if client != "jdbc" { // the same text again (a simple Query goes in binary upstream the second time)
+		lines = append(lines, fmt.Sprintf("bulk again: %d rows, 0 wrong", bulkRows))
+	}
 	return strings.Join(lines, "\n") + "\n"
 }
