@@ -62,7 +62,11 @@ func Query(tables []string) string {
 		s, n, _ := strings.Cut(t, ".")
 		vals = append(vals, "("+literal(s)+"::pg_catalog.name,"+literal(n)+"::pg_catalog.name)")
 	}
-	return `WITH RECURSIVE conf(nsp, rel) AS (VALUES ` + strings.Join(vals, ",") + `),
+	return `WITH RECURSIVE conf(nsp, rel) AS (VALUES ` + strings.Join(vals, ",") + `),` + queryBody
+}
+
+// queryBody is Query's text after the configured tables' VALUES (see Query for its rules).
+const queryBody = `
 tree(oid, root) AS (
   SELECT c.oid, c.oid FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
@@ -136,7 +140,6 @@ JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
 WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(E'pg_catalog.pg_attribute')
   OR c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(E'information_schema.columns')
 ORDER BY 1, 2, 3, 5, 8`
-}
 
 // literal quotes s as an escape string constant, whatever standard_conforming_strings is.
 func literal(s string) string {

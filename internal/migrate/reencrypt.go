@@ -105,16 +105,9 @@ func reencryptColumn(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot
 	}
 	defer release()
 	r := &rcol{t: g.t, pk: g.pk, col: col, ks: ks, gen: binary.BigEndian.AppendUint32(nil, ks.PrimaryGeneration()), suite: []byte{ks.Suite()}, batch: o.Batch}
-	params := reencryptParams(ks)
-	rec, err := loadRecord(ctx, conn, g.t.qualified(), g.c.name, opReencrypt)
+	rec, err := reencryptRecord(ctx, conn, g, ks)
 	if err != nil {
 		return 0, "", err
-	}
-	if rec == nil || rec.phase == phaseDone || !sameParams(rec.options, params) {
-		rec = &record{table: g.t.qualified(), column: g.c.name, op: opReencrypt, options: params, phase: phaseBackfill}
-		if err := startRecord(ctx, conn, rec); err != nil {
-			return 0, "", err
-		}
 	}
 	prog := newProgress(o.Progress, "reencrypt "+col.ID, 0)
 	var total int64
@@ -151,6 +144,23 @@ func reencryptColumn(ctx context.Context, conn *pgx.Conn, snap *keyring.Snapshot
 	_, err = conn.Exec(ctx, `UPDATE pgseal.migration SET phase = 'done', last_pk = NULL, updated_at = now()
 WHERE table_name = $1 AND column_name = $2 AND operation = $3`, rec.table, rec.column, rec.op)
 	return total, "", err
+}
+
+// reencryptRecord returns the job's progress record: the one a killed run of the same job left,
+// or a new one (a finished job, or one for another keyset, generation or suite, starts over).
+func reencryptRecord(ctx context.Context, conn *pgx.Conn, g *target, ks *keyring.Keyset) (*record, error) {
+	params := reencryptParams(ks)
+	rec, err := loadRecord(ctx, conn, g.t.qualified(), g.c.name, opReencrypt)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil || rec.phase == phaseDone || !sameParams(rec.options, params) {
+		rec = &record{table: g.t.qualified(), column: g.c.name, op: opReencrypt, options: params, phase: phaseBackfill}
+		if err := startRecord(ctx, conn, rec); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
 }
 
 // reencryptParams identify a reencrypt job: keyset, target generation and target suite, so that

@@ -40,13 +40,7 @@ func (f *facts) node(n *pg.Node) {
 	case *pg.Node_SortBy:
 		f.node(v.SortBy.Node)
 	case *pg.Node_JoinExpr:
-		j := v.JoinExpr
-		f.node(j.Larg)
-		f.node(j.Rarg)
-		f.node(j.Quals)
-		if j.Alias != nil {
-			f.visit(j.Alias.ProtoReflect(), f.schema)
-		}
+		f.join(v.JoinExpr)
 	case *pg.Node_SubLink:
 		f.node(v.SubLink.Testexpr)
 		f.node(v.SubLink.Subselect)
@@ -59,25 +53,40 @@ func (f *facts) node(n *pg.Node) {
 	case *pg.Node_InsertStmt:
 		f.insert(v.InsertStmt)
 	case *pg.Node_UpdateStmt:
-		u := v.UpdateStmt
-		f.watched = append(f.watched, u)
-		f.relation(u.Relation)
-		f.nodes(u.TargetList)
-		f.node(u.WhereClause)
-		f.nodes(u.FromClause)
-		f.nodes(u.ReturningList)
-		f.with(u.WithClause)
+		f.update(v.UpdateStmt)
 	case *pg.Node_DeleteStmt:
-		d := v.DeleteStmt
-		f.watched = append(f.watched, d)
-		f.relation(d.Relation)
-		f.nodes(d.UsingClause)
-		f.node(d.WhereClause)
-		f.nodes(d.ReturningList)
-		f.with(d.WithClause)
+		f.delete(v.DeleteStmt)
 	default:
 		f.visit(n.ProtoReflect(), f.schema)
 	}
+}
+
+func (f *facts) join(j *pg.JoinExpr) {
+	f.node(j.Larg)
+	f.node(j.Rarg)
+	f.node(j.Quals)
+	if j.Alias != nil {
+		f.visit(j.Alias.ProtoReflect(), f.schema)
+	}
+}
+
+func (f *facts) update(u *pg.UpdateStmt) {
+	f.watched = append(f.watched, u)
+	f.relation(u.Relation)
+	f.nodes(u.TargetList)
+	f.node(u.WhereClause)
+	f.nodes(u.FromClause)
+	f.nodes(u.ReturningList)
+	f.with(u.WithClause)
+}
+
+func (f *facts) delete(d *pg.DeleteStmt) {
+	f.watched = append(f.watched, d)
+	f.relation(d.Relation)
+	f.nodes(d.UsingClause)
+	f.node(d.WhereClause)
+	f.nodes(d.ReturningList)
+	f.with(d.WithClause)
 }
 
 func (f *facts) nodes(list []*pg.Node) {

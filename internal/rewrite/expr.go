@@ -41,8 +41,7 @@ func (a *analyzer) expr(n *pg.Node, sc *scope, construct string, pos int) error 
 	case *pg.Node_BoolExpr:
 		return a.predicates(v.BoolExpr.Args, sc, construct, pos)
 	case *pg.Node_NullTest:
-		if c, ok, err := a.bareEncrypted(v.NullTest.Arg, sc); ok || err != nil {
-			_ = c
+		if _, ok, err := a.bareEncrypted(v.NullTest.Arg, sc); ok || err != nil {
 			return err
 		}
 		return a.expr(v.NullTest.Arg, sc, "IS NULL", pos)
@@ -53,21 +52,7 @@ func (a *analyzer) expr(n *pg.Node, sc *scope, construct string, pos int) error 
 	case *pg.Node_SubLink:
 		return a.subLink(v.SubLink, sc, pos)
 	case *pg.Node_CaseExpr:
-		c := v.CaseExpr
-		if err := a.exprs([]*pg.Node{c.Arg, c.Defresult}, sc, "CASE", pos); err != nil {
-			return err
-		}
-		for _, w := range c.Args {
-			if cw := w.GetCaseWhen(); cw != nil {
-				if err := a.predicate(cw.Expr, sc, "CASE WHEN", pos); err != nil {
-					return err
-				}
-				if err := a.expr(cw.Result, sc, "CASE", pos); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return a.caseExpr(v.CaseExpr, sc, pos)
 	case *pg.Node_CoalesceExpr:
 		return a.exprs(v.CoalesceExpr.Args, sc, "COALESCE", pos)
 	case *pg.Node_MinMaxExpr:
@@ -91,6 +76,25 @@ func (a *analyzer) expr(n *pg.Node, sc *scope, construct string, pos int) error 
 		return a.exprs(v.GroupingFunc.Args, sc, "GROUPING", pos)
 	}
 	return unsupportedf(nodeLoc(n, pos), "%s in a statement on an encrypted table is not supported", nodeName(n))
+}
+
+// caseExpr walks a CASE: its WHEN conditions as predicates, its operand and results as
+// expressions used by CASE.
+func (a *analyzer) caseExpr(c *pg.CaseExpr, sc *scope, pos int) error {
+	if err := a.exprs([]*pg.Node{c.Arg, c.Defresult}, sc, "CASE", pos); err != nil {
+		return err
+	}
+	for _, w := range c.Args {
+		if cw := w.GetCaseWhen(); cw != nil {
+			if err := a.predicate(cw.Expr, sc, "CASE WHEN", pos); err != nil {
+				return err
+			}
+			if err := a.expr(cw.Result, sc, "CASE", pos); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // columnInExpr refuses an encrypted column used by construct.

@@ -82,15 +82,9 @@ func ShapeOf(sql string) (sh Shape, ok bool) {
 			sh.lits, prev = addLit(&key, sql, prev, sh.lits, lit, class), lit.end
 			i = lit.end
 		case c == '$':
-			// $n is a parameter; anything else is a dollar quote (left to the parser).
-			j := i + 1
-			for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
-				j++
-			}
-			if j == i+1 {
+			if i = paramEnd(sql, i); i < 0 {
 				return Shape{}, false
 			}
-			i = j
 		case c == '.' && i+1 < len(sql) && sql[i+1] >= '0' && sql[i+1] <= '9':
 			return Shape{}, false // .5
 		case identByte(c):
@@ -107,6 +101,19 @@ func ShapeOf(sql string) (sh Shape, ok bool) {
 	key.WriteString(sql[prev:])
 	sh.Key = key.String()
 	return sh, true
+}
+
+// paramEnd returns the end of the parameter $n at sql[i], or -1 for a dollar quote (left to the
+// parser).
+func paramEnd(sql string, i int) int {
+	j := i + 1
+	for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
+		j++
+	}
+	if j == i+1 {
+		return -1
+	}
+	return j
 }
 
 func addLit(key *strings.Builder, sql string, prev int, lits []shapeLit, lit shapeLit, class byte) []shapeLit {

@@ -11,17 +11,61 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 	if mentions {
 		a.likeContext(n)
 	}
-	switch v := n.GetNode().(type) {
+	kind, ok := rowsKind(n)
+	if !ok {
+		return a.otherStmt(n, mentions, pos)
+	}
+	st.Kind = kind
+	d := n.GetDeclareCursorStmt()
+	if d != nil {
+		st.Cursor = d.Portalname
+	}
+	if !mentions {
+		return nil
+	}
+	if d != nil {
+		res, err := a.query(d.Query, nil, pos)
+		if err != nil {
+			return err
+		}
+		return a.outputs(res, pos)
+	}
+	res, err := a.query(n, nil, pos)
+	if err != nil {
+		return err
+	}
+	if err := a.finishLikes(n.GetSelectStmt(), res, pos); err != nil {
+		return err
+	}
+	return a.outputs(res, pos)
+}
+
+// rowsKind is the kind of a statement whose rows dispatch walks: a query, DML or DECLARE (which
+// also names its cursor); false for every other statement.
+func rowsKind(n *pg.Node) (StmtKind, bool) {
+	switch n.GetNode().(type) {
 	case *pg.Node_SelectStmt:
-		st.Kind = StmtSelect
+		return StmtSelect, true
 	case *pg.Node_InsertStmt:
-		st.Kind = StmtInsert
+		return StmtInsert, true
 	case *pg.Node_UpdateStmt:
-		st.Kind = StmtUpdate
+		return StmtUpdate, true
 	case *pg.Node_DeleteStmt:
-		st.Kind = StmtDelete
+		return StmtDelete, true
 	case *pg.Node_MergeStmt:
-		st.Kind = StmtMerge
+		return StmtMerge, true
+	case *pg.Node_DeclareCursorStmt:
+		return StmtDeclare, true
+	}
+	return 0, false
+}
+
+// otherStmt classifies the statements that are not queries, DML or DECLARE: settings, DISCARD,
+// COPY, EXPLAIN, cursors, prepared statements, transaction control, DO, functions and the rest of
+// the utility statements.
+func (a *analyzer) otherStmt(n *pg.Node, mentions bool, pos int) error {
+	st := a.stmt
+	switch v := n.GetNode().(type) {
 	case *pg.Node_VariableSetStmt:
 		return a.variableSet(v.VariableSetStmt)
 	case *pg.Node_DiscardStmt:
@@ -42,9 +86,6 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 			return err
 		}
 		return nil
-	case *pg.Node_DeclareCursorStmt:
-		st.Kind = StmtDeclare
-		st.Cursor = v.DeclareCursorStmt.Portalname
 	case *pg.Node_FetchStmt:
 		st.Kind = StmtFetch
 		st.Cursor = v.FetchStmt.Portalname
@@ -66,28 +107,8 @@ func (a *analyzer) dispatch(n *pg.Node, mentions bool, pos int) error {
 		if err := a.createFunction(v.CreateFunctionStmt, pos); err != nil {
 			return err
 		}
-		return a.utility(n, mentions, pos)
-	default:
-		return a.utility(n, mentions, pos)
 	}
-	if !mentions {
-		return nil
-	}
-	if d := n.GetDeclareCursorStmt(); d != nil {
-		res, err := a.query(d.Query, nil, pos)
-		if err != nil {
-			return err
-		}
-		return a.outputs(res, pos)
-	}
-	res, err := a.query(n, nil, pos)
-	if err != nil {
-		return err
-	}
-	if err := a.finishLikes(n.GetSelectStmt(), res, pos); err != nil {
-		return err
-	}
-	return a.outputs(res, pos)
+	return a.utility(n, mentions, pos)
 }
 
 // harmlessUtility lists statements that may name an encrypted table but carry no values of its
