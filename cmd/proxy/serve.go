@@ -56,28 +56,11 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 	}
 	m := metrics.New()
 	m.KeysetLabels = cfg.Metrics.KeysetLabels
-	kr, err := keyring.Open(ctx, cfg.Keyring, nil, log, keyring.WithSuiteName(cfg.Crypto.Suite), keyring.WithReloadHook(func(epoch uint64, err error) {
-		switch {
-		case errors.Is(err, keyring.ErrSealed):
-			m.KeyringReloads.WithLabelValues("sealed").Inc()
-			m.KeyringSealed.Set(1)
-			m.KeyringEpoch.Set(float64(epoch))
-		case err != nil:
-			m.KeyringReloads.WithLabelValues("error").Inc()
-		default:
-			m.KeyringReloads.WithLabelValues("ok").Inc()
-			m.KeyringSealed.Set(0)
-			m.KeyringEpoch.Set(float64(epoch))
-		}
-	}))
+	kr, err := openKeyring(ctx, cfg, log, m)
 	if err != nil {
-		return fmt.Errorf("keyring: %w", err)
+		return err
 	}
 	defer kr.Close()
-	m.KeyringEpoch.Set(float64(kr.Snapshot().Epoch()))
-	// The state file is the rollback guard across restarts: say where it is, so that an operator
-	// sees one on storage that does not survive restarts.
-	log.Info("keyring opened", zap.Uint64("epoch", kr.Snapshot().Epoch()), zap.String("state_file", cfg.Keyring.StatePath))
 	icpt, err := seal.ForConfig(cfg, kr, log, m)
 	if err != nil {
 		return err
@@ -93,18 +76,8 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 	// Either server failing stops both; the first error is the one reported.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	goServe := func(f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil && !errors.Is(err, context.Canceled) {
-				errc <- err
-			}
-			cancel()
-		}()
-	}
+	g := &runGroup{errc: make(chan error, 2), cancel: cancel}
+	goServe := g.goServe
 	adminAddr := ""
 	if cfg.Server.AdminListen != "" {
 		aln, err := net.Listen("tcp", cfg.Server.AdminListen)
@@ -112,19 +85,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 			ln.Close()
 			return fmt.Errorf("listen on %s (admin): %w", cfg.Server.AdminListen, err)
 		}
-		adm := admin.New(m.Registry, log,
-			admin.Check{Name: "upstream", Func: srv.CheckUpstream},
-			admin.Check{Name: "keyring", Func: func(context.Context) error {
-				if kr.Snapshot() == nil {
-					return errors.New("not loaded")
-				}
-				// Sealed: every statement on an encrypted column would be refused.
-				return kr.Snapshot().Sealed()
-			}})
-		api := control.NewHandler(kr, nil, log)
-		for _, p := range control.Paths() {
-			adm.Handle(p, api)
-		}
+		adm := adminServer(m, log, srv, kr)
 		goServe(func() error { return adm.Serve(ctx, aln) })
 		adminAddr = aln.Addr().String()
 		log.Info("admin listening", zap.String("addr", adminAddr))
@@ -134,8 +95,82 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer, ready func
 	if ready != nil {
 		ready(ln.Addr().String(), adminAddr)
 	}
-	wg.Wait()
-	close(errc)
+	err = g.wait()
 	log.Info("pgseal stopped")
-	return <-errc
+	return err
+}
+
+// runGroup runs servers until the first one ends: that cancels the others' context, and the
+// first error other than the cancellation is the one reported.
+type runGroup struct {
+	wg     sync.WaitGroup
+	errc   chan error // buffered for every server
+	cancel func()
+}
+
+func (g *runGroup) goServe(f func() error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+			g.errc <- err
+		}
+		g.cancel()
+	}()
+}
+
+func (g *runGroup) wait() error {
+	g.wg.Wait()
+	close(g.errc)
+	return <-g.errc
+}
+
+// openKeyring opens the configured keyring with its reload hook feeding the metrics.
+func openKeyring(ctx context.Context, cfg *config.Config, log *zap.Logger, m *metrics.Metrics) (*keyring.Keyring, error) {
+	kr, err := keyring.Open(ctx, cfg.Keyring, nil, log, keyring.WithSuiteName(cfg.Crypto.Suite), keyring.WithReloadHook(reloadMetrics(m)))
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	m.KeyringEpoch.Set(float64(kr.Snapshot().Epoch()))
+	// The state file is the rollback guard across restarts: say where it is, so that an operator
+	// sees one on storage that does not survive restarts.
+	log.Info("keyring opened", zap.Uint64("epoch", kr.Snapshot().Epoch()), zap.String("state_file", cfg.Keyring.StatePath))
+	return kr, nil
+}
+
+// reloadMetrics is the keyring's reload hook: the reload counter by outcome, sealed, and epoch.
+func reloadMetrics(m *metrics.Metrics) func(epoch uint64, err error) {
+	return func(epoch uint64, err error) {
+		switch {
+		case errors.Is(err, keyring.ErrSealed):
+			m.KeyringReloads.WithLabelValues("sealed").Inc()
+			m.KeyringSealed.Set(1)
+			m.KeyringEpoch.Set(float64(epoch))
+		case err != nil:
+			m.KeyringReloads.WithLabelValues("error").Inc()
+		default:
+			m.KeyringReloads.WithLabelValues("ok").Inc()
+			m.KeyringSealed.Set(0)
+			m.KeyringEpoch.Set(float64(epoch))
+		}
+	}
+}
+
+// adminServer is the admin listener's handler: metrics, the upstream and keyring checks, and
+// the control API.
+func adminServer(m *metrics.Metrics, log *zap.Logger, srv *wire.Server, kr *keyring.Keyring) *admin.Server {
+	adm := admin.New(m.Registry, log,
+		admin.Check{Name: "upstream", Func: srv.CheckUpstream},
+		admin.Check{Name: "keyring", Func: func(context.Context) error {
+			if kr.Snapshot() == nil {
+				return errors.New("not loaded")
+			}
+			// Sealed: every statement on an encrypted column would be refused.
+			return kr.Snapshot().Sealed()
+		}})
+	api := control.NewHandler(kr, nil, log)
+	for _, p := range control.Paths() {
+		adm.Handle(p, api)
+	}
+	return adm
 }
