@@ -458,6 +458,15 @@ var statementCases = []sqlCase{
 		"MERGE INTO users u USING (SELECT 1) s ON u.tenant = 'acme' WHEN MATCHED THEN UPDATE SET note = 'MK'"}},
 	{name: "CREATE TABLE AS with email = literal", sqls: []string{"CREATE TABLE ctas AS SELECT id FROM users WHERE email = 'MK'"}},
 	{name: "SELECT INTO with note = literal", sqls: []string{"SELECT id INTO si FROM users WHERE note = 'MK'"}},
+	// From the second time on, a simple Query whose shape returned 32 rows or more goes to
+	// PostgreSQL as an unnamed extended sequence (internal/seal/formats.go): the same text.
+	{name: "simple Queries with long results, the later ones sent as extended sequences", sqls: []string{
+		"INSERT INTO users (tenant, note) VALUES " + strings.TrimSuffix(strings.Repeat("('acme', 'x'), ", 40), ", "),
+		"UPDATE users SET note = 'MK' WHERE tenant = 'acme' RETURNING id, note",
+		"UPDATE users SET note = 'MK' WHERE tenant = 'acme' RETURNING id, note",
+		"SELECT id, email, note FROM users WHERE email = 'MK' OR tenant = 'acme'",
+		"SELECT id, email, note FROM users WHERE email = 'MK' OR tenant = 'acme'",
+		"UPDATE users SET note = 'MK' WHERE tenant = 'acme' RETURNING id, note"}},
 	{name: "COPY users FROM STDIN", user: pgtest.Superuser, copyIn: []copyStep{{"COPY users (tenant, note) FROM STDIN", "acme\tMK\n"}}},
 	{name: "COPY users FROM STDIN in CSV", user: pgtest.Superuser, copyIn: []copyStep{{"COPY users (tenant, note) FROM STDIN (FORMAT csv)", "acme,\"MK\"\n"}}},
 	{name: "COPY users FROM STDIN without a column list", user: pgtest.Superuser, copyIn: []copyStep{{"COPY users FROM STDIN", "1000\tacme\t\\N\t\\N\tMK\t\\N\n"}}},

@@ -31,7 +31,8 @@
 // procedures, 7 literals in FILTER, OVER, HAVING and friends, 8 DDL that stores a literal (index
 // expressions and predicates, CHECK, DEFAULT, policies, statistics, views, rules,
 // triggers), 9 app.tenant and pgseal.keyset out of step (the RLS policy follows app.tenant, the
-// envelope's keyset id must too), and V data-modifying CTEs, MERGE, CREATE TABLE AS and COPY.
+// envelope's keyset id must too), and V data-modifying CTEs, MERGE, CREATE TABLE AS, COPY and
+// simple Queries that pgseal sends as extended sequences (long results, internal/seal/formats.go).
 // Where cheap a case has a bind-parameter variant. COMMENT ON is not a case: a comment is
 // metadata an operator writes, not a value of the column, and pgseal passes it (rewrite/doc.go).
 //
