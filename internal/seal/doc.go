@@ -187,8 +187,8 @@
 //     A simple Query of one statement whose text fixes its columns, without parameters, settings
 //     or transaction control, is sent as an unnamed extended sequence (Parse, Bind, Describe P,
 //     Execute, Close S, Sync: wire.Verdict.ResultFormats) asking for the encrypted fields in
-//     binary, once a Query of the same shape (the same text up to literal values) or a Describe
-//     of the same text said which fields they are; the relay hides the answers a Query does not
+//     binary, once the last Query of the same shape (the same text up to literal values) had
+//     them and returned 32 rows or more (fewer are not worth the extra messages); the relay hides the answers a Query does not
 //     have and the client gets text. Other simple-protocol results stay text; their bytea hex is
 //     decoded a digit pair per table look-up (internal/column). Column keys are remembered per result field and goroutine
 //     (column.KeyCache: snapshot, column, keyset, generation), after the keyset check.

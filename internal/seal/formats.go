@@ -140,7 +140,7 @@ const encCacheMax = 256
 
 // extendedMinRows is the shortest result worth the extended sequence: for a few rows its five
 // more messages cost PostgreSQL and pgseal more than the hex of their envelopes (bench/README.md,
-// "Simple queries in binary").
+// "simple queries in binary").
 const extendedMinRows = 32
 
 // textCodes are the result formats of a simple Query: text for every field.
