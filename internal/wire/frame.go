@@ -84,15 +84,29 @@ func (r *msgReader) grow(size int) {
 	if r.small != nil || r.br.Size() >= size || r.body != nil {
 		return
 	}
-	r.small, r.br = r.br, bufio.NewReaderSize(r.br, size)
+	g, _ := grownReaders.Get().(*bufio.Reader)
+	if g == nil || g.Size() != size {
+		g = bufio.NewReaderSize(r.br, size)
+	}
+	g.Reset(r.br)
+	r.small, r.br = r.br, g
 	_, _ = r.br.Peek(r.br.Buffered() + 1) // takes what the regular buffer holds; cannot block
 }
+
+// grownReaders pools the buffers grow makes, which shrink returns: a result of a few hundred rows
+// would otherwise allocate and clear 256 KiB (≈ 3% of pgseal's CPU for a 100-row range query of
+// 400-byte envelopes).
+var grownReaders sync.Pool
 
 // shrink returns to the regular buffer once the grown one is empty (what is left of the stream is
 // then in the regular buffer and the connection), so idle sessions keep only 16 KiB.
 func (r *msgReader) shrink() {
 	if r.small != nil && r.br.Buffered() == 0 {
+		g := r.br
 		r.br, r.small = r.small, nil
+		r.raw, r.body = nil, nil // consumed (nothing is buffered); they must not alias a pooled buffer
+		g.Reset(nil)
+		grownReaders.Put(g)
 	}
 }
 

@@ -44,11 +44,13 @@ func TestMsgReaderGrowShrinkKeepsStream(t *testing.T) {
 		name            string
 		growAt, shrinkN int // grow before message growAt; try to shrink every shrinkN messages
 		maxRead         int
+		regrow          bool // grow again after each shrink: a pooled buffer holding old bytes
 	}{
-		{"grow at the first message, whole reads", 0, 0, 1 << 20},
-		{"grow mid-stream, small reads", 100, 0, 700},
-		{"grow mid-stream, shrink when drained, byte reads", 50, 3, 1},
-		{"grow late, shrink often, mixed reads", 2500, 1, 9000},
+		{"grow at the first message, whole reads", 0, 0, 1 << 20, false},
+		{"grow mid-stream, small reads", 100, 0, 700, false},
+		{"grow mid-stream, shrink when drained, byte reads", 50, 3, 1, false},
+		{"grow late, shrink often, mixed reads", 2500, 1, 9000, false},
+		{"grow again after every shrink, mixed reads", 10, 1, 5000, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			src := &chunkReader{r: bytes.NewReader(stream.Bytes()), rnd: rand.New(rand.NewPCG(3, 4)), max: c.maxRead}
@@ -59,7 +61,7 @@ func TestMsgReaderGrowShrinkKeepsStream(t *testing.T) {
 				if err != nil || typ != 'D' {
 					t.Fatalf("message %d: next() = %q, %v", i, typ, err)
 				}
-				if i >= c.growAt && r.small == nil && !shrunk {
+				if i >= c.growAt && r.small == nil && (!shrunk || c.regrow) {
 					r.grow(rowReadBufSize)
 					grown = r.small != nil
 				}
