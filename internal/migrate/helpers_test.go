@@ -138,6 +138,29 @@ func (f *fixture) plainAll(t testing.TB, table, pk, col string) map[string]*stri
 	return out
 }
 
+// EnvelopesByID reads the (id, bytea) rows sql selects as stored: each row's envelope by id.
+// Exported for the external test package too (rotateindex_proxy_test.go).
+func EnvelopesByID(t testing.TB, conn *pgx.Conn, sql string, args ...any) map[int][]byte {
+	t.Helper()
+	rows, err := conn.Query(ctxT(t), sql, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int][]byte{}
+	for rows.Next() {
+		var id int
+		var env []byte
+		if err := rows.Scan(&id, &env); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = env
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func mustColumn(t testing.TB, e config.Encrypt) Column {
 	t.Helper()
 	c, err := column.FromConfig(e)

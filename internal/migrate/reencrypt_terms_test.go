@@ -19,22 +19,7 @@ func TestReencryptKeepsSearchTerms(t *testing.T) {
 	if _, err := Encrypt(ctxT(t), f.conn, f.snap(), col, EncryptOptions{Keyset: "default"}); err != nil {
 		t.Fatalf("Encrypt() = %v", err)
 	}
-	read := func() map[int][]byte {
-		rows, err := f.conn.Query(ctxT(t), `SELECT id, body FROM notes`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[int][]byte{}
-		for rows.Next() {
-			var id int
-			var env []byte
-			if err := rows.Scan(&id, &env); err != nil {
-				t.Fatal(err)
-			}
-			out[id] = env
-		}
-		return out
-	}
+	read := func() map[int][]byte { return EnvelopesByID(t, f.conn, `SELECT id, body FROM notes`) }
 	before := read()
 	if _, err := f.mgr.Rotate(ctxT(t), "default"); err != nil {
 		t.Fatalf("Rotate() = %v", err)

@@ -96,17 +96,7 @@ FROM generate_series(1, 48) i`)
 	}
 	globexBefore, _ := rotationRows(t, globex, rotationQueries[0].sql, rotationQueries[0].args...)
 	envs := func(tenant string) map[int][]byte {
-		out := map[int][]byte{}
-		rows, _ := e.direct.Query(ctx, `SELECT id, name FROM people WHERE tenant = $1`, tenant)
-		for rows.Next() {
-			var id int
-			var env []byte
-			if err := rows.Scan(&id, &env); err != nil {
-				t.Fatal(err)
-			}
-			out[id] = env
-		}
-		return out
+		return migrate.EnvelopesByID(t, e.direct, `SELECT id, name FROM people WHERE tenant = $1`, tenant)
 	}
 	acmeOld, globexOld := envs("acme"), envs("globex")
 
