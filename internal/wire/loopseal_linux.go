@@ -218,7 +218,11 @@ func buffered(r *msgReader) []byte {
 	return append([]byte(nil), p...)
 }
 
-// readFull is read for an intercepted session: one read, then every whole message handled.
+// readFull is read for an intercepted session: a read, then every whole message handled, and
+// again while a read filled the buffer (the socket likely holds more, as for a result longer than
+// the buffer), so that one write toward the other side carries it all instead of one per read.
+// At most readsPerEvent reads: a session streaming a long result must not keep the loop from the
+// others; the level-triggered epoll reports its socket again.
 func (l *relayLoop) readFull(fs *fastSession, client bool) {
 	if client && fs.parked {
 		return
@@ -228,8 +232,19 @@ func (l *relayLoop) readFull(fs *fastSession, client bool) {
 		i, r = 0, fs.s.cr
 	}
 	fs.wake(i)
-	rerr := r.fillOnce()
-	if err := l.handle(fs, client); err != nil {
+	var rerr error
+	for reads := 1; ; reads++ {
+		rerr = r.fillOnce()
+		filled := r.br.Buffered() == r.br.Size()
+		if err := l.messages(fs, client); err != nil {
+			l.stopFull(fs, err)
+			return
+		}
+		if rerr != nil || !filled || reads == readsPerEvent || (client && fs.parked) || fs.pendingTo(!client) {
+			break
+		}
+	}
+	if err := l.flushOther(fs, client); err != nil {
 		l.stopFull(fs, err)
 		return
 	}
@@ -244,9 +259,21 @@ func (l *relayLoop) readFull(fs *fastSession, client bool) {
 	l.update(fs)
 }
 
+// readsPerEvent bounds the reads of one readiness event (readFull).
+const readsPerEvent = 8
+
 // handle runs the relay code on every whole message buffered from one side, then flushes the
-// other side's writer. A client message that may wait for Exec parks the client side (park).
+// other side's writer.
 func (l *relayLoop) handle(fs *fastSession, client bool) error {
+	if err := l.messages(fs, client); err != nil {
+		return err
+	}
+	return l.flushOther(fs, client)
+}
+
+// messages runs the relay code on every whole message buffered from one side. A client message
+// that may wait for Exec parks the client side (park).
+func (l *relayLoop) messages(fs *fastSession, client bool) error {
 	s := fs.s
 	i, r := 1, s.sr
 	if client {
@@ -254,6 +281,13 @@ func (l *relayLoop) handle(fs *fastSession, client bool) error {
 	}
 	fs.wake(i)
 	before := r.bytes
+	defer func() {
+		if client {
+			s.srv.m.BytesIn.Add(float64(r.bytes - before))
+		} else {
+			s.srv.m.BytesOut.Add(float64(r.bytes - before))
+		}
+	}()
 	for !(client && fs.parked) {
 		if r.idle() {
 			if need := r.want(); need > r.br.Size() && r.br.Buffered() == r.br.Size() {
@@ -261,7 +295,7 @@ func (l *relayLoop) handle(fs *fastSession, client bool) error {
 				// grows with the bytes that arrive, not with the length a header claims.
 				fs.accumulate(i, min(need, 2*r.br.Size()))
 			}
-			break
+			return nil
 		}
 		typ, err := r.next()
 		if err != nil {
@@ -269,7 +303,7 @@ func (l *relayLoop) handle(fs *fastSession, client bool) error {
 		}
 		if client && s.mayExec(typ) {
 			l.park(fs, typ)
-			break
+			return nil
 		}
 		if client {
 			err = s.clientMessage(typ)
@@ -280,17 +314,21 @@ func (l *relayLoop) handle(fs *fastSession, client bool) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// flushOther flushes the writer toward the other side, unless the client side is parked (the
+// parked message's goroutine flushes).
+func (l *relayLoop) flushOther(fs *fastSession, client bool) error {
 	if client && fs.parked {
-		return nil // the parked message's goroutine flushes
+		return nil
 	}
-	w := *fs.sides()[i].w
-	if err := w.flush(); err != nil {
-		return fs.writeErr(!client, err)
-	}
+	i := 1
 	if client {
-		s.srv.m.BytesIn.Add(float64(r.bytes - before))
-	} else {
-		s.srv.m.BytesOut.Add(float64(r.bytes - before))
+		i = 0
+	}
+	if err := (*fs.sides()[i].w).flush(); err != nil {
+		return fs.writeErr(!client, err)
 	}
 	return nil
 }
