@@ -277,8 +277,37 @@ func unexpected(err error) error {
 // proxy-originated FATAL can no longer be appended cleanly.
 type msgWriter struct {
 	bw      *bufio.Writer
+	small   *bufio.Writer // the regular buffer while bw is a grown one writing through it
 	partial bool
 	failed  bool
+}
+
+// grow switches to a buffer of size bytes until the next flush, while a long result streams: the
+// rows a grown read buffer holds (msgReader.grow) then leave in one write instead of a write per
+// 16 KiB (the CPU of a 100,000-row decrypt was ≈ 5% system calls writing to the client). The grown
+// buffer writes through the regular one, so no byte changes place in the stream.
+func (w *msgWriter) grow(size int) {
+	if w.small != nil || w.bw.Size() >= size {
+		return
+	}
+	g, _ := grownWriters.Get().(*bufio.Writer)
+	if g == nil || g.Size() != size {
+		g = bufio.NewWriterSize(w.bw, size)
+	}
+	g.Reset(w.bw)
+	w.small, w.bw = w.bw, g
+}
+
+// grownWriters pools the buffers grow makes, which flush returns.
+var grownWriters sync.Pool
+
+// buffered is the number of bytes written but not yet flushed.
+func (w *msgWriter) buffered() int {
+	n := w.bw.Buffered()
+	if w.small != nil {
+		n += w.small.Buffered()
+	}
+	return n
 }
 
 func newMsgWriter(w io.Writer) *msgWriter {
@@ -313,9 +342,18 @@ func (w *msgWriter) send(m encoder) error {
 }
 
 func (w *msgWriter) flush() error {
-	if err := w.bw.Flush(); err != nil {
+	err := w.bw.Flush()
+	if w.small != nil && err == nil {
+		err = w.small.Flush() // the grown buffer's last bytes may sit in the regular one
+	}
+	if err != nil {
 		w.failed = true
 		return err
+	}
+	if g := w.bw; w.small != nil {
+		w.bw, w.small = w.small, nil
+		g.Reset(nil)
+		grownWriters.Put(g)
 	}
 	return nil
 }

@@ -86,3 +86,39 @@ func TestMsgReaderGrowShrinkKeepsStream(t *testing.T) {
 		})
 	}
 }
+
+// A grown writer writes through the regular one: bytes the regular one held before keep their
+// place, flush empties both and gives the grown buffer back, and a later grow may reuse a pooled
+// buffer that still holds old bytes.
+func TestMsgWriterGrowKeepsStream(t *testing.T) {
+	var out, want bytes.Buffer
+	w := newMsgWriter(&out)
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for round := range 20 {
+		for i := range 2000 {
+			p := make([]byte, rnd.IntN(700))
+			for j := range p {
+				p[j] = byte(round + i + j)
+			}
+			if i == 3*round {
+				w.grow(rowReadBufSize)
+				if w.bw.Size() != rowReadBufSize || w.small == nil {
+					t.Fatalf("round %d: after grow the buffer holds %d bytes, small %v", round, w.bw.Size(), w.small != nil)
+				}
+			}
+			if err := w.write(p); err != nil {
+				t.Fatal(err)
+			}
+			want.Write(p)
+		}
+		if err := w.flush(); err != nil {
+			t.Fatal(err)
+		}
+		if w.small != nil || w.bw.Size() != writeBufSize || w.buffered() != 0 {
+			t.Fatalf("round %d: after flush: small %v, size %d, buffered %d", round, w.small != nil, w.bw.Size(), w.buffered())
+		}
+		if !bytes.Equal(out.Bytes(), want.Bytes()) {
+			t.Fatalf("round %d: stream differs (%d bytes written, %d wanted)", round, out.Len(), want.Len())
+		}
+	}
+}

@@ -178,8 +178,8 @@ const (
 	minRowBatch = 5    // shorter runs go through Response one by one
 	maxRowBatch = 2048 // bounds a batch (a grown read buffer holds about 1,300 rows of one value)
 	// growRowRun is the run of rows after which the server's read buffer grows to rowReadBufSize
-	// for the rest of the result (frame.go): the result is long, and bigger batches need fewer
-	// reads, writes and wake-ups per row.
+	// for the rest of the result, and the client's write buffer until its next flush (frame.go):
+	// the result is long, and bigger batches need fewer reads, writes and wake-ups per row.
 	growRowRun     = 32
 	rowReadBufSize = 256 << 10
 )

@@ -189,7 +189,7 @@ func (fs *fastSession) rest(i int) {
 			r.br = io.idleR
 		}
 	}
-	if w := *side.w; w.bw != io.idleW && w.bw.Buffered() == 0 {
+	if w := *side.w; w.bw != io.idleW && w.small == nil && w.bw.Buffered() == 0 {
 		recycleWriter(w.bw)
 		w.bw = io.idleW
 	}
@@ -349,7 +349,7 @@ func (s *session) fullRelay(l *relayLoop, fs *fastSession) error {
 // restoreFull is an intercepted session's part of giveBack.
 func (fs *fastSession) restoreFull() (partial bool) {
 	s := fs.s
-	partial = s.cw.partial || len(fs.toClient) > 0 || s.cw.bw.Buffered() > 0
+	partial = s.cw.partial || len(fs.toClient) > 0 || s.cw.buffered() > 0
 	s.cr.release() // nothing is read any more
 	s.sr.release()
 	return partial

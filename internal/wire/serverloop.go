@@ -193,9 +193,12 @@ func (s *session) interceptRows(rr RowsResponder, plan Plan) (bool, error) {
 		rowBodies.Put(bp)
 	}()
 	*bp = s.sr.peekRun((*bp)[:0], maxRowBatch)
-	if len(*bp) >= growRowRun && s.sr.small == nil {
-		s.sr.grow(rowReadBufSize)
-		*bp = s.sr.peekRun((*bp)[:0], maxRowBatch)
+	if len(*bp) >= growRowRun {
+		if s.sr.small == nil {
+			s.sr.grow(rowReadBufSize)
+			*bp = s.sr.peekRun((*bp)[:0], maxRowBatch)
+		}
+		s.cw.grow(rowReadBufSize)
 	}
 	if len(*bp) < minRowBatch {
 		return false, nil
