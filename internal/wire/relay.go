@@ -106,7 +106,7 @@ func (s *session) request(typ byte) error {
 		if err != nil {
 			return s.clientReadErr(err)
 		}
-		if msg, err = decodeFrontend(typ, body); err != nil {
+		if msg, err = decodeFrontend(typ, body, &s.fmsgs); err != nil {
 			return fatal(CodeProtocolViolation, "invalid frontend message type %q", typ)
 		}
 		v = s.icpt.Request(msg, s.named(msg))
@@ -266,8 +266,17 @@ func cstring(b []byte) (string, []byte, error) {
 	return string(b[:i]), b[i+1:], nil
 }
 
-// decodeFrontend decodes the client messages an interceptor may see.
-func decodeFrontend(typ byte, body []byte) (pgproto3.FrontendMessage, error) {
+// frontendMsgs holds the client messages of an extended-protocol round trip, decoded into the same
+// structs message after message: an interceptor sees a message only during its call (hooks.go).
+type frontendMsgs struct {
+	bind     pgproto3.Bind
+	describe pgproto3.Describe
+	execute  pgproto3.Execute
+}
+
+// decodeFrontend decodes the client messages an interceptor may see, into reuse's structs for
+// the most frequent ones.
+func decodeFrontend(typ byte, body []byte, reuse *frontendMsgs) (pgproto3.FrontendMessage, error) {
 	var m interface {
 		pgproto3.FrontendMessage
 		Decode([]byte) error
@@ -278,11 +287,11 @@ func decodeFrontend(typ byte, body []byte) (pgproto3.FrontendMessage, error) {
 	case 'P':
 		m = &pgproto3.Parse{}
 	case 'B':
-		m = &pgproto3.Bind{}
+		m = &reuse.bind
 	case 'D':
-		m = &pgproto3.Describe{}
+		m = &reuse.describe
 	case 'E':
-		m = &pgproto3.Execute{}
+		m = &reuse.execute
 	case 'C':
 		m = &pgproto3.Close{}
 	case 'S':

@@ -141,7 +141,7 @@ func (s *session) intercept(typ byte, plan Plan) error {
 		// The hot path: one DataRow value per session, its slice reused row after row.
 		err, msg = s.rowBuf.Decode(body), &s.rowBuf
 	} else {
-		msg, err = decodeBackend(typ, body)
+		msg, err = decodeBackend(typ, body, &s.bmsgs)
 	}
 	if err != nil {
 		return fatal(CodeProtocolViolation, "invalid message %q from the server", typ)
@@ -249,7 +249,17 @@ func (s *session) serverSideSkip() error {
 }
 
 // decodeBackend decodes the server messages an interceptor may see.
-func decodeBackend(typ byte, body []byte) (pgproto3.BackendMessage, error) {
+// backendMsgs holds the server messages answering most requests, decoded into the same structs
+// message after message (as frontendMsgs).
+type backendMsgs struct {
+	rowDesc  pgproto3.RowDescription
+	complete pgproto3.CommandComplete
+	ready    pgproto3.ReadyForQuery
+}
+
+// decodeBackend decodes the server messages an interceptor may see, into reuse's structs for the
+// most frequent ones.
+func decodeBackend(typ byte, body []byte, reuse *backendMsgs) (pgproto3.BackendMessage, error) {
 	var m interface {
 		pgproto3.BackendMessage
 		Decode([]byte) error
@@ -258,15 +268,15 @@ func decodeBackend(typ byte, body []byte) (pgproto3.BackendMessage, error) {
 	case 't':
 		m = &pgproto3.ParameterDescription{}
 	case 'T':
-		m = &pgproto3.RowDescription{}
+		m = &reuse.rowDesc
 	case 'D':
 		m = &pgproto3.DataRow{}
 	case 'C':
-		m = &pgproto3.CommandComplete{}
+		m = &reuse.complete
 	case 'E':
 		m = &pgproto3.ErrorResponse{}
 	case 'Z':
-		m = &pgproto3.ReadyForQuery{}
+		m = &reuse.ready
 	case 'G':
 		m = &pgproto3.CopyInResponse{}
 	case 'H':

@@ -64,6 +64,8 @@ type session struct {
 	internal    atomic.Pointer[internalQuery] // in flight; the server loop collects its answer
 	skipToReady bool                          // server loop only: drop messages up to ReadyForQuery
 	rowBuf      pgproto3.DataRow              // server loop only: DataRows decoded for the interceptor
+	fmsgs       frontendMsgs                  // client loop only: frequent messages decoded for it
+	bmsgs       backendMsgs                   // server loop only: frequent messages decoded for it
 	stopped     chan struct{}                 // closed by interrupt
 	stoppedOnce sync.Once
 
