@@ -38,8 +38,11 @@
 //     every ready socket, each is read once (level-triggered), and a slow peer pauses the other
 //     side. A session with no interceptor needs only message boundaries: whole messages are
 //     forwarded as bytes. A session with an interceptor runs the relay code above (clientMessage,
-//     serverMessage) on the loop over readers fed by that one read; a message longer than the
-//     buffer is accumulated until whole, and idle sessions give their buffers back to pools.
+//     serverMessage) on the loop over readers fed by that read, reading again (up to 8 times)
+//     while a read fills the buffer so that one write carries a long answer; a message longer
+//     than the buffer is accumulated until whole, and idle sessions give their buffers back to
+//     pools. While a long result streams, the read buffer and the client's write buffer grow to
+//     256 KiB (pooled, back at the next flush or when drained).
 //     Exec, the one wait in the relay code, is a step instead: a message that may call it
 //     (ExecCaller) runs on a goroutine while the loop parks the client side and goes on serving
 //     the server side. TLS sessions stay on the goroutine relay: crypto/tls reads and writes
