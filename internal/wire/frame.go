@@ -284,8 +284,9 @@ type msgWriter struct {
 
 // grow switches to a buffer of size bytes until the next flush, while a long result streams: the
 // rows a grown read buffer holds (msgReader.grow) then leave in one write instead of a write per
-// 16 KiB (the CPU of a 100,000-row decrypt was ≈ 5% system calls writing to the client). The grown
-// buffer writes through the regular one, so no byte changes place in the stream.
+// 16 KiB (≈ 200 writes for the 3.4 MB of a decrypted 100,000-row result of one short text
+// column). The grown buffer writes through the regular one, so no byte changes place in the
+// stream.
 func (w *msgWriter) grow(size int) {
 	if w.small != nil || w.bw.Size() >= size {
 		return
