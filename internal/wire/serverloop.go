@@ -248,7 +248,6 @@ func (s *session) serverSideSkip() error {
 	return nil
 }
 
-// decodeBackend decodes the server messages an interceptor may see.
 // backendMsgs holds the server messages answering most requests, decoded into the same structs
 // message after message (as frontendMsgs).
 type backendMsgs struct {
