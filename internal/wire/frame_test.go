@@ -122,3 +122,64 @@ func TestMsgWriterGrowKeepsStream(t *testing.T) {
 		}
 	}
 }
+
+// forwardRun passes a run of same-type messages through as bytes: over reads of any size the
+// output is the input, every other message still comes out of next, messages larger than the
+// buffer go through whole, and the byte count covers the whole run.
+func TestMsgReaderForwardRunKeepsStream(t *testing.T) {
+	var stream bytes.Buffer
+	rnd := rand.New(rand.NewPCG(7, 8))
+	others := 0
+	for i := range 4000 {
+		typ, body := byte('D'), make([]byte, rnd.IntN(200))
+		switch {
+		case i%97 == 5:
+			typ, others = 'C', others+1
+		case i%700 == 11:
+			body = make([]byte, 40<<10) // larger than the regular buffer
+		}
+		for j := range body {
+			body[j] = byte(i * j)
+		}
+		stream.WriteByte(typ)
+		stream.Write(binary.BigEndian.AppendUint32(nil, uint32(4+len(body))))
+		stream.Write(body)
+	}
+	for _, maxRead := range []int{1, 300, 5000, 1 << 20} {
+		var out bytes.Buffer
+		src := &chunkReader{r: bytes.NewReader(stream.Bytes()), rnd: rand.New(rand.NewPCG(9, 10)), max: maxRead}
+		r, w := newMsgReader(src, 1<<20), newMsgWriter(&out)
+		seen, calls := 0, 0
+		for {
+			typ, err := r.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls++
+			if typ == 'D' {
+				err = r.forwardRun(w)
+			} else {
+				seen++
+				err = r.forward(w)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.flush(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Bytes(), stream.Bytes()) || r.bytes != int64(stream.Len()) {
+			t.Fatalf("reads of up to %d bytes: %d bytes out, %d counted, want %d", maxRead, out.Len(), r.bytes, stream.Len())
+		}
+		if seen != others {
+			t.Fatalf("reads of up to %d bytes: next returned %d other messages, want %d", maxRead, seen, others)
+		}
+		if maxRead == 1<<20 && calls > 400 {
+			t.Fatalf("whole reads: %d calls for 4,000 messages; runs were not forwarded together", calls)
+		}
+	}
+}

@@ -38,11 +38,11 @@ func (s *session) serverMessage(typ byte) error {
 	case 'D', 'd':
 		// The hot path: DataRow and CopyData change no state and belong to the head request.
 		if s.icpt == nil || !s.stypes.Has(typ) {
-			return s.toClient()
+			return s.runToClient()
 		}
 		plan := s.st.headPlan()
 		if plan == nil {
-			return s.toClient()
+			return s.runToClient()
 		}
 		if rr, ok := s.icpt.(RowsResponder); ok && typ == 'D' {
 			if done, err := s.interceptRows(rr, plan); done {
@@ -231,6 +231,16 @@ func (s *session) toClient() error {
 		return s.serverSideSkip()
 	}
 	return s.clientSideErr(s.sr.forward(s.cw))
+}
+
+// runToClient forwards the current DataRow or CopyData and those of the same type buffered after
+// it (forwardRun): they change no state and belong to the same request, so when nobody decodes
+// the first, nobody decodes the rest.
+func (s *session) runToClient() error {
+	if s.skipToReady {
+		return s.serverSideSkip()
+	}
+	return s.clientSideErr(s.sr.forwardRun(s.cw))
 }
 
 // sendClient sends a message in place of the current server message, unless skipping.
