@@ -253,7 +253,7 @@ func (ss *Session) ready(status byte) {
 		ss.mu.syncs--
 	}
 	if ss.mu.syncs == 0 && ss.mu.extended == 0 {
-		ss.mu.pred = ss.server.conf.Clone()
+		ss.mu.pred.CopyFrom(ss.server.conf) // in place: nothing keeps the old pred
 		ss.mu.explicit = status != 'I'
 		ss.mu.lexInFlight = 0
 	}

@@ -37,14 +37,22 @@ func New(startup map[string]string) *GUC {
 
 // Clone returns an independent copy. Outside a block it shares the frozen maps.
 func (g *GUC) Clone() *GUC {
-	c := &GUC{reset: g.reset, cur: g.cur, session: g.session, inBlock: g.inBlock, base: g.base}
-	if g.inBlock {
-		c.cur, c.session = clone(g.cur), clone(g.session)
-	}
-	if len(g.saves) > 0 {
-		c.saves = append([]savepoint(nil), g.saves...)
-	}
+	c := new(GUC)
+	c.CopyFrom(g)
 	return c
+}
+
+// CopyFrom makes g an independent copy of src, as Clone does but in place: a session copies its
+// confirmed settings at every idle ReadyForQuery, and outside a block that then allocates nothing.
+// Whoever holds g sees the new settings.
+func (g *GUC) CopyFrom(src *GUC) {
+	*g = GUC{reset: src.reset, cur: src.cur, session: src.session, inBlock: src.inBlock, base: src.base}
+	if src.inBlock {
+		g.cur, g.session = clone(src.cur), clone(src.session)
+	}
+	if len(src.saves) > 0 {
+		g.saves = append([]savepoint(nil), src.saves...)
+	}
 }
 
 // Get returns the effective value of name and whether it has one.

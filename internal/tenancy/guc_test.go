@@ -196,3 +196,39 @@ func TestCloneSharesNoWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyFromReplacesEverything: CopyFrom into a GUC in the middle of its own block (changed
+// maps, savepoints) leaves nothing of that block, and later changes on either side stay apart.
+func TestCopyFromReplacesEverything(t *testing.T) {
+	src := New(map[string]string{"app.tenant": "s0"})
+	src.Set("app.tenant", "a")
+	src.Commit()
+	dst := New(map[string]string{"app.tenant": "d0"})
+	dst.Begin()
+	dst.Set("other", "y")
+	dst.Savepoint("s")
+	dst.SetLocal("app.tenant", "b")
+
+	dst.CopyFrom(src)
+	if v, _ := dst.Get("app.tenant"); v != "a" {
+		t.Fatalf("after CopyFrom: app.tenant = %q, want a", v)
+	}
+	if v, ok := dst.Get("other"); ok {
+		t.Fatalf("after CopyFrom: other = %q, want unset", v)
+	}
+	dst.RollbackTo("s") // no such savepoint any more: nothing happens
+	dst.Set("app.tenant", "c")
+	dst.Rollback()
+	if v, _ := dst.Get("app.tenant"); v != "a" {
+		t.Fatalf("after a rolled back change: app.tenant = %q, want a", v)
+	}
+	dst.Set("app.tenant", "c")
+	dst.Commit()
+	if v, _ := src.Get("app.tenant"); v != "a" {
+		t.Fatalf("the source changed with the copy: app.tenant = %q, want a", v)
+	}
+	dst.Reset("app.tenant")
+	if v, _ := dst.Get("app.tenant"); v != "s0" {
+		t.Fatalf("RESET after CopyFrom: app.tenant = %q, want the source's startup value s0", v)
+	}
+}
