@@ -1,10 +1,12 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -106,4 +108,61 @@ func FuzzClientMessages(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzDecodeBind: decodeBind reads a Bind exactly as pgproto3's Decode does (the same messages
+// refused, the same fields), also into a struct still holding the previous message's slices.
+func FuzzDecodeBind(f *testing.F) {
+	f.Add(enc(&pgproto3.Bind{PreparedStatement: "s1", ParameterFormatCodes: []int16{1},
+		Parameters: [][]byte{[]byte("x"), nil, {}}, ResultFormatCodes: []int16{0, 1}})[5:])
+	f.Add(enc(&pgproto3.Bind{DestinationPortal: "p", PreparedStatement: "s1"})[5:])
+	f.Add([]byte{0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0, 0})
+	f.Add([]byte{0, 0, 0, 0, 0, 1, 0, 0, 0, 9, 'a'})
+	var reused pgproto3.Bind
+	if err := decodeBind(&reused, enc(&pgproto3.Bind{PreparedStatement: "prev", ParameterFormatCodes: []int16{1, 1, 1},
+		Parameters: [][]byte{[]byte("a"), []byte("b"), []byte("c")}, ResultFormatCodes: []int16{1, 1}})[5:]); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var want pgproto3.Bind
+		wantErr := want.Decode(in)
+		for _, got := range []*pgproto3.Bind{{}, &reused} {
+			err := decodeBind(got, in)
+			if (err != nil) != (wantErr != nil) {
+				t.Fatalf("decodeBind error %v, Decode error %v", err, wantErr)
+			}
+			if err != nil {
+				continue // a failed decode ends the session: what it left in got does not matter
+			}
+			if got.DestinationPortal != want.DestinationPortal || got.PreparedStatement != want.PreparedStatement ||
+				!slices.Equal(got.ParameterFormatCodes, want.ParameterFormatCodes) ||
+				!slices.Equal(got.ResultFormatCodes, want.ResultFormatCodes) || got.ResultFormatCodes == nil ||
+				len(got.Parameters) != len(want.Parameters) {
+				t.Fatalf("decodeBind = %+v, Decode = %+v", got, want)
+			}
+			for i, p := range want.Parameters {
+				if (p == nil) != (got.Parameters[i] == nil) || !bytes.Equal(p, got.Parameters[i]) {
+					t.Fatalf("parameter %d: decodeBind %q, Decode %q", i, got.Parameters[i], p)
+				}
+			}
+		}
+	})
+}
+
+// TestDecodeBindAllocateNothing pins what decodeBind is for: a session's Binds of the same
+// statement, after the first, allocate nothing.
+func TestDecodeBindAllocateNothing(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts are only meaningful without -race")
+	}
+	body := enc(&pgproto3.Bind{PreparedStatement: "P0_1", ParameterFormatCodes: []int16{0},
+		Parameters: [][]byte{[]byte("42"), nil}, ResultFormatCodes: []int16{0}})[5:]
+	var b pgproto3.Bind
+	if n := testing.AllocsPerRun(200, func() {
+		if err := decodeBind(&b, body); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("decodeBind allocates %v times per message, want 0", n)
+	}
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"sync"
 
@@ -112,7 +113,9 @@ func (s *session) request(typ byte) error {
 		v = s.icpt.Request(msg, s.named(msg))
 	}
 	var names [2]string
-	if needBody {
+	if b, ok := msg.(*pgproto3.Bind); ok {
+		names = [2]string{b.DestinationPortal, b.PreparedStatement} // decoded already
+	} else if needBody {
 		body, err := s.cr.load()
 		if err != nil {
 			return s.clientReadErr(err)
@@ -287,7 +290,7 @@ func decodeFrontend(typ byte, body []byte, reuse *frontendMsgs) (pgproto3.Fronte
 	case 'P':
 		m = &pgproto3.Parse{}
 	case 'B':
-		m = &reuse.bind
+		return &reuse.bind, decodeBind(&reuse.bind, body)
 	case 'D':
 		m = &reuse.describe
 	case 'E':
@@ -302,4 +305,80 @@ func decodeFrontend(typ byte, body []byte, reuse *frontendMsgs) (pgproto3.Fronte
 		return nil, errBadLength
 	}
 	return m, m.Decode(body)
+}
+
+// decodeBind is pgproto3's Bind.Decode (the same checks and fields) into dst's own slices, and
+// keeping dst's name strings when the names are the same: a client's Binds then allocate nothing,
+// where Decode makes two slices and a string per message. After an error dst's contents are
+// unspecified: a Bind that cannot be decoded ends the session.
+func decodeBind(dst *pgproto3.Bind, src []byte) error {
+	portal, rest, err := cstringLike(src, dst.DestinationPortal)
+	if err != nil {
+		return err
+	}
+	stmt, rest, err := cstringLike(rest, dst.PreparedStatement)
+	if err != nil {
+		return err
+	}
+	pf, rest, err := formatCodes(dst.ParameterFormatCodes[:0], rest)
+	if err != nil {
+		return err
+	}
+	if len(rest) < 2 {
+		return errBadLength
+	}
+	n, rest := int(binary.BigEndian.Uint16(rest)), rest[2:]
+	params := dst.Parameters[:0]
+	for range n {
+		if len(rest) < 4 {
+			return errBadLength
+		}
+		size := int(int32(binary.BigEndian.Uint32(rest)))
+		rest = rest[4:]
+		if size == -1 {
+			params = append(params, nil)
+			continue
+		}
+		if size < 0 || len(rest) < size {
+			return errBadLength
+		}
+		params, rest = append(params, rest[:size:size]), rest[size:]
+	}
+	rf, _, err := formatCodes(dst.ResultFormatCodes[:0], rest)
+	if err != nil {
+		return err
+	}
+	if rf == nil {
+		rf = []int16{} // Decode's result formats are never nil
+	}
+	*dst = pgproto3.Bind{DestinationPortal: portal, PreparedStatement: stmt,
+		ParameterFormatCodes: pf, Parameters: params, ResultFormatCodes: rf}
+	return nil
+}
+
+// formatCodes appends a count-prefixed list of int16 format codes to dst.
+func formatCodes(dst []int16, b []byte) ([]int16, []byte, error) {
+	if len(b) < 2 {
+		return nil, nil, errBadLength
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if b = b[2:]; len(b) < 2*n {
+		return nil, nil, errBadLength
+	}
+	for i := range n {
+		dst = append(dst, int16(binary.BigEndian.Uint16(b[2*i:])))
+	}
+	return dst, b[2*n:], nil
+}
+
+// cstringLike is cstring, returning prev itself when the name equals it (no allocation).
+func cstringLike(b []byte, prev string) (string, []byte, error) {
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return "", nil, errBadLength
+	}
+	if string(b[:i]) == prev {
+		return prev, b[i+1:], nil
+	}
+	return string(b[:i]), b[i+1:], nil
 }
