@@ -30,8 +30,9 @@
 //     still be live and cancellable.
 //   - Relay (relay.go, serverloop.go, frame.go): two loops; messages are framed by their 5-byte
 //     header, checked against max_message_size, and forwarded as raw bytes (large ones streamed)
-//     unless an Interceptor asked to see their type. Each loop flushes only when its input buffer
-//     is empty, so a batch of messages costs one write.
+//     unless an Interceptor asked to see their type; the DataRows (or CopyData) of a result nobody
+//     decodes are forwarded as one run of what is buffered, not message by message. Each loop
+//     flushes only when its input buffer is empty, so a batch of messages costs one write.
 //   - Event loop (fastrelay*.go, fastloop_linux.go, loopseal_linux.go; Linux): after
 //     authentication a session's sockets go to a shared epoll loop (one per two Ps, as PgBouncer
 //     runs one loop per process) and the session goroutine ends: one blocking epoll_wait serves
