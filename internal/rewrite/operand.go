@@ -51,7 +51,14 @@ func (a *analyzer) classify(n *pg.Node, sc *scope, c *Column) (operand, error) {
 		}
 		return operand{kind: opParam, param: int(v.ParamRef.Number), start: start, end: end}, nil
 	case *pg.Node_AConst:
-		return a.constant(v.AConst)
+		o, err := a.constant(v.AConst)
+		if t := canonicalType(c.Type); err == nil && o.constKind == 'f' && !isDigits(o.literal) && (t == "float4" || t == "float8") {
+			// An unquoted 1.5 or -0.0 is a numeric constant, which reaches a float column through
+			// numeric_float8 (float8in of numeric_out's text), not float8in of the text as written:
+			// -0.0 is 0 there. The wire converts it the same way.
+			o.from = "numeric"
+		}
+		return o, err
 	case *pg.Node_TypeCast:
 		return a.cast(v.TypeCast, sc, c, canonicalType(c.Type))
 	}

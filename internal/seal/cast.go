@@ -115,7 +115,7 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 			// int64, so the wide value's term compares as PostgreSQL does.
 			break
 		}
-		if as == asTerm && outOfRange {
+		if as == asTerm && outOfRange && isInteger(value.Type(plain[0])) && isInteger(col.Type) {
 			// `int4col = $1::int8` runs int48eq, no conversion: a value outside the column's range
 			// equals none of its values (and <> all). An empty term is never a stored 16-byte one.
 			return []byte{}, nil

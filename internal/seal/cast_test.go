@@ -20,6 +20,7 @@ var castColumns = []struct {
 }{
 	{"t", "text", nil}, {"v", "varchar", nil}, {"s2", "int2", nil}, {"s4", "int4", nil}, {"s8", "int8", nil},
 	{"d", "date", nil}, {"ts", "timestamp", nil}, {"tz", "timestamptz", nil}, {"v5", "varchar", []int{5}},
+	{"f8", "float8", nil}, {"f4", "float4", nil},
 }
 
 // castCase is one statement run on the encrypted table enc through pgseal and on the plaintext
@@ -149,6 +150,14 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"varchar(5) column: a longer parameter is 22001", 22, "INSERT INTO %s (id, v5) VALUES ($1, $2)", [][]byte{[]byte("22"), []byte("héllö!")}, nil},
 		{"varchar(5) column: an explicit varchar(8) cast, then the assignment", 23, "INSERT INTO %s (id, v5) VALUES (23, 'abcdefghij'::varchar(8))", nil, nil},
 		{"varchar(5) column: UPDATE SET too long", 19, "UPDATE %s SET v5 = 'xxxxxx' WHERE id = 19", nil, nil},
+		// An unquoted 1.5 is a numeric constant: it reaches a float column as numeric_out's text
+		// (no negative zero), a quoted one as written.
+		{"unquoted numeric constants into float columns", 24, "INSERT INTO %s (id, f8, f4) VALUES (24, -0.0, 0.1)", nil, nil},
+		{"unquoted numeric constants with exponents", 25, "INSERT INTO %s (id, f8, f4) VALUES (25, 1.5e1, -0.000)", nil, nil},
+		{"an unquoted numeric constant beyond float8", 26, "INSERT INTO %s (id, f8) VALUES (26, 1e400)", nil, nil},
+		{"an unquoted numeric constant beyond float4", 26, "INSERT INTO %s (id, f4) VALUES (26, 1e39)", nil, nil},
+		{"quoted negative zeros stay negative", 27, "INSERT INTO %s (id, f8, f4) VALUES (27, '-0.0', '-0')", nil, nil},
+		{"UPDATE SET an unquoted numeric constant", 27, "UPDATE %s SET f8 = -0.0, f4 = 2.5e-1 WHERE id = 27", nil, nil},
 	}
 	for _, c := range inserts {
 		t.Run(c.name, func(t *testing.T) {
@@ -194,6 +203,9 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"int4 = a bare integer beyond int4 (int48eq) matches nothing", 0, "SELECT id FROM %s WHERE s4 = 3000000000 ORDER BY id", nil, nil},
 		{"int2 IN bare integers in and beyond range", 0, "SELECT id FROM %s WHERE s2 IN (12, 70000, 9000000000) ORDER BY id", nil, nil},
 		{"a quoted constant beyond int2 is still 22003", 0, "SELECT id FROM %s WHERE s2 = '70000' ORDER BY id", nil, nil},
+		{"float8 = unquoted numeric constants", 0, "SELECT id FROM %s WHERE f8 = -0.0 OR f8 = 1.5e1 ORDER BY id", nil, nil},
+		{"float8 IN unquoted numeric constants", 0, "SELECT id FROM %s WHERE f8 IN (0.0, 15.0) ORDER BY id", nil, nil},
+		{"float8 = an unquoted constant beyond float8", 0, "SELECT id FROM %s WHERE f8 = 1e400 ORDER BY id", nil, nil},
 	}
 	for _, c := range selects {
 		t.Run(c.name, func(t *testing.T) { sameAsPlain(t, proxy, direct, c) })

@@ -10,6 +10,8 @@ import (
 // casts whose result pgseal reproduces exactly (pg_cast castcontext 'a' or 'i'):
 //   - int2/int4/int8 into numeric (int*_numeric: the same value, scale 0), float4 and float8
 //     (i*tof, i*tod: a C conversion, rounded to nearest even as Go's is);
+//   - numeric into float4 and float8 (numeric_float4, numeric_float8: float4in or float8in of
+//     numeric_out's text);
 //   - float4 into float8 (float4_float8: exact) and float8 into float4 (float84: rounded, with
 //     PostgreSQL's overflow and underflow errors);
 //   - json into jsonb (jsonb_in of the text) and jsonb into json (jsonb_out's text).
@@ -24,6 +26,8 @@ func Assignable(from, to Type) bool {
 	switch {
 	case integral(from):
 		return to == Numeric || to == Float4 || to == Float8
+	case from == Numeric:
+		return to == Float4 || to == Float8
 	case from == Float4:
 		return to == Float8
 	case from == Float8:
@@ -63,6 +67,19 @@ func assign(dst []byte, from, to Type, body []byte) (out []byte, ok bool, err er
 		return appendFloat32(append(dst, byte(to)), float32(readInt(body))), true, nil
 	case integral(from) && to == Float8:
 		return appendFloat(append(dst, byte(to)), float64(readInt(body)), 64), true, nil
+	case from == Numeric && (to == Float4 || to == Float8):
+		// numeric_float8 and numeric_float4 run float8in/float4in on numeric_out's text: the
+		// same digits, but numeric has no negative zero (an unquoted -0.0 stores 0), and the
+		// range errors are the float's.
+		bits := 64
+		if to == Float4 {
+			bits = 32
+		}
+		f, err := parseFloat(to, formatNumeric(nil, body), bits)
+		if err != nil {
+			return dst, true, err
+		}
+		return appendFloat(append(dst, byte(to)), f, bits), true, nil
 	case from == Float4 && to == Float8:
 		return appendFloat(append(dst, byte(to)), readFloat(body), 64), true, nil
 	case from == Float8 && to == Float4:

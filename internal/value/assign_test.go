@@ -20,6 +20,8 @@ var assignCases = []struct {
 	{Int8, Float4, []string{"9223372036854775807", "-9007199254740993", "33554435"}},
 	{Int2, Float8, []string{"-32768", "1"}},
 	{Int8, Float8, []string{"9007199254740993", "-9223372036854775808", "9223372036854775807"}},
+	{Numeric, Float8, []string{"-0.0", "0.1", "-1.5e300", "1e400", "1e-400", "4.9e-324", "12345678901234567890.123456789", "NaN", "-Infinity"}},
+	{Numeric, Float4, []string{"-0.0", "0.1", "3.4028235e38", "1e39", "1e-50", "16777217.5", "Infinity"}},
 	{Float4, Float8, []string{"1.1", "-0", "NaN", "Infinity", "1e-45", "3.4028235e38"}},
 	{Float8, Float4, []string{"1.1", "-0", "NaN", "-Infinity", "3e38", "1e39", "1e-50", "1e-45", "0.1"}},
 	{JSON, JSONB, []string{`{"b": 1, "a": [1.50, "x"], "b": 2}`, `  "s"  `, `12.3000`}},
@@ -53,6 +55,8 @@ func TestAssignableAndComparableAs(t *testing.T) {
 		{Float4, Float8, true, true},
 		{Float8, Float4, true, false}, // float4 = float8 compares in float8
 		{Float8, Numeric, false, false},
+		{Numeric, Float8, true, false}, // only the literal path converts; a numeric parameter compared is refused
+		{Numeric, Float4, true, false},
 		{Numeric, Int4, false, false}, // numeric to integer rounds
 		{JSON, JSONB, true, false},
 		{Date, Timestamptz, true, false},
