@@ -9,6 +9,8 @@ import (
 type pendingLike struct {
 	ref    string // the column reference as written (the hidden output repeats it)
 	filter Filter
+	rel    *rel   // the FROM item ref names (relOf), or nil
+	name   string // the column name ref ends with
 }
 
 // likeOps are the tokens that may stand between the column and the pattern of a LIKE.
@@ -48,7 +50,7 @@ func (a *analyzer) like(e *pg.A_Expr, op string, sc *scope, loc int) error {
 	if err != nil {
 		return err
 	}
-	return a.likeRewrite(e, c, o, escEnd, f, name, loc)
+	return a.likeRewrite(e, c, o, escEnd, f, name, sc, loc)
 }
 
 // likeEscape unwraps `p ESCAPE 'x'` (pg_query: like_escape(p, 'x')) and returns the pattern and
@@ -80,7 +82,7 @@ func (a *analyzer) likeEscape(n *pg.Node, c *Column, name string, f *Filter, loc
 }
 
 // likeRewrite writes the edits of one LIKE condition and records its filter.
-func (a *analyzer) likeRewrite(e *pg.A_Expr, c *Column, o operand, escEnd int, f Filter, name string, loc int) error {
+func (a *analyzer) likeRewrite(e *pg.A_Expr, c *Column, o operand, escEnd int, f Filter, name string, sc *scope, loc int) error {
 	switch o.kind {
 	case opNull:
 		if escEnd > 0 {
@@ -112,7 +114,8 @@ func (a *analyzer) likeRewrite(e *pg.A_Expr, c *Column, o operand, escEnd int, f
 	a.likeEdits(c, o, f, ref, start, colEnd, escEnd)
 	a.plan.valueDep = true // the filter holds the pattern and the escape
 	if !a.likeExplain {
-		a.likes = append(a.likes, pendingLike{ref: ref, filter: f})
+		fields := strs(cr.Fields)
+		a.likes = append(a.likes, pendingLike{ref: ref, filter: f, rel: relOf(sc, fields), name: fields[len(fields)-1]})
 	}
 	return nil
 }

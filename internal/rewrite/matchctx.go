@@ -192,11 +192,15 @@ func (a *analyzer) finishLikes(s *pg.SelectStmt, res *result, pos int) error {
 }
 
 // visibleRef is the position of a select-list item that is the LIKE's own column reference,
-// written the same way in the same query level (so the same column of the same row), or -1: the
-// filter then reads that output and needs no hidden one.
+// written the same way in the same query level, or the column of that name that `*` expanded
+// from the FROM item the reference names (so, either way, the same column of the same row), or
+// -1: the filter then reads that output and needs no hidden one.
 func (a *analyzer) visibleRef(res *result, l pendingLike) int {
 	for i, oc := range res.cols {
 		if oc.col == l.filter.Column && oc.refEnd > oc.refStart && a.sql[oc.refStart:oc.refEnd] == l.ref {
+			return i
+		}
+		if oc.col == l.filter.Column && oc.from != nil && oc.from == l.rel && oc.name == l.name {
 			return i
 		}
 	}

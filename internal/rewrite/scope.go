@@ -17,6 +17,7 @@ type outCol struct {
 	isNull       bool    // a NULL constant (fits any column in UNION ALL)
 	refStart     int     // span of the bare column reference, when col != nil and known
 	refEnd       int
+	from         *rel // the FROM item whose column `*` expanded here, or nil
 }
 
 func (r *result) hasEncrypted() *Column {
@@ -117,6 +118,43 @@ func (a *analyzer) resolve(sc *scope, fields []string, pos int) (*Column, error)
 	return nil, nil
 }
 
+// relOf is the FROM item a column reference names, found as resolve finds its column, or nil
+// when that is not exactly one item: then no output of `*` is taken to be the reference.
+func relOf(sc *scope, fields []string) *rel {
+	switch len(fields) {
+	case 1:
+		for s := sc; s != nil; s = s.parent {
+			var hit *rel
+			n := 0
+			for _, r := range s.rels {
+				if _, ok := r.lookupCol(fields[0]); ok {
+					hit, n = r, n+1
+				}
+			}
+			if n == 1 {
+				return hit
+			}
+			if n > 1 {
+				return nil // ambiguous: PostgreSQL refuses the statement
+			}
+		}
+	case 2, 3, 4:
+		tbl := fields[len(fields)-2]
+		schema := ""
+		if len(fields) >= 3 {
+			schema = fields[len(fields)-3]
+		}
+		for s := sc; s != nil; s = s.parent {
+			for _, r := range s.rels {
+				if r.alias == tbl && (schema == "" || r.schema == schema) {
+					return r
+				}
+			}
+		}
+	}
+	return nil
+}
+
 func (a *analyzer) resolveBare(sc *scope, name string, pos int) (*Column, error) {
 	for s := sc; s != nil; s = s.parent {
 		var hit *Column
@@ -167,7 +205,7 @@ func (a *analyzer) star(sc *scope, qual string, pos int) ([]outCol, error) {
 			continue
 		}
 		for _, c := range r.res.cols {
-			c.refStart, c.refEnd = -1, -1
+			c.refStart, c.refEnd, c.from = -1, -1, r
 			out = append(out, c)
 		}
 	}

@@ -114,6 +114,12 @@ var searchQueries = []struct {
 	{sql: "SELECT id FROM {t} WHERE name LIKE '' ORDER BY id"},
 	{sql: "SELECT id, name FROM {t} WHERE name LIKE '%' ORDER BY name, id"},
 	{sql: "SELECT * FROM {t} WHERE name LIKE 'Ö%' ORDER BY id"},
+	// `*` carries the LIKE's column: the filter reads that output (the same column of the same
+	// row), so a neighbour's value, or another output of the same column, must not stand in.
+	{sql: "SELECT p.* FROM {t} p WHERE p.name NOT ILIKE '%a%' ORDER BY id"},
+	{sql: "SELECT * FROM {t} a JOIN {t} b ON b.id = a.id + 1 WHERE b.name LIKE '%nn%' ORDER BY a.id"},
+	{sql: "SELECT * FROM {t} a JOIN {t} b ON b.id = a.id + 1 WHERE a.name ILIKE $1 ORDER BY a.id", args: []any{"%O%"}},
+	{sql: "SELECT * FROM (SELECT a.id, a.name, b.name AS n2 FROM {t} a JOIN {t} b ON b.id = a.id + 1) s WHERE s.n2 LIKE '%o%' ORDER BY id"},
 }
 
 func searchIndexes(t *testing.T, e *sealEnv) {

@@ -1,0 +1,1 @@
+SELECT e.* FROM events e WHERE e.tag ILIKE '%x%'

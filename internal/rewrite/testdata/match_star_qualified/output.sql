@@ -1,0 +1,1 @@
+SELECT e.* FROM events e WHERE (CASE WHEN get_byte(e.tag, 2) & 4 = 4 THEN string_to_array(encode(substring(e.tag from 44 + get_byte(e.tag, 39)*256 + get_byte(e.tag, 40) for get_byte(e.tag, 41)*256 + get_byte(e.tag, 42)), 'escape'), ' ') END @> ($MATCH(events.tag))[2:] AND substring(e.tag from 4 for 16) = decode(substring(($MATCH(events.tag))[1] from 2), 'hex'))
