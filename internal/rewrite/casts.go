@@ -1,6 +1,8 @@
 package rewrite
 
 import (
+	"math"
+	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v5"
@@ -129,4 +131,24 @@ func (a *analyzer) dropNullCast(o operand) {
 	if o.kind == opNull && o.cast {
 		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditStatic, Text: "NULL"})
 	}
+}
+
+// float4Exact refuses an unquoted number compared with a float4 column unless float4 holds it
+// exactly. PostgreSQL compares float4 with a numeric or integer constant in float8 (float48eq,
+// float48lt, …: `realcol = 0.1` is false for a stored 0.1), the column's value widened. Widening
+// is exact and keeps order, so a number float4 holds exactly compares as its float4 value, which
+// is what the terms compare; any other would need float8 terms. A quoted constant is read as
+// float4, one cast to real is converted to it, and the items of an IN list of two or more values are converted to float4 (= ANY over
+// real[]): both compare in float4, no check. A number beyond float8 is left to the conversion's
+// 22003.
+func (a *analyzer) float4Exact(o operand, c *Column, construct string, loc int) error {
+	if canonicalType(c.Type) != "float4" || o.kind != opLiteral || o.cast || o.constKind != 'i' && o.constKind != 'f' || a.inListArray {
+		return nil
+	}
+	a.plan.valueDep = true // the verdict depends on the constant's value: no template (shape.go)
+	f, err := strconv.ParseFloat(o.literal, 64)
+	if err != nil || math.IsInf(f, 0) || float64(float32(f)) == f {
+		return nil
+	}
+	return unsupported(c, construct+" with "+o.literal+" (PostgreSQL compares it as float8, and float4 cannot hold it exactly; quote it or cast it to real to compare as float4)", loc)
 }

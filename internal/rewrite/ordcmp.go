@@ -120,6 +120,9 @@ func (a *analyzer) ordOperand(r ordRef, n *pg.Node, sc *scope, construct string,
 		}
 		return ordTerm{o: o}, nil
 	}
+	if err := a.float4Exact(o, c, construct, loc); err != nil {
+		return ordTerm{}, err
+	}
 	if o.from == "" {
 		o.from = integerConstType(o, c)
 	}

@@ -147,6 +147,9 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 	case opParam:
 		return false, a.paramAs(o, Param{Kind: ParamTerm, Column: c, InList: a.inListArray})
 	case opLiteral:
+		if err := a.float4Exact(o, c, op, loc); err != nil {
+			return false, err
+		}
 		from := o.from
 		if from == "" {
 			from = integerConstType(o, c)

@@ -206,6 +206,11 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"float8 = unquoted numeric constants", 0, "SELECT id FROM %s WHERE f8 = -0.0 OR f8 = 1.5e1 ORDER BY id", nil, nil},
 		{"float8 IN unquoted numeric constants", 0, "SELECT id FROM %s WHERE f8 IN (0.0, 15.0) ORDER BY id", nil, nil},
 		{"float8 = an unquoted constant beyond float8", 0, "SELECT id FROM %s WHERE f8 = 1e400 ORDER BY id", nil, nil},
+		// float4 = 0.25 compares in float8 on PostgreSQL's side, = ANY over two values in float4.
+		{"float4 = numbers float4 holds exactly", 0, "SELECT id FROM %s WHERE f4 = 0.25 OR f4 = 16777216 ORDER BY id", nil, nil},
+		{"float4 IN two numbers (compared as float4)", 0, "SELECT id FROM %s WHERE f4 IN (0.1, 2.5) ORDER BY id", nil, nil},
+		{"float4 = a quoted number (compared as float4)", 0, "SELECT id FROM %s WHERE f4 = '0.1' ORDER BY id", nil, nil},
+		{"float4 = a number cast to real (compared as float4)", 0, "SELECT id FROM %s WHERE f4 = 0.1::real ORDER BY id", nil, nil},
 	}
 	for _, c := range selects {
 		t.Run(c.name, func(t *testing.T) { sameAsPlain(t, proxy, direct, c) })
@@ -220,6 +225,8 @@ func TestSealCastsPgsealCannotFollowAreRefused(t *testing.T) {
 		{"a numeric cast to int8 rounds", 0, "INSERT INTO %s (id, s4) VALUES (2, 1.5::int8)", nil, nil},
 		{"date compared with a timestamp", 0, "SELECT id FROM %s WHERE d = '2024-01-02 10:00'::timestamp", nil, nil},
 		{"bpchar drops trailing spaces", 0, "INSERT INTO %s (id, t) VALUES (4, 'a  '::bpchar)", nil, nil},
+		{"float4 = a number float4 cannot hold (compared as float8)", 0, "SELECT id FROM %s WHERE f4 = 0.1", nil, nil},
+		{"float4 IN one such number (it is =)", 0, "SELECT id FROM %s WHERE f4 IN (16777217)", nil, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

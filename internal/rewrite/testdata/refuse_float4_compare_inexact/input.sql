@@ -1,0 +1,1 @@
+SELECT id FROM readings WHERE v4 <> 0.1
