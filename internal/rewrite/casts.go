@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -151,4 +152,34 @@ func (a *analyzer) float4Exact(o operand, c *Column, construct string, loc int) 
 		return nil
 	}
 	return unsupported(c, construct+" with "+o.literal+" (PostgreSQL compares it as float8, and float4 cannot hold it exactly; quote it or cast it to real to compare as float4)", loc)
+}
+
+// numericOnInt handles an unquoted decimal (1.5, 2.0, 1e3: a numeric constant) compared with an
+// integer column. PostgreSQL compares them as numeric (the column's value converted, exactly): a
+// whole number compares as that integer, given here as an int8 constant (so that one beyond the
+// column's range matches nothing, as for `int4col = 3000000000`); any other would need numeric
+// terms, and is refused.
+func (a *analyzer) numericOnInt(o *operand, c *Column, construct string, loc int) error {
+	if !isIntegerType(c) || o.kind != opLiteral || o.cast || o.constKind != 'f' || isDigits(o.literal) {
+		return nil
+	}
+	a.plan.valueDep = true // the edit's literal is not the constant's text: no template (shape.go)
+	if r, ok := new(big.Rat).SetString(o.literal); ok && r.IsInt() && r.Num().IsInt64() {
+		o.literal, o.from = r.Num().String(), "int8"
+		return nil
+	}
+	return unsupported(c, construct+" with "+o.literal+" (PostgreSQL compares it with the integers as numeric)", loc)
+}
+
+// numericIntoInt gives an unquoted decimal assigned to an integer column its type, numeric:
+// PostgreSQL rounds it half away from zero (numeric_int4), and so does the wire's conversion.
+func numericIntoInt(o *operand, c *Column) {
+	if isIntegerType(c) && o.kind == opLiteral && !o.cast && o.constKind == 'f' && !isDigits(o.literal) {
+		o.from = "numeric"
+	}
+}
+
+func isIntegerType(c *Column) bool {
+	t := canonicalType(c.Type)
+	return t == "int2" || t == "int4" || t == "int8"
 }

@@ -123,6 +123,9 @@ func (a *analyzer) ordOperand(r ordRef, n *pg.Node, sc *scope, construct string,
 	if err := a.float4Exact(o, c, construct, loc); err != nil {
 		return ordTerm{}, err
 	}
+	if err := a.numericOnInt(&o, c, construct, loc); err != nil {
+		return ordTerm{}, err
+	}
 	if o.from == "" {
 		o.from = integerConstType(o, c)
 	}

@@ -158,6 +158,9 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"an unquoted numeric constant beyond float4", 26, "INSERT INTO %s (id, f4) VALUES (26, 1e39)", nil, nil},
 		{"quoted negative zeros stay negative", 27, "INSERT INTO %s (id, f8, f4) VALUES (27, '-0.0', '-0')", nil, nil},
 		{"UPDATE SET an unquoted numeric constant", 27, "UPDATE %s SET f8 = -0.0, f4 = 2.5e-1 WHERE id = 27", nil, nil},
+		{"unquoted decimals into integer columns round half away from zero", 28, "INSERT INTO %s (id, s2, s4, s8) VALUES (28, 2.5, -2.5, 1e3)", nil, nil},
+		{"an unquoted decimal that rounds beyond int4", 29, "INSERT INTO %s (id, s4) VALUES (29, 2147483647.5)", nil, nil},
+		{"UPDATE SET an integer column to a decimal", 28, "UPDATE %s SET s4 = 0.5 WHERE id = 28", nil, nil},
 	}
 	for _, c := range inserts {
 		t.Run(c.name, func(t *testing.T) {
@@ -211,6 +214,8 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"float4 IN two numbers (compared as float4)", 0, "SELECT id FROM %s WHERE f4 IN (0.1, 2.5) ORDER BY id", nil, nil},
 		{"float4 = a quoted number (compared as float4)", 0, "SELECT id FROM %s WHERE f4 = '0.1' ORDER BY id", nil, nil},
 		{"float4 = a number cast to real (compared as float4)", 0, "SELECT id FROM %s WHERE f4 = 0.1::real ORDER BY id", nil, nil},
+		{"integers = whole decimals (compared as numeric)", 0, "SELECT id FROM %s WHERE s4 = 1.0 OR s8 = 1e3 OR s2 IN (3.0, 4) ORDER BY id", nil, nil},
+		{"int4 = a whole decimal beyond int4 matches nothing", 0, "SELECT id FROM %s WHERE s4 = 1e10 OR s4 <> -1e10 ORDER BY id", nil, nil},
 	}
 	for _, c := range selects {
 		t.Run(c.name, func(t *testing.T) { sameAsPlain(t, proxy, direct, c) })
@@ -227,6 +232,7 @@ func TestSealCastsPgsealCannotFollowAreRefused(t *testing.T) {
 		{"bpchar drops trailing spaces", 0, "INSERT INTO %s (id, t) VALUES (4, 'a  '::bpchar)", nil, nil},
 		{"float4 = a number float4 cannot hold (compared as float8)", 0, "SELECT id FROM %s WHERE f4 = 0.1", nil, nil},
 		{"float4 IN one such number (it is =)", 0, "SELECT id FROM %s WHERE f4 IN (16777217)", nil, nil},
+		{"int4 = a fractional decimal (compared as numeric)", 0, "SELECT id FROM %s WHERE s4 = 1.5", nil, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package value
 
 import (
 	"math"
+	"math/big"
 	"strconv"
 )
 
@@ -10,8 +11,9 @@ import (
 // casts whose result pgseal reproduces exactly (pg_cast castcontext 'a' or 'i'):
 //   - int2/int4/int8 into numeric (int*_numeric: the same value, scale 0), float4 and float8
 //     (i*tof, i*tod: a C conversion, rounded to nearest even as Go's is);
-//   - numeric into float4 and float8 (numeric_float4, numeric_float8: float4in or float8in of
-//     numeric_out's text);
+//   - numeric into int2, int4 and int8 (numeric_int2, …: rounded half away from zero, then
+//     range-checked) and into float4 and float8 (numeric_float4, numeric_float8: float4in or
+//     float8in of numeric_out's text);
 //   - float4 into float8 (float4_float8: exact) and float8 into float4 (float84: rounded, with
 //     PostgreSQL's overflow and underflow errors);
 //   - json into jsonb (jsonb_in of the text) and jsonb into json (jsonb_out's text).
@@ -27,7 +29,7 @@ func Assignable(from, to Type) bool {
 	case integral(from):
 		return to == Numeric || to == Float4 || to == Float8
 	case from == Numeric:
-		return to == Float4 || to == Float8
+		return to == Float4 || to == Float8 || integral(to)
 	case from == Float4:
 		return to == Float8
 	case from == Float8:
@@ -67,6 +69,12 @@ func assign(dst []byte, from, to Type, body []byte) (out []byte, ok bool, err er
 		return appendFloat32(append(dst, byte(to)), float32(readInt(body))), true, nil
 	case integral(from) && to == Float8:
 		return appendFloat(append(dst, byte(to)), float64(readInt(body)), 64), true, nil
+	case from == Numeric && integral(to):
+		v, err := numericInt(body, to)
+		if err != nil {
+			return dst, true, err
+		}
+		return appendInt(append(dst, byte(to)), v, int(to.Size())), true, nil
 	case from == Numeric && (to == Float4 || to == Float8):
 		// numeric_float8 and numeric_float4 run float8in/float4in on numeric_out's text: the
 		// same digits, but numeric has no negative zero (an unquoted -0.0 stores 0), and the
@@ -108,3 +116,37 @@ func appendFloat32(dst []byte, f float32) []byte {
 	b := math.Float32bits(f)
 	return append(dst, byte(b>>24), byte(b>>16), byte(b>>8), byte(b))
 }
+
+// numericInt is numeric_int2/int4/int8: the value rounded to an integer half away from zero
+// (round_var), range-checked for to; NaN and the infinities cannot be converted (0A000).
+func numericInt(body []byte, to Type) (int64, error) {
+	n, _ := decodeNumeric(body) // canonical: checked by the caller
+	switch n.sign {
+	case numericNaN:
+		return 0, &Error{Code: CodeFeatureNotSupported, Message: "cannot convert NaN to " + to.sqlName()}
+	case numericPInf, numericNInf:
+		return 0, &Error{Code: CodeFeatureNotSupported, Message: "cannot convert infinity to " + to.sqlName()}
+	}
+	// digits[i] is worth nbase^(weight-i): digits up to the weight are the integer part, the one
+	// after it starts the fraction (its first decimal digit decides the rounding).
+	mag := new(big.Int)
+	for i := 0; i <= n.weight; i++ {
+		d := 0
+		if i < len(n.digits) {
+			d = int(n.digits[i])
+		}
+		mag.Mul(mag, big.NewInt(nbase)).Add(mag, big.NewInt(int64(d)))
+	}
+	if f := n.weight + 1; f >= 0 && f < len(n.digits) && n.digits[f] >= nbase/2 {
+		mag.Add(mag, big.NewInt(1))
+	}
+	if n.sign == numericNeg {
+		mag.Neg(mag)
+	}
+	lo, hi := intRange(to)
+	if !mag.IsInt64() || mag.Int64() < lo || mag.Int64() > hi {
+		return 0, &Error{Code: CodeNumericValueOutOfRange, Message: to.sqlName() + " out of range"}
+	}
+	return mag.Int64(), nil
+}
+

@@ -20,6 +20,9 @@ var assignCases = []struct {
 	{Int8, Float4, []string{"9223372036854775807", "-9007199254740993", "33554435"}},
 	{Int2, Float8, []string{"-32768", "1"}},
 	{Int8, Float8, []string{"9007199254740993", "-9223372036854775808", "9223372036854775807"}},
+	{Numeric, Int4, []string{"1.5", "-1.5", "2.4999", "0.5", "-0.49999", "0.00001", "1e3", "2147483647.4", "2147483647.5", "-2147483648.5", "1e400", "NaN", "Infinity"}},
+	{Numeric, Int2, []string{"32767.49", "-32768.5", "12.5"}},
+	{Numeric, Int8, []string{"9223372036854775807.4", "9223372036854775807.5", "-9223372036854775808.5", "-9223372036854775808.4999", "123456789.5"}},
 	{Numeric, Float8, []string{"-0.0", "0.1", "-1.5e300", "1e400", "1e-400", "4.9e-324", "12345678901234567890.123456789", "NaN", "-Infinity"}},
 	{Numeric, Float4, []string{"-0.0", "0.1", "3.4028235e38", "1e39", "1e-50", "16777217.5", "Infinity"}},
 	{Float4, Float8, []string{"1.1", "-0", "NaN", "Infinity", "1e-45", "3.4028235e38"}},
@@ -57,7 +60,7 @@ func TestAssignableAndComparableAs(t *testing.T) {
 		{Float8, Numeric, false, false},
 		{Numeric, Float8, true, false}, // only the literal path converts; a numeric parameter compared is refused
 		{Numeric, Float4, true, false},
-		{Numeric, Int4, false, false}, // numeric to integer rounds
+		{Numeric, Int4, true, false}, // assigned: rounded (numeric_int4); compared: as numeric
 		{JSON, JSONB, true, false},
 		{Date, Timestamptz, true, false},
 		{Text, Int4, false, false},

@@ -1,0 +1,1 @@
+SELECT s4 FROM meters WHERE s4 = 1.5

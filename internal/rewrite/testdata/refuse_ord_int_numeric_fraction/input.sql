@@ -1,0 +1,1 @@
+SELECT id FROM scores WHERE score > 1.5
