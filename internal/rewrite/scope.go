@@ -101,21 +101,28 @@ func (a *analyzer) resolve(sc *scope, fields []string, pos int) (*Column, error)
 	case 1:
 		return a.resolveBare(sc, fields[0], pos)
 	case 2, 3, 4:
-		tbl, col := fields[len(fields)-2], fields[len(fields)-1]
-		schema := ""
-		if len(fields) >= 3 {
-			schema = fields[len(fields)-3]
-		}
-		for s := sc; s != nil; s = s.parent {
-			for _, r := range s.rels {
-				if r.alias == tbl && (schema == "" || r.schema == schema) {
-					c, _ := r.lookupCol(col)
-					return c, nil
-				}
-			}
+		if r := qualifiedRel(sc, fields); r != nil {
+			c, _ := r.lookupCol(fields[len(fields)-1])
+			return c, nil
 		}
 	}
 	return nil, nil
+}
+
+// qualifiedRel is the FROM item a qualified reference (t.c, s.t.c, d.s.t.c) names, or nil.
+func qualifiedRel(sc *scope, fields []string) *rel {
+	tbl, schema := fields[len(fields)-2], ""
+	if len(fields) >= 3 {
+		schema = fields[len(fields)-3]
+	}
+	for s := sc; s != nil; s = s.parent {
+		for _, r := range s.rels {
+			if r.alias == tbl && (schema == "" || r.schema == schema) {
+				return r
+			}
+		}
+	}
+	return nil
 }
 
 // relOf is the FROM item a column reference names, found as resolve finds its column, or nil
@@ -139,18 +146,7 @@ func relOf(sc *scope, fields []string) *rel {
 			}
 		}
 	case 2, 3, 4:
-		tbl := fields[len(fields)-2]
-		schema := ""
-		if len(fields) >= 3 {
-			schema = fields[len(fields)-3]
-		}
-		for s := sc; s != nil; s = s.parent {
-			for _, r := range s.rels {
-				if r.alias == tbl && (schema == "" || r.schema == schema) {
-					return r
-				}
-			}
-		}
+		return qualifiedRel(sc, fields)
 	}
 	return nil
 }
