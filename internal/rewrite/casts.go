@@ -171,10 +171,17 @@ func (a *analyzer) numericOnInt(o *operand, c *Column, construct string, loc int
 	return unsupported(c, construct+" with "+o.literal+" (PostgreSQL compares it with the integers as numeric)", loc)
 }
 
-// numericIntoInt gives an unquoted decimal assigned to an integer column its type, numeric:
-// PostgreSQL rounds it half away from zero (numeric_int4), and so does the wire's conversion.
-func numericIntoInt(o *operand, c *Column) {
-	if isIntegerType(c) && o.kind == opLiteral && !o.cast && o.constKind == 'f' && !isDigits(o.literal) {
+// numericAssigned gives an unquoted number that PostgreSQL types numeric (a decimal, or an
+// integer beyond int8) or int8 its type where assigning it converts it: into an integer column a
+// decimal is rounded half away from zero (numeric_int4), into a text column any such number
+// becomes numeric_out's text (1e3 stores "1000", 007.50 "7.50"). The wire converts the same way.
+// (Float columns: classify; numeric columns parse the text as numeric_in does.)
+func numericAssigned(o *operand, c *Column) {
+	if o.kind != opLiteral || o.cast || o.constKind != 'f' {
+		return
+	}
+	switch {
+	case isIntegerType(c) && !isDigits(o.literal), isTextFamily(canonicalType(c.Type)):
 		o.from = "numeric"
 	}
 }

@@ -161,6 +161,9 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"unquoted decimals into integer columns round half away from zero", 28, "INSERT INTO %s (id, s2, s4, s8) VALUES (28, 2.5, -2.5, 1e3)", nil, nil},
 		{"an unquoted decimal that rounds beyond int4", 29, "INSERT INTO %s (id, s4) VALUES (29, 2147483647.5)", nil, nil},
 		{"UPDATE SET an integer column to a decimal", 28, "UPDATE %s SET s4 = 0.5 WHERE id = 28", nil, nil},
+		{"unquoted numbers into text columns are numeric_out's text", 32, "INSERT INTO %s (id, t, v) VALUES (32, 1e3, 0099999999999)", nil, nil},
+		{"UPDATE SET text columns to unquoted decimals", 32, "UPDATE %s SET t = 007.50, v = -0.0 WHERE id = 32", nil, nil},
+		{"an unquoted decimal too long for varchar(5)", 33, "INSERT INTO %s (id, v5) VALUES (33, 123456.5)", nil, nil},
 	}
 	for _, c := range inserts {
 		t.Run(c.name, func(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 // casts whose result pgseal reproduces exactly (pg_cast castcontext 'a' or 'i'):
 //   - int2/int4/int8 into numeric (int*_numeric: the same value, scale 0), float4 and float8
 //     (i*tof, i*tod: a C conversion, rounded to nearest even as Go's is);
-//   - numeric into int2, int4 and int8 (numeric_int2, …: rounded half away from zero, then
-//     range-checked) and into float4 and float8 (numeric_float4, numeric_float8: float4in or
-//     float8in of numeric_out's text);
+//   - numeric into text and varchar (numeric_out's text), into int2, int4 and int8 (numeric_int2,
+//     …: rounded half away from zero, then range-checked) and into float4 and float8
+//     (numeric_float4, numeric_float8: float4in or float8in of numeric_out's text);
 //   - float4 into float8 (float4_float8: exact) and float8 into float4 (float84: rounded, with
 //     PostgreSQL's overflow and underflow errors);
 //   - json into jsonb (jsonb_in of the text) and jsonb into json (jsonb_out's text).
@@ -29,7 +29,7 @@ func Assignable(from, to Type) bool {
 	case integral(from):
 		return to == Numeric || to == Float4 || to == Float8
 	case from == Numeric:
-		return to == Float4 || to == Float8 || integral(to)
+		return to == Float4 || to == Float8 || integral(to) || textual(to)
 	case from == Float4:
 		return to == Float8
 	case from == Float8:
@@ -69,6 +69,8 @@ func assign(dst []byte, from, to Type, body []byte) (out []byte, ok bool, err er
 		return appendFloat32(append(dst, byte(to)), float32(readInt(body))), true, nil
 	case integral(from) && to == Float8:
 		return appendFloat(append(dst, byte(to)), float64(readInt(body)), 64), true, nil
+	case from == Numeric && textual(to):
+		return formatNumeric(append(dst, byte(to)), body), true, nil // numeric_out's text
 	case from == Numeric && integral(to):
 		v, err := numericInt(body, to)
 		if err != nil {
@@ -149,4 +151,3 @@ func numericInt(body []byte, to Type) (int64, error) {
 	}
 	return mag.Int64(), nil
 }
-

@@ -1,0 +1,1 @@
+INSERT INTO users (email, ssn) VALUES (1e3, 5) ON CONFLICT DO NOTHING
