@@ -1,12 +1,15 @@
 package rewrite
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v5"
+
+	"github.com/pgseal/pgseal/internal/sqlstate"
 )
 
 // castFamily groups the plaintext types between which the wire converts a cast constant or
@@ -189,4 +192,44 @@ func numericAssigned(o *operand, c *Column) {
 func isIntegerType(c *Column) bool {
 	t := canonicalType(c.Type)
 	return t == "int2" || t == "int4" || t == "int8"
+}
+
+// pgTypeNames are PostgreSQL's names for types in its error messages (format_type).
+var pgTypeNames = map[string]string{"int2": "smallint", "int4": "integer", "int8": "bigint",
+	"float4": "real", "float8": "double precision", "bool": "boolean",
+	"timestamp": "timestamp without time zone", "timestamptz": "timestamp with time zone",
+	"varchar": "character varying"}
+
+func pgTypeName(t string) string {
+	if n, ok := pgTypeNames[t]; ok {
+		return n
+	}
+	return t
+}
+
+// constAssignable is PostgreSQL's check that an unquoted constant can be assigned to c at all:
+// an integer or numeric constant goes into number and text columns, a boolean into boolean and
+// text ones (assignment casts); into any other column it is 42804. The wire would not refuse it
+// (it would read 20200101 as a date), so the check is made here.
+func constAssignable(o operand, c *Column) *Error {
+	if o.kind != opLiteral || o.cast || o.constKind == 's' {
+		return nil
+	}
+	t := canonicalType(c.Type)
+	from, ok := "boolean", t == "bool" || isTextFamily(t)
+	if o.constKind != 'b' {
+		from, ok = "integer", isTextFamily(t) || isIntegerType(c) || t == "numeric" || t == "float4" || t == "float8"
+		if o.constKind == 'f' {
+			from = "numeric"
+			if _, err := strconv.ParseInt(o.literal, 10, 64); err == nil {
+				from = "bigint"
+			}
+		}
+	}
+	if ok {
+		return nil
+	}
+	return &Error{Code: sqlstate.DatatypeMismatch, Offset: o.start,
+		Message: fmt.Sprintf("column %q is of type %s but expression is of type %s", c.Name, pgTypeName(t), from),
+		Hint:    "You will need to rewrite or cast the expression."}
 }

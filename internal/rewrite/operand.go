@@ -240,6 +240,9 @@ func (a *analyzer) assign(c *Column, n *pg.Node, sc *scope, construct string, po
 	case opParam:
 		return a.paramAs(o, Param{Kind: ParamEncrypt, Column: c})
 	case opLiteral:
+		if err := constAssignable(o, c); err != nil {
+			return err
+		}
 		numericAssigned(&o, c)
 		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditEncrypt, Literal: o.literal, Cast: o.from, CastLen: o.castLen, Column: c})
 		return nil

@@ -164,6 +164,9 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"unquoted numbers into text columns are numeric_out's text", 32, "INSERT INTO %s (id, t, v) VALUES (32, 1e3, 0099999999999)", nil, nil},
 		{"UPDATE SET text columns to unquoted decimals", 32, "UPDATE %s SET t = 007.50, v = -0.0 WHERE id = 32", nil, nil},
 		{"an unquoted decimal too long for varchar(5)", 33, "INSERT INTO %s (id, v5) VALUES (33, 123456.5)", nil, nil},
+		{"an unquoted number into a date column is 42804", 34, "INSERT INTO %s (id, d) VALUES (34, 20200101)", nil, nil},
+		{"a boolean into a timestamp column is 42804", 35, "UPDATE %s SET ts = true WHERE id = 1", nil, nil},
+		{"a boolean into a text column is its text", 36, "INSERT INTO %s (id, t, v) VALUES (36, true, false)", nil, nil},
 	}
 	for _, c := range inserts {
 		t.Run(c.name, func(t *testing.T) {
