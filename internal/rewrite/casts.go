@@ -142,9 +142,9 @@ func (a *analyzer) dropNullCast(o operand) {
 // float48lt, …: `realcol = 0.1` is false for a stored 0.1), the column's value widened. Widening
 // is exact and keeps order, so a number float4 holds exactly compares as its float4 value, which
 // is what the terms compare; any other would need float8 terms. A quoted constant is read as
-// float4, one cast to real is converted to it, and the items of an IN list of two or more values are converted to float4 (= ANY over
-// real[]): both compare in float4, no check. A number beyond float8 is left to the conversion's
-// 22003.
+// float4, one cast to real is converted to it, and the items of an IN list of two or more values
+// are converted to float4 (= ANY over real[]): those compare in float4, no check. A number
+// beyond float8 is left to the conversion's 22003.
 func (a *analyzer) float4Exact(o operand, c *Column, construct string, loc int) error {
 	if canonicalType(c.Type) != "float4" || o.kind != opLiteral || o.cast || o.constKind != 'i' && o.constKind != 'f' || a.inListArray {
 		return nil
@@ -174,11 +174,12 @@ func (a *analyzer) numericOnInt(o *operand, c *Column, construct string, loc int
 	return unsupported(c, construct+" with "+o.literal+" (PostgreSQL compares it with the integers as numeric)", loc)
 }
 
-// numericAssigned gives an unquoted number that PostgreSQL types numeric (a decimal, or an
-// integer beyond int8) or int8 its type where assigning it converts it: into an integer column a
-// decimal is rounded half away from zero (numeric_int4), into a text column any such number
-// becomes numeric_out's text (1e3 stores "1000", 007.50 "7.50"). The wire converts the same way.
-// (Float columns: classify; numeric columns parse the text as numeric_in does.)
+// numericAssigned marks as numeric an unquoted number that pg_query gives as a Float (a decimal,
+// or digits beyond int4) where assigning it converts it: into an integer column a decimal is
+// rounded half away from zero (numeric_int4), into a text column the number becomes
+// numeric_out's text (1e3 stores "1000", 007.50 "7.50"; for digits the int8 output is the same).
+// The wire converts the same way. Float columns: classify; numeric columns parse the text as
+// numeric_in does.
 func numericAssigned(o *operand, c *Column) {
 	if o.kind != opLiteral || o.cast || o.constKind != 'f' {
 		return
