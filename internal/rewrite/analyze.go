@@ -42,6 +42,7 @@ type analyzer struct {
 	seen   seenSet    // nodes the precise walk examined in stmt (coverage.go)
 	// inListArray is set while the items of an IN list of two or more values are analysed.
 	inListArray bool
+	inListOp    string // the operator of the IN list being analysed: = (IN) or <> (NOT IN)
 	// LIKE on match columns (match.go, matchctx.go): the conditions of the statement where it is
 	// exact, why it is not elsewhere, whether the statement is a plain EXPLAIN (no filters), and
 	// the rewritten conditions waiting for their hidden outputs.

@@ -31,6 +31,9 @@ func (a *analyzer) between(e *pg.A_Expr, sc *scope, loc int) error {
 		if ts[i], err = a.ordOperand(r, b, sc, "BETWEEN", loc); err != nil {
 			return err
 		}
+		if err := constComparable(ts[i].o, r.col, betweenOperator(e.Kind), false, loc); err != nil {
+			return err
+		}
 		if !ts[i].null {
 			a.addEdit(a.termEdit(ts[i], r.col, ts[i].o.start, ts[i].o.end))
 		}
@@ -69,4 +72,13 @@ func (a *analyzer) notBetween(r ordRef, ts [2]ordTerm, loc int) error {
 	}
 	a.insertTerm(end, ") AND "+r.expr()+" > "+keysetLow("\x00")+" AND "+r.expr()+" < "+keysetHigh("\x00")+")", p, r.col)
 	return nil
+}
+
+// betweenOperator is the first operator PostgreSQL applies for a BETWEEN form (its errors name
+// it): x BETWEEN a AND b is x >= a AND x <= b, NOT BETWEEN is x < a OR x > b.
+func betweenOperator(k pg.A_Expr_Kind) string {
+	if k == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN || k == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM {
+		return "<"
+	}
+	return ">="
 }

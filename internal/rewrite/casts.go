@@ -217,20 +217,58 @@ func constAssignable(o operand, c *Column) *Error {
 		return nil
 	}
 	t := canonicalType(c.Type)
-	from, ok := "boolean", t == "bool" || isTextFamily(t)
+	ok := t == "bool" || isTextFamily(t)
 	if o.constKind != 'b' {
-		from, ok = "integer", isTextFamily(t) || isIntegerType(c) || t == "numeric" || t == "float4" || t == "float8"
-		if o.constKind == 'f' {
-			from = "numeric"
-			if _, err := strconv.ParseInt(o.literal, 10, 64); err == nil {
-				from = "bigint"
-			}
-		}
+		ok = isTextFamily(t) || isNumberType(t)
 	}
 	if ok {
 		return nil
 	}
 	return &Error{Code: sqlstate.DatatypeMismatch, Offset: o.start,
-		Message: fmt.Sprintf("column %q is of type %s but expression is of type %s", c.Name, pgTypeName(t), from),
+		Message: fmt.Sprintf("column %q is of type %s but expression is of type %s", c.Name, pgTypeName(t), constTypeName(o)),
 		Hint:    "You will need to rewrite or cast the expression."}
+}
+
+// constComparable is PostgreSQL's operator lookup for an unquoted constant compared with c by
+// op: a number compares with number columns, a boolean with boolean ones, and anything else has
+// no operator (42883: text = integer, date = numeric). The wire would compare the constant's
+// text read as c's type, so the check is made here. flipped: the constant is the left operand.
+func constComparable(o operand, c *Column, op string, flipped bool, loc int) *Error {
+	if o.kind != opLiteral || o.cast || o.constKind == 's' {
+		return nil
+	}
+	t := canonicalType(c.Type)
+	if o.constKind == 'b' && t == "bool" || o.constKind != 'b' && isNumberType(t) {
+		return nil
+	}
+	l, r := pgTypeName(t), constTypeName(o)
+	if flipped {
+		l, r = r, l
+	}
+	return &Error{Code: sqlstate.UndefinedFunction, Offset: loc,
+		Message: fmt.Sprintf("operator does not exist: %s %s %s", l, op, r),
+		Hint:    "No operator matches the given name and argument types. You might need to add explicit type casts."}
+}
+
+// constTypeName is the type PostgreSQL gives an unquoted constant: integer, bigint or numeric
+// for a number (by its size and form), boolean for true and false.
+func constTypeName(o operand) string {
+	switch {
+	case o.constKind == 'b':
+		return "boolean"
+	case o.constKind == 'i':
+		return "integer"
+	}
+	if _, err := strconv.ParseInt(o.literal, 10, 64); err == nil {
+		return "bigint"
+	}
+	return "numeric"
+}
+
+func isNumberType(t string) bool {
+	switch t {
+	case "int2", "int4", "int8", "numeric", "float4", "float8":
+		return true
+	}
+	return false
 }

@@ -60,6 +60,9 @@ func (a *analyzer) ordWith(r ordRef, other *pg.Node, op string, flipped bool, sc
 	if err != nil {
 		return err
 	}
+	if err := constComparable(t.o, r.col, op, flipped, loc); err != nil {
+		return err
+	}
 	if t.null {
 		a.ordColumn(r, "")
 		return nil

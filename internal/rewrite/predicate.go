@@ -3,6 +3,7 @@ package rewrite
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v5"
 )
@@ -147,6 +148,9 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 	case opParam:
 		return false, a.paramAs(o, Param{Kind: ParamTerm, Column: c, InList: a.inListArray})
 	case opLiteral:
+		if err := constComparable(o, c, a.sqlOperator(op), false, loc); err != nil {
+			return false, err
+		}
 		if err := a.float4Exact(o, c, op, loc); err != nil {
 			return false, err
 		}
@@ -187,8 +191,8 @@ func (a *analyzer) inList(e *pg.A_Expr, op string, sc *scope, loc int) error {
 			values++
 		}
 	}
-	a.inListArray = values > 1
-	defer func() { a.inListArray = false }()
+	a.inListArray, a.inListOp = values > 1, op
+	defer func() { a.inListArray, a.inListOp = false, "" }()
 	for _, item := range items {
 		skip, err := a.termOperand(c, item, sc, "IN", loc)
 		if err != nil {
@@ -287,4 +291,16 @@ func integerConstType(o operand, c *Column) string {
 		}
 	}
 	return ""
+}
+
+// sqlOperator is the operator PostgreSQL resolves for an equality construct, as its errors name
+// it: IN is = (NOT IN <>), IS [NOT] DISTINCT FROM is =, "= ANY" is =.
+func (a *analyzer) sqlOperator(construct string) string {
+	switch {
+	case construct == "IN":
+		return a.inListOp
+	case construct == "IS DISTINCT FROM":
+		return "="
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(construct, " ANY"), " ALL")
 }

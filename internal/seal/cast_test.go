@@ -222,6 +222,14 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"float4 = a number cast to real (compared as float4)", 0, "SELECT id FROM %s WHERE f4 = 0.1::real ORDER BY id", nil, nil},
 		{"integers = whole decimals (compared as numeric)", 0, "SELECT id FROM %s WHERE s4 = 1.0 OR s8 = 1e3 OR s2 IN (3.0, 4) ORDER BY id", nil, nil},
 		{"int4 = a whole decimal beyond int4 matches nothing", 0, "SELECT id FROM %s WHERE s4 = 1e10 OR s4 <> -1e10 ORDER BY id", nil, nil},
+		// No operator: 42883, as on the plaintext table.
+		{"text = an unquoted number", 0, "SELECT id FROM %s WHERE t = 5", nil, nil},
+		{"varchar IN unquoted numbers", 0, "SELECT id FROM %s WHERE v IN (1, 2)", nil, nil},
+		{"text NOT IN an unquoted decimal", 0, "SELECT id FROM %s WHERE t NOT IN (1.5)", nil, nil},
+		{"text IS DISTINCT FROM an unquoted number", 0, "SELECT id FROM %s WHERE t IS DISTINCT FROM 5", nil, nil},
+		{"date = an unquoted number", 0, "SELECT id FROM %s WHERE d = 20200101", nil, nil},
+		{"int4 = a boolean", 0, "SELECT id FROM %s WHERE s4 = true", nil, nil},
+		{"an unquoted number = timestamp", 0, "SELECT id FROM %s WHERE 5 = ts", nil, nil},
 	}
 	for _, c := range selects {
 		t.Run(c.name, func(t *testing.T) { sameAsPlain(t, proxy, direct, c) })

@@ -49,6 +49,7 @@ const (
 	UndefinedTable        = "42P01"
 	UndefinedObject       = "42704" // unknown type name
 	DatatypeMismatch      = "42804" // client declared another type for an encrypted parameter
+	UndefinedFunction     = "42883" // no operator for the operand types (text = integer)
 
 	// Class 53 and 54: insufficient resources, program limit exceeded.
 	TooManyConnections   = "53300" // max_connections reached

@@ -1,0 +1,1 @@
+SELECT id FROM events WHERE title NOT BETWEEN 1 AND 2.5
