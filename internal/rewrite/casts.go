@@ -154,7 +154,8 @@ func (a *analyzer) float4Exact(o operand, c *Column, construct string, loc int) 
 	if err != nil || math.IsInf(f, 0) || float64(float32(f)) == f {
 		return nil
 	}
-	return unsupported(c, construct+" with "+o.literal+" (PostgreSQL compares it as float8, and float4 cannot hold it exactly; quote it or cast it to real to compare as float4)", loc)
+	// The message names no value (errors never carry one).
+	return unsupported(c, construct+" with a number float4 cannot hold exactly (PostgreSQL compares it as float8; quote it or cast it to real to compare as float4)", loc)
 }
 
 // numericOnInt handles an unquoted decimal (1.5, 2.0, 1e3: a numeric constant) compared with an
@@ -171,7 +172,7 @@ func (a *analyzer) numericOnInt(o *operand, c *Column, construct string, loc int
 		o.literal, o.from = r.Num().String(), "int8"
 		return nil
 	}
-	return unsupported(c, construct+" with "+o.literal+" (PostgreSQL compares it with the integers as numeric)", loc)
+	return unsupported(c, construct+" with a fractional number or one beyond bigint (PostgreSQL compares it with the integers as numeric)", loc)
 }
 
 // numericAssigned marks as numeric an unquoted number that pg_query gives as a Float (a decimal,

@@ -43,8 +43,15 @@ func checkNoLeak(t *testing.T, s *Schema, sql string) {
 	t.Helper()
 	p, err := Analyze(sql, s)
 	if err != nil {
-		if _, ok := err.(*Error); !ok {
+		e, ok := err.(*Error)
+		if !ok {
 			t.Fatalf("Analyze(%q) error %T, want *Error", sql, err)
+		}
+		// A refusal goes to the client and to pgseal's log: it names no value.
+		for _, text := range []string{e.Message, e.Hint, e.Detail} {
+			if strings.Contains(text, leakMarker) || strings.Contains(text, numMarker) {
+				t.Fatalf("Analyze(%q) refusal %q names a value", sql, text)
+			}
 		}
 		return
 	}
