@@ -156,7 +156,7 @@ type Edit struct {
 	Kind       EditKind
 	Text       string  `json:",omitempty"` // EditStatic: replacement text
 	Literal    string  `json:",omitempty"` // dynamic: the literal's decoded value
-	Cast       string  `json:",omitempty"` // dynamic: the literal's type when cast to another than the column's (see Param.Cast)
+	Cast       string  `json:",omitempty"` // dynamic: the literal's type when cast to another than the column's (see Param.Cast), or the type PostgreSQL gives an unquoted number it converts (numeric, int8: casts.go)
 	CastLen    int     `json:",omitempty"` // dynamic: varchar(CastLen) truncates the literal (see Param.CastLen)
 	Column     *Column `json:",omitempty"` // dynamic: which column's keys and type
 	// EditMatch only: the condition is NOT LIKE / NOT ILIKE (the tokens are an empty array), and
