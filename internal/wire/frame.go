@@ -186,15 +186,28 @@ func (r *msgReader) peekRun(dst [][]byte, max int) [][]byte {
 		return dst
 	}
 	buf, _ := r.br.Peek(r.br.Buffered()) // cannot block: only what is buffered
-	for len(dst) < max && len(buf) >= 5 && buf[0] == r.typ {
-		length := int64(int32(binary.BigEndian.Uint32(buf[1:5])))
-		if length < 4 || length-4 > int64(r.max) || int64(len(buf)) < 1+length {
+	for len(dst) < max {
+		n := r.sameWhole(buf)
+		if n == 0 {
 			break
 		}
-		dst = append(dst, buf[5:1+length:1+length])
-		buf = buf[1+length:]
+		dst = append(dst, buf[5:n:n])
+		buf = buf[n:]
 	}
 	return dst
+}
+
+// sameWhole is the length of the message at the start of buf when it is complete, valid and of the
+// current message's type, else 0: one step of a run (peekRun, forwardRun).
+func (r *msgReader) sameWhole(buf []byte) int {
+	if len(buf) < 5 || buf[0] != r.typ {
+		return 0
+	}
+	length := int64(int32(binary.BigEndian.Uint32(buf[1:5])))
+	if length < 4 || length-4 > int64(r.max) || int64(len(buf)) < 1+length {
+		return 0
+	}
+	return int(1 + length)
 }
 
 // skip drops the current message unread.
@@ -265,13 +278,9 @@ func (r *msgReader) forwardRun(w *msgWriter) error {
 	}
 	buf, _ := r.br.Peek(r.br.Buffered()) // cannot block: only what is buffered
 	end := 5 + r.n
-	for len(buf)-end >= 5 && buf[end] == r.typ {
-		length := int64(int32(binary.BigEndian.Uint32(buf[end+1:])))
-		if length < 4 || length-4 > int64(r.max) || int64(len(buf)-end) < 1+length {
-			break
-		}
-		r.bytes += 1 + length
-		end += int(1 + length)
+	for n := r.sameWhole(buf[end:]); n > 0; n = r.sameWhole(buf[end:]) {
+		r.bytes += int64(n)
+		end += n
 	}
 	r.done = true
 	if err := w.write(buf[:end]); err != nil {

@@ -261,13 +261,7 @@ func leadingNames(typ byte, body []byte) ([2]string, error) {
 	return out, err
 }
 
-func cstring(b []byte) (string, []byte, error) {
-	i := bytes.IndexByte(b, 0)
-	if i < 0 {
-		return "", nil, errBadLength
-	}
-	return string(b[:i]), b[i+1:], nil
-}
+func cstring(b []byte) (string, []byte, error) { return cstringLike(b, "") }
 
 // frontendMsgs holds the client messages of an extended-protocol round trip, decoded into the same
 // structs message after message: an interceptor sees a message only during its call (hooks.go).
