@@ -146,7 +146,7 @@ func (a *analyzer) dropNullCast(o operand) {
 // are converted to float4 (= ANY over real[]): those compare in float4, no check. A number
 // beyond float8 is left to the conversion's 22003.
 func (a *analyzer) float4Exact(o operand, c *Column, construct string, loc int) error {
-	if canonicalType(c.Type) != "float4" || o.kind != opLiteral || o.cast || o.constKind != 'i' && o.constKind != 'f' || a.inListArray {
+	if k := unquoted(o); canonicalType(c.Type) != "float4" || k != 'i' && k != 'f' || a.inListArray {
 		return nil
 	}
 	a.plan.valueDep = true // the verdict depends on the constant's value: no template (shape.go)
@@ -164,7 +164,7 @@ func (a *analyzer) float4Exact(o operand, c *Column, construct string, loc int) 
 // column's range matches nothing, as for `int4col = 3000000000`); any other would need numeric
 // terms, and is refused.
 func (a *analyzer) numericOnInt(o *operand, c *Column, construct string, loc int) error {
-	if !isIntegerType(c) || o.kind != opLiteral || o.cast || o.constKind != 'f' || isDigits(o.literal) {
+	if !isIntegerType(c) || unquoted(*o) != 'f' || isDigits(o.literal) {
 		return nil
 	}
 	a.plan.valueDep = true // the edit's literal is not the constant's text: no template (shape.go)
@@ -182,13 +182,23 @@ func (a *analyzer) numericOnInt(o *operand, c *Column, construct string, loc int
 // The wire converts the same way. Float columns: classify; numeric columns parse the text as
 // numeric_in does.
 func numericAssigned(o *operand, c *Column) {
-	if o.kind != opLiteral || o.cast || o.constKind != 'f' {
+	if unquoted(*o) != 'f' {
 		return
 	}
 	switch {
 	case isIntegerType(c) && !isDigits(o.literal), isTextFamily(canonicalType(c.Type)):
 		o.from = "numeric"
 	}
+}
+
+// unquoted is the kind of an unquoted constant as written ('i' integer, 'f' other number, 'b'
+// boolean), or 0 for anything else (a string, a cast, a parameter): the constants whose type
+// PostgreSQL takes from their form, which the checks above follow.
+func unquoted(o operand) byte {
+	if o.kind != opLiteral || o.cast || o.constKind == 's' {
+		return 0
+	}
+	return o.constKind
 }
 
 func isIntegerType(c *Column) bool {
@@ -214,7 +224,7 @@ func pgTypeName(t string) string {
 // text ones (assignment casts); into any other column it is 42804. The wire would not refuse it
 // (it would read 20200101 as a date), so the check is made here.
 func constAssignable(o operand, c *Column) *Error {
-	if o.kind != opLiteral || o.cast || o.constKind == 's' {
+	if unquoted(o) == 0 {
 		return nil
 	}
 	t := canonicalType(c.Type)
@@ -235,7 +245,7 @@ func constAssignable(o operand, c *Column) *Error {
 // no operator (42883: text = integer, date = numeric). The wire would compare the constant's
 // text read as c's type, so the check is made here. flipped: the constant is the left operand.
 func constComparable(o operand, c *Column, op string, flipped bool, loc int) *Error {
-	if o.kind != opLiteral || o.cast || o.constKind == 's' {
+	if unquoted(o) == 0 {
 		return nil
 	}
 	t := canonicalType(c.Type)
