@@ -571,6 +571,30 @@ func (e *env) tenantOutOfStep(t *testing.T) {
 	})
 }
 
+// numberConstants: unquoted numbers, which pgseal types and converts as PostgreSQL does (a
+// decimal into an integer column rounds, into a text column becomes numeric_out's text; a number
+// into a date column or compared with a text one is PostgreSQL's error), reach PostgreSQL only
+// as envelopes and terms, or not at all. The marker is digits, so that a constant carries it.
+func (e *env) numberConstants(t *testing.T) {
+	db := e.caseDB(t)
+	mk := fmt.Sprintf("7357%05d", time.Now().UnixNano()%100000) // nine digits, within int4
+	c := e.connect(t, db, roleA, "acme")
+	for _, sql := range []string{
+		"INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', MK.4)",
+		"INSERT INTO users (tenant, email) VALUES ('acme', MKe0)",
+		"INSERT INTO users (tenant, born) VALUES ('acme', MK)",
+		"SELECT id FROM people WHERE age <= MK.0 OR age > MKe0",
+		"SELECT id FROM people WHERE age > MK.5",
+		"SELECT id FROM users WHERE email = MK",
+		"UPDATE users SET email = MK.50 WHERE email = 'MK'",
+	} {
+		if err := exec(t, c, strings.ReplaceAll(sql, "MK", mk)); err != nil {
+			t.Logf("%s\n\t→ %s", sql, sqlstate(err))
+		}
+	}
+	assertNoLeak(t, db, mk)
+}
+
 // searchCases: literals and parameters compared by order or matched by LIKE with the ord and
 // match columns of people (docs/search.md) reach PostgreSQL only as terms and tokens, also when
 // the statement is refused, and the values written carry no plaintext at rest.

@@ -32,7 +32,9 @@
 // expressions and predicates, CHECK, DEFAULT, policies, statistics, views, rules,
 // triggers), 9 app.tenant and pgseal.keyset out of step (the RLS policy follows app.tenant, the
 // envelope's keyset id must too), and V data-modifying CTEs, MERGE, CREATE TABLE AS, COPY and
-// simple Queries that pgseal sends as extended sequences (long results, internal/seal/formats.go).
+// simple Queries that pgseal sends as extended sequences (long results, internal/seal/formats.go);
+// S range, ORDER BY and LIKE searches; N unquoted numbers, whose marker is digits (typed and
+// converted as PostgreSQL does, or refused with its error).
 // Where cheap a case has a bind-parameter variant. COMMENT ON is not a case: a comment is
 // metadata an operator writes, not a value of the column, and pgseal passes it (rewrite/doc.go).
 //

@@ -159,4 +159,5 @@ func TestNoPlaintextReachesPostgreSQL(t *testing.T) {
 	t.Run("9 a tenant out of step with the keyset cannot seal a row under another tenant's keys", func(t *testing.T) { e.tenantOutOfStep(t) })
 	t.Run("V CTEs, MERGE, CREATE TABLE AS and COPY do not store plaintext", func(t *testing.T) { e.runCases(t, statementCases) })
 	t.Run("S range, ORDER BY and LIKE searches send only terms and tokens", func(t *testing.T) { e.runCases(t, searchCases) })
+	t.Run("N unquoted numbers reach PostgreSQL only as envelopes and terms", func(t *testing.T) { e.numberConstants(t) })
 }
