@@ -31,6 +31,10 @@ func (c *Column) ordLimit() int {
 	return config.DefaultOrdMaxBytes
 }
 
+// OrdPrefixLen is the length of the prefix every order term of a keyset starts with: the keyset
+// id and 0x01 (docs/search.md §2). The prefix alone sorts below each of them.
+const OrdPrefixLen = 17
+
 // OrdTerm appends the order term of one plaintext (value.Encode's output) of c under ks: the
 // keyset id, 0x01, then two bytes per bit of the value's order form (docs/search.md). Terms of
 // one keyset and domain compare under bytea order as the plaintexts do under PostgreSQL's (text

@@ -158,21 +158,25 @@ func (a *analyzer) float4Exact(o operand, c *Column, construct string, loc int) 
 	return unsupported(c, construct+" with a number float4 cannot hold exactly (PostgreSQL compares it as float8; quote it or cast it to real to compare as float4)", loc)
 }
 
-// numericOnInt handles an unquoted decimal (1.5, 2.0, 1e3: a numeric constant) compared with an
-// integer column. PostgreSQL compares them as numeric (the column's value converted, exactly): a
-// whole number compares as that integer, given here as an int8 constant (so that one beyond the
-// column's range matches nothing, as for `int4col = 3000000000`); any other would need numeric
-// terms, and is refused.
-func (a *analyzer) numericOnInt(o *operand, c *Column, construct string, loc int) error {
-	if !isIntegerType(c) || unquoted(*o) != 'f' || isDigits(o.literal) {
-		return nil
+// numericOnInt handles an unquoted decimal (1.5, 2.0, 1e3), or digits beyond bigint: a numeric
+// constant, compared with an integer column. PostgreSQL compares them as numeric (the column's
+// value converted, exactly): a whole number within bigint compares as that integer, given here as
+// an int8 constant (so that one beyond the column's range matches nothing, as for `int4col =
+// 3000000000`); any other goes to the wire as numeric, which places it among the integers
+// (seal's numericOnInt: 1.5 equals no integer and lies between 1 and 2).
+func (a *analyzer) numericOnInt(o *operand, c *Column) {
+	if !isIntegerType(c) || unquoted(*o) != 'f' {
+		return
+	}
+	if _, err := strconv.ParseInt(o.literal, 10, 64); err == nil {
+		return // digits: an int8 constant, as integerConstType says
 	}
 	a.plan.valueDep = true // the edit's literal is not the constant's text: no template (shape.go)
 	if r, ok := new(big.Rat).SetString(o.literal); ok && r.IsInt() && r.Num().IsInt64() {
 		o.literal, o.from = r.Num().String(), "int8"
-		return nil
+		return
 	}
-	return unsupported(c, construct+" with a fractional number or one beyond bigint (PostgreSQL compares it with the integers as numeric)", loc)
+	o.from = "numeric"
 }
 
 // numericAssigned marks as numeric an unquoted number that pg_query gives as a Float (a decimal,

@@ -126,9 +126,7 @@ func (a *analyzer) ordOperand(r ordRef, n *pg.Node, sc *scope, construct string,
 	if err := a.float4Exact(o, c, construct, loc); err != nil {
 		return ordTerm{}, err
 	}
-	if err := a.numericOnInt(&o, c, construct, loc); err != nil {
-		return ordTerm{}, err
-	}
+	a.numericOnInt(&o, c)
 	if o.from == "" {
 		o.from = integerConstType(o, c)
 	}

@@ -154,9 +154,7 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 		if err := a.float4Exact(o, c, op, loc); err != nil {
 			return false, err
 		}
-		if err := a.numericOnInt(&o, c, op, loc); err != nil {
-			return false, err
-		}
+		a.numericOnInt(&o, c)
 		from := o.from
 		if from == "" {
 			from = integerConstType(o, c)

@@ -1,7 +1,9 @@
 package seal
 
 import (
+	"encoding/binary"
 	"errors"
+	"math"
 
 	"github.com/pgseal/pgseal/internal/column"
 	"github.com/pgseal/pgseal/internal/keyring"
@@ -99,6 +101,9 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 	if err != nil {
 		return nil, err
 	}
+	if as != asEnvelope && value.Type(plain[0]) == value.Numeric && isInteger(col.Type) {
+		return numericOnInt(ks, col, as, plain, vs)
+	}
 	steps := []struct {
 		to       value.Type
 		explicit bool // an explicit cast raises its range error even in a comparison
@@ -157,6 +162,55 @@ func sealPlain(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byte) 
 		return nil, keyError(err)
 	}
 	return out, nil
+}
+
+// numericOnInt is sealCast for a numeric x compared with an integer column: an unquoted decimal
+// (1.5, 1e30), or a parameter declared numeric. PostgreSQL compares them as numeric, the column's
+// value converted exactly. So = holds only for a whole x within the column's range; for any other
+// x the term is empty, which no stored value has (= false, <> true). An order bound x that is not
+// an integer lies strictly between ⌊x⌋ and ⌊x⌋+1, and so does the term of ⌊x⌋ with 0x00
+// appended, as for a bound cut to ord_max_bytes (Column.OrdBound): every operator keeps its
+// meaning. Below every int64 the bound is the terms' keyset prefix, below all of them; above, the
+// largest int64's term with 0x00.
+func numericOnInt(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byte, vs *value.Session) ([]byte, error) {
+	floor, whole, beyond, err := value.NumericBound(plain)
+	if err != nil {
+		return nil, err
+	}
+	if as == asTerm {
+		if !whole || beyond != 0 {
+			return []byte{}, nil
+		}
+		v, err := value.Convert(nil, col.Type, floor, vs)
+		var ve *value.Error
+		if errors.As(err, &ve) && ve.Code == sqlstate.NumericValueOutOfRange {
+			return []byte{}, nil // beyond the column's range: equal to none of its values
+		}
+		if err != nil {
+			return nil, err
+		}
+		return sealPlain(ks, col, asTerm, v)
+	}
+	switch beyond {
+	case -1:
+		t, err := sealPlain(ks, col, asOrd, int8Plain(math.MinInt64))
+		if err != nil {
+			return nil, err
+		}
+		return t[:column.OrdPrefixLen], nil
+	case 1:
+		floor, whole = int8Plain(math.MaxInt64), false
+	}
+	t, err := sealPlain(ks, col, asOrd, floor)
+	if err != nil || whole {
+		return t, err
+	}
+	return append(t, 0), nil
+}
+
+// int8Plain is the plaintext of an int8 value.
+func int8Plain(v int64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{byte(value.Int8)}, uint64(v))
 }
 
 func isInteger(t value.Type) bool { return t == value.Int2 || t == value.Int4 || t == value.Int8 }

@@ -222,6 +222,10 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"float4 = a number cast to real (compared as float4)", 0, "SELECT id FROM %s WHERE f4 = 0.1::real ORDER BY id", nil, nil},
 		{"integers = whole decimals (compared as numeric)", 0, "SELECT id FROM %s WHERE s4 = 1.0 OR s8 = 1e3 OR s2 IN (3.0, 4) ORDER BY id", nil, nil},
 		{"int4 = a whole decimal beyond int4 matches nothing", 0, "SELECT id FROM %s WHERE s4 = 1e10 OR s4 <> -1e10 ORDER BY id", nil, nil},
+		{"int4 = a fractional decimal matches nothing", 0, "SELECT id FROM %s WHERE s4 = 1.5 OR s4 = -9.000001 ORDER BY id", nil, nil},
+		{"int4 <> a fractional decimal is true", 0, "SELECT id FROM %s WHERE s4 <> 9.5 ORDER BY id", nil, nil},
+		{"integers IN fractional decimals and ones beyond bigint", 0, "SELECT id FROM %s WHERE s8 IN (1e30, 1000.5, 1000) OR s2 NOT IN (-1e30, 12.5) ORDER BY id", nil, nil},
+		{"int8 = numbers beyond bigint", 0, "SELECT id FROM %s WHERE s8 = 9223372036854775808 OR s8 = -9223372036854775809.5 ORDER BY id", nil, nil},
 		// No operator: 42883, as on the plaintext table.
 		{"text = an unquoted number", 0, "SELECT id FROM %s WHERE t = 5", nil, nil},
 		{"varchar IN unquoted numbers", 0, "SELECT id FROM %s WHERE v IN (1, 2)", nil, nil},
@@ -246,7 +250,6 @@ func TestSealCastsPgsealCannotFollowAreRefused(t *testing.T) {
 		{"bpchar drops trailing spaces", 0, "INSERT INTO %s (id, t) VALUES (4, 'a  '::bpchar)", nil, nil},
 		{"float4 = a number float4 cannot hold (compared as float8)", 0, "SELECT id FROM %s WHERE f4 = 0.1", nil, nil},
 		{"float4 IN one such number (it is =)", 0, "SELECT id FROM %s WHERE f4 IN (16777217)", nil, nil},
-		{"int4 = a fractional decimal (compared as numeric)", 0, "SELECT id FROM %s WHERE s4 = 1.5", nil, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -352,7 +355,7 @@ func TestSealDatetimeCastsFollowTimeZone(t *testing.T) {
 // described parameter types against the same statements on a plaintext table.
 func TestSealDeclaredParamTypesConvert(t *testing.T) {
 	_, proxy, direct := newCastEnv(t)
-	const int2, int4, int8, tstz = 21, 23, 20, 1184
+	const int2, int4, int8, tstz, numeric = 21, 23, 20, 1184, 1700
 	cases := []struct {
 		name   string
 		sql    string
@@ -368,6 +371,10 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 		{"int4 = int8 declared, in range", "SELECT id FROM %s WHERE s4 = $1 ORDER BY id", []uint32{int8}, []string{"-7"}},
 		{"int4 = int8 declared cast to int2, out of range", "SELECT id FROM %s WHERE s4 = $1::int2", []uint32{int8}, []string{"70000"}},
 		{"int8 <> int4 declared", "SELECT id FROM %s WHERE s8 <> $1 ORDER BY id", []uint32{int4}, []string{"5"}},
+		{"int4 = numeric declared, whole", "SELECT id FROM %s WHERE s4 = $1 ORDER BY id", []uint32{numeric}, []string{"-7.000"}},
+		{"int4 = numeric declared, fractional", "SELECT id FROM %s WHERE s4 = $1 OR s4 <> $2 ORDER BY id", []uint32{numeric, numeric}, []string{"-7.5", "9.25"}},
+		{"int8 = numeric declared, beyond bigint and NaN", "SELECT id FROM %s WHERE s8 = $1 OR s8 = $2 ORDER BY id", []uint32{numeric, numeric}, []string{"1e40", "NaN"}},
+		{"int4 = numeric declared, not a number", "SELECT id FROM %s WHERE s4 = $1", []uint32{numeric}, []string{"abc"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

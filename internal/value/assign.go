@@ -46,7 +46,9 @@ func Assignable(from, to Type) bool {
 // the same answer as comparing the column with the value converted to type to (then its equality
 // term). PostgreSQL resolves `col = $1` with the operator of the two types: int4 = int8 compares
 // as int8 (Convertible's range rule covers it), numeric = int4 converts the int4 to numeric, and
-// float8 = float4 widens the float4 exactly. float4 = float8 compares in float8, so converting
+// float8 = float4 widens the float4 exactly; int4 = numeric converts the int4 to numeric, which
+// the wire follows by placing the numeric among the integers (NumericBound). float4 = float8
+// compares in float8, so converting
 // the float8 to float4 would match values PostgreSQL does not: refused. Date/time pairs are
 // refused (PostgreSQL converts the column's side).
 func ComparableAs(from, to Type) bool {
@@ -55,6 +57,8 @@ func ComparableAs(from, to Type) bool {
 		return true
 	case integral(from):
 		return to == Numeric || to == Float8
+	case from == Numeric && integral(to):
+		return true // compared as numeric: the wire places the value among the integers (NumericBound)
 	}
 	return from == Float4 && to == Float8
 }
@@ -117,6 +121,48 @@ func assign(dst []byte, from, to Type, body []byte) (out []byte, ok bool, err er
 func appendFloat32(dst []byte, f float32) []byte {
 	b := math.Float32bits(f)
 	return append(dst, byte(b>>24), byte(b>>16), byte(b>>8), byte(b))
+}
+
+// NumericBound places a numeric plaintext x among the int64 values, as PostgreSQL compares an
+// integer with a numeric (the integer converted to numeric, exactly): floor is the Int8
+// plaintext of ⌊x⌋ and whole reports x = ⌊x⌋, when ⌊x⌋ is an int64. Otherwise beyond is -1 (x
+// is below every int64: -Infinity, or below -2^63) or 1 (above every one: Infinity, NaN, which
+// numeric orders above every number, or 2^63 and more).
+func NumericBound(plain []byte) (floor []byte, whole bool, beyond int, err error) {
+	if _, _, err := canonical(Numeric, plain); err != nil {
+		return nil, false, 0, err
+	}
+	n, _ := decodeNumeric(plain[1:])
+	out := 1
+	if n.sign == numericNeg || n.sign == numericNInf {
+		out = -1
+	}
+	// Digits are base 10,000: a weight above 4 is at least 10^20, beyond int64 either way.
+	if n.sign != numericPos && n.sign != numericNeg || n.weight > 4 {
+		return nil, false, out, nil
+	}
+	mag := new(big.Int)
+	for i := 0; i <= n.weight; i++ {
+		d := int64(0)
+		if i < len(n.digits) {
+			d = int64(n.digits[i])
+		}
+		mag.Mul(mag, big.NewInt(nbase)).Add(mag, big.NewInt(d))
+	}
+	whole = true
+	for i := max(n.weight+1, 0); i < len(n.digits); i++ {
+		whole = whole && n.digits[i] == 0
+	}
+	if n.sign == numericNeg {
+		mag.Neg(mag)
+		if !whole {
+			mag.Sub(mag, big.NewInt(1))
+		}
+	}
+	if !mag.IsInt64() {
+		return nil, false, out, nil
+	}
+	return appendInt([]byte{byte(Int8)}, mag.Int64(), 8), whole, 0, nil
 }
 
 // numericInt is numeric_int2/int4/int8: the value rounded to an integer half away from zero

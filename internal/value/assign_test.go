@@ -62,7 +62,7 @@ func TestAssignableAndComparableAs(t *testing.T) {
 		{Float8, Numeric, false, false},
 		{Numeric, Float8, true, false}, // only the literal path converts; a numeric parameter compared is refused
 		{Numeric, Float4, true, false},
-		{Numeric, Int4, true, false}, // assigned: rounded (numeric_int4); compared: as numeric
+		{Numeric, Int4, true, true}, // assigned: rounded (numeric_int4); compared: as numeric (NumericBound)
 		{JSON, JSONB, true, false},
 		{Date, Timestamptz, true, false},
 		{Text, Int4, false, false},
@@ -74,5 +74,47 @@ func TestAssignableAndComparableAs(t *testing.T) {
 		if got := ComparableAs(tc.from, tc.to); got != tc.comparable {
 			t.Errorf("ComparableAs(%s, %s) = %v, want %v", tc.from, tc.to, got, tc.comparable)
 		}
+	}
+}
+
+// TestNumericBound places numerics among the int64 values as PostgreSQL's numeric comparison
+// with an integer does: ⌊x⌋ and whether x is whole, or beyond every int64.
+func TestNumericBound(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		floor  int64
+		whole  bool
+		beyond int
+	}{
+		{"0", 0, true, 0},
+		{"-0.0", 0, true, 0},
+		{"1.5", 1, false, 0},
+		{"-1.5", -2, false, 0},
+		{"-0.000001", -1, false, 0},
+		{"17.0000", 17, true, 0},
+		{"1e3", 1000, true, 0},
+		{"123456789012.00001", 123456789012, false, 0},
+		{"9223372036854775807", 9223372036854775807, true, 0},
+		{"9223372036854775807.5", 9223372036854775807, false, 0},
+		{"9223372036854775808", 0, false, 1},
+		{"-9223372036854775808", -9223372036854775808, true, 0},
+		{"-9223372036854775808.5", 0, false, -1},
+		{"1e30", 0, false, 1},
+		{"-1e100000", 0, false, -1},
+		{"NaN", 0, false, 1},
+		{"Infinity", 0, false, 1},
+		{"-Infinity", 0, false, -1},
+	} {
+		floor, whole, beyond, err := NumericBound(mustEncode(t, Numeric, FormatText, []byte(tc.in)))
+		if err != nil || whole != tc.whole || beyond != tc.beyond {
+			t.Errorf("NumericBound(%s) = whole %v, beyond %d, %v; want %v, %d", tc.in, whole, beyond, err, tc.whole, tc.beyond)
+			continue
+		}
+		if beyond == 0 && (len(floor) != 9 || Type(floor[0]) != Int8 || readInt(floor[1:]) != tc.floor) {
+			t.Errorf("NumericBound(%s) floor = %x, want int8 %d", tc.in, floor, tc.floor)
+		}
+	}
+	if _, _, _, err := NumericBound([]byte{byte(Int4), 0, 0, 0, 1}); err == nil {
+		t.Errorf("NumericBound(int4 plaintext) = nil error")
 	}
 }

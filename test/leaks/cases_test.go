@@ -585,6 +585,8 @@ func (e *env) numberConstants(t *testing.T) {
 		"INSERT INTO users (tenant, born) VALUES ('acme', MK)",
 		"SELECT id FROM people WHERE age <= MK.0 OR age > MKe0",
 		"SELECT id FROM people WHERE age > MK.5",
+		"SELECT id FROM people WHERE age BETWEEN -MK.25 AND MK000000000000",
+		"SELECT id FROM people WHERE age NOT BETWEEN MK.5 AND MKe30",
 		"SELECT id FROM users WHERE email = MK",
 		"UPDATE users SET email = MK.50 WHERE email = 'MK'",
 	} {

@@ -1,1 +1,0 @@
-SELECT s4 FROM meters WHERE s4 = 1.5

@@ -1,1 +1,0 @@
-SELECT id FROM scores WHERE score > 1.5
