@@ -36,8 +36,8 @@ func comparable(from string) bool {
 // conversion (int4col = x::int8 runs int48eq): the wire makes a value out of the column's range a
 // term that matches nothing, so = is false and <> true, as there.
 // The cast's argument must be a parameter or a constant of a kind that PostgreSQL turns into got
-// the way value.Encode parses its text: a string for text types; a string or an integer for
-// integer types (`1.5::int8` rounds a numeric, `true::int4` is a bool cast).
+// the way value.Encode parses its text: a string for text types; a string or a number for
+// integer types (`1.5::int8` rounds a numeric: numericCast; `true::int4` is a bool cast).
 func (a *analyzer) conversion(o *operand, tc *pg.TypeCast, c *Column, got, want string) error {
 	if elem, ok := strings.CutSuffix(got, "[]"); ok && strings.HasSuffix(want, "[]") && castFamily[elem] == "text" {
 		// `= ANY($1::varchar[])` for a text column: the elements are the same bytes.
@@ -50,13 +50,42 @@ func (a *analyzer) conversion(o *operand, tc *pg.TypeCast, c *Column, got, want 
 		case "text", "datetime":
 			ok = o.constKind == 's'
 		case "int":
-			ok = o.constKind == 's' || o.constKind == 'i' || o.constKind == 'f' && isDigits(o.literal)
+			ok = o.constKind == 's' || o.constKind == 'i' || o.constKind == 'f'
 		}
 	}
 	if !ok {
 		return unsupported(c, "a cast to "+castName(tc.TypeName)+" (its plaintext type is "+c.Type+")", int(tc.Location))
 	}
+	if o.kind == opLiteral && o.constKind == 'f' && !isDigits(o.literal) {
+		if err := a.numericCast(o, got, int(tc.Location)); err != nil {
+			return err
+		}
+	}
 	o.from = got
+	return nil
+}
+
+// numericCast is `x::int8` (int4, int2) of an unquoted decimal x, a numeric constant: PostgreSQL
+// rounds it half away from zero (numeric_int8), so the literal becomes that integer, which the
+// wire parses as the cast's type (and range-checks: 22003). One too large for any integer type
+// is PostgreSQL's 22003 here, without building the number (1e1000000 has a million digits).
+func (a *analyzer) numericCast(o *operand, got string, loc int) error {
+	a.plan.valueDep = true // the edit's literal is not the constant's text: no template (shape.go)
+	f, err := strconv.ParseFloat(o.literal, 64)
+	r, ok := new(big.Rat), err == nil && math.Abs(f) < 1e19
+	if ok {
+		_, ok = r.SetString(o.literal)
+	}
+	if !ok {
+		name := map[string]string{"int2": "smallint", "int4": "integer", "int8": "bigint"}[got]
+		return &Error{Code: sqlstate.NumericValueOutOfRange, Offset: loc, Message: name + " out of range"}
+	}
+	// Half away from zero: the integer part of |x| + 1/2, with x's sign.
+	n := new(big.Int).Quo(new(big.Int).Add(new(big.Int).Mul(new(big.Int).Abs(r.Num()), big.NewInt(2)), r.Denom()), new(big.Int).Mul(r.Denom(), big.NewInt(2)))
+	if r.Sign() < 0 {
+		n.Neg(n)
+	}
+	o.literal = n.String()
 	return nil
 }
 

@@ -95,7 +95,8 @@
 //     or family becomes a bare NULL (typed, it would meet the bytea column: 42804). Refused
 //     (0A000), because pgseal would store or compare something else than PostgreSQL: bpchar and
 //     char (trailing spaces; char is char(1)), casts of constants PostgreSQL converts by another
-//     route (`1.5::int8` rounds a numeric, `true::int4`, `5::varchar`), a conversion or length
+//     route (`true::int4`, `5::varchar`; but `1.5::int8`, a numeric cast to an integer type, is
+//     rounded half away from zero here, as numeric_int8 does: numericCast), a conversion or length
 //     inside another (`'5'::int2::int8`), and array casts other than to the column's own array
 //     type or, for a text or varchar column, to text[] or varchar[] (`= ANY($1::varchar[])`).
 //   - The equality term lives at bytes 24..39 of the envelope; TermExpr is the one canonical SQL

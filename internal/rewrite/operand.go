@@ -147,10 +147,16 @@ func (a *analyzer) cast(tc *pg.TypeCast, sc *scope, c *Column, want string) (ope
 		return operand{}, nil
 	}
 	got := a.varcharLen(&inner, tc, want)
-	if got != want {
+	switch {
+	case got != want:
 		if err := a.conversion(&inner, tc, c, got, want); err != nil {
 			return operand{}, err
 		}
+	case castFamily[got] == "int" && inner.kind == opLiteral && inner.constKind == 'f' && !isDigits(inner.literal):
+		if err := a.numericCast(&inner, got, int(tc.Location)); err != nil { // `1.5::int4` rounds
+			return operand{}, err
+		}
+		inner.from = got // an explicit cast: its range error even in a comparison
 	}
 	start, end, ok := a.castSpan(tc, inner)
 	if !ok {

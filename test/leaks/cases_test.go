@@ -572,7 +572,8 @@ func (e *env) tenantOutOfStep(t *testing.T) {
 }
 
 // numberConstants: unquoted numbers, which pgseal types and converts as PostgreSQL does (a
-// decimal into an integer column rounds, into a text column becomes numeric_out's text; a number
+// decimal into an integer column rounds, as does one cast to an integer type; compared with an
+// integer column it compares as numeric; into a text column it becomes numeric_out's text; a number
 // into a date column or compared with a text one is PostgreSQL's error), reach PostgreSQL only
 // as envelopes and terms, or not at all. The marker is digits, so that a constant carries it.
 func (e *env) numberConstants(t *testing.T) {
@@ -587,6 +588,8 @@ func (e *env) numberConstants(t *testing.T) {
 		"SELECT id FROM people WHERE age > MK.5",
 		"SELECT id FROM people WHERE age BETWEEN -MK.25 AND MK000000000000",
 		"SELECT id FROM people WHERE age NOT BETWEEN MK.5 AND MKe30",
+		"INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', MK.4::int4)",
+		"SELECT id FROM people WHERE age < CAST(MK.4 AS int8)",
 		"SELECT id FROM users WHERE email = MK",
 		"UPDATE users SET email = MK.50 WHERE email = 'MK'",
 	} {

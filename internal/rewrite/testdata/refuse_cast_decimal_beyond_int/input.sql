@@ -1,0 +1,1 @@
+INSERT INTO meters (s8) VALUES (1e1000000::int8)

@@ -1,1 +1,0 @@
-INSERT INTO meters (s4) VALUES (1.5::int8)
