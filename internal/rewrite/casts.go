@@ -166,25 +166,26 @@ func (a *analyzer) dropNullCast(o operand) {
 	}
 }
 
-// float4Exact refuses an unquoted number compared with a float4 column unless float4 holds it
-// exactly. PostgreSQL compares float4 with a numeric or integer constant in float8 (float48eq,
-// float48lt, …: `realcol = 0.1` is false for a stored 0.1), the column's value widened. Widening
-// is exact and keeps order, so a number float4 holds exactly compares as its float4 value, which
-// is what the terms compare; any other would need float8 terms. A quoted constant is read as
-// float4, one cast to real is converted to it, and the items of an IN list of two or more values
-// are converted to float4 (= ANY over real[]): those compare in float4, no check. A number
-// beyond float8 is left to the conversion's 22003.
-func (a *analyzer) float4Exact(o operand, c *Column, construct string, loc int) error {
-	if k := unquoted(o); canonicalType(c.Type) != "float4" || k != 'i' && k != 'f' || a.inListArray {
-		return nil
+// float4AsFloat8 handles an unquoted number compared with a float4 column. PostgreSQL compares
+// float4 with a numeric or integer constant in float8 (float48eq, float48lt, …: `realcol = 0.1`
+// is false for a stored 0.1), the column's value widened. Widening is exact and keeps order, so
+// a number float4 holds exactly compares as its float4 value, which is what the terms compare;
+// any other goes to the wire as float8 (float8in reads it as numeric_float8 does), which compares
+// it in float8 (seal's float8OnFloat4: = no value, and an order bound between its float4
+// neighbours). A quoted constant is read as float4,
+// one cast to real is converted to it, and the items of an IN list of two or more values are
+// converted to float4 (= ANY over real[]): those compare in float4, no check. A number beyond
+// float8 is left to the conversion's 22003.
+func (a *analyzer) float4AsFloat8(o *operand, c *Column) {
+	if k := unquoted(*o); canonicalType(c.Type) != "float4" || k != 'i' && k != 'f' || a.inListArray {
+		return
 	}
 	a.plan.valueDep = true // the verdict depends on the constant's value: no template (shape.go)
 	f, err := strconv.ParseFloat(o.literal, 64)
 	if err != nil || math.IsInf(f, 0) || float64(float32(f)) == f {
-		return nil
+		return
 	}
-	// The message names no value (errors never carry one).
-	return unsupported(c, construct+" with a number float4 cannot hold exactly (PostgreSQL compares it as float8; quote it or cast it to real to compare as float4)", loc)
+	o.from = "float8"
 }
 
 // numericOnInt handles an unquoted decimal (1.5, 2.0, 1e3), or digits beyond bigint: a numeric

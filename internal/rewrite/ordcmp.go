@@ -123,9 +123,7 @@ func (a *analyzer) ordOperand(r ordRef, n *pg.Node, sc *scope, construct string,
 		}
 		return ordTerm{o: o}, nil
 	}
-	if err := a.float4Exact(o, c, construct, loc); err != nil {
-		return ordTerm{}, err
-	}
+	a.float4AsFloat8(&o, c)
 	a.numericOnInt(&o, c)
 	if o.from == "" {
 		o.from = integerConstType(o, c)

@@ -151,9 +151,7 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 		if err := constComparable(o, c, a.sqlOperator(op), false, loc); err != nil {
 			return false, err
 		}
-		if err := a.float4Exact(o, c, op, loc); err != nil {
-			return false, err
-		}
+		a.float4AsFloat8(&o, c)
 		a.numericOnInt(&o, c)
 		from := o.from
 		if from == "" {

@@ -104,6 +104,9 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 	if as != asEnvelope && value.Type(plain[0]) == value.Numeric && isInteger(col.Type) {
 		return numericOnInt(ks, col, as, plain, vs)
 	}
+	if as != asEnvelope && col.Type == value.Float4 && value.Type(plain[0]) == value.Float8 {
+		return float8OnFloat4(ks, col, as, plain)
+	}
 	steps := []struct {
 		to       value.Type
 		explicit bool // an explicit cast raises its range error even in a comparison
@@ -206,6 +209,24 @@ func numericOnInt(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byt
 		return t, err
 	}
 	return append(t, 0), nil
+}
+
+// float8OnFloat4 is sealCast for a float8 compared with a float4 column, as PostgreSQL's float48
+// operators do (an unquoted number float4 cannot hold, a parameter declared float8): the column's
+// value is widened, exactly. So = holds only where float4 holds the number
+// (NaN included: PostgreSQL's NaNs are equal); otherwise the term is empty, which no stored value
+// has. An order bound keeps its float8 value: the order terms of float4 values are those of their
+// float8 widening (value.OrderForm), so it sorts among them as the number does.
+func float8OnFloat4(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byte) ([]byte, error) {
+	if as == asOrd {
+		return sealPlain(ks, col, asOrd, plain)
+	}
+	f := math.Float64frombits(binary.BigEndian.Uint64(plain[1:]))
+	if !math.IsNaN(f) && float64(float32(f)) != f {
+		return []byte{}, nil
+	}
+	f4 := binary.BigEndian.AppendUint32([]byte{byte(value.Float4)}, math.Float32bits(float32(f)))
+	return sealPlain(ks, col, asTerm, f4)
 }
 
 // int8Plain is the plaintext of an int8 value.

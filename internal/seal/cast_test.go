@@ -223,6 +223,8 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"float4 IN two numbers (compared as float4)", 0, "SELECT id FROM %s WHERE f4 IN (0.1, 2.5) ORDER BY id", nil, nil},
 		{"float4 = a quoted number (compared as float4)", 0, "SELECT id FROM %s WHERE f4 = '0.1' ORDER BY id", nil, nil},
 		{"float4 = a number cast to real (compared as float4)", 0, "SELECT id FROM %s WHERE f4 = 0.1::real ORDER BY id", nil, nil},
+		{"float4 = a number float4 cannot hold (compared as float8)", 0, "SELECT id FROM %s WHERE f4 = 0.1 OR f4 = 16777217 ORDER BY id", nil, nil},
+		{"float4 <> and IN one number float4 cannot hold", 0, "SELECT id FROM %s WHERE f4 <> 0.1 OR f4 IN (0.30000001) ORDER BY id", nil, nil},
 		{"integers = whole decimals (compared as numeric)", 0, "SELECT id FROM %s WHERE s4 = 1.0 OR s8 = 1e3 OR s2 IN (3.0, 4) ORDER BY id", nil, nil},
 		{"int4 = a whole decimal beyond int4 matches nothing", 0, "SELECT id FROM %s WHERE s4 = 1e10 OR s4 <> -1e10 ORDER BY id", nil, nil},
 		{"int4 = a fractional decimal matches nothing", 0, "SELECT id FROM %s WHERE s4 = 1.5 OR s4 = -9.000001 ORDER BY id", nil, nil},
@@ -252,8 +254,6 @@ func TestSealCastsPgsealCannotFollowAreRefused(t *testing.T) {
 	cases := []castCase{
 		{"date compared with a timestamp", 0, "SELECT id FROM %s WHERE d = '2024-01-02 10:00'::timestamp", nil, nil},
 		{"bpchar drops trailing spaces", 0, "INSERT INTO %s (id, t) VALUES (4, 'a  '::bpchar)", nil, nil},
-		{"float4 = a number float4 cannot hold (compared as float8)", 0, "SELECT id FROM %s WHERE f4 = 0.1", nil, nil},
-		{"float4 IN one such number (it is =)", 0, "SELECT id FROM %s WHERE f4 IN (16777217)", nil, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -358,7 +358,7 @@ func TestSealDatetimeCastsFollowTimeZone(t *testing.T) {
 // described parameter types against the same statements on a plaintext table.
 func TestSealDeclaredParamTypesConvert(t *testing.T) {
 	_, proxy, direct := newCastEnv(t)
-	const int2, int4, int8, tstz, numeric = 21, 23, 20, 1184, 1700
+	const int2, int4, int8, tstz, numeric, float8 = 21, 23, 20, 1184, 1700, 701
 	cases := []struct {
 		name   string
 		sql    string
@@ -370,6 +370,7 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 		{"int8 declared into int4, out of range", "INSERT INTO %s (id, s4) VALUES ($1, $2)", []uint32{int4, int8}, []string{"3", "3000000000"}},
 		{"int2 declared into int8", "INSERT INTO %s (id, s8) VALUES ($1, $2)", []uint32{int4, int2}, []string{"4", "-32768"}},
 		{"timestamptz declared into date", "INSERT INTO %s (id, d) VALUES ($1, $2)", []uint32{int4, tstz}, []string{"5", "2024-01-02 23:30+00"}},
+		{"float8 declared into float4", "INSERT INTO %s (id, f4) VALUES ($1, $2), ($3, $4)", []uint32{int4, float8, int4, float8}, []string{"6", "0.1", "7", "NaN"}},
 		{"int4 = int8 declared, out of range", "SELECT id FROM %s WHERE s4 = $1 ORDER BY id", []uint32{int8}, []string{"3000000000"}},
 		{"int4 = int8 declared, in range", "SELECT id FROM %s WHERE s4 = $1 ORDER BY id", []uint32{int8}, []string{"-7"}},
 		{"int4 = int8 declared cast to int2, out of range", "SELECT id FROM %s WHERE s4 = $1::int2", []uint32{int8}, []string{"70000"}},
@@ -378,6 +379,8 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 		{"int4 = numeric declared, fractional", "SELECT id FROM %s WHERE s4 = $1 OR s4 <> $2 ORDER BY id", []uint32{numeric, numeric}, []string{"-7.5", "9.25"}},
 		{"int8 = numeric declared, beyond bigint and NaN", "SELECT id FROM %s WHERE s8 = $1 OR s8 = $2 ORDER BY id", []uint32{numeric, numeric}, []string{"1e40", "NaN"}},
 		{"int4 = numeric declared, not a number", "SELECT id FROM %s WHERE s4 = $1", []uint32{numeric}, []string{"abc"}},
+		{"float4 = float8 declared (compared as float8)", "SELECT id FROM %s WHERE f4 = $1 OR f4 = $2 ORDER BY id", []uint32{float8, float8}, []string{"0.1", "NaN"}},
+		{"float4 <> float8 declared", "SELECT id FROM %s WHERE f4 <> $1 ORDER BY id", []uint32{float8}, []string{"0.1"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -404,7 +407,7 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 			}
 		})
 	}
-	for id := 1; id <= 5; id++ {
+	for id := 1; id <= 7; id++ {
 		if id != 3 { // row 3 failed with 22003 on both
 			sameRow(t, proxy, direct, id)
 		}

@@ -23,8 +23,8 @@ import (
 // in plaintext (people_plain, text in COLLATE "C" as text_order = "bytes" declares).
 
 const searchSchema = `
-CREATE TABLE people (id int PRIMARY KEY, tenant text, name bytea, age bytea, score bytea, born bytea, seen bytea, balance bytea);
-CREATE TABLE people_plain (id int PRIMARY KEY, tenant text, name text COLLATE "C", age int4, score float8, born date, seen timestamptz, balance numeric);
+CREATE TABLE people (id int PRIMARY KEY, tenant text, name bytea, age bytea, score bytea, born bytea, seen bytea, balance bytea, ratio bytea);
+CREATE TABLE people_plain (id int PRIMARY KEY, tenant text, name text COLLATE "C", age int4, score float8, born date, seen timestamptz, balance numeric, ratio float4);
 `
 
 var searchColumns = []config.Encrypt{
@@ -34,23 +34,24 @@ var searchColumns = []config.Encrypt{
 	{Table: "people", Column: "born", Type: "date", Search: []string{"ord"}, AcceptLeakage: []string{"ord"}},
 	{Table: "people", Column: "seen", Type: "timestamptz", Search: []string{"ord"}, AcceptLeakage: []string{"ord"}},
 	{Table: "people", Column: "balance", Type: "numeric", Search: []string{"ord"}, AcceptLeakage: []string{"ord"}},
+	{Table: "people", Column: "ratio", Type: "float4", Search: []string{"eq", "ord"}, AcceptLeakage: []string{"ord"}},
 }
 
 // searchRows: NULLs, duplicates, negative numbers, NaN and infinities, non-ASCII text, a prefix
 // of another value, the empty string.
 var searchRows = []string{
-	`(1, 'acme', 'Anna', 31, 1.5, '1990-02-03', '2024-01-01 10:00:00+00', 12.50)`,
-	`(2, 'acme', 'anna', -4, -2.25, '1985-12-31', '2023-06-30 23:59:59.5+00', -3)`,
-	`(3, 'acme', 'Bob', 31, 'NaN', 'infinity', 'infinity', 'NaN')`,
-	`(4, 'acme', NULL, NULL, NULL, NULL, NULL, NULL)`,
-	`(5, 'acme', 'Zoë', 0, '-Infinity', '-infinity', '-infinity', '-Infinity')`,
-	`(6, 'acme', 'Ann', 2147483647, 'Infinity', '2000-01-01', '2000-01-01 00:00:00+00', 'Infinity')`,
-	`(7, 'acme', 'Ölaf Müller', -2147483648, 0, '1970-01-01', '1970-01-01 00:00:00+00', 0.00)`,
-	`(8, 'acme', '', 17, 1e300, '2038-01-19', '2038-01-19 03:14:08+00', 1e20)`,
-	`(9, 'acme', 'Carla_Jones', 17, -0.0, '1999-12-31', '1999-12-31 23:59:59+00', 12.5)`,
-	`(10, 'acme', 'carl%son', 42, 3.14159, '2010-10-10', '2010-10-10 10:10:10.101+00', -0.000001)`,
-	`(11, 'acme', 'Bob', 8, 2.5, '1990-02-03', '2024-01-01 10:00:00+00', -1e-20)`,
-	`(12, 'acme', 'ÖLAF', 99, 1.5, '2001-09-09', '2001-09-09 01:46:40+00', 99999999999999999999.5)`,
+	`(1, 'acme', 'Anna', 31, 1.5, '1990-02-03', '2024-01-01 10:00:00+00', 12.50, 0.1)`,
+	`(2, 'acme', 'anna', -4, -2.25, '1985-12-31', '2023-06-30 23:59:59.5+00', -3, 16777216)`,
+	`(3, 'acme', 'Bob', 31, 'NaN', 'infinity', 'infinity', 'NaN', 'NaN')`,
+	`(4, 'acme', NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
+	`(5, 'acme', 'Zoë', 0, '-Infinity', '-infinity', '-infinity', '-Infinity', '-Infinity')`,
+	`(6, 'acme', 'Ann', 2147483647, 'Infinity', '2000-01-01', '2000-01-01 00:00:00+00', 'Infinity', 16777217)`,
+	`(7, 'acme', 'Ölaf Müller', -2147483648, 0, '1970-01-01', '1970-01-01 00:00:00+00', 0.00, -0.0)`,
+	`(8, 'acme', '', 17, 1e300, '2038-01-19', '2038-01-19 03:14:08+00', 1e20, 3.4e38)`,
+	`(9, 'acme', 'Carla_Jones', 17, -0.0, '1999-12-31', '1999-12-31 23:59:59+00', 12.5, 0.1)`,
+	`(10, 'acme', 'carl%son', 42, 3.14159, '2010-10-10', '2010-10-10 10:10:10.101+00', -0.000001, 1e-45)`,
+	`(11, 'acme', 'Bob', 8, 2.5, '1990-02-03', '2024-01-01 10:00:00+00', -1e-20, 0.30000001)`,
+	`(12, 'acme', 'ÖLAF', 99, 1.5, '2001-09-09', '2001-09-09 01:46:40+00', 99999999999999999999.5, -2.5)`,
 }
 
 var searchQueries = []struct {
@@ -66,6 +67,19 @@ var searchQueries = []struct {
 	{sql: "SELECT id FROM {t} WHERE age BETWEEN 0 AND 31 ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE age NOT BETWEEN 0 AND 31 ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE age BETWEEN SYMMETRIC 31 AND 0 ORDER BY id"},
+	// Unquoted numbers compare with float4 in float8 (0.1 is not float4's 0.1), except in an IN
+	// list of two or more; quoted ones and ones cast to real compare in float4.
+	{sql: "SELECT id FROM {t} WHERE ratio = 0.1 OR ratio = 16777217 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE ratio <> 0.1 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE ratio IN (0.1, 16777217) OR ratio = '0.30000001' ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE ratio < 0.1 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE ratio <= 0.1 OR ratio >= 16777217 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE ratio > 0.1 AND ratio < 1e39 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE ratio > 0.1::real ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE ratio BETWEEN 0.30000001 AND 16777217 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE ratio NOT BETWEEN -2.5 AND 0.1 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE ratio > 1e-46 AND ratio < 1.4e-45 ORDER BY id"},
+	{sql: "SELECT id FROM {t} ORDER BY ratio DESC NULLS LAST, id"},
 	// Decimals and numbers beyond bigint compare with integers as numeric.
 	{sql: "SELECT id FROM {t} WHERE age < 17.5 ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE age <= 17.5 OR age >= 30.01 ORDER BY id"},

@@ -42,15 +42,15 @@ func Assignable(from, to Type) bool {
 	return false
 }
 
-// ComparableAs reports whether comparing a column of type to with a value declared as from gives
-// the same answer as comparing the column with the value converted to type to (then its equality
-// term). PostgreSQL resolves `col = $1` with the operator of the two types: int4 = int8 compares
-// as int8 (Convertible's range rule covers it), numeric = int4 converts the int4 to numeric, and
-// float8 = float4 widens the float4 exactly; int4 = numeric converts the int4 to numeric, which
-// the wire follows by placing the numeric among the integers (NumericBound). float4 = float8
-// compares in float8, so converting
-// the float8 to float4 would match values PostgreSQL does not: refused. Date/time pairs are
-// refused (PostgreSQL converts the column's side).
+// ComparableAs reports whether pgseal compares a column of type to with a value declared as
+// from as PostgreSQL does. PostgreSQL resolves `col = $1` with the operator of the two types:
+// int4 = int8 compares as int8 (Convertible's range rule covers it), numeric = int4 converts the
+// int4 to numeric, and float8 = float4 widens the float4 exactly: the value converted to type to
+// gives the same answer. int4 = numeric converts the int4 to numeric, and float4 = float8 compares
+// in float8, the column's value widened: converting the value would answer differently (1.5 would
+// round, 0.1 would become float4's 0.1), so the wire places it among the column's values instead
+// (seal's numericOnInt, float8OnFloat4). Date/time pairs are refused (PostgreSQL converts the
+// column's side).
 func ComparableAs(from, to Type) bool {
 	switch {
 	case from == to || textual(from) && textual(to) || integral(from) && integral(to):
@@ -59,6 +59,8 @@ func ComparableAs(from, to Type) bool {
 		return to == Numeric || to == Float8
 	case from == Numeric && integral(to):
 		return true // compared as numeric: the wire places the value among the integers (NumericBound)
+	case from == Float8 && to == Float4:
+		return true // compared in float8: the wire does (seal's float8OnFloat4)
 	}
 	return from == Float4 && to == Float8
 }

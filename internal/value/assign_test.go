@@ -58,7 +58,7 @@ func TestAssignableAndComparableAs(t *testing.T) {
 		{Int8, Float8, true, true},
 		{Int4, Float4, true, false}, // float4 = int4 resolves to float48eq on PostgreSQL's side
 		{Float4, Float8, true, true},
-		{Float8, Float4, true, false}, // float4 = float8 compares in float8
+		{Float8, Float4, true, true}, // float4 = float8 compares in float8 (seal's float8OnFloat4)
 		{Float8, Numeric, false, false},
 		{Numeric, Float8, true, false}, // only the literal path converts; a numeric parameter compared is refused
 		{Numeric, Float4, true, false},
