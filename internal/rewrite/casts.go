@@ -57,36 +57,18 @@ func (a *analyzer) conversion(o *operand, tc *pg.TypeCast, c *Column, got, want 
 		return unsupported(c, "a cast to "+castName(tc.TypeName)+" (its plaintext type is "+c.Type+")", int(tc.Location))
 	}
 	if o.kind == opLiteral && o.constKind == 'f' && !isDigits(o.literal) {
-		if err := a.numericCast(o, got, int(tc.Location)); err != nil {
-			return err
-		}
+		a.numericCast(o)
 	}
 	o.from = got
 	return nil
 }
 
-// numericCast is `x::int8` (int4, int2) of an unquoted decimal x, a numeric constant: PostgreSQL
-// rounds it half away from zero (numeric_int8), so the literal becomes that integer, which the
-// wire parses as the cast's type (and range-checks: 22003). One too large for any integer type
-// is PostgreSQL's 22003 here, without building the number (1e1000000 has a million digits).
-func (a *analyzer) numericCast(o *operand, got string, loc int) error {
-	a.plan.valueDep = true // the edit's literal is not the constant's text: no template (shape.go)
-	f, err := strconv.ParseFloat(o.literal, 64)
-	r, ok := new(big.Rat), err == nil && math.Abs(f) < 1e19
-	if ok {
-		_, ok = r.SetString(o.literal)
-	}
-	if !ok {
-		name := map[string]string{"int2": "smallint", "int4": "integer", "int8": "bigint"}[got]
-		return &Error{Code: sqlstate.NumericValueOutOfRange, Offset: loc, Message: name + " out of range"}
-	}
-	// Half away from zero: the integer part of |x| + 1/2, with x's sign.
-	n := new(big.Int).Quo(new(big.Int).Add(new(big.Int).Mul(new(big.Int).Abs(r.Num()), big.NewInt(2)), r.Denom()), new(big.Int).Mul(r.Denom(), big.NewInt(2)))
-	if r.Sign() < 0 {
-		n.Neg(n)
-	}
-	o.literal = n.String()
-	return nil
+// numericCast marks `x::int8` (int4, int2) of an unquoted decimal x, a numeric constant: the wire
+// reads x as numeric, then casts it as PostgreSQL does (numeric_int8 rounds half away from zero;
+// 22003 beyond the type, or beyond numeric's own format).
+func (a *analyzer) numericCast(o *operand) {
+	a.plan.valueDep = true // the value's kind depends on the constant's form: no template (shape.go)
+	o.numeric = true
 }
 
 // maxVarcharLen is PostgreSQL's limit (MaxAttrSize); a longer typmod is its error, not ours.
@@ -172,10 +154,9 @@ func (a *analyzer) dropNullCast(o operand) {
 // a number float4 holds exactly compares as its float4 value, which is what the terms compare;
 // any other goes to the wire as float8 (float8in reads it as numeric_float8 does), which compares
 // it in float8 (seal's float8OnFloat4: = no value, and an order bound between its float4
-// neighbours). A quoted constant is read as float4,
-// one cast to real is converted to it, and the items of an IN list of two or more values are
-// converted to float4 (= ANY over real[]): those compare in float4, no check. A number beyond
-// float8 is left to the conversion's 22003.
+// neighbours). A quoted constant is read as float4, one cast to real is converted to it, and the
+// items of an IN list of two or more values are converted to float4 (= ANY over real[]): those
+// compare in float4, no check. A number beyond float8 is left to the conversion's 22003.
 func (a *analyzer) float4AsFloat8(o *operand, c *Column) {
 	if k := unquoted(*o); canonicalType(c.Type) != "float4" || k != 'i' && k != 'f' || a.inListArray {
 		return
@@ -202,11 +183,33 @@ func (a *analyzer) numericOnInt(o *operand, c *Column) {
 		return // digits: an int8 constant, as integerConstType says
 	}
 	a.plan.valueDep = true // the edit's literal is not the constant's text: no template (shape.go)
-	if r, ok := new(big.Rat).SetString(o.literal); ok && r.IsInt() && r.Num().IsInt64() {
-		o.literal, o.from = r.Num().String(), "int8"
+	if n, ok := wholeInt8(o.literal); ok {
+		o.literal, o.from = n, "int8"
 		return
 	}
 	o.from = "numeric"
+}
+
+// wholeInt8 returns the decimal constant lit as an int8 constant when it is a whole number within
+// bigint. Only a number of magnitude 1 to 10^19 (or zero) is worked out exactly: a tiny literal
+// such as 1e-1000000 would take big.Rat a million-digit power of ten (the wire reads it as
+// numeric, and fails as numeric_in does).
+func wholeInt8(lit string) (string, bool) {
+	f, err := strconv.ParseFloat(lit, 64)
+	switch {
+	case err != nil || math.Abs(f) >= 1e19 || f != 0 && math.Abs(f) < 1:
+		return "", false
+	case f == 0: // zero, or a non-zero number too small for float64
+		if mant, _, _ := strings.Cut(strings.ToLower(lit), "e"); strings.Trim(mant, "+-0.") != "" {
+			return "", false
+		}
+		return "0", true
+	}
+	r, ok := new(big.Rat).SetString(lit)
+	if !ok || !r.IsInt() || !r.Num().IsInt64() {
+		return "", false
+	}
+	return r.Num().String(), true
 }
 
 // numericAssigned marks as numeric an unquoted number that pg_query gives as a Float (a decimal,

@@ -28,6 +28,7 @@ type operand struct {
 	constKind  byte   // 's' string, 'i' integer, 'f' other number, 'b' boolean (literals)
 	from       string // a cast converts the value from this type to the column's (casts.go)
 	castLen    int    // an explicit varchar(n) cast truncates the value to n characters
+	numeric    bool   // the literal is a numeric constant that from's cast converts (numericCast)
 	col        *Column
 }
 
@@ -153,10 +154,8 @@ func (a *analyzer) cast(tc *pg.TypeCast, sc *scope, c *Column, want string) (ope
 			return operand{}, err
 		}
 	case castFamily[got] == "int" && inner.kind == opLiteral && inner.constKind == 'f' && !isDigits(inner.literal):
-		if err := a.numericCast(&inner, got, int(tc.Location)); err != nil { // `1.5::int4` rounds
-			return operand{}, err
-		}
-		inner.from = got // an explicit cast: its range error even in a comparison
+		a.numericCast(&inner) // `1.5::int4` rounds
+		inner.from = got      // an explicit cast: its range error even in a comparison
 	}
 	start, end, ok := a.castSpan(tc, inner)
 	if !ok {
@@ -250,7 +249,7 @@ func (a *analyzer) assign(c *Column, n *pg.Node, sc *scope, construct string, po
 			return err
 		}
 		numericAssigned(&o, c)
-		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditEncrypt, Literal: o.literal, Cast: o.from, CastLen: o.castLen, Column: c})
+		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditEncrypt, Literal: o.literal, Cast: o.from, CastLen: o.castLen, Numeric: o.numeric, Column: c})
 		return nil
 	case opColumn:
 		if sameColumn(c, o.col) {

@@ -137,7 +137,7 @@ func (a *analyzer) termEdit(t ordTerm, c *Column, start, end int) Edit {
 	if t.o.kind == opParam {
 		return Edit{Start: start, End: end, Kind: EditStatic, Text: "$" + itoa(t.o.param)}
 	}
-	return Edit{Start: start, End: end, Kind: EditOrd, Literal: t.o.literal, Cast: t.o.from, CastLen: t.o.castLen, Column: c}
+	return Edit{Start: start, End: end, Kind: EditOrd, Literal: t.o.literal, Cast: t.o.from, CastLen: t.o.castLen, Numeric: t.o.numeric, Column: c}
 }
 
 // insertTerm inserts text at off with every NUL byte in it replaced by t's term (a second EditOrd

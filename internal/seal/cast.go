@@ -50,7 +50,8 @@ func declaredType(oid uint32, ct value.Type, kind rewrite.ParamKind) (value.Type
 type valueCast struct {
 	typ      string     // "" when the cast is to the column's type
 	len      int        // > 0: varchar(len)
-	declared value.Type // a parameter's type declared in Parse (declaredType); 0: typ's
+	declared value.Type // a parameter's type declared in Parse (declaredType), or numeric for a
+	// literal under an integer cast (Edit.Numeric); 0: typ's
 }
 
 // sealAs says what sealCast makes of a value.
@@ -101,7 +102,7 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 	if err != nil {
 		return nil, err
 	}
-	if as != asEnvelope && value.Type(plain[0]) == value.Numeric && isInteger(col.Type) {
+	if as != asEnvelope && value.Type(plain[0]) == value.Numeric && isInteger(col.Type) && (from == value.Numeric || cast.typ == "") {
 		return numericOnInt(ks, col, as, plain, vs)
 	}
 	if as != asEnvelope && col.Type == value.Float4 && value.Type(plain[0]) == value.Float8 {
@@ -168,13 +169,13 @@ func sealPlain(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byte) 
 }
 
 // numericOnInt is sealCast for a numeric x compared with an integer column: an unquoted decimal
-// (1.5, 1e30), or a parameter declared numeric. PostgreSQL compares them as numeric, the column's
-// value converted exactly. So = holds only for a whole x within the column's range; for any other
-// x the term is empty, which no stored value has (= false, <> true). An order bound x that is not
-// an integer lies strictly between ⌊x⌋ and ⌊x⌋+1, and so does the term of ⌊x⌋ with 0x00
-// appended, as for a bound cut to ord_max_bytes (Column.OrdBound): every operator keeps its
-// meaning. Below every int64 the bound is the terms' keyset prefix, below all of them; above, the
-// largest int64's term with 0x00.
+// (1.5, 1e30), or a parameter declared numeric (not `1.5::int8`, which rounds first). PostgreSQL
+// compares them as numeric, the column's value converted exactly. So = holds only for a whole x
+// within the column's range; for any other x the term is empty, which no stored value has
+// (= false, <> true). An order bound x that is not an integer lies strictly between ⌊x⌋ and
+// ⌊x⌋+1, and so does the term of ⌊x⌋ with 0x00 appended, as for a bound cut to ord_max_bytes
+// (Column.OrdBound): every operator keeps its meaning. Below every int64 the bound is the terms'
+// keyset prefix, below all of them; above, the largest int64's term with 0x00.
 func numericOnInt(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byte, vs *value.Session) ([]byte, error) {
 	floor, whole, beyond, err := value.NumericBound(plain)
 	if err != nil {
@@ -213,10 +214,10 @@ func numericOnInt(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byt
 
 // float8OnFloat4 is sealCast for a float8 compared with a float4 column, as PostgreSQL's float48
 // operators do (an unquoted number float4 cannot hold, a parameter declared float8): the column's
-// value is widened, exactly. So = holds only where float4 holds the number
-// (NaN included: PostgreSQL's NaNs are equal); otherwise the term is empty, which no stored value
-// has. An order bound keeps its float8 value: the order terms of float4 values are those of their
-// float8 widening (value.OrderForm), so it sorts among them as the number does.
+// value is widened, exactly. So = holds only where float4 holds the number (NaN included:
+// PostgreSQL's NaNs are equal); otherwise the term is empty, which no stored value has. An order
+// bound keeps its float8 value: the order terms of float4 values are those of their float8
+// widening (value.OrderForm), so it sorts among them as the number does.
 func float8OnFloat4(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byte) ([]byte, error) {
 	if as == asOrd {
 		return sealPlain(ks, col, asOrd, plain)

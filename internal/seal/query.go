@@ -188,7 +188,11 @@ func (ss *Session) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, ent 
 	case rewrite.EditKeyset:
 		return strings.ReplaceAll(e.Text, rewrite.KeysetPlaceholder, ss.byteaLiteral(se.ks.id[:])), nil
 	}
-	out, err := sealCast(se.ks.ks, col, sealAsEdit(e.Kind), valueCast{typ: e.Cast, len: e.CastLen}, value.FormatText, []byte(e.Literal), vs)
+	vc := valueCast{typ: e.Cast, len: e.CastLen}
+	if e.Numeric {
+		vc.declared = value.Numeric // `1.5::int8`: numeric, then the cast (rounded)
+	}
+	out, err := sealCast(se.ks.ks, col, sealAsEdit(e.Kind), vc, value.FormatText, []byte(e.Literal), vs)
 	if err != nil {
 		return "", err
 	}

@@ -1,1 +1,0 @@
-INSERT INTO meters (s8) VALUES (1e1000000::int8)
