@@ -179,10 +179,12 @@ func (a *analyzer) numericOnInt(o *operand, c *Column) {
 	if !isIntegerType(c) || unquoted(*o) != 'f' {
 		return
 	}
+	// Digits beyond int4 are an int8 constant within bigint and numeric beyond: one shape class
+	// (litBigInt), two plans, so no template (shape.go); nor when the literal changes.
+	a.plan.valueDep = true
 	if _, err := strconv.ParseInt(o.literal, 10, 64); err == nil {
 		return // digits: an int8 constant, as integerConstType says
 	}
-	a.plan.valueDep = true // the edit's literal is not the constant's text: no template (shape.go)
 	if n, ok := wholeInt8(o.literal); ok {
 		o.literal, o.from = n, "int8"
 		return
