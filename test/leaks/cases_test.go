@@ -573,9 +573,10 @@ func (e *env) tenantOutOfStep(t *testing.T) {
 
 // numberConstants: unquoted numbers, which pgseal types and converts as PostgreSQL does (a
 // decimal into an integer column rounds, as does one cast to an integer type; compared with an
-// integer column it compares as numeric; into a text column it becomes numeric_out's text; a number
-// into a date column or compared with a text one is PostgreSQL's error), reach PostgreSQL only
-// as envelopes and terms, or not at all. The marker is digits, so that a constant carries it.
+// integer column it compares as numeric; into a text column it becomes numeric_out's text; a
+// number into a date column or compared with a text one is PostgreSQL's error), reach PostgreSQL
+// only as envelopes and terms, or not at all. The marker is digits, so that a constant carries
+// it.
 func (e *env) numberConstants(t *testing.T) {
 	db := e.caseDB(t)
 	mk := fmt.Sprintf("7357%05d", time.Now().UnixNano()%100000) // nine digits, within int4
