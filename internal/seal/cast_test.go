@@ -231,6 +231,8 @@ func TestSealCastsMatchPostgreSQL(t *testing.T) {
 		{"int4 <> a fractional decimal is true", 0, "SELECT id FROM %s WHERE s4 <> 9.5 ORDER BY id", nil, nil},
 		{"int4 = a decimal cast to int4 (rounded)", 0, "SELECT id FROM %s WHERE s4 = 1.5::int4 OR s8 IN (1999.5::int8, 3) ORDER BY id", nil, nil},
 		{"int2 = a decimal cast to int2 beyond its range", 0, "SELECT id FROM %s WHERE s2 = 40000.1::int2", nil, nil},
+		{"int8 = ANY(ARRAY[decimals cast to int8])", 0, "SELECT id FROM %s WHERE s8 = ANY(ARRAY[1999.5::int8, 2.4::int8]) ORDER BY id", nil, nil},
+		{"int8 IN decimals and an integer", 0, "SELECT id FROM %s WHERE s8 IN (1999.5, 2) ORDER BY id", nil, nil},
 		{"integers IN fractional decimals and ones beyond bigint", 0, "SELECT id FROM %s WHERE s8 IN (1e30, 1000.5, 1000) OR s2 NOT IN (-1e30, 12.5) ORDER BY id", nil, nil},
 		{"int4 = a decimal beyond numeric's format is 22003", 0, "SELECT id FROM %s WHERE s4 = 1e-1000000", nil, nil},
 		{"int8 = numbers beyond bigint", 0, "SELECT id FROM %s WHERE s8 = 9223372036854775808 OR s8 = -9223372036854775809.5 ORDER BY id", nil, nil},
