@@ -384,6 +384,9 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 		{"int4 = numeric declared, not a number", "SELECT id FROM %s WHERE s4 = $1", []uint32{numeric}, []string{"abc"}},
 		{"float4 = float8 declared (compared as float8)", "SELECT id FROM %s WHERE f4 = $1 OR f4 = $2 ORDER BY id", []uint32{float8, float8}, []string{"0.1", "NaN"}},
 		{"float4 <> float8 declared", "SELECT id FROM %s WHERE f4 <> $1 ORDER BY id", []uint32{float8}, []string{"0.1"}},
+		{"float8 declared into float8, then = numeric declared", "INSERT INTO %s (id, f8) VALUES ($1, $2)", []uint32{int4, float8}, []string{"8", "0.1"}},
+		{"float8 = numeric declared", "SELECT id FROM %s WHERE f8 = $1 OR f8 = $2 ORDER BY id", []uint32{numeric, numeric}, []string{"0.1", "-0.0"}},
+		{"float8 = numeric declared beyond float8", "SELECT id FROM %s WHERE f8 = $1", []uint32{numeric}, []string{"1e400"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -410,7 +413,7 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 			}
 		})
 	}
-	for id := 1; id <= 7; id++ {
+	for id := 1; id <= 8; id++ {
 		if id != 3 { // row 3 failed with 22003 on both
 			sameRow(t, proxy, direct, id)
 		}

@@ -61,6 +61,8 @@ func ComparableAs(from, to Type) bool {
 		return true // compared as numeric: the wire places the value among the integers (NumericBound)
 	case from == Float8 && to == Float4:
 		return true // compared in float8: the wire does (seal's float8OnFloat4)
+	case from == Numeric && to == Float8:
+		return true // float8 = numeric converts the numeric (numeric_float8), as the wire does
 	}
 	return from == Float4 && to == Float8
 }

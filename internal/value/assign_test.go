@@ -60,7 +60,7 @@ func TestAssignableAndComparableAs(t *testing.T) {
 		{Float4, Float8, true, true},
 		{Float8, Float4, true, true}, // float4 = float8 compares in float8 (seal's float8OnFloat4)
 		{Float8, Numeric, false, false},
-		{Numeric, Float8, true, false}, // only the literal path converts; a numeric parameter compared is refused
+		{Numeric, Float8, true, true}, // float8 = numeric converts the numeric to float8
 		{Numeric, Float4, true, false},
 		{Numeric, Int4, true, true}, // assigned: rounded (numeric_int4); compared: as numeric (NumericBound)
 		{JSON, JSONB, true, false},
