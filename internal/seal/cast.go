@@ -52,6 +52,7 @@ type valueCast struct {
 	len      int        // > 0: varchar(len)
 	declared value.Type // a parameter's type declared in Parse (declaredType), or numeric for a
 	// literal under an integer cast (Edit.Numeric); 0: typ's
+	inList bool // a parameter in an IN list: the list's common type is the column's (Param.InList)
 }
 
 // sealAs says what sealCast makes of a value.
@@ -104,6 +105,14 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 	}
 	if as != asEnvelope && value.Type(plain[0]) == value.Numeric && isInteger(col.Type) && (from == value.Numeric || cast.typ == "") {
 		return numericOnInt(ks, col, as, plain, vs)
+	}
+	if as != asEnvelope && col.Type == value.Float4 && (cast.declared == value.Numeric || isInteger(cast.declared)) && cast.typ == "" && !cast.inList {
+		// float4 = $1 declared numeric or integer resolves to float48eq: numeric_float8 or
+		// i4tod converts the value, then the comparison is float8's (value.ComparableAs).
+		// `$1::float4` has cast.typ; in `IN ($1, $2)` the list's common type is float4.
+		if plain, err = value.Convert(nil, value.Float8, plain, vs); err != nil {
+			return nil, err
+		}
 	}
 	if as != asEnvelope && col.Type == value.Float4 && value.Type(plain[0]) == value.Float8 {
 		return float8OnFloat4(ks, col, as, plain)

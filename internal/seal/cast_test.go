@@ -374,6 +374,7 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 		{"int2 declared into int8", "INSERT INTO %s (id, s8) VALUES ($1, $2)", []uint32{int4, int2}, []string{"4", "-32768"}},
 		{"timestamptz declared into date", "INSERT INTO %s (id, d) VALUES ($1, $2)", []uint32{int4, tstz}, []string{"5", "2024-01-02 23:30+00"}},
 		{"float8 declared into float4", "INSERT INTO %s (id, f4) VALUES ($1, $2), ($3, $4)", []uint32{int4, float8, int4, float8}, []string{"6", "0.1", "7", "NaN"}},
+		{"int4 declared into float4 (rounded to 16777216)", "INSERT INTO %s (id, f4) VALUES ($1, $2)", []uint32{int4, int4}, []string{"9", "16777217"}},
 		{"int4 = int8 declared, out of range", "SELECT id FROM %s WHERE s4 = $1 ORDER BY id", []uint32{int8}, []string{"3000000000"}},
 		{"int4 = int8 declared, in range", "SELECT id FROM %s WHERE s4 = $1 ORDER BY id", []uint32{int8}, []string{"-7"}},
 		{"int4 = int8 declared cast to int2, out of range", "SELECT id FROM %s WHERE s4 = $1::int2", []uint32{int8}, []string{"70000"}},
@@ -387,6 +388,17 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 		{"float8 declared into float8, then = numeric declared", "INSERT INTO %s (id, f8) VALUES ($1, $2)", []uint32{int4, float8}, []string{"8", "0.1"}},
 		{"float8 = numeric declared", "SELECT id FROM %s WHERE f8 = $1 OR f8 = $2 ORDER BY id", []uint32{numeric, numeric}, []string{"0.1", "-0.0"}},
 		{"float8 = numeric declared beyond float8", "SELECT id FROM %s WHERE f8 = $1", []uint32{numeric}, []string{"1e400"}},
+		{"int4 = numeric declared cast to int4 (rounds)", "SELECT id FROM %s WHERE s4 = $1::int4 ORDER BY id", []uint32{numeric}, []string{"-7.4"}},
+		{"int4 = int8 declared cast to int4, out of range", "SELECT id FROM %s WHERE s4 = $1::int4", []uint32{int8}, []string{"3000000000"}},
+		{"float4 = numeric declared (compared as float8)", "SELECT id FROM %s WHERE f4 = $1 OR f4 = $2 ORDER BY id", []uint32{numeric, numeric}, []string{"0.1", "NaN"}},
+		{"float4 = numeric declared, float4's own 0.1", "SELECT id FROM %s WHERE f4 = $1 ORDER BY id", []uint32{numeric}, []string{"0.100000001490116119384765625"}},
+		{"float4 = int4 and int8 declared (compared as float8)", "SELECT id FROM %s WHERE f4 = $1 OR f4 = $2 ORDER BY id", []uint32{int4, int8}, []string{"16777217", "9007199254740993"}},
+		{"float4 IN int4 and numeric declared (compared as float4)", "SELECT id FROM %s WHERE f4 IN ($1, $2) ORDER BY id", []uint32{int4, numeric}, []string{"16777217", "0.1"}},
+		{"float4 <> int4 declared", "SELECT id FROM %s WHERE f4 <> $1 ORDER BY id", []uint32{int4}, []string{"16777217"}},
+		{"float4 = numeric declared cast to float4", "SELECT id FROM %s WHERE f4 = $1::float4 ORDER BY id", []uint32{numeric}, []string{"0.1"}},
+		{"float4 <> numeric declared", "SELECT id FROM %s WHERE f4 <> $1 ORDER BY id", []uint32{numeric}, []string{"0.1"}},
+		{"float4 = numeric declared beyond float8", "SELECT id FROM %s WHERE f4 = $1", []uint32{numeric}, []string{"1e400"}},
+		{"float4 = numeric declared, not a number", "SELECT id FROM %s WHERE f4 = $1", []uint32{numeric}, []string{"x"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -413,7 +425,7 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 			}
 		})
 	}
-	for id := 1; id <= 8; id++ {
+	for id := 1; id <= 9; id++ {
 		if id != 3 { // row 3 failed with 22003 on both
 			sameRow(t, proxy, direct, id)
 		}

@@ -91,7 +91,7 @@ func encryptParam(p rewrite.Param, declared value.Type, col *column.Column, ks k
 		}
 		return termArray(col, elem.OID(), ks, f, v, vs)
 	}
-	out, err := sealCast(ks.ks, col, sealAsParam(p.Kind), valueCast{p.Cast, p.CastLen, declared}, f, v, vs)
+	out, err := sealCast(ks.ks, col, sealAsParam(p.Kind), valueCast{p.Cast, p.CastLen, declared, p.InList}, f, v, vs)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -195,6 +195,7 @@ func TestSearchMatchesPlaintext(t *testing.T) {
 			}
 		}
 	}
+	searchDeclaredParams(t, conn, direct)
 	searchKeysetConfined(t, e, conn)
 	searchUsesIndexes(t, conn)
 	// A pattern ending in its escape character is refused up front (PostgreSQL fails only the
@@ -205,6 +206,39 @@ func TestSearchMatchesPlaintext(t *testing.T) {
 		}
 		if got := queryText(t, conn, mode, "SELECT id FROM people WHERE name LIKE 'Ann' ORDER BY id", nil); !strings.Contains(got, "[6];") {
 			t.Errorf("after the refusal (%v): %s", mode, got)
+		}
+	}
+}
+
+// searchDeclaredParams: order bounds whose type the client declares in Parse (JDBC's
+// setBigDecimal declares numeric, setDouble float8) compare as PostgreSQL's cross-type operators
+// do, and a cast to the column's type converts first.
+func searchDeclaredParams(t *testing.T, conn, direct *pgx.Conn) {
+	const numeric, float8, int4 = 1700, 701, 23
+	for _, q := range []struct {
+		sql   string
+		oid   uint32
+		value string
+	}{
+		{"SELECT id FROM %s WHERE ratio > $1 ORDER BY id", numeric, "0.1"},
+		{"SELECT id FROM %s WHERE ratio <= $1 ORDER BY id", numeric, "0.1"},
+		{"SELECT id FROM %s WHERE ratio <= $1::real ORDER BY id", numeric, "0.1"},
+		{"SELECT id FROM %s WHERE ratio < $1 ORDER BY id", float8, "16777217"},
+		{"SELECT id FROM %s WHERE ratio < $1 ORDER BY id", int4, "16777217"},
+		{"SELECT id FROM %s WHERE ratio < $1::real ORDER BY id", int4, "16777217"},
+		{"SELECT id FROM %s WHERE ratio >= $1 ORDER BY id", numeric, "1e300"},
+		{"SELECT id FROM %s WHERE age < $1 ORDER BY id", numeric, "17.5"},
+		{"SELECT id FROM %s WHERE age < $1::int4 ORDER BY id", numeric, "17.5"},
+	} {
+		run := func(c *pgx.Conn, table string) string {
+			res := c.PgConn().ExecParams(ctxT(t), fmt.Sprintf(q.sql, table), [][]byte{[]byte(q.value)}, []uint32{q.oid}, nil, nil).Read()
+			if res.Err != nil {
+				return "error " + sqlstateOf(t, res.Err)
+			}
+			return fmt.Sprint(res.Rows)
+		}
+		if got, want := run(conn, "people"), run(direct, "people_plain"); got != want {
+			t.Errorf("%s with %s (oid %d): through pgseal %s, plaintext %s", q.sql, q.value, q.oid, got, want)
 		}
 	}
 }

@@ -47,22 +47,25 @@ func Assignable(from, to Type) bool {
 // int4 = int8 compares as int8 (Convertible's range rule covers it), numeric = int4 converts the
 // int4 to numeric, and float8 = float4 widens the float4 exactly: the value converted to type to
 // gives the same answer. int4 = numeric converts the int4 to numeric, and float4 = float8 compares
-// in float8, the column's value widened: converting the value would answer differently (1.5 would
-// round, 0.1 would become float4's 0.1), so the wire places it among the column's values instead
-// (seal's numericOnInt, float8OnFloat4). Date/time pairs are refused (PostgreSQL converts the
-// column's side).
+// in float8, the column's value widened (so does float4 = int4 or numeric, the value converted to
+// float8 first): converting the value would answer differently (1.5 would round, 0.1 would
+// become float4's 0.1), so the wire places it among the column's values instead (seal's
+// numericOnInt, float8OnFloat4). Date/time pairs are refused (PostgreSQL converts the column's
+// side).
 func ComparableAs(from, to Type) bool {
 	switch {
 	case from == to || textual(from) && textual(to) || integral(from) && integral(to):
 		return true
 	case integral(from):
-		return to == Numeric || to == Float8
+		return to == Numeric || to == Float8 || to == Float4 // float4 = int4 is float48eq (seal's float8OnFloat4)
 	case from == Numeric && integral(to):
 		return true // compared as numeric: the wire places the value among the integers (NumericBound)
 	case from == Float8 && to == Float4:
 		return true // compared in float8: the wire does (seal's float8OnFloat4)
-	case from == Numeric && to == Float8:
-		return true // float8 = numeric converts the numeric (numeric_float8), as the wire does
+	case from == Numeric && (to == Float8 || to == Float4):
+		// float8 = numeric converts the numeric (numeric_float8), as the wire does; float4 =
+		// numeric is float48eq on that float8 (seal's float8OnFloat4)
+		return true
 	}
 	return from == Float4 && to == Float8
 }

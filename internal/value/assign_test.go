@@ -58,13 +58,13 @@ func TestAssignableAndComparableAs(t *testing.T) {
 	}{
 		{Int4, Numeric, true, true},
 		{Int8, Float8, true, true},
-		{Int4, Float4, true, false}, // float4 = int4 resolves to float48eq on PostgreSQL's side
+		{Int4, Float4, true, true}, // float4 = int4 resolves to float48eq: compared in float8 (seal's float8OnFloat4)
 		{Float4, Float8, true, true},
 		{Float8, Float4, true, true}, // float4 = float8 compares in float8 (seal's float8OnFloat4)
 		{Float8, Numeric, false, false},
 		{Numeric, Float8, true, true}, // float8 = numeric converts the numeric to float8
-		{Numeric, Float4, true, false},
-		{Numeric, Int4, true, true}, // assigned: rounded (numeric_int4); compared: as numeric (NumericBound)
+		{Numeric, Float4, true, true}, // float48eq too, the numeric converted by numeric_float8
+		{Numeric, Int4, true, true},   // assigned: rounded (numeric_int4); compared: as numeric (NumericBound)
 		{JSON, JSONB, true, false},
 		{Date, Timestamptz, true, false},
 		{Text, Int4, false, false},

@@ -598,6 +598,17 @@ func (e *env) numberConstants(t *testing.T) {
 			t.Logf("%s\n\t→ %s", sql, sqlstate(err))
 		}
 	}
+	// Parameters declared numeric (JDBC's setBigDecimal), bare (compared as numeric) and cast
+	// to the column's type (rounded first).
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, sql := range []string{"SELECT id FROM people WHERE age <= $1", "SELECT id FROM people WHERE age > $1::int8",
+		"SELECT id FROM people WHERE age < $1::int8", "INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', $1::int8)"} {
+		const numericOID = 1700
+		if res := c.PgConn().ExecParams(ctx, sql, [][]byte{[]byte(mk + ".4")}, []uint32{numericOID}, nil, nil).Read(); res.Err != nil {
+			t.Logf("%s\n\t→ %s", sql, sqlstate(res.Err))
+		}
+	}
 	assertNoLeak(t, db, mk)
 }
 
