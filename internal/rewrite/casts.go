@@ -24,10 +24,21 @@ var castFamily = map[string]string{
 
 // comparable reports whether a value converted from type from may be compared with c through
 // terms. PostgreSQL compares date, timestamp and timestamptz across types by converting the
-// date-like side up (datecol = x::timestamp is false unless x is midnight), not the value down
-// to the column's type, so those comparisons are refused.
-func comparable(from string) bool {
-	return from == "" || castFamily[from] != "datetime"
+// lower side up: a date or timestamp value compared with a timestamp or timestamptz column is
+// converted (psycopg2 writes a naive datetime as `'…'::timestamp`), as the wire does. The other
+// way round the column's side is converted (datecol = x::timestamp is false unless x is
+// midnight), so those comparisons are refused.
+func comparable(from string, c *Column) bool {
+	if from == "" || castFamily[from] != "datetime" {
+		return true
+	}
+	switch canonicalType(c.Type) {
+	case "timestamptz":
+		return from == "date" || from == "timestamp" || from == "timestamptz"
+	case "timestamp":
+		return from == "date" || from == "timestamp"
+	}
+	return from == "date" && canonicalType(c.Type) == "date"
 }
 
 // conversion accepts `x::got` for a column whose plaintext type is want when the wire can

@@ -156,10 +156,11 @@ func (a *analyzer) cast(tc *pg.TypeCast, sc *scope, c *Column, want string) (ope
 	case castFamily[got] == "int" && inner.kind == opLiteral && inner.constKind == 'f' && !isDigits(inner.literal):
 		a.numericCast(&inner) // `1.5::int4` rounds
 		inner.from = got      // an explicit cast: its range error even in a comparison
-	case inner.kind == opParam && (castFamily[got] == "int" || got == "float4"):
+	case inner.kind == opParam && (castFamily[got] == "int" || castFamily[got] == "datetime" || got == "float4"):
 		// `$1::int4` on an int4 column: a parameter the client declares otherwise (numeric,
 		// int8) is cast explicitly, rounding and raising its range error, where a bare `$1`
-		// would meet the column in a cross-type comparison (numeric = int4 compares as numeric).
+		// would meet the column in a cross-type comparison (numeric = int4 compares as numeric,
+		// timestamp = date does not fail beyond timestamp's range).
 		inner.from = got
 	}
 	start, end, ok := a.castSpan(tc, inner)

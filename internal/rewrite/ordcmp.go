@@ -114,7 +114,7 @@ func (a *analyzer) ordOperand(r ordRef, n *pg.Node, sc *scope, construct string,
 	default:
 		return ordTerm{}, unsupported(c, construct+" with an expression that is not a constant or parameter", loc)
 	}
-	if !comparable(o.from) {
+	if !comparable(o.from, c) {
 		return ordTerm{}, unsupported(c, construct+" with a value cast to "+o.from+" (its plaintext type is "+c.Type+")", loc)
 	}
 	if o.kind == opParam {

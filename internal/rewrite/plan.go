@@ -138,9 +138,10 @@ type Param struct {
 	Kind   ParamKind
 	Column *Column `json:",omitempty"`
 	// Cast is the type a removed cast gave the parameter when it differs from the column's
-	// plaintext type (`$1::varchar` for a text column), or is an integer or float4 type (a value
-	// the client declares otherwise is then cast, not compared across types): the client's value
-	// has that type and the wire converts it (value.EncodeAs). Empty: the column's type.
+	// plaintext type (`$1::varchar` for a text column), or is an integer, float4 or date/time
+	// type (a value the client declares otherwise is then cast, not compared across types): the
+	// client's value has that type and the wire converts it (value.EncodeAs). Empty: the
+	// column's type.
 	Cast string `json:",omitempty"`
 	// CastLen > 0: an explicit varchar(CastLen) cast, which truncates the value to that many
 	// characters (value.TruncateChars) before it meets the column.

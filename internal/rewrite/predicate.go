@@ -141,7 +141,7 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 		a.dropNullCast(o)
 		return true, nil
 	}
-	if !comparable(o.from) {
+	if !comparable(o.from, c) {
 		return false, unsupported(c, op+" with a value cast to "+o.from+" (its plaintext type is "+c.Type+")", loc)
 	}
 	switch o.kind {

@@ -138,6 +138,11 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 			// equals none of its values (and <> all). An empty term is never a stored 16-byte one.
 			return []byte{}, nil
 		}
+		if as != asEnvelope && !st.explicit && errors.As(err, &ve) && ve.Code == sqlstate.DatetimeFieldOverflow {
+			if edge, ok := value.DatetimeOverflowEdge(st.to, plain); ok {
+				return datetimeBeyond(ks, col, as, edge)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -237,6 +242,22 @@ func float8OnFloat4(ks *keyring.Keyset, col *column.Column, as sealAs, plain []b
 	}
 	f4 := binary.BigEndian.AppendUint32([]byte{byte(value.Float4)}, math.Float32bits(float32(f)))
 	return sealPlain(ks, col, asTerm, f4)
+}
+
+// datetimeBeyond is sealCast for a date or timestamp compared with a timestamp or timestamptz
+// column beyond whose range it lies (`tscol < '5874897-12-31'::date`). PostgreSQL's cross-type
+// comparisons do not fail there, the value sorts just above edge (value.DatetimeOverflowEdge): it
+// equals no value (an empty term), and as an order bound it is edge's term with 0x00 appended,
+// which sorts after edge's and before the next value's, as Column.OrdBound does for cut text.
+func datetimeBeyond(ks *keyring.Keyset, col *column.Column, as sealAs, edge []byte) ([]byte, error) {
+	if as == asTerm {
+		return []byte{}, nil
+	}
+	t, err := sealPlain(ks, col, asOrd, edge)
+	if err != nil {
+		return nil, err
+	}
+	return append(t, 0), nil
 }
 
 // int8Plain is the plaintext of an int8 value.

@@ -353,6 +353,25 @@ func TestSealDatetimeCastsFollowTimeZone(t *testing.T) {
 				}
 			})
 		}
+		// Compared, a date or timestamp converts to the timestamp or timestamptz column's type
+		// (psycopg2 writes a naive datetime as '…'::timestamp); beyond its range it equals
+		// nothing and fails nothing.
+		for _, c := range []castCase{
+			{"timestamptz = a timestamp literal", 0, "SELECT id FROM %s WHERE tz = '2018-11-04 00:15'::timestamp OR tz = '2024-03-10 02:30'::timestamp ORDER BY id", nil, nil},
+			{"timestamptz IN timestamp parameters", 0, "SELECT id FROM %s WHERE tz IN ($1::timestamp, $2::timestamp) ORDER BY id", [][]byte{[]byte("2018-11-04 00:15"), []byte("2024-03-10 02:30")}, nil},
+			{"timestamptz = a date", 0, "SELECT id FROM %s WHERE tz = '2018-11-04'::date OR tz <> $1::date ORDER BY id", [][]byte{[]byte("2018-11-04")}, nil},
+			{"timestamp = a date", 0, "SELECT id FROM %s WHERE ts = '2018-11-04'::date OR ts = $1::date ORDER BY id", [][]byte{[]byte("2024-03-10")}, nil},
+			{"timestamp = a date beyond timestamps", 0, "SELECT id FROM %s WHERE ts = '5874897-12-31'::date OR ts <> $1::date ORDER BY id", [][]byte{[]byte("5874897-12-31")}, nil},
+			{"timestamptz = infinite dates and timestamps", 0, "SELECT id FROM %s WHERE tz = 'infinity'::date OR tz = '-infinity'::timestamp ORDER BY id", nil, nil},
+		} {
+			t.Run(zone+" "+c.name, func(t *testing.T) { sameAsPlain(t, proxy, direct, c) })
+		}
+	}
+	// The column's side would be converted: refused, not guessed.
+	for _, sql := range []string{"SELECT id FROM enc WHERE ts = '2024-01-02 10:00+00'::timestamptz", "SELECT id FROM enc WHERE d = '2024-01-02'::timestamp"} {
+		if _, err := proxy.Exec(ctxT(t), sql).ReadAll(); sqlstateOf(t, err) != sqlstate.FeatureNotSupported {
+			t.Errorf("%s: %v, want 0A000", sql, err)
+		}
 	}
 }
 
@@ -361,7 +380,7 @@ func TestSealDatetimeCastsFollowTimeZone(t *testing.T) {
 // described parameter types against the same statements on a plaintext table.
 func TestSealDeclaredParamTypesConvert(t *testing.T) {
 	_, proxy, direct := newCastEnv(t)
-	const int2, int4, int8, tstz, numeric, float8 = 21, 23, 20, 1184, 1700, 701
+	const int2, int4, int8, tstz, timestamp, date, numeric, float8 = 21, 23, 20, 1184, 1114, 1082, 1700, 701
 	cases := []struct {
 		name   string
 		sql    string
@@ -393,6 +412,12 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 		{"float4 = numeric declared (compared as float8)", "SELECT id FROM %s WHERE f4 = $1 OR f4 = $2 ORDER BY id", []uint32{numeric, numeric}, []string{"0.1", "NaN"}},
 		{"float4 = numeric declared, float4's own 0.1", "SELECT id FROM %s WHERE f4 = $1 ORDER BY id", []uint32{numeric}, []string{"0.100000001490116119384765625"}},
 		{"float4 = int4 and int8 declared (compared as float8)", "SELECT id FROM %s WHERE f4 = $1 OR f4 = $2 ORDER BY id", []uint32{int4, int8}, []string{"16777217", "9007199254740993"}},
+		{"timestamp declared into timestamptz", "INSERT INTO %s (id, tz, ts) VALUES ($1, $2, $3)", []uint32{int4, timestamp, date}, []string{"10", "2024-03-10 02:30", "2024-03-10"}},
+		{"timestamptz = timestamp declared", "SELECT id FROM %s WHERE tz = $1 ORDER BY id", []uint32{timestamp}, []string{"2024-03-10 02:30"}},
+		{"timestamptz = date declared", "SELECT id FROM %s WHERE tz = $1 OR tz <> $2 ORDER BY id", []uint32{date, date}, []string{"2024-03-10", "5874897-12-31"}},
+		{"timestamp = date declared", "SELECT id FROM %s WHERE ts = $1 ORDER BY id", []uint32{date}, []string{"2024-03-10"}},
+		{"timestamp = date declared beyond timestamps", "SELECT id FROM %s WHERE ts = $1 OR ts <> $1 ORDER BY id", []uint32{date}, []string{"5874897-12-31"}},
+		{"timestamp = date declared cast to timestamp, beyond timestamps", "SELECT id FROM %s WHERE ts = $1::timestamp", []uint32{date}, []string{"5874897-12-31"}},
 		{"float4 IN int4 and numeric declared (compared as float4)", "SELECT id FROM %s WHERE f4 IN ($1, $2) ORDER BY id", []uint32{int4, numeric}, []string{"16777217", "0.1"}},
 		{"float4 <> int4 declared", "SELECT id FROM %s WHERE f4 <> $1 ORDER BY id", []uint32{int4}, []string{"16777217"}},
 		{"float4 = numeric declared cast to float4", "SELECT id FROM %s WHERE f4 = $1::float4 ORDER BY id", []uint32{numeric}, []string{"0.1"}},
@@ -425,15 +450,17 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 			}
 		})
 	}
-	for id := 1; id <= 9; id++ {
+	for id := 1; id <= 10; id++ {
 		if id != 3 { // row 3 failed with 22003 on both
 			sameRow(t, proxy, direct, id)
 		}
 	}
-	t.Run("a declared timestamptz compared with a date column is refused", func(t *testing.T) {
-		_, err := proxy.Prepare(ctxT(t), "", "SELECT id FROM enc WHERE d = $1", []uint32{tstz})
-		if got := sqlstateOf(t, err); got != sqlstate.DatatypeMismatch {
-			t.Fatalf("Prepare() SQLSTATE = %s, want 42804", got)
+	t.Run("a declared timestamptz compared with a date or timestamp column is refused", func(t *testing.T) {
+		for _, sql := range []string{"SELECT id FROM enc WHERE d = $1", "SELECT id FROM enc WHERE ts = $1"} {
+			_, err := proxy.Prepare(ctxT(t), "", sql, []uint32{tstz})
+			if got := sqlstateOf(t, err); got != sqlstate.DatatypeMismatch {
+				t.Fatalf("Prepare(%s) SQLSTATE = %s, want 42804", sql, got)
+			}
 		}
 	})
 }

@@ -109,6 +109,11 @@ var searchQueries = []struct {
 	{sql: "SELECT id FROM {t} WHERE born BETWEEN '1990-01-01' AND '2010-12-31' ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE born > 'epoch' ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE seen < '2001-01-01 00:00:00+00' ORDER BY id"},
+	// A date or timestamp compared with a timestamptz column converts (in the session's zone);
+	// beyond timestamptz's range it sorts above every finite value and below infinity.
+	{sql: "SELECT id FROM {t} WHERE seen < '2024-01-01 10:00'::timestamp AND seen >= '2000-01-01'::date ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE seen < '5874897-12-31'::date ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE seen > '5874897-12-31'::date OR seen BETWEEN '1970-01-01'::date AND '1999-12-31 23:59:59'::timestamp ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE balance < 0 ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE balance >= 12.5 ORDER BY id"},
 	{sql: "SELECT id FROM {t} ORDER BY name, id"},
@@ -214,7 +219,13 @@ func TestSearchMatchesPlaintext(t *testing.T) {
 // setBigDecimal declares numeric, setDouble float8) compare as PostgreSQL's cross-type operators
 // do, and a cast to the column's type converts first.
 func searchDeclaredParams(t *testing.T, conn, direct *pgx.Conn) {
-	const numeric, float8, int4 = 1700, 701, 23
+	for _, c := range []*pgx.Conn{conn, direct} { // timestamps convert in the session's zone
+		if _, err := c.Exec(ctxT(t), "SET TimeZone = 'Asia/Kolkata'"); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Exec(ctxT(t), "RESET TimeZone") //nolint:errcheck
+	}
+	const numeric, float8, int4, date, timestamp = 1700, 701, 23, 1082, 1114
 	for _, q := range []struct {
 		sql   string
 		oid   uint32
@@ -229,6 +240,13 @@ func searchDeclaredParams(t *testing.T, conn, direct *pgx.Conn) {
 		{"SELECT id FROM %s WHERE ratio >= $1 ORDER BY id", numeric, "1e300"},
 		{"SELECT id FROM %s WHERE age < $1 ORDER BY id", numeric, "17.5"},
 		{"SELECT id FROM %s WHERE age < $1::int4 ORDER BY id", numeric, "17.5"},
+		{"SELECT id FROM %s WHERE seen > $1 ORDER BY id", date, "2000-01-01"},
+		{"SELECT id FROM %s WHERE seen <= $1 ORDER BY id", timestamp, "2024-01-01 05:00"},
+		{"SELECT id FROM %s WHERE seen < $1 ORDER BY id", date, "5874897-12-31"},
+		{"SELECT id FROM %s WHERE seen >= $1 ORDER BY id", date, "5874897-12-31"},
+		// Local midnight of the first timestamp is before the first timestamptz east of UTC.
+		{"SELECT id FROM %s WHERE seen >= $1 ORDER BY id", timestamp, "4714-11-24 00:00:00 BC"},
+		{"SELECT id FROM %s WHERE seen < $1 ORDER BY id", timestamp, "4714-11-24 00:00:00 BC"},
 	} {
 		run := func(c *pgx.Conn, table string) string {
 			res := c.PgConn().ExecParams(ctxT(t), fmt.Sprintf(q.sql, table), [][]byte{[]byte(q.value)}, []uint32{q.oid}, nil, nil).Read()

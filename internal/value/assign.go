@@ -50,8 +50,8 @@ func Assignable(from, to Type) bool {
 // in float8, the column's value widened (so does float4 = int4 or numeric, the value converted to
 // float8 first): converting the value would answer differently (1.5 would round, 0.1 would
 // become float4's 0.1), so the wire places it among the column's values instead (seal's
-// numericOnInt, float8OnFloat4). Date/time pairs are refused (PostgreSQL converts the column's
-// side).
+// numericOnInt, float8OnFloat4). Other date/time pairs (timestamp = timestamptz, date =
+// timestamp) are refused: PostgreSQL converts the column's side.
 func ComparableAs(from, to Type) bool {
 	switch {
 	case from == to || textual(from) && textual(to) || integral(from) && integral(to):
@@ -62,6 +62,11 @@ func ComparableAs(from, to Type) bool {
 		return true // compared as numeric: the wire places the value among the integers (NumericBound)
 	case from == Float8 && to == Float4:
 		return true // compared in float8: the wire does (seal's float8OnFloat4)
+	case from == Date && (to == Timestamp || to == Timestamptz), from == Timestamp && to == Timestamptz:
+		// timestamp = date and timestamptz = date or timestamp convert the value's side
+		// (date2timestamp, timestamp2timestamptz in the session's TimeZone), as Convert does;
+		// beyond the column type's range they do not fail (seal's datetimeBeyond)
+		return true
 	case from == Numeric && (to == Float8 || to == Float4):
 		// float8 = numeric converts the numeric (numeric_float8), as the wire does; float4 =
 		// numeric is float48eq on that float8 (seal's float8OnFloat4)

@@ -66,7 +66,10 @@ func TestAssignableAndComparableAs(t *testing.T) {
 		{Numeric, Float4, true, true}, // float48eq too, the numeric converted by numeric_float8
 		{Numeric, Int4, true, true},   // assigned: rounded (numeric_int4); compared: as numeric (NumericBound)
 		{JSON, JSONB, true, false},
-		{Date, Timestamptz, true, false},
+		{Date, Timestamptz, true, true},       // timestamptz = date converts the date (date2timestamptz)
+		{Timestamp, Timestamptz, true, true},  // timestamptz = timestamp converts the timestamp
+		{Timestamptz, Timestamp, true, false}, // timestamp = timestamptz converts the column's side
+		{Timestamp, Date, true, false},        // date = timestamp converts the column's side
 		{Text, Int4, false, false},
 	}
 	for _, tc := range tests {

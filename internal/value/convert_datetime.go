@@ -97,3 +97,36 @@ func moveDatetime(from, to Type, v int64, s *Session) (int64, error) {
 	}
 	return v, nil
 }
+
+// DatetimeOverflowEdge is for a date, timestamp or timestamptz plaintext that Convert to type to
+// (timestamp or timestamptz) refused with 22008: a value beyond to's range. PostgreSQL's
+// cross-type comparisons (timestamp_cmp_date, timestamptz_cmp_timestamp, …) do not fail there:
+// the value sorts above every finite value of to and below infinity, or above -infinity and below
+// every finite value. edge is the plaintext of type to just below where it sorts (to's last
+// finite value, or -infinity), so a bound just above edge places it; ok is false for other pairs.
+func DatetimeOverflowEdge(to Type, plain []byte) (edge []byte, ok bool) {
+	if len(plain) == 0 || !datetime(Type(plain[0])) || to != Timestamp && to != Timestamptz {
+		return nil, false
+	}
+	from := Type(plain[0])
+	_, body, err := canonical(from, plain)
+	if err != nil {
+		return nil, false
+	}
+	if _, inf := readDatetime(from, body); inf != 0 {
+		return nil, false // infinities convert to infinities
+	}
+	// Only values near the ranges' far ends overflow. A date's sign is read from its days: its
+	// microseconds (readDatetime) overflow int64 for the last dates.
+	var late bool
+	if from == Date {
+		late = int32(binary.BigEndian.Uint32(body)) > 0
+	} else {
+		late = int64(binary.BigEndian.Uint64(body)) > 0
+	}
+	e := int64(tsNegInf)
+	if late {
+		e = endTimestamp - 1
+	}
+	return binary.BigEndian.AppendUint64([]byte{byte(to)}, uint64(e)), true
+}

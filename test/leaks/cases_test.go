@@ -612,6 +612,37 @@ func (e *env) numberConstants(t *testing.T) {
 	assertNoLeak(t, db, mk)
 }
 
+// datetimeConstants: a date or timestamp compared with a timestamptz column is converted in the
+// session's zone (psycopg2 writes a naive datetime as '…'::timestamp, psycopg 3 declares it
+// timestamp), also beyond the column type's range, and reaches PostgreSQL only as a term. The
+// marker is nine fractional digits, which PostgreSQL rounds to microseconds, so only the
+// statement's own text can carry it.
+func (e *env) datetimeConstants(t *testing.T) {
+	db := e.caseDB(t)
+	mk := fmt.Sprintf("7358%05d", time.Now().UnixNano()%100000)
+	c := e.connect(t, db, roleA, "acme")
+	for _, sql := range []string{
+		"SET TimeZone = 'Asia/Kolkata'",
+		"INSERT INTO people (tenant, name, age, seen) VALUES ('acme', 'x', 1, '2024-01-02 10:00:00.MK'::timestamp)",
+		"SELECT id FROM people WHERE seen > '2024-01-02 10:00:00.MK'::timestamp OR seen < '2024-01-02'::date",
+		"SELECT id FROM people WHERE seen BETWEEN '2024-01-02 10:00:00.MK'::timestamp AND '5874897-12-31'::date",
+		"SELECT id FROM people WHERE seen >= '4714-11-24 00:00:00.MK BC'::timestamp ORDER BY seen",
+	} {
+		if err := exec(t, c, strings.ReplaceAll(sql, "MK", mk)); err != nil {
+			t.Logf("%s\n\t→ %s", sql, sqlstate(err))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, sql := range []string{"SELECT id FROM people WHERE seen <= $1", "SELECT id FROM people WHERE seen > $1::timestamp"} {
+		const timestampOID = 1114
+		if res := c.PgConn().ExecParams(ctx, sql, [][]byte{[]byte("2024-01-02 10:00:00." + mk)}, []uint32{timestampOID}, nil, nil).Read(); res.Err != nil {
+			t.Logf("%s\n\t→ %s", sql, sqlstate(res.Err))
+		}
+	}
+	assertNoLeak(t, db, mk)
+}
+
 // searchCases: literals and parameters compared by order or matched by LIKE with the ord and
 // match columns of people (docs/search.md) reach PostgreSQL only as terms and tokens, also when
 // the statement is refused, and the values written carry no plaintext at rest.

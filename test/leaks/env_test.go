@@ -61,6 +61,7 @@ var columns = []config.Encrypt{
 	{Table: "public.events", Column: "payload", Type: "text"},
 	{Table: "public.people", Column: "name", Type: "text", Search: []string{"ord", "match"}, AcceptLeakage: []string{"ord", "match"}, TextOrder: "bytes"},
 	{Table: "public.people", Column: "age", Type: "int4", Search: []string{"ord"}, AcceptLeakage: []string{"ord"}},
+	{Table: "public.people", Column: "seen", Type: "timestamptz", Search: []string{"ord"}, AcceptLeakage: []string{"ord"}},
 }
 
 // roles are created once per cluster.
@@ -77,7 +78,7 @@ CREATE SCHEMA sec;
 CREATE SCHEMA evil AUTHORIZATION evil;
 CREATE TABLE public.users (id serial PRIMARY KEY, tenant text, email bytea, born bytea, note bytea, doc bytea);
 CREATE TABLE public.contacts (id serial PRIMARY KEY, email text);
-CREATE TABLE public.people (id serial PRIMARY KEY, tenant text, name bytea, age bytea);
+CREATE TABLE public.people (id serial PRIMARY KEY, tenant text, name bytea, age bytea, seen bytea);
 ` + searchIndexes + `
 CREATE TABLE sec.accounts (id serial PRIMARY KEY, email bytea, name text);
 CREATE TABLE public.events (id serial, at date NOT NULL DEFAULT '2025-03-01', payload bytea) PARTITION BY RANGE (at);
@@ -105,9 +106,11 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, sec TO PUBLIC;
 // its ord and match searches usable through the proxy.
 var searchIndexes = fmt.Sprintf(`CREATE INDEX %s ON public.people ((%s));
 CREATE INDEX %s ON public.people ((%s));
+CREATE INDEX %s ON public.people ((%s));
 CREATE INDEX %s ON public.people USING gin ((%s));`,
 	catalog.SearchIndexName("public.people.name", catalog.IndexOrd), rewrite.OrdExpr("name", false),
 	catalog.SearchIndexName("public.people.age", catalog.IndexOrd), rewrite.OrdExpr("age", false),
+	catalog.SearchIndexName("public.people.seen", catalog.IndexOrd), rewrite.OrdExpr("seen", false),
 	catalog.SearchIndexName("public.people.name", catalog.IndexMatch), rewrite.MatchExpr("name", false))
 
 const templateDB = "leaks_template"

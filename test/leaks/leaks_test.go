@@ -160,4 +160,5 @@ func TestNoPlaintextReachesPostgreSQL(t *testing.T) {
 	t.Run("V CTEs, MERGE, CREATE TABLE AS and COPY do not store plaintext", func(t *testing.T) { e.runCases(t, statementCases) })
 	t.Run("S range, ORDER BY and LIKE searches send only terms and tokens", func(t *testing.T) { e.runCases(t, searchCases) })
 	t.Run("N unquoted numbers reach PostgreSQL only as envelopes and terms", func(t *testing.T) { e.numberConstants(t) })
+	t.Run("D dates and timestamps compared across types reach PostgreSQL only as terms", func(t *testing.T) { e.datetimeConstants(t) })
 }

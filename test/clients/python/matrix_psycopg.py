@@ -95,6 +95,11 @@ def binary_parameters(conn):
         show("not ilike binary=%s" % binary, cur)
         cur.execute("SELECT min(t), max(d), min(num), max(f8) FROM items", binary=binary)
         show("min/max binary=%s" % binary, cur)
+        # a naive datetime is declared timestamp, a date date: compared with timestamptz they
+        # convert in the session's TimeZone, as in PostgreSQL
+        cur.execute("SELECT id FROM items WHERE tstz > %s AND tstz <= %s ORDER BY id",
+                    [datetime.datetime(2024, 2, 29, 13, 0), datetime.date(2024, 3, 1)], binary=binary)
+        show("timestamptz against a naive datetime and a date binary=%s" % binary, cur)
 
 
 def binary_copy(conn):
