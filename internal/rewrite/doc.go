@@ -86,9 +86,11 @@
 //     way, is parsed as declared and converted: JDBC's int4 for `?::bigint`). In a comparison
 //     PostgreSQL does not convert integers (`int4col = $1::int8` runs int48eq): a value out of
 //     the column's range becomes an empty term, which no stored term equals (= false, <> true).
-//     Date/time comparisons across types
-//     convert the column's side (`datecol = x::timestamp` is false unless x is midnight) and are
-//     refused. An explicit varchar(n) cast for a text or varchar column truncates to n characters
+//     A date or timestamp compared with a timestamp or timestamptz column is converted, as
+//     PostgreSQL's cross-type operators convert that side (comparable; the wire places a value
+//     beyond the column type's range, seal's datetimeBeyond); the other date/time comparisons
+//     across types convert the column's side (`datecol = x::timestamp` is false unless x is
+//     midnight) and are refused. An explicit varchar(n) cast for a text or varchar column truncates to n characters
 //     of the database encoding, as PostgreSQL's does (CastLen; value.TruncateChars); assigning a
 //     longer value to a varchar(n) column raises 22001 in PostgreSQL, while pgseal, which knows
 //     no column typmods, stores it whole, with or without a cast. A NULL cast to the column's type
