@@ -190,3 +190,36 @@ func TestTypeByOIDInvertsOID(t *testing.T) {
 		t.Errorf("TypeByOID(bpchar) = %s, want none", got)
 	}
 }
+
+// TestDatetimeOverflowEdge: a date or timestamp that Convert refuses for a timestamp type sorts
+// next to that type's last finite value or -infinity, on the side of its sign, and the edge's
+// order form is where PostgreSQL's cross-type comparison puts the value.
+func TestDatetimeOverflowEdge(t *testing.T) {
+	s := &Session{}
+	enc := func(typ Type, text string) []byte {
+		p, err := Encode(nil, typ, 0, []byte(text), s)
+		if err != nil {
+			t.Fatalf("Encode(%s, %q) = %v", typ, text, err)
+		}
+		return p
+	}
+	last := enc(Timestamp, "294276-12-31 23:59:59.999999")
+	for _, tc := range []struct {
+		name string
+		to   Type
+		in   []byte
+		want []byte // the edge's plaintext in type to; nil: not applicable
+	}{
+		{"the last date", Timestamp, enc(Date, "5874897-12-31"), last},
+		{"a date just beyond timestamps", Timestamptz, enc(Date, "294277-01-01"), append([]byte{byte(Timestamptz)}, last[1:]...)},
+		{"the first timestamp", Timestamptz, enc(Timestamp, "4714-11-24 00:00:00 BC"), append([]byte{byte(Timestamptz)}, enc(Timestamp, "-infinity")[1:]...)},
+		{"infinity converts", Timestamp, enc(Date, "infinity"), nil},
+		{"not a date/time", Timestamp, enc(Int4, "5"), nil},
+		{"into a date", Date, enc(Timestamp, "2024-01-01"), nil},
+	} {
+		got, ok := DatetimeOverflowEdge(tc.to, tc.in)
+		if ok != (tc.want != nil) || !bytes.Equal(got, tc.want) {
+			t.Errorf("%s: DatetimeOverflowEdge = %x, %v; want %x", tc.name, got, ok, tc.want)
+		}
+	}
+}
