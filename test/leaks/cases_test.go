@@ -581,7 +581,7 @@ func (e *env) numberConstants(t *testing.T) {
 	db := e.caseDB(t)
 	mk := fmt.Sprintf("7357%05d", time.Now().UnixNano()%100000) // nine digits, within int4
 	c := e.connect(t, db, roleA, "acme")
-	for _, sql := range []string{
+	execMarked(t, c, mk, []string{
 		"INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', MK.4)",
 		"INSERT INTO users (tenant, email) VALUES ('acme', MKe0)",
 		"INSERT INTO users (tenant, born) VALUES ('acme', MK)",
@@ -593,23 +593,36 @@ func (e *env) numberConstants(t *testing.T) {
 		"SELECT id FROM people WHERE age < CAST(MK.4 AS int8)",
 		"SELECT id FROM users WHERE email = MK",
 		"UPDATE users SET email = MK.50 WHERE email = 'MK'",
-	} {
+	})
+	// Parameters declared numeric (JDBC's setBigDecimal), bare (compared as numeric) and cast
+	// to the column's type (rounded first).
+	const numericOID = 1700
+	execDeclared(t, c, numericOID, mk+".4", []string{"SELECT id FROM people WHERE age <= $1", "SELECT id FROM people WHERE age > $1::int8",
+		"SELECT id FROM people WHERE age < $1::int8", "INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', $1::int8)"})
+	assertNoLeak(t, db, mk)
+}
+
+// execMarked runs each statement with MK replaced by mk and logs what was refused.
+func execMarked(t *testing.T, c *pgx.Conn, mk string, sqls []string) {
+	t.Helper()
+	for _, sql := range sqls {
 		if err := exec(t, c, strings.ReplaceAll(sql, "MK", mk)); err != nil {
 			t.Logf("%s\n\t→ %s", sql, sqlstate(err))
 		}
 	}
-	// Parameters declared numeric (JDBC's setBigDecimal), bare (compared as numeric) and cast
-	// to the column's type (rounded first).
+}
+
+// execDeclared runs each statement with its one parameter declared as type oid in Parse (as
+// JDBC and psycopg 3 declare them) and logs what was refused.
+func execDeclared(t *testing.T, c *pgx.Conn, oid uint32, param string, sqls []string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for _, sql := range []string{"SELECT id FROM people WHERE age <= $1", "SELECT id FROM people WHERE age > $1::int8",
-		"SELECT id FROM people WHERE age < $1::int8", "INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', $1::int8)"} {
-		const numericOID = 1700
-		if res := c.PgConn().ExecParams(ctx, sql, [][]byte{[]byte(mk + ".4")}, []uint32{numericOID}, nil, nil).Read(); res.Err != nil {
+	for _, sql := range sqls {
+		if res := c.PgConn().ExecParams(ctx, sql, [][]byte{[]byte(param)}, []uint32{oid}, nil, nil).Read(); res.Err != nil {
 			t.Logf("%s\n\t→ %s", sql, sqlstate(res.Err))
 		}
 	}
-	assertNoLeak(t, db, mk)
 }
 
 // datetimeConstants: a date or timestamp compared with a timestamptz column is converted in the
@@ -621,25 +634,15 @@ func (e *env) datetimeConstants(t *testing.T) {
 	db := e.caseDB(t)
 	mk := fmt.Sprintf("7358%05d", time.Now().UnixNano()%100000)
 	c := e.connect(t, db, roleA, "acme")
-	for _, sql := range []string{
+	execMarked(t, c, mk, []string{
 		"SET TimeZone = 'Asia/Kolkata'",
 		"INSERT INTO people (tenant, name, age, seen) VALUES ('acme', 'x', 1, '2024-01-02 10:00:00.MK'::timestamp)",
 		"SELECT id FROM people WHERE seen > '2024-01-02 10:00:00.MK'::timestamp OR seen < '2024-01-02'::date",
 		"SELECT id FROM people WHERE seen BETWEEN '2024-01-02 10:00:00.MK'::timestamp AND '5874897-12-31'::date",
 		"SELECT id FROM people WHERE seen >= '4714-11-24 00:00:00.MK BC'::timestamp ORDER BY seen",
-	} {
-		if err := exec(t, c, strings.ReplaceAll(sql, "MK", mk)); err != nil {
-			t.Logf("%s\n\t→ %s", sql, sqlstate(err))
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for _, sql := range []string{"SELECT id FROM people WHERE seen <= $1", "SELECT id FROM people WHERE seen > $1::timestamp"} {
-		const timestampOID = 1114
-		if res := c.PgConn().ExecParams(ctx, sql, [][]byte{[]byte("2024-01-02 10:00:00." + mk)}, []uint32{timestampOID}, nil, nil).Read(); res.Err != nil {
-			t.Logf("%s\n\t→ %s", sql, sqlstate(res.Err))
-		}
-	}
+	})
+	const timestampOID = 1114
+	execDeclared(t, c, timestampOID, "2024-01-02 10:00:00."+mk, []string{"SELECT id FROM people WHERE seen <= $1", "SELECT id FROM people WHERE seen > $1::timestamp"})
 	assertNoLeak(t, db, mk)
 }
 
