@@ -34,9 +34,15 @@ func paramCastType(p rewrite.Param, col value.Type) (value.Type, error) {
 // value.ComparableAs (converting the value must give PostgreSQL's cross-type operator's answer:
 // not for float4 = float8, nor date/time, where PostgreSQL converts the column's side).
 func declaredType(oid uint32, ct value.Type, kind rewrite.ParamKind) (value.Type, bool) {
+	if kind == rewrite.ParamTermArray {
+		// `col = ANY($1)` compares each element as `col = $1` would (PostgreSQL's operator of
+		// the column's type and the element's): the element's type, as for a scalar.
+		dt, ok := value.TypeByArrayOID(oid)
+		return dt, ok && value.ComparableAs(dt, ct)
+	}
 	dt, ok := value.TypeByOID(oid)
 	switch {
-	case !ok || kind == rewrite.ParamTermArray:
+	case !ok:
 		return 0, false
 	case kind == rewrite.ParamTerm || kind == rewrite.ParamOrd:
 		return dt, value.ComparableAs(dt, ct)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/pgseal/pgseal/internal/config"
 	"github.com/pgseal/pgseal/internal/crypto"
@@ -381,6 +382,7 @@ func TestSealDatetimeCastsFollowTimeZone(t *testing.T) {
 func TestSealDeclaredParamTypesConvert(t *testing.T) {
 	_, proxy, direct := newCastEnv(t)
 	const int2, int4, int8, tstz, timestamp, date, numeric, float8 = 21, 23, 20, 1184, 1114, 1082, 1700, 701
+	const int4Arr, int8Arr, numericArr, float8Arr, timestampArr, dateArr = 1007, 1016, 1231, 1022, 1115, 1182
 	cases := []struct {
 		name   string
 		sql    string
@@ -418,6 +420,14 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 		{"timestamp = date declared", "SELECT id FROM %s WHERE ts = $1 ORDER BY id", []uint32{date}, []string{"2024-03-10"}},
 		{"timestamp = date declared beyond timestamps", "SELECT id FROM %s WHERE ts = $1 OR ts <> $1 ORDER BY id", []uint32{date}, []string{"5874897-12-31"}},
 		{"timestamp = date declared cast to timestamp, beyond timestamps", "SELECT id FROM %s WHERE ts = $1::timestamp", []uint32{date}, []string{"5874897-12-31"}},
+		{"int8 = ANY(int4[] declared)", "SELECT id FROM %s WHERE s8 = ANY($1) ORDER BY id", []uint32{int4Arr}, []string{"{-32768,2,NULL}"}},
+		{"int4 = ANY(int8[] declared) beyond int4", "SELECT id FROM %s WHERE s4 = ANY($1) ORDER BY id", []uint32{int8Arr}, []string{"{3000000000,-7}"}},
+		{"int4 = ANY(numeric[] declared)", "SELECT id FROM %s WHERE s4 = ANY($1) ORDER BY id", []uint32{numericArr}, []string{"{-7.0,1.5,NaN}"}},
+		{"float4 = ANY(numeric[] declared) (compared as float8)", "SELECT id FROM %s WHERE f4 = ANY($1) ORDER BY id", []uint32{numericArr}, []string{"{0.1,16777216,NaN}"}},
+		{"float4 = ANY(float8[] declared)", "SELECT id FROM %s WHERE f4 = ANY($1) ORDER BY id", []uint32{float8Arr}, []string{"{0.1,0.100000001490116119384765625}"}},
+		{"timestamptz = ANY(timestamp[] declared)", "SELECT id FROM %s WHERE tz = ANY($1) ORDER BY id", []uint32{timestampArr}, []string{`{"2024-03-10 02:30","2018-11-04 00:15"}`}},
+		{"timestamp = ANY(date[] declared) beyond timestamps", "SELECT id FROM %s WHERE ts = ANY($1) ORDER BY id", []uint32{dateArr}, []string{"{2024-03-10,5874897-12-31}"}},
+		{"int4 = ANY(int8[] declared), not an integer", "SELECT id FROM %s WHERE s4 = ANY($1)", []uint32{int8Arr}, []string{"{x}"}},
 		{"float4 IN int4 and numeric declared (compared as float4)", "SELECT id FROM %s WHERE f4 IN ($1, $2) ORDER BY id", []uint32{int4, numeric}, []string{"16777217", "0.1"}},
 		{"float4 <> int4 declared", "SELECT id FROM %s WHERE f4 <> $1 ORDER BY id", []uint32{int4}, []string{"16777217"}},
 		{"float4 = numeric declared cast to float4", "SELECT id FROM %s WHERE f4 = $1::float4 ORDER BY id", []uint32{numeric}, []string{"0.1"}},
@@ -455,6 +465,32 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 			sameRow(t, proxy, direct, id)
 		}
 	}
+	t.Run("a binary int4[] and numeric[] for = ANY on int8 and float4 columns", func(t *testing.T) {
+		m := pgtype.NewMap()
+		for _, c := range []struct {
+			sql  string
+			oid  uint32
+			vals any
+		}{
+			{"SELECT id FROM %s WHERE s8 = ANY($1) ORDER BY id", int4Arr, []int32{-32768, 2}},
+			{"SELECT id FROM %s WHERE f4 = ANY($1) ORDER BY id", numericArr, []float64{0.1, 16777216}},
+		} {
+			arr, err := m.Encode(c.oid, pgtype.BinaryFormatCode, c.vals, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := func(pc *pgconn.PgConn, table string) string {
+				res := pc.ExecParams(ctxT(t), fmt.Sprintf(c.sql, table), [][]byte{arr}, []uint32{c.oid}, []int16{1}, nil).Read()
+				if res.Err != nil {
+					return "error " + sqlstateOf(t, res.Err)
+				}
+				return fmt.Sprint(res.Rows)
+			}
+			if got, want := run(proxy, "enc"), run(direct, "pt"); got != want {
+				t.Errorf("%s: through pgseal %s, plaintext %s", c.sql, got, want)
+			}
+		}
+	})
 	t.Run("a declared timestamptz compared with a date or timestamp column is refused", func(t *testing.T) {
 		for _, sql := range []string{"SELECT id FROM enc WHERE d = $1", "SELECT id FROM enc WHERE ts = $1"} {
 			_, err := proxy.Prepare(ctxT(t), "", sql, []uint32{tstz})

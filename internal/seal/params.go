@@ -84,12 +84,17 @@ func paramRefusal(n int, err error) *sqlstate.Error {
 func encryptParam(p rewrite.Param, declared value.Type, col *column.Column, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	if p.Kind == rewrite.ParamTermArray {
 		// A cast to varchar[] for a text column (rewrite allows only the text family): the
-		// elements carry varchar's OID and text's bytes.
+		// elements carry varchar's OID and text's bytes. An array the client declared of
+		// another element type (paramTypes) has that type's elements, each compared as a
+		// scalar parameter declared so would be.
 		elem, err := castType(p.Cast, col.Type)
 		if err != nil {
 			return nil, 0, err
 		}
-		return termArray(col, elem.OID(), ks, f, v, vs)
+		if declared.Valid() {
+			elem = declared
+		}
+		return termArray(col, elem, declared.Valid(), ks, f, v, vs)
 	}
 	out, err := sealCast(ks.ks, col, sealAsParam(p.Kind), valueCast{p.Cast, p.CastLen, declared, p.InList}, f, v, vs)
 	if err != nil {
@@ -100,12 +105,12 @@ func encryptParam(p rewrite.Param, declared value.Type, col *column.Column, ks k
 
 // termArray turns a client array of plaintext values (text `{…}` or binary) into a binary
 // bytea[] of equality terms, for `col = ANY($1)`. NULL elements stay NULL (they match nothing).
-func termArray(col *column.Column, elemOID uint32, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+func termArray(col *column.Column, elem value.Type, declared bool, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	var elems [][]byte
 	var err error
 	ef := f
 	if f == 1 {
-		elems, err = binaryArray(v, elemOID)
+		elems, err = binaryArray(v, elem.OID())
 	} else {
 		elems, err = textArray(string(v), col.Type)
 	}
@@ -115,6 +120,12 @@ func termArray(col *column.Column, elemOID uint32, ks keysetRef, f int16, v []by
 	terms := make([][]byte, len(elems))
 	for i, e := range elems {
 		if e == nil {
+			continue
+		}
+		if declared {
+			if terms[i], err = sealCast(ks.ks, col, asTerm, valueCast{declared: elem}, ef, e, vs); err != nil {
+				return nil, 0, err
+			}
 			continue
 		}
 		plain, err := value.Encode(nil, col.Type, ef, e, vs)

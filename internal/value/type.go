@@ -142,6 +142,16 @@ func (t Type) SupportsEquality() bool {
 	return t.Valid() && t != JSON
 }
 
+// TypeByArrayOID is TypeByOID for an array type: the type of its elements.
+func TypeByArrayOID(oid uint32) (Type, bool) {
+	for t := Text; t <= Bytea; t++ {
+		if types[t].arrayOID == oid {
+			return t, true
+		}
+	}
+	return 0, false
+}
+
 // TypeByOID returns the type whose pg_type OID is oid (a client's declared parameter type).
 func TypeByOID(oid uint32) (Type, bool) {
 	for t := Text; t <= Bytea; t++ {

@@ -599,6 +599,10 @@ func (e *env) numberConstants(t *testing.T) {
 	const numericOID = 1700
 	execDeclared(t, c, numericOID, mk+".4", []string{"SELECT id FROM people WHERE age <= $1", "SELECT id FROM people WHERE age > $1::int8",
 		"SELECT id FROM people WHERE age < $1::int8", "INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', $1::int8)"})
+	// Arrays of another element type for = ANY, each element compared as a scalar would be.
+	const int4ArrayOID, numericArrayOID = 1007, 1231
+	execDeclared(t, c, int4ArrayOID, "{"+mk+",2}", []string{"SELECT id FROM people WHERE score = ANY($1)"})
+	execDeclared(t, c, numericArrayOID, "{"+mk+".5,"+mk+"}", []string{"SELECT id FROM people WHERE score = ANY($1)"})
 	assertNoLeak(t, db, mk)
 }
 

@@ -62,6 +62,7 @@ var columns = []config.Encrypt{
 	{Table: "public.people", Column: "name", Type: "text", Search: []string{"ord", "match"}, AcceptLeakage: []string{"ord", "match"}, TextOrder: "bytes"},
 	{Table: "public.people", Column: "age", Type: "int4", Search: []string{"ord"}, AcceptLeakage: []string{"ord"}},
 	{Table: "public.people", Column: "seen", Type: "timestamptz", Search: []string{"ord"}, AcceptLeakage: []string{"ord"}},
+	{Table: "public.people", Column: "score", Type: "int8", Search: []string{"eq"}},
 }
 
 // roles are created once per cluster.
@@ -78,7 +79,7 @@ CREATE SCHEMA sec;
 CREATE SCHEMA evil AUTHORIZATION evil;
 CREATE TABLE public.users (id serial PRIMARY KEY, tenant text, email bytea, born bytea, note bytea, doc bytea);
 CREATE TABLE public.contacts (id serial PRIMARY KEY, email text);
-CREATE TABLE public.people (id serial PRIMARY KEY, tenant text, name bytea, age bytea, seen bytea);
+CREATE TABLE public.people (id serial PRIMARY KEY, tenant text, name bytea, age bytea, seen bytea, score bytea);
 ` + searchIndexes + `
 CREATE TABLE sec.accounts (id serial PRIMARY KEY, email bytea, name text);
 CREATE TABLE public.events (id serial, at date NOT NULL DEFAULT '2025-03-01', payload bytea) PARTITION BY RANGE (at);

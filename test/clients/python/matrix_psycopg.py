@@ -100,6 +100,10 @@ def binary_parameters(conn):
         cur.execute("SELECT id FROM items WHERE tstz > %s AND tstz <= %s ORDER BY id",
                     [datetime.datetime(2024, 2, 29, 13, 0), datetime.date(2024, 3, 1)], binary=binary)
         show("timestamptz against a naive datetime and a date binary=%s" % binary, cur)
+        # a list of small ints is declared int2[]: each element compared with int8 as int82eq
+        cur.execute("SELECT id FROM items WHERE i8 = ANY(%s) OR i8 = ANY(%s) ORDER BY id",
+                    [[1, 2], [(1 << 40) + 1, (1 << 40) + 2]], binary=binary)
+        show("int8 = ANY(a list of small ints) binary=%s" % binary, cur)
 
 
 def binary_copy(conn):
