@@ -185,9 +185,15 @@ func TestTypeByOIDInvertsOID(t *testing.T) {
 		if got, ok := TypeByOID(typ.OID()); !ok || got != typ {
 			t.Errorf("TypeByOID(%d) = %s, %v, want %s", typ.OID(), got, ok, typ)
 		}
+		if got, ok := TypeByArrayOID(typ.ArrayOID()); !ok || got != typ {
+			t.Errorf("TypeByArrayOID(%d) = %s, %v, want %s", typ.ArrayOID(), got, ok, typ)
+		}
 	}
 	if got, ok := TypeByOID(1042); ok {
 		t.Errorf("TypeByOID(bpchar) = %s, want none", got)
+	}
+	if got, ok := TypeByArrayOID(1014); ok {
+		t.Errorf("TypeByArrayOID(bpchar[]) = %s, want none", got)
 	}
 }
 
