@@ -113,6 +113,7 @@ var searchQueries = []struct {
 	// beyond timestamptz's range it sorts above every finite value and below infinity.
 	{sql: "SELECT id FROM {t} WHERE seen < '2024-01-01 10:00'::timestamp AND seen >= '2000-01-01'::date ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE seen < '5874897-12-31'::date ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE '2000-01-01'::date < seen AND '2030-01-01 10:00'::timestamp >= seen ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE seen > '5874897-12-31'::date OR seen BETWEEN '1970-01-01'::date AND '1999-12-31 23:59:59'::timestamp ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE balance < 0 ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE balance >= 12.5 ORDER BY id"},
