@@ -157,7 +157,7 @@ func (a *analyzer) termOperand(c *Column, n *pg.Node, sc *scope, op string, loc 
 		if from == "" {
 			from = integerConstType(o, c)
 		}
-		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditTerm, Literal: o.literal, Cast: from, CastLen: o.castLen, Numeric: o.numeric, Column: c})
+		a.addEdit(Edit{Start: o.start, End: o.end, Kind: EditTerm, Literal: o.literal, Cast: from, CastLen: o.castLen, Numeric: o.numeric, Column: c, InList: a.inListArray})
 		return false, nil
 	case opColumn:
 		if err := compatible(c, o.col, loc); err != nil {

@@ -33,7 +33,8 @@ func paramCastType(p rewrite.Param, col value.Type) (value.Type, error) {
 // column, psycopg 3 float8 for a Python float into a float4 column); compared,
 // value.ComparableAs (converting the value must give PostgreSQL's cross-type operator's answer:
 // not for float4 = float8, nor date/time, where PostgreSQL converts the column's side).
-func declaredType(oid uint32, ct value.Type, kind rewrite.ParamKind) (value.Type, bool) {
+func declaredType(oid uint32, ct value.Type, p rewrite.Param) (value.Type, bool) {
+	kind := p.Kind
 	if kind == rewrite.ParamTermArray {
 		// `col = ANY($1)` compares each element as `col = $1` would (PostgreSQL's operator of
 		// the column's type and the element's): the element's type, as for a scalar.
@@ -44,6 +45,12 @@ func declaredType(oid uint32, ct value.Type, kind rewrite.ParamKind) (value.Type
 	switch {
 	case !ok:
 		return 0, false
+	case p.InList && ct == value.Float4 && dt != value.Float8:
+		// In `f4 IN ($1, $2)` the items meet the column in the list's common type: float4
+		// for integers and numerics, but float8 as soon as another item is a float8, which
+		// pgseal does not see from here. Only the column's own type, and float8 (float8
+		// whatever the other items), are taken.
+		return dt, dt == value.Float4
 	case kind == rewrite.ParamTerm || kind == rewrite.ParamOrd:
 		return dt, value.ComparableAs(dt, ct)
 	case kind == rewrite.ParamMatch:
@@ -58,7 +65,7 @@ type valueCast struct {
 	len      int        // > 0: varchar(len)
 	declared value.Type // a parameter's type declared in Parse (declaredType), or numeric for a
 	// literal under an integer cast (Edit.Numeric); 0: typ's
-	inList bool // a parameter in an IN list: the list's common type is the column's (Param.InList)
+	inList bool // an item of an IN list of two or more: cast to the list's common type (Param.InList)
 }
 
 // sealAs says what sealCast makes of a value.
@@ -120,8 +127,8 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 			return nil, err
 		}
 	}
-	if as != asEnvelope && col.Type == value.Float4 && value.Type(plain[0]) == value.Float8 {
-		return float8OnFloat4(ks, col, as, plain)
+	if as != asEnvelope && col.Type == value.Float4 && value.Type(plain[0]) == value.Float8 && (cast.typ == "" || from == value.Float8) {
+		return float8OnFloat4(ks, col, as, plain) // `$1::real` is cast to float4 first (steps)
 	}
 	steps := []struct {
 		to       value.Type
@@ -144,7 +151,9 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 			// equals none of its values (and <> all). An empty term is never a stored 16-byte one.
 			return []byte{}, nil
 		}
-		if as != asEnvelope && !st.explicit && errors.As(err, &ve) && ve.Code == sqlstate.DatetimeFieldOverflow {
+		if as != asEnvelope && !st.explicit && !cast.inList && errors.As(err, &ve) && ve.Code == sqlstate.DatetimeFieldOverflow {
+			// (In an IN list of two or more the items are cast to the list's common type,
+			// with the cast's error.)
 			if edge, ok := value.DatetimeOverflowEdge(st.to, plain); ok {
 				return datetimeBeyond(ks, col, as, edge)
 			}

@@ -73,6 +73,7 @@ func (ss *Session) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *sqlst
 	copy(oids, declared)
 	sp.types = make([]value.Type, n)
 	sp.clientOIDs = make([]uint32, n)
+	var lists inListTypes
 	for i, p := range sp.plan.Params {
 		if p.Kind == rewrite.ParamPass || p.Column == nil {
 			continue
@@ -96,16 +97,61 @@ func (ss *Session) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *sqlst
 		}
 		client := ct
 		if oids[i] != 0 && oids[i] != want && !sameWireType(oids[i], ct, p.Kind == rewrite.ParamTermArray) {
-			dt, ok := declaredType(oids[i], ct, p.Kind)
+			dt, ok := declaredType(oids[i], ct, p)
 			if !ok {
 				return nil, &sqlstate.Error{Code: sqlstate.DatatypeMismatch,
 					Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, ct)}
 			}
 			client, want = dt, oids[i]
 		}
+		if p.InList {
+			lists.param(p.Column, oids[i] == 0, client != ct, col.Type == value.Float4 && client == value.Float8)
+		}
 		oids[i], sp.types[i], sp.clientOIDs[i] = force, client, describedOID(sp.plan, i+1, p.Kind, col.Type, oids[i], want)
 	}
+	if pe := lists.refuse(sp.plan); pe != nil {
+		return nil, pe
+	}
 	return oids, nil
+}
+
+// inListTypes collects, per column, the kinds of parameters in `col IN (…)` lists of two or
+// more. PostgreSQL meets the items with the column in their common type (transformAExprIn): a
+// parameter declared wider than the column (int8 for int4, numeric) makes it that type, and it
+// then infers that type for the list's undeclared parameters; on a float4 column a float8 item
+// makes every item compare in float8, literals included. pgseal reads undeclared parameters and
+// literals as the column's type (and describes them so), so it refuses those mixes rather than
+// answer otherwise. It does not tell two lists on one column apart, so it may refuse a
+// statement with two differently typed lists on one column.
+type inListTypes []inListColumn
+
+type inListColumn struct {
+	col                       *rewrite.Column
+	undeclared, other, float8 bool
+}
+
+func (l *inListTypes) param(c *rewrite.Column, undeclared, other, float8 bool) {
+	for i := range *l {
+		if x := &(*l)[i]; x.col.ID == c.ID {
+			x.undeclared, x.other, x.float8 = x.undeclared || undeclared, x.other || other, x.float8 || float8
+			return
+		}
+	}
+	*l = append(*l, inListColumn{col: c, undeclared: undeclared, other: other, float8: float8})
+}
+
+func (l inListTypes) refuse(plan *rewrite.Plan) *sqlstate.Error {
+	for _, x := range l {
+		literal := false
+		for _, e := range plan.Edits {
+			literal = literal || e.InList && e.Column != nil && e.Column.ID == x.col.ID
+		}
+		if x.other && x.undeclared || x.float8 && literal {
+			return &sqlstate.Error{Code: sqlstate.DatatypeMismatch, Message: fmt.Sprintf(
+				"an IN list on encrypted column %s.%s mixes a parameter declared with another type than the column's with undeclared parameters or literals; declare them alike", x.col.Table, x.col.Name)}
+		}
+	}
+	return nil
 }
 
 // sameWireType accepts a declared type whose values are byte-identical on the wire, in text and

@@ -188,7 +188,7 @@ func (ss *Session) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, ent 
 	case rewrite.EditKeyset:
 		return strings.ReplaceAll(e.Text, rewrite.KeysetPlaceholder, ss.byteaLiteral(se.ks.id[:])), nil
 	}
-	vc := valueCast{typ: e.Cast, len: e.CastLen}
+	vc := valueCast{typ: e.Cast, len: e.CastLen, inList: e.InList}
 	if e.Numeric {
 		vc.declared = value.Numeric // `1.5::int8`: numeric, then the cast (rounded)
 	}
