@@ -45,7 +45,7 @@ func declaredType(oid uint32, ct value.Type, p rewrite.Param) (value.Type, bool)
 	switch {
 	case !ok:
 		return 0, false
-	case p.InList && ct == value.Float4 && dt != value.Float8:
+	case p.InList && p.Cast == "" && ct == value.Float4 && dt != value.Float8:
 		// In `f4 IN ($1, $2)` the items meet the column in the list's common type: float4
 		// for integers and numerics, but float8 as soon as another item is a float8, which
 		// pgseal does not see from here. Only the column's own type, and float8 (float8
@@ -116,19 +116,10 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 	if err != nil {
 		return nil, err
 	}
-	if as != asEnvelope && value.Type(plain[0]) == value.Numeric && isInteger(col.Type) && (from == value.Numeric || cast.typ == "") {
-		return numericOnInt(ks, col, as, plain, vs)
-	}
-	if as != asEnvelope && col.Type == value.Float4 && (cast.declared == value.Numeric || isInteger(cast.declared)) && cast.typ == "" && !cast.inList {
-		// float4 = $1 declared numeric or integer resolves to float48eq: numeric_float8 or
-		// i4tod converts the value, then the comparison is float8's (value.ComparableAs).
-		// `$1::float4` has cast.typ; in `IN ($1, $2)` the list's common type is float4.
-		if plain, err = value.Convert(nil, value.Float8, plain, vs); err != nil {
-			return nil, err
+	if as != asEnvelope {
+		if out, done, err := compareAcross(ks, col, as, cast, from, plain, vs); done || err != nil {
+			return out, err
 		}
-	}
-	if as != asEnvelope && col.Type == value.Float4 && value.Type(plain[0]) == value.Float8 && (cast.typ == "" || from == value.Float8) {
-		return float8OnFloat4(ks, col, as, plain) // `$1::real` is cast to float4 first (steps)
 	}
 	steps := []struct {
 		to       value.Type
@@ -152,8 +143,6 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 			return []byte{}, nil
 		}
 		if as != asEnvelope && !st.explicit && !cast.inList && errors.As(err, &ve) && ve.Code == sqlstate.DatetimeFieldOverflow {
-			// (In an IN list of two or more the items are cast to the list's common type,
-			// with the cast's error.)
 			if edge, ok := value.DatetimeOverflowEdge(st.to, plain); ok {
 				return datetimeBeyond(ks, col, as, edge)
 			}
@@ -174,6 +163,32 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 		}
 	}
 	return sealPlain(ks, col, as, plain)
+}
+
+// compareAcross is sealCast for the comparisons where PostgreSQL's cross-type operator does not
+// convert the value to the column's type (done is false for the others): numeric = int4
+// compares as numeric (numericOnInt); float4 = float8 compares in float8, and float4 = numeric or
+// integer too, the value converted to float8 first (float8OnFloat4). `$1::real` has cast.typ and
+// is cast to float4 first; in `IN ($1, $2)` the list's common type is float4 (declaredType).
+func compareAcross(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast, from value.Type, plain []byte, vs *value.Session) ([]byte, bool, error) {
+	if value.Type(plain[0]) == value.Numeric && isInteger(col.Type) && (from == value.Numeric || cast.typ == "") {
+		out, err := numericOnInt(ks, col, as, plain, vs)
+		return out, true, err
+	}
+	if col.Type != value.Float4 {
+		return nil, false, nil
+	}
+	if (cast.declared == value.Numeric || isInteger(cast.declared)) && cast.typ == "" && !cast.inList {
+		var err error
+		if plain, err = value.Convert(nil, value.Float8, plain, vs); err != nil {
+			return nil, true, err
+		}
+	}
+	if value.Type(plain[0]) == value.Float8 && (cast.typ == "" || from == value.Float8) {
+		out, err := float8OnFloat4(ks, col, as, plain)
+		return out, true, err
+	}
+	return nil, false, nil
 }
 
 // sealPlain is sealCast's last step: the envelope, equality term or order term of a plaintext
@@ -264,6 +279,8 @@ func float8OnFloat4(ks *keyring.Keyset, col *column.Column, as sealAs, plain []b
 // comparisons do not fail there, the value sorts just above edge (value.DatetimeOverflowEdge): it
 // equals no value (an empty term), and as an order bound it is edge's term with 0x00 appended,
 // which sorts after edge's and before the next value's, as Column.OrdBound does for cut text.
+// Not so for an item of an IN list of two or more: the items are cast to the list's common type,
+// with the cast's error.
 func datetimeBeyond(ks *keyring.Keyset, col *column.Column, as sealAs, edge []byte) ([]byte, error) {
 	if as == asTerm {
 		return []byte{}, nil

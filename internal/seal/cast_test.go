@@ -428,6 +428,7 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 		{"timestamptz = ANY(timestamp[] declared)", "SELECT id FROM %s WHERE tz = ANY($1) ORDER BY id", []uint32{timestampArr}, []string{`{"2024-03-10 02:30","2018-11-04 00:15"}`}},
 		{"timestamp = ANY(date[] declared) beyond timestamps", "SELECT id FROM %s WHERE ts = ANY($1) ORDER BY id", []uint32{dateArr}, []string{"{2024-03-10,5874897-12-31}"}},
 		{"int4 = ANY(int8[] declared), not an integer", "SELECT id FROM %s WHERE s4 = ANY($1)", []uint32{int8Arr}, []string{"{x}"}},
+		{"int8 IN int4 declared and undeclared (common type int8)", "SELECT id FROM %s WHERE s8 IN ($1, $2) ORDER BY id", []uint32{int4, 0}, []string{"-32768", "-7"}},
 		{"float4 IN float8 declared (compared as float8)", "SELECT id FROM %s WHERE f4 IN ($1, $2) ORDER BY id", []uint32{float8, float8}, []string{"16777217", "0.1"}},
 		{"float4 <> int4 declared", "SELECT id FROM %s WHERE f4 <> $1 ORDER BY id", []uint32{int4}, []string{"16777217"}},
 		{"float4 = numeric declared cast to float4", "SELECT id FROM %s WHERE f4 = $1::float4 ORDER BY id", []uint32{numeric}, []string{"0.1"}},
@@ -491,12 +492,23 @@ func TestSealDeclaredParamTypesConvert(t *testing.T) {
 			}
 		}
 	})
-	t.Run("an integer or numeric declared in an IN list on float4 is refused", func(t *testing.T) {
-		// Its common type is float4, or float8 when another item is a float8 (cast.go).
-		for _, oid := range []uint32{int4, numeric} {
-			_, err := proxy.Prepare(ctxT(t), "", "SELECT id FROM enc WHERE f4 IN ($1, $2)", []uint32{oid, float8})
+	t.Run("IN lists whose common type pgseal cannot tell are refused", func(t *testing.T) {
+		// An integer or numeric on float4: float4, or float8 when another item is a float8
+		// (cast.go); a wider type with an undeclared parameter, which PostgreSQL infers as the
+		// wider type; a float8 with a literal on float4 (paramtypes.go).
+		for _, c := range []struct {
+			sql  string
+			oids []uint32
+		}{
+			{"SELECT id FROM enc WHERE f4 IN ($1, $2)", []uint32{int4, float8}},
+			{"SELECT id FROM enc WHERE f4 IN ($1, $2)", []uint32{numeric, numeric}},
+			{"SELECT id FROM enc WHERE s4 IN ($1, $2)", []uint32{int8, 0}},
+			{"SELECT id FROM enc WHERE s4 IN ($1, $2, 5)", []uint32{0, numeric}},
+			{"SELECT id FROM enc WHERE f4 IN ($1, 0.1)", []uint32{float8}},
+		} {
+			_, err := proxy.Prepare(ctxT(t), "", c.sql, c.oids)
 			if got := sqlstateOf(t, err); got != sqlstate.DatatypeMismatch {
-				t.Fatalf("Prepare() with oid %d SQLSTATE = %s, want 42804", oid, got)
+				t.Fatalf("Prepare(%s, %v) SQLSTATE = %s, want 42804", c.sql, c.oids, got)
 			}
 		}
 	})

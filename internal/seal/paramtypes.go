@@ -105,7 +105,9 @@ func (ss *Session) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *sqlst
 			client, want = dt, oids[i]
 		}
 		if p.InList {
-			lists.param(p.Column, oids[i] == 0, client != ct, col.Type == value.Float4 && client == value.Float8)
+			// `$1::int4` is of its cast's type in the list, whatever the client declared.
+			bare := p.Cast == ""
+			lists.param(p.Column, oids[i] == 0, bare && widens(ct, client), bare && col.Type == value.Float4 && client == value.Float8)
 		}
 		oids[i], sp.types[i], sp.clientOIDs[i] = force, client, describedOID(sp.plan, i+1, p.Kind, col.Type, oids[i], want)
 	}
@@ -126,18 +128,31 @@ func (ss *Session) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *sqlst
 type inListTypes []inListColumn
 
 type inListColumn struct {
-	col                       *rewrite.Column
-	undeclared, other, float8 bool
+	col                         *rewrite.Column
+	undeclared, widened, float8 bool
 }
 
-func (l *inListTypes) param(c *rewrite.Column, undeclared, other, float8 bool) {
+func (l *inListTypes) param(c *rewrite.Column, undeclared, widened, float8 bool) {
 	for i := range *l {
 		if x := &(*l)[i]; x.col.ID == c.ID {
-			x.undeclared, x.other, x.float8 = x.undeclared || undeclared, x.other || other, x.float8 || float8
+			x.undeclared, x.widened, x.float8 = x.undeclared || undeclared, x.widened || widened, x.float8 || float8
 			return
 		}
 	}
-	*l = append(*l, inListColumn{col: c, undeclared: undeclared, other: other, float8: float8})
+	*l = append(*l, inListColumn{col: c, undeclared: undeclared, widened: widened, float8: float8})
+}
+
+// widens reports whether an item of type dt makes the common type of an IN list on a column of
+// type ct other than ct (select_common_type: a wider integer or numeric for an integer column,
+// float8 for float4; timestamptz is preferred over timestamp and date, text over varchar).
+func widens(ct, dt value.Type) bool {
+	switch ct {
+	case value.Int2, value.Int4, value.Int8:
+		return dt == value.Numeric || isInteger(dt) && dt.Size() > ct.Size()
+	case value.Float4:
+		return dt == value.Float8
+	}
+	return false
 }
 
 func (l inListTypes) refuse(plan *rewrite.Plan) *sqlstate.Error {
@@ -146,7 +161,7 @@ func (l inListTypes) refuse(plan *rewrite.Plan) *sqlstate.Error {
 		for _, e := range plan.Edits {
 			literal = literal || e.InList && e.Column != nil && e.Column.ID == x.col.ID
 		}
-		if x.other && x.undeclared || x.float8 && literal {
+		if x.widened && x.undeclared || x.float8 && literal {
 			return &sqlstate.Error{Code: sqlstate.DatatypeMismatch, Message: fmt.Sprintf(
 				"an IN list on encrypted column %s.%s mixes a parameter declared with another type than the column's with undeclared parameters or literals; declare them alike", x.col.Table, x.col.Name)}
 		}
