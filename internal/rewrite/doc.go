@@ -90,8 +90,8 @@
 //     PostgreSQL's cross-type operators convert that side (comparable; the wire places a value
 //     beyond the column type's range, seal's datetimeBeyond); the other date/time comparisons
 //     across types convert the column's side (`datecol = x::timestamp` is false unless x is
-//     midnight) and are refused. An explicit varchar(n) cast for a text or varchar column truncates to n characters
-//     of the database encoding, as PostgreSQL's does (CastLen; value.TruncateChars); assigning a
+//     midnight) and are refused. An explicit varchar(n) cast for a text or varchar column
+//     truncates to n characters of the database encoding, as PostgreSQL's does (CastLen; value.TruncateChars); assigning a
 //     longer value to a varchar(n) column raises 22001 in PostgreSQL, while pgseal, which knows
 //     no column typmods, stores it whole, with or without a cast. A NULL cast to the column's type
 //     or family becomes a bare NULL (typed, it would meet the bytea column: 42804). Refused

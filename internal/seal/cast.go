@@ -31,8 +31,10 @@ func paramCastType(p rewrite.Param, col value.Type) (value.Type, error) {
 // statement gives the parameter (its cast's, else the column's), when PostgreSQL's conversion from
 // it is one pgseal follows: assigned, value.Assignable (JDBC declares int8 for setLong on an int4
 // column, psycopg 3 float8 for a Python float into a float4 column); compared,
-// value.ComparableAs (converting the value must give PostgreSQL's cross-type operator's answer:
-// not for float4 = float8, nor date/time, where PostgreSQL converts the column's side).
+// value.ComparableAs (the wire must give PostgreSQL's cross-type operator's answer, converting
+// the value or placing it as compareAcross and datetimeBeyond do; not where PostgreSQL converts
+// the column's side, as for timestamp = timestamptz or date = timestamp). An array for = ANY is
+// judged by its element type.
 func declaredType(oid uint32, ct value.Type, p rewrite.Param) (value.Type, bool) {
 	kind := p.Kind
 	if kind == rewrite.ParamTermArray {
