@@ -1,7 +1,7 @@
 // Command memory measures pgseal's memory targets (issue 2): the resident set of the proxy process
 // with N idle client connections, and its growth while one client streams a large result.
 //
-//	go run ./bench/memory -pid $(pgrep -f 'proxy serve') -addr 127.0.0.1:57432 -user bench -conns 1000
+//	go run ./bench/memory -pid $(pgrep -f 'proxy serve') -addr 127.0.0.1:27432 -user bench -conns 1000
 //
 // It reads VmRSS from /proc/<pid>/status, so it runs on Linux next to the proxy.
 package main
