@@ -109,6 +109,15 @@ var searchQueries = []struct {
 	{sql: "SELECT id FROM {t} WHERE born BETWEEN '1990-01-01' AND '2010-12-31' ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE born > 'epoch' ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE seen < '2001-01-01 00:00:00+00' ORDER BY id"},
+	// = on a column with order search only compares order terms (not for text).
+	{sql: "SELECT id FROM {t} WHERE age = 17 OR 31 = age OR age = 3000000000 OR age = 17.5 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE age = $1 ORDER BY id", args: []any{int32(-4)}},
+	{sql: "SELECT id FROM {t} WHERE age = NULL ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE score = 'NaN' OR score = -0.0 OR score = 1.5 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE score = $1 ORDER BY id", args: []any{0.0}},
+	{sql: "SELECT id FROM {t} WHERE balance = 12.5 OR balance = 'NaN' OR balance = '-Infinity' OR balance = 0 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE born = '1990-02-03' OR born = 'infinity' OR seen = '2024-01-01 10:00:00+00' ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE seen = '2024-01-01 10:00'::timestamp OR born = '5874897-12-31'::date ORDER BY id"},
 	// A date or timestamp compared with a timestamptz column converts (in the session's zone);
 	// beyond timestamptz's range it sorts above every finite value and below infinity.
 	{sql: "SELECT id FROM {t} WHERE seen < '2024-01-01 10:00'::timestamp AND seen >= '2000-01-01'::date ORDER BY id"},
