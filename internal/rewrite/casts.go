@@ -32,14 +32,11 @@ func comparable(from string, c *Column) bool {
 	if from == "" || castFamily[from] != "datetime" {
 		return true
 	}
-	switch canonicalType(c.Type) {
-	case "timestamptz":
-		return from == "date" || from == "timestamp" || from == "timestamptz"
-	case "timestamp":
-		return from == "date" || from == "timestamp"
-	}
-	return from == "date" && canonicalType(c.Type) == "date"
+	return datetimeRank[from] <= datetimeRank[canonicalType(c.Type)] // 0 for other columns
 }
+
+// datetimeRank orders the date/time types as PostgreSQL converts them up for a comparison.
+var datetimeRank = map[string]int{"date": 1, "timestamp": 2, "timestamptz": 3}
 
 // conversion accepts `x::got` for a column whose plaintext type is want when the wire can
 // reproduce PostgreSQL's conversion (castFamily), recording got in o.from; otherwise it refuses.

@@ -91,9 +91,10 @@
 //     beyond the column type's range, seal's datetimeBeyond); the other date/time comparisons
 //     across types convert the column's side (`datecol = x::timestamp` is false unless x is
 //     midnight) and are refused. An explicit varchar(n) cast for a text or varchar column
-//     truncates to n characters of the database encoding, as PostgreSQL's does (CastLen; value.TruncateChars); assigning a
-//     longer value to a varchar(n) column raises 22001 in PostgreSQL, while pgseal, which knows
-//     no column typmods, stores it whole, with or without a cast. A NULL cast to the column's type
+//     truncates to n characters of the database encoding, as PostgreSQL's does (CastLen;
+//     value.TruncateChars); assigning a longer value to a varchar(n) column raises 22001 in
+//     PostgreSQL, while pgseal, which knows no column typmods, stores it whole, with or without
+//     a cast. A NULL cast to the column's type
 //     or family becomes a bare NULL (typed, it would meet the bytea column: 42804). Refused
 //     (0A000), because pgseal would store or compare something else than PostgreSQL: bpchar and
 //     char (trailing spaces; char is char(1)), casts of constants PostgreSQL converts by another
