@@ -35,8 +35,7 @@ func paramCastType(p rewrite.Param, col value.Type) (value.Type, error) {
 // the value or placing it as compareAcross and datetimeBeyond do; not where PostgreSQL converts
 // the column's side, as for timestamp = timestamptz or date = timestamp). An array for = ANY is
 // judged by its element type.
-func declaredType(oid uint32, ct value.Type, p rewrite.Param) (value.Type, bool) {
-	kind := p.Kind
+func declaredType(oid uint32, ct value.Type, kind rewrite.ParamKind) (value.Type, bool) {
 	if kind == rewrite.ParamTermArray {
 		// `col = ANY($1)` compares each element as `col = $1` would (PostgreSQL's operator of
 		// the column's type and the element's): the element's type, as for a scalar.
@@ -47,12 +46,6 @@ func declaredType(oid uint32, ct value.Type, p rewrite.Param) (value.Type, bool)
 	switch {
 	case !ok:
 		return 0, false
-	case p.InList && p.Cast == "" && ct == value.Float4 && dt != value.Float8:
-		// In `f4 IN ($1, $2)` the items meet the column in the list's common type: float4
-		// for integers and numerics, but float8 as soon as another item is a float8, which
-		// pgseal does not see from here. Only the column's own type, and float8 (float8
-		// whatever the other items), are taken.
-		return dt, dt == value.Float4
 	case kind == rewrite.ParamTerm || kind == rewrite.ParamOrd:
 		return dt, value.ComparableAs(dt, ct)
 	case kind == rewrite.ParamMatch:
@@ -171,7 +164,7 @@ func sealCast(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast,
 // convert the value to the column's type (done is false for the others): numeric = int4
 // compares as numeric (numericOnInt); float4 = float8 compares in float8, and float4 = numeric or
 // integer too, the value converted to float8 first (float8OnFloat4). `$1::real` has cast.typ and
-// is cast to float4 first; in `IN ($1, $2)` the list's common type is float4 (declaredType).
+// is cast to float4 first; in `IN ($1, $2)` the list's common type is float4 (inListTypes).
 func compareAcross(ks *keyring.Keyset, col *column.Column, as sealAs, cast valueCast, from value.Type, plain []byte, vs *value.Session) ([]byte, bool, error) {
 	if value.Type(plain[0]) == value.Numeric && isInteger(col.Type) && (from == value.Numeric || cast.typ == "") {
 		out, err := numericOnInt(ks, col, as, plain, vs)

@@ -97,7 +97,7 @@ func (ss *Session) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *sqlst
 		}
 		client := ct
 		if oids[i] != 0 && oids[i] != want && !sameWireType(oids[i], ct, p.Kind == rewrite.ParamTermArray) {
-			dt, ok := declaredType(oids[i], ct, p)
+			dt, ok := declaredType(oids[i], ct, p.Kind)
 			if !ok {
 				return nil, &sqlstate.Error{Code: sqlstate.DatatypeMismatch,
 					Message: fmt.Sprintf("parameter $%d is declared with type OID %d, but encrypted column %s.%s is %s", i+1, oids[i], p.Column.Table, p.Column.Name, ct)}
@@ -107,7 +107,9 @@ func (ss *Session) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *sqlst
 		if p.InList {
 			// `$1::int4` is of its cast's type in the list, whatever the client declared.
 			bare := p.Cast == ""
-			lists.param(p.Column, oids[i] == 0, bare && widens(ct, client), bare && col.Type == value.Float4 && client == value.Float8)
+			lists.param(p.Column, inListParam{undeclared: oids[i] == 0, widened: bare && widens(ct, client),
+				float8:   bare && ct == value.Float4 && client == value.Float8,
+				onFloat4: bare && ct == value.Float4 && (client == value.Numeric || isInteger(client))})
 		}
 		oids[i], sp.types[i], sp.clientOIDs[i] = force, client, describedOID(sp.plan, i+1, p.Kind, col.Type, oids[i], want)
 	}
@@ -121,25 +123,33 @@ func (ss *Session) paramTypes(sp *stmtPlan, declared []uint32) ([]uint32, *sqlst
 // more. PostgreSQL meets the items with the column in their common type (transformAExprIn): a
 // parameter declared wider than the column (int8 for int4, numeric) makes it that type, and it
 // then infers that type for the list's undeclared parameters; on a float4 column a float8 item
-// makes every item compare in float8, literals included. pgseal reads undeclared parameters and
-// literals as the column's type (and describes them so), so it refuses those mixes rather than
+// makes every item compare in float8, literals included, and integers and numerics compare in
+// float4 or in float8 depending on the other items. pgseal reads undeclared parameters and
+// literals as the column's type (and describes them so), and an integer or numeric on float4 as
+// float4, so it refuses those mixes, and integers and numerics in a list on float4, rather than
 // answer otherwise. It does not tell two lists on one column apart, so it may refuse a
 // statement with two differently typed lists on one column.
 type inListTypes []inListColumn
 
 type inListColumn struct {
-	col                         *rewrite.Column
-	undeclared, widened, float8 bool
+	col *rewrite.Column
+	inListParam
 }
 
-func (l *inListTypes) param(c *rewrite.Column, undeclared, widened, float8 bool) {
+// inListParam is what one parameter of a list is (or, summed, what some parameters are).
+type inListParam struct {
+	undeclared, widened, float8, onFloat4 bool
+}
+
+func (l *inListTypes) param(c *rewrite.Column, p inListParam) {
 	for i := range *l {
 		if x := &(*l)[i]; x.col.ID == c.ID {
-			x.undeclared, x.widened, x.float8 = x.undeclared || undeclared, x.widened || widened, x.float8 || float8
+			x.undeclared, x.widened = x.undeclared || p.undeclared, x.widened || p.widened
+			x.float8, x.onFloat4 = x.float8 || p.float8, x.onFloat4 || p.onFloat4
 			return
 		}
 	}
-	*l = append(*l, inListColumn{col: c, undeclared: undeclared, widened: widened, float8: float8})
+	*l = append(*l, inListColumn{col: c, inListParam: p})
 }
 
 // widens reports whether an item of type dt makes the common type of an IN list on a column of
@@ -160,6 +170,10 @@ func (l inListTypes) refuse(plan *rewrite.Plan) *sqlstate.Error {
 		literal := false
 		for _, e := range plan.Edits {
 			literal = literal || e.InList && e.Column != nil && e.Column.ID == x.col.ID
+		}
+		if x.onFloat4 {
+			return &sqlstate.Error{Code: sqlstate.DatatypeMismatch, Message: fmt.Sprintf(
+				"an IN list on encrypted float4 column %s.%s has a parameter declared as an integer or numeric; declare it float4 or float8", x.col.Table, x.col.Name)}
 		}
 		if x.widened && x.undeclared || x.float8 && literal {
 			return &sqlstate.Error{Code: sqlstate.DatatypeMismatch, Message: fmt.Sprintf(
