@@ -93,9 +93,11 @@ var ddlTags = []string{"CREATE TABLE", "ALTER TABLE", "DROP TABLE", "DROP SCHEMA
 
 // commandComplete applies a statement's end and returns the tag the client gets (filter.go).
 func (ss *Session) commandComplete(plan wire.Plan, tag string) string {
-	for _, t := range ddlTags {
-		if strings.HasPrefix(tag, t) {
-			ss.stale.Store(true)
+	if tag != "" && (tag[0] == 'C' || tag[0] == 'A' || tag[0] == 'D') { // most tags are none of these
+		for _, t := range ddlTags {
+			if strings.HasPrefix(tag, t) {
+				ss.stale.Store(true)
+			}
 		}
 	}
 	out := tag

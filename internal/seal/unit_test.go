@@ -127,3 +127,12 @@ func FuzzSealDecoders(f *testing.F) {
 		_ = fmt.Sprint(splitOptions(string(b)))
 	})
 }
+
+// commandComplete looks at ddlTags only for tags that begin with C, A or D.
+func TestDDLTagsBeginWithCAD(t *testing.T) {
+	for _, tag := range ddlTags {
+		if c := tag[0]; c != 'C' && c != 'A' && c != 'D' {
+			t.Errorf("ddl tag %q: commandComplete's first-letter check skips it", tag)
+		}
+	}
+}

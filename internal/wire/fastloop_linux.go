@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 	"unsafe"
@@ -48,7 +49,9 @@ func (l *relayLoop) run() {
 			}
 			// Cannot happen with valid arguments; end every session rather than spin.
 			for _, fs := range l.fds {
-				l.end(fs, &serverError{err})
+				if fs != nil {
+					l.end(fs, &serverError{err})
+				}
 			}
 			n = 0
 		}
@@ -61,7 +64,7 @@ func (l *relayLoop) run() {
 				}
 				continue
 			}
-			if fs := l.fds[ev.Fd]; fs != nil {
+			if fs := l.session(ev.Fd); fs != nil {
 				l.event(fs, ev.Fd, ev.Events)
 			}
 		}
@@ -94,7 +97,7 @@ func (l *relayLoop) commands() bool {
 			l.end(c.fs, c.cause)
 		}
 	}
-	return stop && len(l.fds) == 0
+	return stop && l.nfds == 0
 }
 
 func (l *relayLoop) add(fs *fastSession) {
@@ -116,7 +119,8 @@ func (l *relayLoop) add(fs *fastSession) {
 			return
 		}
 	}
-	l.fds[fs.cfd], l.fds[fs.sfd] = fs, fs
+	l.setSession(fs.cfd, fs)
+	l.setSession(fs.sfd, fs)
 	if fs.full {
 		// Whole messages may already be buffered: handle them now, no event would announce them.
 		l.resumeBoth(fs)
@@ -137,9 +141,37 @@ func (l *relayLoop) end(fs *fastSession, err error) {
 	}
 	_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, int(fs.cfd), nil)
 	_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, int(fs.sfd), nil)
-	delete(l.fds, fs.cfd)
-	delete(l.fds, fs.sfd)
+	l.setSession(fs.cfd, nil)
+	l.setSession(fs.sfd, nil)
 	go fs.finish(fs.err)
+}
+
+// session returns the session that fd belongs to, nil for none.
+func (l *relayLoop) session(fd int32) *fastSession {
+	if fd < 0 || int(fd) >= len(l.fds) {
+		return nil
+	}
+	return l.fds[fd]
+}
+
+// setSession records fd as fs's (nil: as no session's).
+func (l *relayLoop) setSession(fd int32, fs *fastSession) {
+	if fd < 0 {
+		return
+	}
+	if int(fd) >= len(l.fds) {
+		if fs == nil {
+			return
+		}
+		l.fds = slices.Grow(l.fds, int(fd)+1-len(l.fds))[:int(fd)+1]
+	}
+	switch {
+	case l.fds[fd] == nil && fs != nil:
+		l.nfds++
+	case l.fds[fd] != nil && fs == nil:
+		l.nfds--
+	}
+	l.fds[fd] = fs
 }
 
 // event handles readiness of one of fs's sockets. A hang-up or error is reported whatever the

@@ -23,7 +23,11 @@ const fastBufSize = 64 << 10
 type relayLoop struct {
 	epfd, evfd int
 	buf        []byte
-	fds        map[int32]*fastSession // loop goroutine only
+	// fds maps a descriptor to its session (loop goroutine only): a slice indexed by the
+	// descriptor, which the kernel keeps small and dense, looked up once per event; a map's
+	// look-up was about 1% of the relay's CPU. nfds counts the sessions' descriptors in it.
+	fds  []*fastSession
+	nfds int
 
 	mu   sync.Mutex
 	cmds []loopCmd
@@ -326,7 +330,7 @@ func newRelayLoop() (*relayLoop, error) {
 		_ = syscall.Close(epfd)
 		return nil, errno
 	}
-	l := &relayLoop{epfd: epfd, evfd: int(evfd), buf: make([]byte, fastBufSize), fds: map[int32]*fastSession{},
+	l := &relayLoop{epfd: epfd, evfd: int(evfd), buf: make([]byte, fastBufSize),
 		done: make(chan struct{})}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(evfd)}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, int(evfd), &ev); err != nil {

@@ -28,7 +28,7 @@ type pending struct {
 	plan    Plan        // from the interceptor; handed back with the responses
 	refusal *ProxyError // set when the server is made to fail this request on pgseal's behalf
 	stmt    *statement  // reqParse: the statement it creates
-	portal  *portal     // reqBind: the portal it creates
+	portal  string      // reqBind: the name of the portal it creates (its seq is the entry's)
 	// copySync: a Sync sent in a COPY's data window, which the server may ignore (state_copy.go).
 	copySync bool
 	// extended: a reqQuery sent as an extended-protocol sequence (Verdict.ResultFormats), whose
@@ -63,8 +63,8 @@ type state struct {
 		copyIn           bool // and the server has started that COPY
 		txStatus         byte // from the last ReadyForQuery: 'I', 'T' or 'E'
 		statements       map[string]*statement
-		portals          map[string]*portal
-		desync           int // responses that matched no pending request (a bug if ever > 0)
+		portals          map[string]portal // by value: a Bind allocates nothing
+		desync           int               // responses that matched no pending request (a bug if ever > 0)
 	}
 }
 
@@ -72,7 +72,7 @@ func newState() *state {
 	s := &state{}
 	s.mu.txStatus = 'I'
 	s.mu.statements = map[string]*statement{}
-	s.mu.portals = map[string]*portal{}
+	s.mu.portals = map[string]portal{}
 	return s
 }
 
@@ -163,11 +163,10 @@ func (s *state) bind(portalName, stmtName string, plan Plan, refusal *ProxyError
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.mu.portals, portalName)
-	pt := &portal{name: portalName, stmt: s.mu.statements[stmtName], plan: plan, seq: s.mu.seq + 1}
 	if refusal == nil {
-		s.mu.portals[portalName] = pt
+		s.mu.portals[portalName] = portal{name: portalName, stmt: s.mu.statements[stmtName], plan: plan, seq: s.mu.seq + 1}
 	}
-	s.pushLocked(pending{kind: reqBind, plan: plan, refusal: refusal, portal: pt})
+	s.pushLocked(pending{kind: reqBind, plan: plan, refusal: refusal, portal: portalName})
 }
 
 // close records a Close of a statement ('S') or portal ('P').
@@ -187,8 +186,10 @@ func (s *state) forgetLocked(p pending) {
 	if p.stmt != nil && s.mu.statements[p.stmt.name] == p.stmt {
 		delete(s.mu.statements, p.stmt.name)
 	}
-	if p.portal != nil && s.mu.portals[p.portal.name] == p.portal {
-		delete(s.mu.portals, p.portal.name)
+	if p.kind == reqBind {
+		if pt, ok := s.mu.portals[p.portal]; ok && pt.seq == p.seq {
+			delete(s.mu.portals, p.portal)
+		}
 	}
 }
 
@@ -309,7 +310,12 @@ func (s *state) ready(txStatus byte) Plan {
 		}
 		s.mu.desync++ // a request the server never answered: should not happen
 	}
-	if txStatus == 'I' {
+	if pt, ok := s.mu.portals[""]; ok && len(s.mu.portals) == 1 {
+		// The common case (one unnamed portal) without a map iteration's set-up.
+		if txStatus == 'I' && pt.seq < seq {
+			delete(s.mu.portals, "")
+		}
+	} else if txStatus == 'I' {
 		for name, pt := range s.mu.portals {
 			if pt.seq < seq {
 				delete(s.mu.portals, name)
