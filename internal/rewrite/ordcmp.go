@@ -50,7 +50,7 @@ func (a *analyzer) ordColumns(l, r ordRef, op string, loc int) error {
 
 // ordWith rewrites a comparison of r with a constant or parameter to
 // `(ord(c) op T AND ord(c) > keysetLow(T))` (c below x) or `… AND ord(c) < keysetHigh(T))`
-// (c above x). flipped: the column is the right operand.
+// (c above x or equal to it), with both bounds for <>. flipped: the column is the right operand.
 func (a *analyzer) ordWith(r ordRef, other *pg.Node, op string, flipped bool, sc *scope, loc int) error {
 	construct := "operator " + op
 	if err := ordCheck(r, construct, loc); err != nil {
@@ -73,7 +73,7 @@ func (a *analyzer) ordWith(r ordRef, other *pg.Node, op string, flipped bool, sc
 	}
 	// The comparison is wrapped in parentheses: its operands must be exactly the spans (no
 	// parentheses of their own), so the text between them must be the operator alone.
-	if a.tokenAfter(le) != op || a.tokenBefore(rs) != op {
+	if !spelled(a.tokenAfter(le), op) || !spelled(a.tokenBefore(rs), op) {
 		return unsupported(r.col, construct+" with a parenthesized operand", loc)
 	}
 	below := op == "<" || op == "<="
@@ -81,7 +81,10 @@ func (a *analyzer) ordWith(r ordRef, other *pg.Node, op string, flipped bool, sc
 		below = !below
 	}
 	bound := " > " + keysetLow("\x00")
-	if !below {
+	switch {
+	case op == "<>": // every other term of the keyset, not those of other keysets
+		bound += " AND " + r.expr() + " < " + keysetHigh("\x00")
+	case !below:
 		bound = " < " + keysetHigh("\x00")
 	}
 	if flipped {
@@ -94,6 +97,11 @@ func (a *analyzer) ordWith(r ordRef, other *pg.Node, op string, flipped bool, sc
 	}
 	a.insertTerm(re, " AND "+r.expr()+bound+")", t, r.col)
 	return nil
+}
+
+// spelled reports whether tok is operator op as written: the parser reads != as <>.
+func spelled(tok, op string) bool {
+	return tok == op || op == "<>" && tok == "!="
 }
 
 // ordOperand classifies a constant or parameter compared with r by an order construct and

@@ -112,37 +112,39 @@ func (a *analyzer) equality(l, r *pg.Node, op string, sc *scope, loc int) error 
 		return a.termColumn(r.GetColumnRef())
 	case lok:
 		if ordEqual(lc, op) {
-			return a.ordEquality(l, r, false, sc, loc)
+			return a.ordEquality(l, r, op, false, sc, loc)
 		}
 		return a.compareWith(lc, l, r, op, sc, loc)
 	default:
 		if ordEqual(rc, op) {
-			return a.ordEquality(r, l, true, sc, loc)
+			return a.ordEquality(r, l, op, true, sc, loc)
 		}
 		return a.compareWith(rc, r, l, op, sc, loc)
 	}
 }
 
-// ordEqual reports whether `c = x` is answered by c's order terms: c has order search but no
-// equality search, and is not text (a text value's order term may order only its prefix,
-// ord_max_bytes). A non-text value's order form is one-to-one with the values PostgreSQL's =
-// equates (-0 and 0, NaN and NaN, 1.50 and 1.5 each share one: value.OrderForm), so its terms
-// are equal exactly when the values are; the leakage is within order's, which the column's
-// configuration acknowledges. <>, IN and IS DISTINCT FROM still need equality search.
+// ordEqual reports whether `c = x` or `c <> x` is answered by c's order terms: c has order
+// search but no equality search, and is not text (a text value's order term may order only its
+// prefix, ord_max_bytes). A non-text value's order form is one-to-one with the values
+// PostgreSQL's = equates (-0 and 0, NaN and NaN, 1.50 and 1.5 each share one: value.OrderForm),
+// so its terms are equal exactly when the values are; the leakage is within order's, which the
+// column's configuration acknowledges. Like a range, the comparison is confined to the session's
+// keyset (ordWith). IN and IS DISTINCT FROM still need equality search.
 func ordEqual(c *Column, op string) bool {
-	return op == "=" && !c.Eq && c.Ord && !isTextType(c)
+	return (op == "=" || op == "<>") && !c.Eq && c.Ord && !isTextType(c)
 }
 
-// ordEquality rewrites `c = x` to `(ord(c) = T AND …)` through ordWith.
-func (a *analyzer) ordEquality(colNode, other *pg.Node, flipped bool, sc *scope, loc int) error {
+// ordEquality rewrites `c = x` to `(ord(c) = T AND …)` and `c <> x` to
+// `(ord(c) <> T AND …)` through ordWith.
+func (a *analyzer) ordEquality(colNode, other *pg.Node, op string, flipped bool, sc *scope, loc int) error {
 	r, ok, err := a.ordRefOf(colNode, sc)
 	if err != nil {
 		return err
 	}
 	if !ok { // ordEqual saw an order-searchable column: not reached, but never pass it through
-		return unsupportedf(loc, "cannot rewrite = on an encrypted column")
+		return unsupportedf(loc, "cannot rewrite %s on an encrypted column", op)
 	}
-	return a.ordWith(r, other, "=", flipped, sc, loc)
+	return a.ordWith(r, other, op, flipped, sc, loc)
 }
 
 // compareWith rewrites the column side to its term and the other side (a constant or a

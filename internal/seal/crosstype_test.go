@@ -115,7 +115,7 @@ CREATE TABLE pt (id int, f4 float4, i4 int4, tz timestamptz, ts timestamp, f4o f
 		v := d.values[rng.IntN(len(d.values))]
 		op := ops[rng.IntN(len(ops))]
 		table := col // the column written in the statement
-		if op != "<>" && op != "IS DISTINCT FROM" && rng.IntN(2) == 0 {
+		if op != "IS DISTINCT FROM" && rng.IntN(2) == 0 {
 			table = col + "o"
 		}
 		param := "$1"

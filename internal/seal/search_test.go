@@ -118,6 +118,15 @@ var searchQueries = []struct {
 	{sql: "SELECT id FROM {t} WHERE balance = 12.5 OR balance = 'NaN' OR balance = '-Infinity' OR balance = 0 ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE born = '1990-02-03' OR born = 'infinity' OR seen = '2024-01-01 10:00:00+00' ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE seen = '2024-01-01 10:00'::timestamp OR born = '5874897-12-31'::date ORDER BY id"},
+	// <> likewise (also spelled !=); NULL rows and other keysets' rows never qualify.
+	{sql: "SELECT id FROM {t} WHERE age <> 17 AND 31 != age AND age <> 17.5 AND age <> 3000000000 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE age <> $1 ORDER BY id", args: []any{int32(-4)}},
+	{sql: "SELECT id FROM {t} WHERE age <> NULL OR score <> 'NaN' ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE score <> -0.0 AND score <> 1.5 AND balance <> 12.5 ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE balance <> 'NaN' AND born != 'infinity' AND seen <> '2024-01-01 10:00'::timestamp ORDER BY id"},
+	{sql: "SELECT id, age <> 17 FROM {t} ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE seen <> '5874897-12-31'::date AND born <> '294277-01-01'::date ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE seen <> $1 ORDER BY id", args: []any{"-infinity"}},
 	// A date or timestamp compared with a timestamptz column converts (in the session's zone);
 	// beyond timestamptz's range it sorts above every finite value and below infinity.
 	{sql: "SELECT id FROM {t} WHERE seen < '2024-01-01 10:00'::timestamp AND seen >= '2000-01-01'::date ORDER BY id"},
@@ -296,8 +305,9 @@ func searchUsesIndexes(t *testing.T, conn *pgx.Conn) {
 	}
 }
 
-// searchKeysetConfined: a row of another keyset takes no part in ranges, min/max (its terms sort
-// in its keyset's own range) and LIKE, so an acme session keeps the answers above.
+// searchKeysetConfined: a row of another keyset takes no part in ranges, <> on order terms,
+// min/max (its terms sort in its keyset's own range) and LIKE, so an acme session keeps the
+// answers above.
 func searchKeysetConfined(t *testing.T, e *sealEnv, acme *pgx.Conn) {
 	globex := e.connect(t, "", "globex")
 	if _, err := globex.Exec(ctxT(t), "INSERT INTO people VALUES (100, 'globex', 'Aaron', -999, -1e9, '1900-01-01', '1900-01-01 00:00:00+00', -1e9)"); err != nil {
@@ -309,6 +319,8 @@ func searchKeysetConfined(t *testing.T, e *sealEnv, acme *pgx.Conn) {
 		"SELECT id FROM {t} WHERE age < 0 ORDER BY id",
 		"SELECT id FROM {t} WHERE name < 'B' ORDER BY id",
 		"SELECT id FROM {t} WHERE balance NOT BETWEEN 0 AND 100 ORDER BY id",
+		"SELECT id FROM {t} WHERE age <> 17 AND score != 1.5 AND born <> '1990-02-03' ORDER BY id",
+		"SELECT id FROM {t} WHERE seen <> '5874897-12-31'::date ORDER BY id",
 		// LIKE is confined by the header's keyset (the index serves only the trigram tokens):
 		// patterns without a trigram match every row's tokens, the globex row's too.
 		"SELECT id FROM {t} WHERE name LIKE '%' ORDER BY id",

@@ -1,1 +1,1 @@
-SELECT id FROM events WHERE happened <> $1 OR draft = 5
+SELECT id FROM events WHERE happened IS DISTINCT FROM $1 OR label <> 'x'

@@ -1,0 +1,1 @@
+SELECT id FROM events WHERE happened IN ($1, $2)
