@@ -34,9 +34,13 @@ func (g *leakGen) searchPred() string {
 	defer func() { g.depth-- }()
 	switch g.pick(9) {
 	case 0:
-		return g.ordCol() + " " + g.pickWord("<", "<=", ">", ">=") + " " + g.searchVal()
+		op := g.pickWord("<", "<=", ">", ">=", "=", "<>", "!=", "IN", "NOT IN")
+		if op == "IN" || op == "NOT IN" {
+			return g.ordCol() + " " + op + " (" + g.searchVal() + ", " + g.searchVal() + ")"
+		}
+		return g.ordCol() + " " + op + " " + g.searchVal()
 	case 1:
-		return g.searchVal() + " " + g.pickWord("<", "<=", ">", ">=") + " " + g.ordCol()
+		return g.searchVal() + " " + g.pickWord("<", "<=", ">", ">=", "=", "<>", "!=") + " " + g.ordCol()
 	case 2:
 		return g.ordCol() + g.pickWord(" BETWEEN ", " NOT BETWEEN ", " BETWEEN SYMMETRIC ", " NOT BETWEEN SYMMETRIC ") +
 			g.searchVal() + " AND " + g.searchVal()

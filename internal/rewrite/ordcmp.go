@@ -99,6 +99,44 @@ func (a *analyzer) ordWith(r ordRef, other *pg.Node, op string, flipped bool, sc
 	return nil
 }
 
+// ordInList rewrites `c IN (a, b, …)` for a column that ordEqual accepts to
+// `ord(c) IN (Ta, Tb, …)`. No keyset bound is needed: every term of the list carries the
+// session's keyset, so no other keyset's term equals one. An item's value is converted as an
+// item of an eq column's list is (Param.InList, Edit.InList).
+func (a *analyzer) ordInList(e *pg.A_Expr, items []*pg.Node, sc *scope, loc int) error {
+	r, ok, err := a.ordRefOf(e.Lexpr, sc)
+	if err != nil {
+		return err
+	}
+	if !ok { // inList saw an order-searchable column: not reached, but never pass it through
+		return unsupportedf(loc, "cannot rewrite IN on an encrypted column")
+	}
+	if err := ordCheck(r, "IN", loc); err != nil {
+		return err
+	}
+	a.inListArray, a.inListOp = len(items) > 1, "="
+	defer func() { a.inListArray, a.inListOp = false, "" }()
+	rewrite := false
+	for _, item := range items {
+		t, err := a.ordOperand(r, item, sc, "IN", loc)
+		if err != nil {
+			return err
+		}
+		if t.null {
+			continue
+		}
+		if err := constComparable(t.o, r.col, "=", false, loc); err != nil {
+			return err
+		}
+		a.addEdit(a.termEdit(t, r.col, t.o.start, t.o.end))
+		rewrite = true
+	}
+	if rewrite {
+		a.ordColumn(r, "")
+	}
+	return nil
+}
+
 // spelled reports whether tok is operator op as written: the parser reads != as <>.
 func spelled(tok, op string) bool {
 	return tok == op || op == "<>" && tok == "!="
@@ -126,7 +164,7 @@ func (a *analyzer) ordOperand(r ordRef, n *pg.Node, sc *scope, construct string,
 		return ordTerm{}, unsupported(c, construct+" with a value cast to "+o.from+" (its plaintext type is "+c.Type+")", loc)
 	}
 	if o.kind == opParam {
-		if err := a.useParam(o.param, Param{Kind: ParamOrd, Column: c, Cast: o.from, CastLen: o.castLen}, o.start); err != nil {
+		if err := a.useParam(o.param, Param{Kind: ParamOrd, Column: c, Cast: o.from, CastLen: o.castLen, InList: a.inListArray}, o.start); err != nil {
 			return ordTerm{}, err
 		}
 		return ordTerm{o: o}, nil
@@ -145,7 +183,7 @@ func (a *analyzer) termEdit(t ordTerm, c *Column, start, end int) Edit {
 	if t.o.kind == opParam {
 		return Edit{Start: start, End: end, Kind: EditStatic, Text: "$" + itoa(t.o.param)}
 	}
-	return Edit{Start: start, End: end, Kind: EditOrd, Literal: t.o.literal, Cast: t.o.from, CastLen: t.o.castLen, Numeric: t.o.numeric, Column: c}
+	return Edit{Start: start, End: end, Kind: EditOrd, Literal: t.o.literal, Cast: t.o.from, CastLen: t.o.castLen, Numeric: t.o.numeric, Column: c, InList: a.inListArray}
 }
 
 // insertTerm inserts text at off with every NUL byte in it replaced by t's term (a second EditOrd

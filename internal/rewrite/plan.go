@@ -146,7 +146,7 @@ type Param struct {
 	// CastLen > 0: an explicit varchar(CastLen) cast, which truncates the value to that many
 	// characters (value.TruncateChars) before it meets the column.
 	CastLen int `json:",omitempty"`
-	// InList: a ParamTerm in an IN list of two or more items that are not columns. PostgreSQL
+	// InList: a ParamTerm or ParamOrd in an IN list of two or more items that are not columns. PostgreSQL
 	// types those items by their common type with the column (transformAExprIn), so an undeclared
 	// one is varchar for a varchar column, where a lone `col = $1` is text (texteq's operand).
 	InList bool `json:",omitempty"`
@@ -161,7 +161,7 @@ type Edit struct {
 	Cast       string  `json:",omitempty"` // dynamic: the literal's type when cast to another than the column's (see Param.Cast), or the type PostgreSQL gives an unquoted number it converts (numeric, int8: casts.go)
 	CastLen    int     `json:",omitempty"` // dynamic: varchar(CastLen) truncates the literal (see Param.CastLen)
 	Numeric    bool    `json:",omitempty"` // dynamic: the literal is a numeric constant that Cast converts (`1.5::int8`: casts.go)
-	InList     bool    `json:",omitempty"` // EditTerm: an item of an IN list of two or more (see Param.InList)
+	InList     bool    `json:",omitempty"` // EditTerm, EditOrd: an item of an IN list of two or more (see Param.InList)
 	Column     *Column `json:",omitempty"` // dynamic: which column's keys and type
 	// EditMatch only: the condition is NOT LIKE / NOT ILIKE (the tokens are an empty array), and
 	// the pattern's ESCAPE character (Escape; NoEscape: ESCAPE ''; neither: backslash), as in the

@@ -209,7 +209,10 @@ func (a *analyzer) inList(e *pg.A_Expr, op string, sc *scope, loc int) error {
 		return a.exprs(append([]*pg.Node{e.Lexpr}, items...), sc, "IN", loc)
 	}
 	if !c.Eq {
-		return unsupported(c, "IN (no equality search is configured)", loc)
+		if op == "=" && ordEqual(c, op) {
+			return a.ordInList(e, items, sc, loc)
+		}
+		return unsupported(c, construct(op, "IN")+" (no equality search is configured)", loc)
 	}
 	rewrite, values := false, 0
 	for _, item := range items {
@@ -230,6 +233,14 @@ func (a *analyzer) inList(e *pg.A_Expr, op string, sc *scope, loc int) error {
 		return nil
 	}
 	return a.termColumn(e.Lexpr.GetColumnRef())
+}
+
+// construct names an IN list by its operator: NOT IN for <>.
+func construct(op, in string) string {
+	if op == "<>" {
+		return "NOT " + in
+	}
+	return in
 }
 
 // anyArray rewrites `col = ANY($n)` (the parameter becomes an array of terms) and

@@ -1,0 +1,1 @@
+SELECT id FROM events WHERE CASE WHEN get_byte(happened, 2) & 2 = 2 THEN substring(happened from 28 for get_byte(happened, 23)*256 + get_byte(happened, 24)) END IN ($1, NULL, $ORD(events.happened)) OR happened IN (NULL) OR CASE WHEN get_byte(happened, 2) & 2 = 2 THEN substring(happened from 28 for get_byte(happened, 23)*256 + get_byte(happened, 24)) END IN ($2)
