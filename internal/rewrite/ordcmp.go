@@ -101,40 +101,70 @@ func (a *analyzer) ordWith(r ordRef, other *pg.Node, op string, flipped bool, sc
 
 // ordInList rewrites `c IN (a, b, …)` for a column that ordEqual accepts to
 // `ord(c) IN (Ta, Tb, …)`. No keyset bound is needed: every term of the list carries the
-// session's keyset, so no other keyset's term equals one. An item's value is converted as an
-// item of an eq column's list is (Param.InList, Edit.InList).
-func (a *analyzer) ordInList(e *pg.A_Expr, items []*pg.Node, sc *scope, loc int) error {
+// session's keyset, so no other keyset's term equals one. `c NOT IN (…)` gets both bounds of
+// the first item's term, as `<>` does (ordWith), so that it too is confined to the keyset.
+// An item's value is converted as an item of an eq column's list is (Param.InList,
+// Edit.InList).
+func (a *analyzer) ordInList(e *pg.A_Expr, op string, items []*pg.Node, sc *scope, loc int) error {
 	r, ok, err := a.ordRefOf(e.Lexpr, sc)
 	if err != nil {
 		return err
 	}
+	what := construct(op, "IN")
 	if !ok { // inList saw an order-searchable column: not reached, but never pass it through
-		return unsupportedf(loc, "cannot rewrite IN on an encrypted column")
+		return unsupportedf(loc, "cannot rewrite %s on an encrypted column", what)
 	}
-	if err := ordCheck(r, "IN", loc); err != nil {
+	if err := ordCheck(r, what, loc); err != nil {
 		return err
 	}
-	a.inListArray, a.inListOp = len(items) > 1, "="
+	a.inListArray, a.inListOp = len(items) > 1, op
 	defer func() { a.inListArray, a.inListOp = false, "" }()
-	rewrite := false
+	var first *ordTerm
 	for _, item := range items {
-		t, err := a.ordOperand(r, item, sc, "IN", loc)
+		t, err := a.ordOperand(r, item, sc, what, loc)
 		if err != nil {
 			return err
 		}
 		if t.null {
 			continue
 		}
-		if err := constComparable(t.o, r.col, "=", false, loc); err != nil {
+		if err := constComparable(t.o, r.col, op, false, loc); err != nil {
 			return err
 		}
 		a.addEdit(a.termEdit(t, r.col, t.o.start, t.o.end))
-		rewrite = true
+		if first == nil {
+			first = &t
+		}
 	}
-	if rewrite {
+	switch {
+	case first == nil: // only NULLs: the column is compared with NULL as it is
+		return nil
+	case op == "=":
 		a.ordColumn(r, "")
+		return nil
 	}
+	end, ok := a.listEnd(r.end)
+	if !ok {
+		return unsupported(r.col, what+" written in a form pgseal cannot rewrite", loc)
+	}
+	a.ordColumn(r, "(")
+	a.insertTerm(end, " AND "+r.expr()+" > "+keysetLow("\x00")+" AND "+r.expr()+" < "+keysetHigh("\x00")+")", *first, r.col)
 	return nil
+}
+
+// listEnd returns where the list of `… NOT IN (…)` ends (after its ')'), the column reference
+// ending at off.
+func (a *analyzer) listEnd(off int) (int, bool) {
+	t := a.tokens()
+	i := t.at(nextTokenStart(t, off))
+	if i < 0 || t.lower(i) != "not" || t.lower(i+1) != "in" || t.text(i+2) != "(" {
+		return 0, false
+	}
+	j := t.closeParen(i + 2)
+	if j < 0 {
+		return 0, false
+	}
+	return t.end(j), true
 }
 
 // spelled reports whether tok is operator op as written: the parser reads != as <>.

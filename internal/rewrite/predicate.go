@@ -209,8 +209,8 @@ func (a *analyzer) inList(e *pg.A_Expr, op string, sc *scope, loc int) error {
 		return a.exprs(append([]*pg.Node{e.Lexpr}, items...), sc, "IN", loc)
 	}
 	if !c.Eq {
-		if op == "=" && ordEqual(c, op) {
-			return a.ordInList(e, items, sc, loc)
+		if ordEqual(c, op) {
+			return a.ordInList(e, op, items, sc, loc)
 		}
 		return unsupported(c, construct(op, "IN")+" (no equality search is configured)", loc)
 	}

@@ -139,7 +139,11 @@ CREATE TABLE pt (id int, f4 float4, i4 int4, tz timestamptz, ts timestamp, f4o f
 			if rng.IntN(2) == 0 { // the order-only copy: IN compares order terms
 				incol = col + "o"
 			}
-			sql = fmt.Sprintf("SELECT id FROM %%s WHERE %s IN (%s, %s) ORDER BY id", incol, param, second)
+			in := "IN"
+			if rng.IntN(3) == 0 {
+				in = "NOT IN"
+			}
+			sql = fmt.Sprintf("SELECT id FROM %%s WHERE %s %s (%s, %s) ORDER BY id", incol, in, param, second)
 		}
 		run := func(pc *pgconn.PgConn, table string) string {
 			q := fmt.Sprintf(sql, table)

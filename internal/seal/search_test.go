@@ -127,11 +127,15 @@ var searchQueries = []struct {
 	{sql: "SELECT id, age <> 17 FROM {t} ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE seen <> '5874897-12-31'::date AND born <> '294277-01-01'::date ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE seen <> $1 ORDER BY id", args: []any{"-infinity"}},
-	// IN too (not NOT IN): its items are converted as an eq column's list's are.
+	// IN and NOT IN too: their items are converted as an eq column's list's are.
 	{sql: "SELECT id FROM {t} WHERE age IN (17, 31, 17.5, NULL, 3000000000) OR score IN ('NaN', -0.0) ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE age IN ($1, $2) OR balance IN (12.5, 0) ORDER BY id", args: []any{int32(-4), int32(31)}},
 	{sql: "SELECT id FROM {t} WHERE born IN ('1990-02-03', 'infinity') OR seen IN ('2024-01-01 10:00:00+00', '2024-01-01 10:00'::timestamp) ORDER BY id"},
 	{sql: "SELECT id, age IN (17, NULL) FROM {t} ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE age NOT IN (17, 31, 17.5, 3000000000) AND score NOT IN ('NaN', -0.0) ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE age NOT IN ($1, $2) AND born NOT IN ('1990-02-03', 'infinity') ORDER BY id", args: []any{int32(-4), int32(31)}},
+	{sql: "SELECT id FROM {t} WHERE age NOT IN (17, NULL) ORDER BY id"},
+	{sql: "SELECT id, age NOT IN (17, NULL), age NOT IN (NULL, 17), balance NOT IN (12.5) FROM {t} ORDER BY id"},
 	// A date or timestamp compared with a timestamptz column converts (in the session's zone);
 	// beyond timestamptz's range it sorts above every finite value and below infinity.
 	{sql: "SELECT id FROM {t} WHERE seen < '2024-01-01 10:00'::timestamp AND seen >= '2000-01-01'::date ORDER BY id"},
@@ -327,6 +331,7 @@ func searchKeysetConfined(t *testing.T, e *sealEnv, acme *pgx.Conn) {
 		"SELECT id FROM {t} WHERE age <> 17 AND score != 1.5 AND born <> '1990-02-03' ORDER BY id",
 		"SELECT id FROM {t} WHERE seen <> '5874897-12-31'::date ORDER BY id",
 		"SELECT id FROM {t} WHERE age IN (-999, 17) OR born IN ('1900-01-01', '1990-02-03') ORDER BY id",
+		"SELECT id FROM {t} WHERE age NOT IN (17, 31) AND born NOT IN ('1990-02-03', '1900-01-02') ORDER BY id",
 		// LIKE is confined by the header's keyset (the index serves only the trigram tokens):
 		// patterns without a trigram match every row's tokens, the globex row's too.
 		"SELECT id FROM {t} WHERE name LIKE '%' ORDER BY id",

@@ -590,6 +590,7 @@ func (e *env) numberConstants(t *testing.T) {
 		"SELECT id FROM people WHERE age = MK OR MK.0 = age OR seen = '2024-01-02 10:00:00.MK+00'",
 		"SELECT id FROM people WHERE age <> MK AND MK.0 != age AND seen <> '2024-01-02 10:00:00.MK+00'",
 		"SELECT id FROM people WHERE age IN (MK, MK1, -MK.0) OR seen IN ('2024-01-02 10:00:00.MK+00', '2024-01-03 10:00:00.MK+00')",
+		"SELECT id FROM people WHERE age NOT IN (MK, MK1, -MK.0) AND seen NOT IN ('2024-01-02 10:00:00.MK+00')",
 		"SELECT id FROM people WHERE age BETWEEN -MK.25 AND MK000000000000",
 		"SELECT id FROM people WHERE age NOT BETWEEN MK.5 AND MKe30",
 		"INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', MK.4::int4)",
@@ -600,7 +601,7 @@ func (e *env) numberConstants(t *testing.T) {
 	// Parameters declared numeric (JDBC's setBigDecimal), bare (compared as numeric) and cast
 	// to the column's type (rounded first).
 	const numericOID = 1700
-	execDeclared(t, c, numericOID, mk+".4", []string{"SELECT id FROM people WHERE age <= $1", "SELECT id FROM people WHERE age > $1::int8", "SELECT id FROM people WHERE age = $1", "SELECT id FROM people WHERE age <> $1", "SELECT id FROM people WHERE age IN ($1, 5)",
+	execDeclared(t, c, numericOID, mk+".4", []string{"SELECT id FROM people WHERE age <= $1", "SELECT id FROM people WHERE age > $1::int8", "SELECT id FROM people WHERE age = $1", "SELECT id FROM people WHERE age <> $1", "SELECT id FROM people WHERE age IN ($1, 5)", "SELECT id FROM people WHERE age NOT IN ($1, 5)",
 		"SELECT id FROM people WHERE age < $1::int8", "INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', $1::int8)"})
 	// Arrays of another element type for = ANY, each element compared as a scalar would be.
 	const int4ArrayOID, numericArrayOID = 1007, 1231

@@ -1,0 +1,1 @@
+SELECT id FROM events WHERE (happened) NOT IN ($1, $2)

@@ -1,1 +1,0 @@
-SELECT id FROM events WHERE happened NOT IN ($1, $2)
