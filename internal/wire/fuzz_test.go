@@ -166,3 +166,44 @@ func TestDecodeBindAllocateNothing(t *testing.T) {
 		t.Fatalf("decodeBind allocates %v times per message, want 0", n)
 	}
 }
+
+// FuzzDecodeExecute: decodeExecute reads an Execute as pgproto3's Decode does (the same
+// messages refused, the same fields), also into a struct still holding another portal's name.
+func FuzzDecodeExecute(f *testing.F) {
+	f.Add(enc(&pgproto3.Execute{})[5:])
+	f.Add(enc(&pgproto3.Execute{Portal: "p1", MaxRows: 7})[5:])
+	f.Add([]byte{'p', 0, 0, 0, 1})
+	f.Add([]byte{0, 0, 0, 0, 0, 9})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var want pgproto3.Execute
+		wantErr := want.Decode(in)
+		for _, got := range []*pgproto3.Execute{{}, {Portal: "p1", MaxRows: 3}} {
+			err := decodeExecute(got, in)
+			if (err != nil) != (wantErr != nil) {
+				t.Fatalf("decodeExecute error %v, Decode error %v", err, wantErr)
+			}
+			if err == nil && *got != want {
+				t.Fatalf("decodeExecute = %+v, Decode = %+v", got, want)
+			}
+		}
+	})
+}
+
+// TestDecodeExecuteAllocateNothing: a session's Executes of one portal allocate nothing.
+func TestDecodeExecuteAllocateNothing(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts are only meaningful without -race")
+	}
+	for _, name := range []string{"", "P0_1"} {
+		body := enc(&pgproto3.Execute{Portal: name})[5:]
+		var e pgproto3.Execute
+		_ = decodeExecute(&e, body)
+		if n := testing.AllocsPerRun(200, func() {
+			if err := decodeExecute(&e, body); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Fatalf("decodeExecute of portal %q allocates %v times per message, want 0", name, n)
+		}
+	}
+}

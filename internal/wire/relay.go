@@ -288,7 +288,7 @@ func decodeFrontend(typ byte, body []byte, reuse *frontendMsgs) (pgproto3.Fronte
 	case 'D':
 		m = &reuse.describe
 	case 'E':
-		m = &reuse.execute
+		return &reuse.execute, decodeExecute(&reuse.execute, body)
 	case 'C':
 		m = &pgproto3.Close{}
 	case 'S':
@@ -299,6 +299,22 @@ func decodeFrontend(typ byte, body []byte, reuse *frontendMsgs) (pgproto3.Fronte
 		return nil, errBadLength
 	}
 	return m, m.Decode(body)
+}
+
+// decodeExecute is pgproto3's Execute.Decode (the same checks: a portal name, then at least
+// four bytes of row limit) without its buffer and the copy of the name, keeping dst's name when
+// it is the same: an Execute then allocates nothing (two allocations per message were ≈ 7% of
+// the relay's user time on pgbench's prepared select-only).
+func decodeExecute(dst *pgproto3.Execute, src []byte) error {
+	portal, rest, err := cstringLike(src, dst.Portal)
+	if err != nil {
+		return err
+	}
+	if len(rest) < 4 {
+		return errBadLength
+	}
+	dst.Portal, dst.MaxRows = portal, binary.BigEndian.Uint32(rest)
+	return nil
 }
 
 // decodeBind is pgproto3's Bind.Decode (the same checks and fields) into dst's own slices, and

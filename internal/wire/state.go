@@ -63,7 +63,9 @@ type state struct {
 		copyIn           bool // and the server has started that COPY
 		txStatus         byte // from the last ReadyForQuery: 'I', 'T' or 'E'
 		statements       map[string]*statement
-		portals          map[string]portal // by value: a Bind allocates nothing
+		portals          map[string]portal // named portals, by value: a Bind allocates nothing
+		unnamed          portal            // the unnamed portal, when hasUnnamed (most clients
+		hasUnnamed       bool              // bind only it: no map work per Bind)
 		desync           int               // responses that matched no pending request (a bug if ever > 0)
 	}
 }
@@ -107,7 +109,7 @@ func (s *state) query(plan Plan, refusal *ProxyError) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.mu.statements, "")
-	delete(s.mu.portals, "")
+	s.deletePortalLocked("")
 	return s.pushLocked(pending{kind: reqQuery, plan: plan, refusal: refusal})
 }
 
@@ -122,7 +124,7 @@ func (s *state) queryExtended(plan Plan) bool {
 		return false
 	}
 	delete(s.mu.statements, "")
-	delete(s.mu.portals, "")
+	s.deletePortalLocked("")
 	s.pushLocked(pending{kind: reqQuery, plan: plan, extended: true})
 	return true
 }
@@ -162,9 +164,10 @@ func (s *state) parse(name string, plan Plan, refusal *ProxyError) {
 func (s *state) bind(portalName, stmtName string, plan Plan, refusal *ProxyError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.mu.portals, portalName)
 	if refusal == nil {
-		s.mu.portals[portalName] = portal{name: portalName, stmt: s.mu.statements[stmtName], plan: plan, seq: s.mu.seq + 1}
+		s.setPortalLocked(portal{name: portalName, stmt: s.mu.statements[stmtName], plan: plan, seq: s.mu.seq + 1})
+	} else {
+		s.deletePortalLocked(portalName)
 	}
 	s.pushLocked(pending{kind: reqBind, plan: plan, refusal: refusal, portal: portalName})
 }
@@ -176,7 +179,7 @@ func (s *state) close(what byte, name string, plan Plan) {
 	if what == 'S' {
 		delete(s.mu.statements, name)
 	} else {
-		delete(s.mu.portals, name)
+		s.deletePortalLocked(name)
 	}
 	s.pushLocked(pending{kind: reqClose, plan: plan})
 }
@@ -187,8 +190,8 @@ func (s *state) forgetLocked(p pending) {
 		delete(s.mu.statements, p.stmt.name)
 	}
 	if p.kind == reqBind {
-		if pt, ok := s.mu.portals[p.portal]; ok && pt.seq == p.seq {
-			delete(s.mu.portals, p.portal)
+		if pt, ok := s.portalLocked(p.portal); ok && pt.seq == p.seq {
+			s.deletePortalLocked(p.portal)
 		}
 	}
 }
@@ -310,19 +313,44 @@ func (s *state) ready(txStatus byte) Plan {
 		}
 		s.mu.desync++ // a request the server never answered: should not happen
 	}
-	if pt, ok := s.mu.portals[""]; ok && len(s.mu.portals) == 1 {
-		// The common case (one unnamed portal) without a map iteration's set-up.
-		if txStatus == 'I' && pt.seq < seq {
-			delete(s.mu.portals, "")
+	if txStatus == 'I' {
+		if s.mu.hasUnnamed && s.mu.unnamed.seq < seq {
+			s.deletePortalLocked("")
 		}
-	} else if txStatus == 'I' {
-		for name, pt := range s.mu.portals {
-			if pt.seq < seq {
-				delete(s.mu.portals, name)
+		if len(s.mu.portals) > 0 { // no map iteration set-up for most clients
+			for name, pt := range s.mu.portals {
+				if pt.seq < seq {
+					delete(s.mu.portals, name)
+				}
 			}
 		}
 	}
 	return plan
+}
+
+// portalLocked looks a portal up by name.
+func (s *state) portalLocked(name string) (portal, bool) {
+	if name == "" {
+		return s.mu.unnamed, s.mu.hasUnnamed
+	}
+	pt, ok := s.mu.portals[name]
+	return pt, ok
+}
+
+func (s *state) setPortalLocked(pt portal) {
+	if pt.name == "" {
+		s.mu.unnamed, s.mu.hasUnnamed = pt, true
+		return
+	}
+	s.mu.portals[pt.name] = pt
+}
+
+func (s *state) deletePortalLocked(name string) {
+	if name == "" {
+		s.mu.unnamed, s.mu.hasUnnamed = portal{}, false // the plan goes with it
+		return
+	}
+	delete(s.mu.portals, name)
 }
 
 // pendingCount is the number of requests awaiting responses.
@@ -371,7 +399,7 @@ func (s *state) statementPlan(name string) (Plan, bool) {
 func (s *state) portalPlan(name string) (Plan, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pt, ok := s.mu.portals[name]
+	pt, ok := s.portalLocked(name)
 	if !ok {
 		return nil, false
 	}
