@@ -34,9 +34,12 @@ func (g *leakGen) searchPred() string {
 	defer func() { g.depth-- }()
 	switch g.pick(9) {
 	case 0:
-		op := g.pickWord("<", "<=", ">", ">=", "=", "<>", "!=", "IN", "NOT IN")
-		if op == "IN" || op == "NOT IN" {
+		op := g.pickWord("<", "<=", ">", ">=", "=", "<>", "!=", "IN", "NOT IN", "= ANY", "<> ALL")
+		switch op {
+		case "IN", "NOT IN":
 			return g.ordCol() + " " + op + " (" + g.searchVal() + ", " + g.searchVal() + ")"
+		case "= ANY", "<> ALL":
+			return g.ordCol() + " " + op + "(ARRAY[" + g.searchVal() + ", " + g.searchVal() + "])"
 		}
 		return g.ordCol() + " " + op + " " + g.searchVal()
 	case 1:

@@ -167,6 +167,61 @@ func (a *analyzer) listEnd(off int) (int, bool) {
 	return t.end(j), true
 }
 
+// ordAnyArray rewrites `c = ANY(…)` for a column that ordEqual accepts to
+// `ord(c) = ANY(…)`, its array one of order terms: ARRAY[…] element by element, an array literal
+// (EditTermArray) or a parameter (ParamTermArray) with Ord set. Like IN it needs no bound. `<>
+// ALL` is refused: an empty array makes it true for every row, where a bound from an element
+// would be NULL.
+func (a *analyzer) ordAnyArray(e *pg.A_Expr, c *Column, sc *scope, loc int) error {
+	r, ok, err := a.ordRefOf(e.Lexpr, sc)
+	if err != nil {
+		return err
+	}
+	if !ok { // anyArray saw an order-searchable column: not reached, but never pass it through
+		return unsupportedf(loc, "cannot rewrite = ANY on an encrypted column")
+	}
+	if err := ordCheck(r, "= ANY", loc); err != nil {
+		return err
+	}
+	if arr := e.Rexpr.GetAArrayExpr(); arr != nil {
+		for _, item := range arr.Elements {
+			t, err := a.ordOperand(r, item, sc, "= ANY", loc)
+			if err != nil {
+				return err
+			}
+			if t.null {
+				continue
+			}
+			if err := constComparable(t.o, c, "=", false, loc); err != nil {
+				return err
+			}
+			a.addEdit(a.termEdit(t, c, t.o.start, t.o.end))
+		}
+		a.ordColumn(r, "")
+		return nil
+	}
+	if lit, ok, err := a.arrayLiteral(e.Rexpr, c); err != nil || ok {
+		if err != nil || lit.kind == opNull {
+			return err // = ANY(NULL) matches nothing, whatever the column holds
+		}
+		a.addEdit(Edit{Start: lit.start, End: lit.end, Kind: EditTermArray, Literal: lit.literal, Column: c, Ord: true})
+		a.ordColumn(r, "")
+		return nil
+	}
+	o, err := a.classifyArray(e.Rexpr, c)
+	if err != nil {
+		return err
+	}
+	if o.kind != opParam {
+		return unsupported(c, "= ANY with something other than a parameter, an array literal or ARRAY[…]", loc)
+	}
+	if err := a.paramAs(o, Param{Kind: ParamTermArray, Column: c, Ord: true}); err != nil {
+		return err
+	}
+	a.ordColumn(r, "")
+	return nil
+}
+
 // spelled reports whether tok is operator op as written: the parser reads != as <>.
 func spelled(tok, op string) bool {
 	return tok == op || op == "<>" && tok == "!="

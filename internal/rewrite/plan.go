@@ -150,6 +150,9 @@ type Param struct {
 	// types those items by their common type with the column (transformAExprIn), so an undeclared
 	// one is varchar for a varchar column, where a lone `col = $1` is text (texteq's operand).
 	InList bool `json:",omitempty"`
+	// Ord: a ParamTermArray whose elements become order terms, for `c = ANY($1)` on a column
+	// with order search and no equality search (ordEqual).
+	Ord bool `json:",omitempty"`
 }
 
 // Edit is one replacement of SQL[Start:End].
@@ -162,6 +165,7 @@ type Edit struct {
 	CastLen    int     `json:",omitempty"` // dynamic: varchar(CastLen) truncates the literal (see Param.CastLen)
 	Numeric    bool    `json:",omitempty"` // dynamic: the literal is a numeric constant that Cast converts (`1.5::int8`: casts.go)
 	InList     bool    `json:",omitempty"` // EditTerm, EditOrd: an item of an IN list of two or more (see Param.InList)
+	Ord        bool    `json:",omitempty"` // EditTermArray: order terms, not equality terms (see Param.Ord)
 	Column     *Column `json:",omitempty"` // dynamic: which column's keys and type
 	// EditMatch only: the condition is NOT LIKE / NOT ILIKE (the tokens are an empty array), and
 	// the pattern's ESCAPE character (Escape; NoEscape: ESCAPE ''; neither: backslash), as in the

@@ -254,7 +254,10 @@ func (a *analyzer) anyArray(e *pg.A_Expr, op string, sc *scope, loc int) error {
 		return a.exprs([]*pg.Node{e.Lexpr, e.Rexpr}, sc, "operator "+op+" ANY/ALL", loc)
 	}
 	if !c.Eq {
-		return unsupported(c, op+" ANY (no equality search is configured)", loc)
+		if op == "=" && ordEqual(c, op) {
+			return a.ordAnyArray(e, c, sc, loc)
+		}
+		return unsupported(c, anyName(op)+" (no equality search is configured)", loc)
 	}
 	if arr := e.Rexpr.GetAArrayExpr(); arr != nil {
 		for _, item := range arr.Elements {
@@ -282,6 +285,14 @@ func (a *analyzer) anyArray(e *pg.A_Expr, op string, sc *scope, loc int) error {
 		return err
 	}
 	return a.termColumn(e.Lexpr.GetColumnRef())
+}
+
+// anyName names the construct anyArray rewrites: = ANY, or <> ALL.
+func anyName(op string) string {
+	if op == "<>" {
+		return "<> ALL"
+	}
+	return op + " ANY"
 }
 
 // compatible: two encrypted columns may be compared when both have equality search in one domain.

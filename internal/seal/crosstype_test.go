@@ -145,11 +145,19 @@ CREATE TABLE pt (id int, f4 float4, i4 int4, tz timestamptz, ts timestamp, f4o f
 			}
 			sql = fmt.Sprintf("SELECT id FROM %%s WHERE %s %s (%s, %s) ORDER BY id", incol, in, param, second)
 		}
+		anyArray := !strings.Contains(sql, " IN (") && rng.IntN(5) == 0
+		if anyArray { // = ANY of an array declared of the draw's type, element by element
+			sql = fmt.Sprintf("SELECT id FROM %%s WHERE %s = ANY($1) ORDER BY id", table)
+		}
 		run := func(pc *pgconn.PgConn, table string) string {
 			q := fmt.Sprintf(sql, table)
 			params, oids := [][]byte{[]byte(v)}, []uint32{d.oid}
 			if strings.Contains(q, "$2") {
 				params, oids = append(params, []byte(d.values[0])), append(oids, other)
+			}
+			if anyArray {
+				arrayOIDs := map[uint32]uint32{int2: 1005, int4: 1007, int8: 1016, numeric: 1231, float8: 1022, date: 1182, timestamp: 1115}
+				params, oids = [][]byte{[]byte(`{"` + v + `"}`)}, []uint32{arrayOIDs[d.oid]}
 			}
 			res := pc.ExecParams(ctxT(t), q, params, oids, nil, nil).Read()
 			if res.Err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgseal/pgseal/internal/column"
+	"github.com/pgseal/pgseal/internal/keyring"
 	"github.com/pgseal/pgseal/internal/rewrite"
 	"github.com/pgseal/pgseal/internal/sqlstate"
 	"github.com/pgseal/pgseal/internal/value"
@@ -94,7 +95,11 @@ func encryptParam(p rewrite.Param, declared value.Type, col *column.Column, ks k
 		if declared.Valid() {
 			elem = declared
 		}
-		return termArray(col, elem, declared.Valid(), ks, f, v, vs)
+		as := asTerm
+		if p.Ord {
+			as = asOrd
+		}
+		return termArray(col, as, elem, declared.Valid(), ks, f, v, vs)
 	}
 	out, err := sealCast(ks.ks, col, sealAsParam(p.Kind), valueCast{p.Cast, p.CastLen, declared, p.InList}, f, v, vs)
 	if err != nil {
@@ -104,8 +109,9 @@ func encryptParam(p rewrite.Param, declared value.Type, col *column.Column, ks k
 }
 
 // termArray turns a client array of plaintext values (text `{…}` or binary) into a binary
-// bytea[] of equality terms, for `col = ANY($1)`. NULL elements stay NULL (they match nothing).
-func termArray(col *column.Column, elem value.Type, declared bool, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
+// bytea[] of equality terms (as asTerm) or order terms (asOrd: rewrite.Param.Ord), for
+// `col = ANY($1)`. NULL elements stay NULL (they match nothing).
+func termArray(col *column.Column, as sealAs, elem value.Type, declared bool, ks keysetRef, f int16, v []byte, vs *value.Session) ([]byte, int, error) {
 	var elems [][]byte
 	var err error
 	ef := f
@@ -123,7 +129,7 @@ func termArray(col *column.Column, elem value.Type, declared bool, ks keysetRef,
 			continue
 		}
 		if declared {
-			if terms[i], err = sealCast(ks.ks, col, asTerm, valueCast{declared: elem}, ef, e, vs); err != nil {
+			if terms[i], err = sealCast(ks.ks, col, as, valueCast{declared: elem}, ef, e, vs); err != nil {
 				return nil, 0, err
 			}
 			continue
@@ -132,11 +138,24 @@ func termArray(col *column.Column, elem value.Type, declared bool, ks keysetRef,
 		if err != nil {
 			return nil, 0, err
 		}
-		if terms[i], err = col.Term(ks.ks, plain); err != nil {
-			return nil, 0, keyError(err)
+		if terms[i], err = elementTerm(ks.ks, col, as, plain); err != nil {
+			return nil, 0, err
 		}
 	}
 	return encodeByteaArray(terms), len(terms), nil
+}
+
+// elementTerm is the term of one array element already in the column's type: the equality
+// term, or the order term (sealPlain's, as for a scalar parameter).
+func elementTerm(ks *keyring.Keyset, col *column.Column, as sealAs, plain []byte) ([]byte, error) {
+	if as == asOrd {
+		return sealPlain(ks, col, asOrd, plain)
+	}
+	t, err := col.Term(ks, plain)
+	if err != nil {
+		return nil, keyError(err)
+	}
+	return t, nil
 }
 
 var errArray = &value.Error{Code: sqlstate.InvalidTextRepresentation, Message: "malformed array literal"}

@@ -180,7 +180,11 @@ func (ss *Session) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, ent 
 		return "", err
 	}
 	if e.Kind == rewrite.EditTermArray {
-		return ss.termArrayLiteral(e.Literal, se, col, vs)
+		as := asTerm
+		if e.Ord {
+			as = asOrd
+		}
+		return ss.termArrayLiteral(e.Literal, as, se, col, vs)
 	}
 	switch e.Kind {
 	case rewrite.EditMatch:
@@ -200,9 +204,10 @@ func (ss *Session) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, ent 
 }
 
 // termArrayLiteral renders an array literal compared with = ANY / <> ALL as an array of the
-// elements' equality terms: ARRAY['\x…'::bytea, NULL, …]::bytea[] ('{}'::bytea[] when empty).
-// NULL elements stay NULL (they match nothing, as before).
-func (ss *Session) termArrayLiteral(lit string, se *stmtExec, col *column.Column, vs *value.Session) (string, error) {
+// elements' equality terms, or order terms (as asOrd: rewrite.Edit.Ord): ARRAY['\x…'::bytea,
+// NULL, …]::bytea[] ('{}'::bytea[] when empty). NULL elements stay NULL (they match nothing,
+// as before).
+func (ss *Session) termArrayLiteral(lit string, as sealAs, se *stmtExec, col *column.Column, vs *value.Session) (string, error) {
 	elems, err := textArray(lit, col.Type)
 	if err != nil {
 		return "", err
@@ -224,9 +229,9 @@ func (ss *Session) termArrayLiteral(lit string, se *stmtExec, col *column.Column
 		if err != nil {
 			return "", err
 		}
-		term, err := col.Term(se.ks.ks, plain)
+		term, err := elementTerm(se.ks.ks, col, as, plain)
 		if err != nil {
-			return "", keyError(err)
+			return "", err
 		}
 		sb.WriteString(ss.byteaLiteral(term))
 	}

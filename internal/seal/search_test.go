@@ -136,6 +136,14 @@ var searchQueries = []struct {
 	{sql: "SELECT id FROM {t} WHERE age NOT IN ($1, $2) AND born NOT IN ('1990-02-03', 'infinity') ORDER BY id", args: []any{int32(-4), int32(31)}},
 	{sql: "SELECT id FROM {t} WHERE age NOT IN (17, NULL) ORDER BY id"},
 	{sql: "SELECT id, age NOT IN (17, NULL), age NOT IN (NULL, 17), balance NOT IN (12.5) FROM {t} ORDER BY id"},
+	// = ANY too (not <> ALL): an array parameter, an array literal or ARRAY[…] of order terms.
+	{sql: "SELECT id FROM {t} WHERE age = ANY($1) ORDER BY id", args: []any{[]int32{17, -4, 99}}},
+	{sql: "SELECT id FROM {t} WHERE age = ANY($1) ORDER BY id", args: []any{[]int64{17, 31}}},
+	{sql: "SELECT id FROM {t} WHERE score = ANY($1) OR balance = ANY($2) ORDER BY id", args: []any{[]float64{-0.0, 1.5}, []string{"12.5", "NaN"}}},
+	{sql: "SELECT id FROM {t} WHERE age = ANY('{17,NULL,31}') OR born = ANY('{1990-02-03,infinity}') ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE age = ANY(ARRAY[17, 31.5, NULL]) OR seen = ANY(ARRAY['2024-01-01 10:00'::timestamp]) ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE age = ANY('{}') OR age = ANY(NULL) ORDER BY id"},
+	{sql: "SELECT id, age = ANY('{17,NULL}') FROM {t} ORDER BY id"},
 	// A date or timestamp compared with a timestamptz column converts (in the session's zone);
 	// beyond timestamptz's range it sorts above every finite value and below infinity.
 	{sql: "SELECT id FROM {t} WHERE seen < '2024-01-01 10:00'::timestamp AND seen >= '2000-01-01'::date ORDER BY id"},
@@ -332,6 +340,7 @@ func searchKeysetConfined(t *testing.T, e *sealEnv, acme *pgx.Conn) {
 		"SELECT id FROM {t} WHERE seen <> '5874897-12-31'::date ORDER BY id",
 		"SELECT id FROM {t} WHERE age IN (-999, 17) OR born IN ('1900-01-01', '1990-02-03') ORDER BY id",
 		"SELECT id FROM {t} WHERE age NOT IN (17, 31) AND born NOT IN ('1990-02-03', '1900-01-02') ORDER BY id",
+		"SELECT id FROM {t} WHERE age = ANY('{-999,17}') OR born = ANY(ARRAY['1900-01-01'::date]) ORDER BY id",
 		// LIKE is confined by the header's keyset (the index serves only the trigram tokens):
 		// patterns without a trigram match every row's tokens, the globex row's too.
 		"SELECT id FROM {t} WHERE name LIKE '%' ORDER BY id",

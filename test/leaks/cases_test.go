@@ -591,6 +591,7 @@ func (e *env) numberConstants(t *testing.T) {
 		"SELECT id FROM people WHERE age <> MK AND MK.0 != age AND seen <> '2024-01-02 10:00:00.MK+00'",
 		"SELECT id FROM people WHERE age IN (MK, MK1, -MK.0) OR seen IN ('2024-01-02 10:00:00.MK+00', '2024-01-03 10:00:00.MK+00')",
 		"SELECT id FROM people WHERE age NOT IN (MK, MK1, -MK.0) AND seen NOT IN ('2024-01-02 10:00:00.MK+00')",
+		"SELECT id FROM people WHERE age = ANY('{MK,MK1}') OR age = ANY(ARRAY[MK2, -MK.5]) OR seen = ANY('{2024-01-02 10:00:00.MK+00}')",
 		"SELECT id FROM people WHERE age BETWEEN -MK.25 AND MK000000000000",
 		"SELECT id FROM people WHERE age NOT BETWEEN MK.5 AND MKe30",
 		"INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', MK.4::int4)",
