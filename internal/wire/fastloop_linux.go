@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"runtime"
-	"slices"
 	"syscall"
 	"time"
 	"unsafe"
@@ -144,34 +143,6 @@ func (l *relayLoop) end(fs *fastSession, err error) {
 	l.setSession(fs.cfd, nil)
 	l.setSession(fs.sfd, nil)
 	go fs.finish(fs.err)
-}
-
-// session returns the session that fd belongs to, nil for none.
-func (l *relayLoop) session(fd int32) *fastSession {
-	if fd < 0 || int(fd) >= len(l.fds) {
-		return nil
-	}
-	return l.fds[fd]
-}
-
-// setSession records fd as fs's (nil: as no session's).
-func (l *relayLoop) setSession(fd int32, fs *fastSession) {
-	if fd < 0 {
-		return
-	}
-	if int(fd) >= len(l.fds) {
-		if fs == nil {
-			return
-		}
-		l.fds = slices.Grow(l.fds, int(fd)+1-len(l.fds))[:int(fd)+1]
-	}
-	switch {
-	case l.fds[fd] == nil && fs != nil:
-		l.nfds++
-	case l.fds[fd] != nil && fs == nil:
-		l.nfds--
-	}
-	l.fds[fd] = fs
 }
 
 // event handles readiness of one of fs's sockets. A hang-up or error is reported whatever the

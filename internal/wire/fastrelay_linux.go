@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -339,4 +340,32 @@ func newRelayLoop() (*relayLoop, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// session returns the session that fd belongs to, nil for none.
+func (l *relayLoop) session(fd int32) *fastSession {
+	if fd < 0 || int(fd) >= len(l.fds) {
+		return nil
+	}
+	return l.fds[fd]
+}
+
+// setSession records fd as fs's (nil: as no session's).
+func (l *relayLoop) setSession(fd int32, fs *fastSession) {
+	if fd < 0 {
+		return
+	}
+	if int(fd) >= len(l.fds) {
+		if fs == nil {
+			return
+		}
+		l.fds = slices.Grow(l.fds, int(fd)+1-len(l.fds))[:int(fd)+1]
+	}
+	switch {
+	case l.fds[fd] == nil && fs != nil:
+		l.nfds++
+	case l.fds[fd] != nil && fs == nil:
+		l.nfds--
+	}
+	l.fds[fd] = fs
 }

@@ -160,18 +160,6 @@ func (s *state) parse(name string, plan Plan, refusal *ProxyError) {
 	s.pushLocked(pending{kind: reqParse, plan: plan, refusal: refusal, stmt: st})
 }
 
-// bind records a Bind creating portal from stmt.
-func (s *state) bind(portalName, stmtName string, plan Plan, refusal *ProxyError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if refusal == nil {
-		s.setPortalLocked(portal{name: portalName, stmt: s.mu.statements[stmtName], plan: plan, seq: s.mu.seq + 1})
-	} else {
-		s.deletePortalLocked(portalName)
-	}
-	s.pushLocked(pending{kind: reqBind, plan: plan, refusal: refusal, portal: portalName})
-}
-
 // close records a Close of a statement ('S') or portal ('P').
 func (s *state) close(what byte, name string, plan Plan) {
 	s.mu.Lock()
@@ -328,31 +316,6 @@ func (s *state) ready(txStatus byte) Plan {
 	return plan
 }
 
-// portalLocked looks a portal up by name.
-func (s *state) portalLocked(name string) (portal, bool) {
-	if name == "" {
-		return s.mu.unnamed, s.mu.hasUnnamed
-	}
-	pt, ok := s.mu.portals[name]
-	return pt, ok
-}
-
-func (s *state) setPortalLocked(pt portal) {
-	if pt.name == "" {
-		s.mu.unnamed, s.mu.hasUnnamed = pt, true
-		return
-	}
-	s.mu.portals[pt.name] = pt
-}
-
-func (s *state) deletePortalLocked(name string) {
-	if name == "" {
-		s.mu.unnamed, s.mu.hasUnnamed = portal{}, false // the plan goes with it
-		return
-	}
-	delete(s.mu.portals, name)
-}
-
 // pendingCount is the number of requests awaiting responses.
 func (s *state) pendingCount() int {
 	s.mu.Lock()
@@ -393,17 +356,6 @@ func (s *state) statementPlan(name string) (Plan, bool) {
 		return nil, false
 	}
 	return st.plan, true
-}
-
-// portalPlan returns the plan of the Bind that made a portal.
-func (s *state) portalPlan(name string) (Plan, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pt, ok := s.portalLocked(name)
-	if !ok {
-		return nil, false
-	}
-	return pt.plan, true
 }
 
 // forgetStatements drops one prepared statement, or all (DEALLOCATE ALL, DISCARD ALL).
