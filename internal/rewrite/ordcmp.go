@@ -167,6 +167,52 @@ func (a *analyzer) listEnd(off int) (int, bool) {
 	return t.end(j), true
 }
 
+// ordDistinct rewrites `c IS NOT DISTINCT FROM x` to `(ord(c) IS NOT DISTINCT FROM T)`, which
+// needs no bound (equal terms are of one keyset; NULL is not distinct from NULL), and
+// `c IS DISTINCT FROM x` to `(ord(c) IS DISTINCT FROM T AND (T IS NULL OR ord(c) IS NULL OR
+// (ord(c) > keysetLow(T) AND ord(c) < keysetHigh(T))))`: confined to the session's keyset like
+// <>, except where no keyset is involved (a NULL x, which a parameter may be, leaves
+// `c IS NOT NULL`; a NULL c is distinct from any x).
+func (a *analyzer) ordDistinct(r ordRef, other *pg.Node, op string, flipped bool, sc *scope, loc int) error {
+	if err := ordCheck(r, op, loc); err != nil {
+		return err
+	}
+	t, err := a.ordOperand(r, other, sc, op, loc)
+	if err != nil {
+		return err
+	}
+	if err := constComparable(t.o, r.col, "=", flipped, loc); err != nil {
+		return err
+	}
+	if t.null {
+		a.ordColumn(r, "")
+		return nil
+	}
+	ls, le, rs, re := r.start, r.end, t.o.start, t.o.end
+	if flipped {
+		ls, le, rs, re = rs, re, ls, le
+	}
+	// As in ordWith: the operands must be exactly the spans, the operator alone between them.
+	if a.tokenAfter(le) != "is" || a.tokenBefore(rs) != "from" {
+		return unsupported(r.col, op+" with a parenthesized operand", loc)
+	}
+	if flipped {
+		a.addEdit(Edit{Start: ls, End: ls, Kind: EditStatic, Text: "("})
+		a.addEdit(a.termEdit(t, r.col, ls, le))
+		a.ordColumn(r, "")
+	} else {
+		a.ordColumn(r, "(")
+		a.addEdit(a.termEdit(t, r.col, rs, re))
+	}
+	if op == "IS NOT DISTINCT FROM" {
+		a.addEdit(Edit{Start: re, End: re, Kind: EditStatic, Text: ")"})
+		return nil
+	}
+	x := r.expr()
+	a.insertTerm(re, " AND (\x00 IS NULL OR "+x+" IS NULL OR ("+x+" > "+keysetLow("\x00")+" AND "+x+" < "+keysetHigh("\x00")+")))", t, r.col)
+	return nil
+}
+
 // ordAnyArray rewrites `c = ANY(…)` for a column that ordEqual accepts to
 // `ord(c) = ANY(…)`, its array one of order terms: ARRAY[…] element by element, an array literal
 // (EditTermArray) or a parameter (ParamTermArray) with Ord set. Like IN it needs no bound. `<>

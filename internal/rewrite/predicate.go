@@ -52,8 +52,10 @@ func (a *analyzer) aExpr(e *pg.A_Expr, sc *scope, pos int) error {
 			return a.ordCompare(e, op, sc, loc)
 		}
 		return a.exprs([]*pg.Node{e.Lexpr, e.Rexpr}, sc, "operator "+op, pos)
-	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
+	case pg.A_Expr_Kind_AEXPR_DISTINCT:
 		return a.equality(e.Lexpr, e.Rexpr, "IS DISTINCT FROM", sc, loc)
+	case pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
+		return a.equality(e.Lexpr, e.Rexpr, "IS NOT DISTINCT FROM", sc, loc)
 	case pg.A_Expr_Kind_AEXPR_BETWEEN, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN,
 		pg.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
 		return a.between(e, sc, loc)
@@ -123,15 +125,21 @@ func (a *analyzer) equality(l, r *pg.Node, op string, sc *scope, loc int) error 
 	}
 }
 
-// ordEqual reports whether `c = x` or `c <> x` is answered by c's order terms: c has order
-// search but no equality search, and is not text (a text value's order term may order only its
-// prefix, ord_max_bytes). A non-text value's order form is one-to-one with the values
-// PostgreSQL's = equates (-0 and 0, NaN and NaN, 1.50 and 1.5 each share one: value.OrderForm),
-// so its terms are equal exactly when the values are; the leakage is within order's, which the
-// column's configuration acknowledges. Like a range, the comparison is confined to the session's
-// keyset (ordWith). IN and IS DISTINCT FROM still need equality search.
+// ordEqual reports whether an equality construct on c (op: =, <>, IS [NOT] DISTINCT FROM; IN
+// and = ANY ask for =, NOT IN for <>) is answered by c's order terms: c has order search but no
+// equality search, and is not text (a text value's order term may order only its prefix,
+// ord_max_bytes). A non-text value's order form is one-to-one with the values PostgreSQL's =
+// equates (-0 and 0, NaN and NaN, 1.50 and 1.5 each share one: value.OrderForm), so its terms are
+// equal exactly when the values are; the leakage is within order's, which the column's
+// configuration acknowledges. Like a range, whatever can hold for another keyset's row (<>, NOT
+// IN, IS DISTINCT FROM) is confined to the session's keyset (ordWith, ordInList, ordDistinct);
+// = , IN and = ANY need no bound. <> ALL still needs equality search (ordAnyArray).
 func ordEqual(c *Column, op string) bool {
-	return (op == "=" || op == "<>") && !c.Eq && c.Ord && !isTextType(c)
+	switch op {
+	case "=", "<>", "IS DISTINCT FROM", "IS NOT DISTINCT FROM":
+		return !c.Eq && c.Ord && !isTextType(c)
+	}
+	return false
 }
 
 // ordEquality rewrites `c = x` to `(ord(c) = T AND …)` and `c <> x` to
@@ -143,6 +151,9 @@ func (a *analyzer) ordEquality(colNode, other *pg.Node, op string, flipped bool,
 	}
 	if !ok { // ordEqual saw an order-searchable column: not reached, but never pass it through
 		return unsupportedf(loc, "cannot rewrite %s on an encrypted column", op)
+	}
+	if op == "IS DISTINCT FROM" || op == "IS NOT DISTINCT FROM" {
+		return a.ordDistinct(r, other, op, flipped, sc, loc)
 	}
 	return a.ordWith(r, other, op, flipped, sc, loc)
 }
@@ -347,7 +358,7 @@ func (a *analyzer) sqlOperator(construct string) string {
 	switch {
 	case construct == "IN":
 		return a.inListOp
-	case construct == "IS DISTINCT FROM":
+	case construct == "IS DISTINCT FROM" || construct == "IS NOT DISTINCT FROM":
 		return "="
 	}
 	return strings.TrimSuffix(strings.TrimSuffix(construct, " ANY"), " ALL")

@@ -98,7 +98,7 @@ CREATE TABLE pt (id int, f4 float4, i4 int4, tz timestamptz, ts timestamp, f4o f
 		},
 	}
 	colNames := []string{"f4", "i4", "tz", "ts"}
-	ops := []string{"=", "<>", "<", "<=", ">", ">=", "IS DISTINCT FROM"}
+	ops := []string{"=", "<>", "<", "<=", ">", ">=", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"}
 	zones := []string{"UTC", "America/New_York", "Asia/Kolkata", "America/Sao_Paulo"}
 	rng := rand.New(rand.NewPCG(7, 2026))
 	for i := range 400 {
@@ -115,7 +115,7 @@ CREATE TABLE pt (id int, f4 float4, i4 int4, tz timestamptz, ts timestamp, f4o f
 		v := d.values[rng.IntN(len(d.values))]
 		op := ops[rng.IntN(len(ops))]
 		table := col // the column written in the statement
-		if op != "IS DISTINCT FROM" && rng.IntN(2) == 0 {
+		if rng.IntN(2) == 0 {
 			table = col + "o"
 		}
 		param := "$1"

@@ -144,6 +144,14 @@ var searchQueries = []struct {
 	{sql: "SELECT id FROM {t} WHERE age = ANY(ARRAY[17, 31.5, NULL]) OR seen = ANY(ARRAY['2024-01-01 10:00'::timestamp]) ORDER BY id"},
 	{sql: "SELECT id FROM {t} WHERE age = ANY('{}') OR age = ANY(NULL) ORDER BY id"},
 	{sql: "SELECT id, age = ANY('{17,NULL}') FROM {t} ORDER BY id"},
+	// IS [NOT] DISTINCT FROM, NULLs included (a NULL parameter too).
+	{sql: "SELECT id FROM {t} WHERE age IS DISTINCT FROM 17 AND 31 IS DISTINCT FROM age AND score IS DISTINCT FROM 'NaN' ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE age IS NOT DISTINCT FROM 17 OR seen IS NOT DISTINCT FROM '2024-01-01 10:00'::timestamp OR born IS NOT DISTINCT FROM NULL ORDER BY id"},
+	{sql: "SELECT id FROM {t} WHERE age IS DISTINCT FROM $1 ORDER BY id", args: []any{int32(-4)}},
+	{sql: "SELECT id FROM {t} WHERE age IS DISTINCT FROM $1 ORDER BY id", args: []any{nil}},
+	{sql: "SELECT id FROM {t} WHERE age IS NOT DISTINCT FROM $1 ORDER BY id", args: []any{nil}},
+	{sql: "SELECT id FROM {t} WHERE age IS DISTINCT FROM 17.5 AND balance IS NOT DISTINCT FROM 12.50 ORDER BY id"},
+	{sql: "SELECT id, age IS DISTINCT FROM 17, age IS NOT DISTINCT FROM NULL FROM {t} ORDER BY id"},
 	// A date or timestamp compared with a timestamptz column converts (in the session's zone);
 	// beyond timestamptz's range it sorts above every finite value and below infinity.
 	{sql: "SELECT id FROM {t} WHERE seen < '2024-01-01 10:00'::timestamp AND seen >= '2000-01-01'::date ORDER BY id"},
@@ -341,6 +349,8 @@ func searchKeysetConfined(t *testing.T, e *sealEnv, acme *pgx.Conn) {
 		"SELECT id FROM {t} WHERE age IN (-999, 17) OR born IN ('1900-01-01', '1990-02-03') ORDER BY id",
 		"SELECT id FROM {t} WHERE age NOT IN (17, 31) AND born NOT IN ('1990-02-03', '1900-01-02') ORDER BY id",
 		"SELECT id FROM {t} WHERE age = ANY('{-999,17}') OR born = ANY(ARRAY['1900-01-01'::date]) ORDER BY id",
+		"SELECT id FROM {t} WHERE age IS DISTINCT FROM 17 AND born IS DISTINCT FROM '1990-02-03' ORDER BY id",
+		"SELECT id FROM {t} WHERE age IS NOT DISTINCT FROM -999 OR age IS NOT DISTINCT FROM 17 ORDER BY id",
 		// LIKE is confined by the header's keyset (the index serves only the trigram tokens):
 		// patterns without a trigram match every row's tokens, the globex row's too.
 		"SELECT id FROM {t} WHERE name LIKE '%' ORDER BY id",

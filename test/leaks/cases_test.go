@@ -592,6 +592,7 @@ func (e *env) numberConstants(t *testing.T) {
 		"SELECT id FROM people WHERE age IN (MK, MK1, -MK.0) OR seen IN ('2024-01-02 10:00:00.MK+00', '2024-01-03 10:00:00.MK+00')",
 		"SELECT id FROM people WHERE age NOT IN (MK, MK1, -MK.0) AND seen NOT IN ('2024-01-02 10:00:00.MK+00')",
 		"SELECT id FROM people WHERE age = ANY('{MK,MK1}') OR age = ANY(ARRAY[MK2, -MK.5]) OR seen = ANY('{2024-01-02 10:00:00.MK+00}')",
+		"SELECT id FROM people WHERE age IS DISTINCT FROM MK OR MK.0 IS NOT DISTINCT FROM age OR seen IS DISTINCT FROM '2024-01-02 10:00:00.MK+00'",
 		"SELECT id FROM people WHERE age BETWEEN -MK.25 AND MK000000000000",
 		"SELECT id FROM people WHERE age NOT BETWEEN MK.5 AND MKe30",
 		"INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', MK.4::int4)",
@@ -602,7 +603,7 @@ func (e *env) numberConstants(t *testing.T) {
 	// Parameters declared numeric (JDBC's setBigDecimal), bare (compared as numeric) and cast
 	// to the column's type (rounded first).
 	const numericOID = 1700
-	execDeclared(t, c, numericOID, mk+".4", []string{"SELECT id FROM people WHERE age <= $1", "SELECT id FROM people WHERE age > $1::int8", "SELECT id FROM people WHERE age = $1", "SELECT id FROM people WHERE age <> $1", "SELECT id FROM people WHERE age IN ($1, 5)", "SELECT id FROM people WHERE age NOT IN ($1, 5)",
+	execDeclared(t, c, numericOID, mk+".4", []string{"SELECT id FROM people WHERE age <= $1", "SELECT id FROM people WHERE age > $1::int8", "SELECT id FROM people WHERE age = $1", "SELECT id FROM people WHERE age <> $1", "SELECT id FROM people WHERE age IN ($1, 5)", "SELECT id FROM people WHERE age NOT IN ($1, 5)", "SELECT id FROM people WHERE age IS DISTINCT FROM $1",
 		"SELECT id FROM people WHERE age < $1::int8", "INSERT INTO people (tenant, name, age) VALUES ('acme', 'x', $1::int8)"})
 	// Arrays of another element type for = ANY, each element compared as a scalar would be.
 	const int4ArrayOID, numericArrayOID = 1007, 1231

@@ -1,1 +1,1 @@
-SELECT id FROM events WHERE happened IS DISTINCT FROM $1 OR label <> 'x'
+SELECT id FROM events WHERE label IS DISTINCT FROM 'x'
