@@ -34,7 +34,7 @@ func (g *leakGen) searchPred() string {
 	defer func() { g.depth-- }()
 	switch g.pick(9) {
 	case 0:
-		op := g.pickWord("<", "<=", ">", ">=", "=", "<>", "!=", "IN", "NOT IN", "= ANY", "<> ALL")
+		op := g.pickWord("<", "<=", ">", ">=", "=", "<>", "!=", "IN", "NOT IN", "= ANY", "<> ALL", "IS DISTINCT FROM", "IS NOT DISTINCT FROM")
 		switch op {
 		case "IN", "NOT IN":
 			return g.ordCol() + " " + op + " (" + g.searchVal() + ", " + g.searchVal() + ")"
@@ -43,7 +43,7 @@ func (g *leakGen) searchPred() string {
 		}
 		return g.ordCol() + " " + op + " " + g.searchVal()
 	case 1:
-		return g.searchVal() + " " + g.pickWord("<", "<=", ">", ">=", "=", "<>", "!=") + " " + g.ordCol()
+		return g.searchVal() + " " + g.pickWord("<", "<=", ">", ">=", "=", "<>", "!=", "IS DISTINCT FROM", "IS NOT DISTINCT FROM") + " " + g.ordCol()
 	case 2:
 		return g.ordCol() + g.pickWord(" BETWEEN ", " NOT BETWEEN ", " BETWEEN SYMMETRIC ", " NOT BETWEEN SYMMETRIC ") +
 			g.searchVal() + " AND " + g.searchVal()
