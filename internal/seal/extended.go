@@ -323,12 +323,13 @@ func (ss *Session) describe(m *pgproto3.Describe, named wire.Named) wire.Verdict
 // execute applies the portal's settings to the predicted state and makes sure the layout of its
 // rows is known before they arrive: without a Describe of the client's, pgseal adds a Describe P.
 func (ss *Session) execute(m *pgproto3.Execute, named wire.Named) wire.Verdict {
-	ss.countExtended()
 	pp, _ := named.Plan.(*portalPlan)
 	if pp == nil {
+		ss.countExtended()
 		return wire.Verdict{}
 	}
 	ss.mu.Lock()
+	ss.mu.extended++ // countExtended, under the same lock
 	ss.predictLocked(pp.exec.st, pp.exec.sql, pp.exec.settings)
 	vs := ss.mu.vs
 	ss.mu.Unlock()

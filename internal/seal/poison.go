@@ -29,6 +29,7 @@ func (ss *Session) readyForQuery(m *pgproto3.ReadyForQuery) pgproto3.BackendMess
 		status = 'E'
 		ss.mu.Lock()
 		ss.mu.poisoned = true
+		ss.poison.Store(true)
 		ss.mu.Unlock()
 	}
 	ss.ready(status)
@@ -40,6 +41,9 @@ func (ss *Session) readyForQuery(m *pgproto3.ReadyForQuery) pgproto3.BackendMess
 
 // poisoned (client loop) refuses what a failed block refuses, until ROLLBACK or a refusal did it.
 func (ss *Session) poisoned(msg pgproto3.FrontendMessage) (wire.Verdict, bool) {
+	if !ss.poison.Load() { // set before the ReadyForQuery that reports the block failed is sent
+		return wire.Verdict{}, false
+	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if !ss.mu.poisoned {
@@ -56,6 +60,7 @@ func (ss *Session) poisoned(msg pgproto3.FrontendMessage) (wire.Verdict, bool) {
 		return wire.Verdict{}, false
 	}
 	ss.mu.poisoned = false
+	ss.poison.Store(false)
 	if firstWordIn(sql, "rollback", "abort") {
 		return wire.Verdict{}, false
 	}

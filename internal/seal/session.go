@@ -24,10 +24,11 @@ const schemaChangedMessage = "schema changed; retry"
 // Session is the encryption interceptor of one session. Request runs on the client loop and
 // Response on the server loop; fields are grouped by owner.
 type Session struct {
-	sl    *Sealer
-	info  *wire.SessionInfo
-	cat   atomic.Pointer[catalogEntry] // written by the client loop (reload), read by both
-	stale atomic.Bool                  // a DDL, a contradicting RowDescription or a notification was seen
+	sl     *Sealer
+	info   *wire.SessionInfo
+	cat    atomic.Pointer[catalogEntry] // written by the client loop (reload), read by both
+	stale  atomic.Bool                  // a DDL, a contradicting RowDescription or a notification was seen
+	poison atomic.Bool                  // mirrors mu.poisoned: the client loop's check of every message takes no lock
 
 	hiddenBySQL sync.Map     // statement text -> *hiddenCols (shadow.go)
 	hiddenN     atomic.Int64 // entries stored since the last clear
