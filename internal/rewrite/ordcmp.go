@@ -53,27 +53,13 @@ func (a *analyzer) ordColumns(l, r ordRef, op string, loc int) error {
 // (c above x or equal to it), with both bounds for <>. flipped: the column is the right operand.
 func (a *analyzer) ordWith(r ordRef, other *pg.Node, op string, flipped bool, sc *scope, loc int) error {
 	construct := "operator " + op
-	if err := ordCheck(r, construct, loc); err != nil {
+	t, sp, done, err := a.ordSides(r, other, construct, op, flipped, sc, loc)
+	if err != nil || done {
 		return err
-	}
-	t, err := a.ordOperand(r, other, sc, construct, loc)
-	if err != nil {
-		return err
-	}
-	if err := constComparable(t.o, r.col, op, flipped, loc); err != nil {
-		return err
-	}
-	if t.null {
-		a.ordColumn(r, "")
-		return nil
-	}
-	ls, le, rs, re := r.start, r.end, t.o.start, t.o.end
-	if flipped {
-		ls, le, rs, re = rs, re, ls, le
 	}
 	// The comparison is wrapped in parentheses: its operands must be exactly the spans (no
 	// parentheses of their own), so the text between them must be the operator alone.
-	if !spelled(a.tokenAfter(le), op) || !spelled(a.tokenBefore(rs), op) {
+	if !spelled(a.tokenAfter(sp[1]), op) || !spelled(a.tokenBefore(sp[2]), op) {
 		return unsupported(r.col, construct+" with a parenthesized operand", loc)
 	}
 	below := op == "<" || op == "<="
@@ -87,16 +73,47 @@ func (a *analyzer) ordWith(r ordRef, other *pg.Node, op string, flipped bool, sc
 	case !below:
 		bound = " < " + keysetHigh("\x00")
 	}
-	if flipped {
-		a.addEdit(Edit{Start: ls, End: ls, Kind: EditStatic, Text: "("})
-		a.addEdit(a.termEdit(t, r.col, ls, le))
-		a.ordColumn(r, "")
-	} else {
-		a.ordColumn(r, "(")
-		a.addEdit(a.termEdit(t, r.col, rs, re))
-	}
-	a.insertTerm(re, " AND "+r.expr()+bound+")", t, r.col)
+	a.ordOpen(r, t, sp, flipped)
+	a.insertTerm(sp[3], " AND "+r.expr()+bound+")", t, r.col)
 	return nil
+}
+
+// ordSides checks r for construct and classifies x, the constant or parameter compared with it
+// (ordOperand; constComparable under PostgreSQL's operator sqlOp). sp holds the operands' spans
+// as written: left start and end, right start and end. done: x is NULL, and the column's order
+// term in its place is the whole rewrite.
+func (a *analyzer) ordSides(r ordRef, x *pg.Node, construct, sqlOp string, flipped bool, sc *scope, loc int) (t ordTerm, sp [4]int, done bool, err error) {
+	if err = ordCheck(r, construct, loc); err != nil {
+		return t, sp, false, err
+	}
+	if t, err = a.ordOperand(r, x, sc, construct, loc); err != nil {
+		return t, sp, false, err
+	}
+	if e := constComparable(t.o, r.col, sqlOp, flipped, loc); e != nil { // a *Error: no typed nil in err
+		return t, sp, false, e
+	}
+	if t.null {
+		a.ordColumn(r, "")
+		return t, sp, true, nil
+	}
+	sp = [4]int{r.start, r.end, t.o.start, t.o.end}
+	if flipped {
+		sp = [4]int{t.o.start, t.o.end, r.start, r.end}
+	}
+	return t, sp, false, nil
+}
+
+// ordOpen opens a wrapped comparison: '(' before the left operand, then the column's order term
+// and the value's term in their spans. The caller closes it after sp[3].
+func (a *analyzer) ordOpen(r ordRef, t ordTerm, sp [4]int, flipped bool) {
+	if flipped {
+		a.addEdit(Edit{Start: sp[0], End: sp[0], Kind: EditStatic, Text: "("})
+		a.addEdit(a.termEdit(t, r.col, sp[0], sp[1]))
+		a.ordColumn(r, "")
+		return
+	}
+	a.ordColumn(r, "(")
+	a.addEdit(a.termEdit(t, r.col, sp[2], sp[3]))
 }
 
 // ordInList rewrites `c IN (a, b, …)` for a column that ordEqual accepts to
@@ -174,42 +191,21 @@ func (a *analyzer) listEnd(off int) (int, bool) {
 // <>, except where no keyset is involved (a NULL x, which a parameter may be, leaves
 // `c IS NOT NULL`; a NULL c is distinct from any x).
 func (a *analyzer) ordDistinct(r ordRef, other *pg.Node, op string, flipped bool, sc *scope, loc int) error {
-	if err := ordCheck(r, op, loc); err != nil {
+	t, sp, done, err := a.ordSides(r, other, op, "=", flipped, sc, loc)
+	if err != nil || done {
 		return err
-	}
-	t, err := a.ordOperand(r, other, sc, op, loc)
-	if err != nil {
-		return err
-	}
-	if err := constComparable(t.o, r.col, "=", flipped, loc); err != nil {
-		return err
-	}
-	if t.null {
-		a.ordColumn(r, "")
-		return nil
-	}
-	ls, le, rs, re := r.start, r.end, t.o.start, t.o.end
-	if flipped {
-		ls, le, rs, re = rs, re, ls, le
 	}
 	// As in ordWith: the operands must be exactly the spans, the operator alone between them.
-	if a.tokenAfter(le) != "is" || a.tokenBefore(rs) != "from" {
+	if a.tokenAfter(sp[1]) != "is" || a.tokenBefore(sp[2]) != "from" {
 		return unsupported(r.col, op+" with a parenthesized operand", loc)
 	}
-	if flipped {
-		a.addEdit(Edit{Start: ls, End: ls, Kind: EditStatic, Text: "("})
-		a.addEdit(a.termEdit(t, r.col, ls, le))
-		a.ordColumn(r, "")
-	} else {
-		a.ordColumn(r, "(")
-		a.addEdit(a.termEdit(t, r.col, rs, re))
-	}
+	a.ordOpen(r, t, sp, flipped)
 	if op == "IS NOT DISTINCT FROM" {
-		a.addEdit(Edit{Start: re, End: re, Kind: EditStatic, Text: ")"})
+		a.addEdit(Edit{Start: sp[3], End: sp[3], Kind: EditStatic, Text: ")"})
 		return nil
 	}
 	x := r.expr()
-	a.insertTerm(re, " AND (\x00 IS NULL OR "+x+" IS NULL OR ("+x+" > "+keysetLow("\x00")+" AND "+x+" < "+keysetHigh("\x00")+")))", t, r.col)
+	a.insertTerm(sp[3], " AND (\x00 IS NULL OR "+x+" IS NULL OR ("+x+" > "+keysetLow("\x00")+" AND "+x+" < "+keysetHigh("\x00")+")))", t, r.col)
 	return nil
 }
 
