@@ -123,35 +123,16 @@ func (a *analyzer) ordOpen(r ordRef, t ordTerm, sp [4]int, flipped bool) {
 // An item's value is converted as an item of an eq column's list is (Param.InList,
 // Edit.InList).
 func (a *analyzer) ordInList(e *pg.A_Expr, op string, items []*pg.Node, sc *scope, loc int) error {
-	r, ok, err := a.ordRefOf(e.Lexpr, sc)
-	if err != nil {
-		return err
-	}
 	what := construct(op, "IN")
-	if !ok { // inList saw an order-searchable column: not reached, but never pass it through
-		return unsupportedf(loc, "cannot rewrite %s on an encrypted column", what)
-	}
-	if err := ordCheck(r, what, loc); err != nil {
+	r, err := a.ordRefFor(e.Lexpr, sc, what, loc)
+	if err != nil {
 		return err
 	}
 	a.inListArray, a.inListOp = len(items) > 1, op
 	defer func() { a.inListArray, a.inListOp = false, "" }()
-	var first *ordTerm
-	for _, item := range items {
-		t, err := a.ordOperand(r, item, sc, what, loc)
-		if err != nil {
-			return err
-		}
-		if t.null {
-			continue
-		}
-		if err := constComparable(t.o, r.col, op, false, loc); err != nil {
-			return err
-		}
-		a.addEdit(a.termEdit(t, r.col, t.o.start, t.o.end))
-		if first == nil {
-			first = &t
-		}
+	first, err := a.ordItems(r, items, what, op, sc, loc)
+	if err != nil {
+		return err
 	}
 	switch {
 	case first == nil: // only NULLs: the column is compared with NULL as it is
@@ -215,29 +196,13 @@ func (a *analyzer) ordDistinct(r ordRef, other *pg.Node, op string, flipped bool
 // ALL` is refused: an empty array makes it true for every row, where a bound from an element
 // would be NULL.
 func (a *analyzer) ordAnyArray(e *pg.A_Expr, c *Column, sc *scope, loc int) error {
-	r, ok, err := a.ordRefOf(e.Lexpr, sc)
+	r, err := a.ordRefFor(e.Lexpr, sc, "= ANY", loc)
 	if err != nil {
 		return err
 	}
-	if !ok { // anyArray saw an order-searchable column: not reached, but never pass it through
-		return unsupportedf(loc, "cannot rewrite = ANY on an encrypted column")
-	}
-	if err := ordCheck(r, "= ANY", loc); err != nil {
-		return err
-	}
 	if arr := e.Rexpr.GetAArrayExpr(); arr != nil {
-		for _, item := range arr.Elements {
-			t, err := a.ordOperand(r, item, sc, "= ANY", loc)
-			if err != nil {
-				return err
-			}
-			if t.null {
-				continue
-			}
-			if err := constComparable(t.o, c, "=", false, loc); err != nil {
-				return err
-			}
-			a.addEdit(a.termEdit(t, c, t.o.start, t.o.end))
+		if _, err := a.ordItems(r, arr.Elements, "= ANY", "=", sc, loc); err != nil {
+			return err
 		}
 		a.ordColumn(r, "")
 		return nil
@@ -262,6 +227,44 @@ func (a *analyzer) ordAnyArray(e *pg.A_Expr, c *Column, sc *scope, loc int) erro
 	}
 	a.ordColumn(r, "")
 	return nil
+}
+
+// ordRefFor is ordRefOf for the column of an equality construct (what) that ordEqual accepted,
+// checked for the construct (ordCheck). Not finding it cannot happen, but the construct is then
+// refused rather than passed through.
+func (a *analyzer) ordRefFor(n *pg.Node, sc *scope, what string, loc int) (ordRef, error) {
+	r, ok, err := a.ordRefOf(n, sc)
+	switch {
+	case err != nil:
+		return r, err
+	case !ok:
+		return r, unsupportedf(loc, "cannot rewrite %s on an encrypted column", what)
+	}
+	return r, ordCheck(r, what, loc)
+}
+
+// ordItems puts in place of each item of an IN list or ARRAY[…] compared with r (by
+// PostgreSQL's operator sqlOp) the order term of its value, and returns the first non-NULL
+// item's term (nil when every item is NULL).
+func (a *analyzer) ordItems(r ordRef, items []*pg.Node, what, sqlOp string, sc *scope, loc int) (*ordTerm, error) {
+	var first *ordTerm
+	for _, item := range items {
+		t, err := a.ordOperand(r, item, sc, what, loc)
+		if err != nil {
+			return nil, err
+		}
+		if t.null {
+			continue
+		}
+		if e := constComparable(t.o, r.col, sqlOp, false, loc); e != nil { // a *Error
+			return nil, e
+		}
+		a.addEdit(a.termEdit(t, r.col, t.o.start, t.o.end))
+		if first == nil {
+			first = &t
+		}
+	}
+	return first, nil
 }
 
 // spelled reports whether tok is operator op as written: the parser reads != as <>.

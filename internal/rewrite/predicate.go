@@ -142,8 +142,8 @@ func ordEqual(c *Column, op string) bool {
 	return false
 }
 
-// ordEquality rewrites `c = x` to `(ord(c) = T AND …)` and `c <> x` to
-// `(ord(c) <> T AND …)` through ordWith.
+// ordEquality rewrites `c = x` and `c <> x` through ordWith, `c IS [NOT] DISTINCT FROM x`
+// through ordDistinct.
 func (a *analyzer) ordEquality(colNode, other *pg.Node, op string, flipped bool, sc *scope, loc int) error {
 	r, ok, err := a.ordRefOf(colNode, sc)
 	if err != nil {

@@ -83,6 +83,15 @@ func sealAsParam(k rewrite.ParamKind) sealAs {
 	return asEnvelope
 }
 
+// sealAsArray is what the elements of an array for = ANY become: order terms on a column with
+// order search only (rewrite.Param.Ord, Edit.Ord), else equality terms.
+func sealAsArray(ord bool) sealAs {
+	if ord {
+		return asOrd
+	}
+	return asTerm
+}
+
 func sealAsEdit(k rewrite.EditKind) sealAs {
 	switch k {
 	case rewrite.EditTerm:

@@ -95,11 +95,7 @@ func encryptParam(p rewrite.Param, declared value.Type, col *column.Column, ks k
 		if declared.Valid() {
 			elem = declared
 		}
-		as := asTerm
-		if p.Ord {
-			as = asOrd
-		}
-		return termArray(col, as, elem, declared.Valid(), ks, f, v, vs)
+		return termArray(col, sealAsArray(p.Ord), elem, declared.Valid(), ks, f, v, vs)
 	}
 	out, err := sealCast(ks.ks, col, sealAsParam(p.Kind), valueCast{p.Cast, p.CastLen, declared, p.InList}, f, v, vs)
 	if err != nil {

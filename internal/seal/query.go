@@ -180,11 +180,7 @@ func (ss *Session) literal(e rewrite.Edit, se *stmtExec, vs *value.Session, ent 
 		return "", err
 	}
 	if e.Kind == rewrite.EditTermArray {
-		as := asTerm
-		if e.Ord {
-			as = asOrd
-		}
-		return ss.termArrayLiteral(e.Literal, as, se, col, vs)
+		return ss.termArrayLiteral(e.Literal, sealAsArray(e.Ord), se, col, vs)
 	}
 	switch e.Kind {
 	case rewrite.EditMatch:
